@@ -1,0 +1,5 @@
+import sys
+
+from gittasks.main import main
+
+sys.exit(main())

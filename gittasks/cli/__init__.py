@@ -1,0 +1,34 @@
+"""The command line: parsing and printing only; the work is done by the library (`gittasks.workspace` & co)."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+
+from gittasks.errors import GittasksError
+
+
+def _utf8_streams() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):
+                reconfigure(encoding="utf-8", errors="replace")
+
+
+def run(args: list[str]) -> int:
+    _utf8_streams()
+    from gittasks.cli.app import app
+
+    try:
+        app(args=args, prog_name="gittasks")
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    except GittasksError as exc:
+        print(f"gittasks: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("gittasks: interrupted; nothing half-done is left (re-run the command)", file=sys.stderr)
+        return 130
+    return 0

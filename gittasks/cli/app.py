@@ -1,0 +1,32 @@
+"""The typer application: the global `--repo` option and the command modules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gittasks.cli import output, setup_commands, task_commands
+
+app = typer.Typer(
+    name="gittasks",
+    help="A task list for AI coding assistants, kept in git and merged field by field across machines.",
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+
+@app.callback()
+def main(
+    repo: Annotated[
+        Path | None, typer.Option("--repo", help="Work on the repository containing DIR instead of the current folder.")
+    ] = None,
+) -> None:
+    output.set_repo(repo)
+
+
+task_commands.register(app)
+setup_commands.register(app)

@@ -1,0 +1,61 @@
+"""Printing helpers shared by the command modules."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from gittasks import document
+from gittasks.workspace import Workspace
+
+_state: dict[str, Any] = {"repo": None}
+
+
+def set_repo(path: Path | None) -> None:
+    _state["repo"] = path
+
+
+def workspace() -> Workspace:
+    ws = Workspace.open(_state["repo"])
+    _state["ws"] = ws
+    return ws
+
+
+def flush_messages(ws: Workspace) -> None:
+    for line in ws.messages:
+        print(f"gittasks: {line}", file=sys.stderr)
+    ws.messages.clear()
+
+
+def emit_json(value: Any) -> None:
+    sys.stdout.flush()
+    sys.stdout.buffer.write(document.dump_json(value))
+    sys.stdout.flush()
+
+
+def echo(text: str = "") -> None:
+    print(text)
+
+
+def note(text: str) -> None:
+    print(f"gittasks: {text}", file=sys.stderr)
+
+
+def use_colour() -> bool:
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+def print_checklist(text: str) -> None:
+    if not use_colour():
+        echo(text)
+        return
+    from rich.console import Console
+    from rich.text import Text
+
+    styles = {"[✓]": "green", "[→]": "yellow", "[!]": "red", "[✗]": "dim", "Overall status": "bold"}
+    console = Console(highlight=False)
+    for line in text.splitlines():
+        style = next((s for key, s in styles.items() if key in line), "")
+        console.print(Text(line, style=style))

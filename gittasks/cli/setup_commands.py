@@ -1,0 +1,70 @@
+"""Set-up commands: init, doctor, validate, demo, merge-driver."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gittasks.cli import output
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def init(
+        remote: Annotated[str | None, typer.Option("--remote", help="URL of the git remote to sync with.")] = None,
+        path: Annotated[
+            Path | None, typer.Argument(help="Folder (default: here); made a git repository if need be.")
+        ] = None,
+    ) -> None:
+        """Set up gittasks here: an empty task list, the merge driver, one commit. Safe to run again."""
+        from gittasks import workspace
+
+        target = path or output._state["repo"]
+        ws, done = workspace.init(target, remote)
+        output.flush_messages(ws)
+        for line in done:
+            output.echo(f"- {line}")
+        output.echo(f"gittasks is set up in {ws.repo.root}" if done else "gittasks was already set up; nothing to do")
+
+    @app.command()
+    def doctor(
+        fix: Annotated[bool, typer.Option("--fix", help="Repair what can be repaired losslessly.")] = False,
+    ) -> None:
+        """Check the task files, the merge driver, locks, clocks and the git state."""
+        from gittasks import doctor as doctor_module
+
+        ws = output.workspace()
+        report = doctor_module.run(ws, fix=fix)
+        for line in report.lines:
+            output.echo(line)
+        if report.failed:
+            raise typer.Exit(1)
+
+    @app.command()
+    def validate(
+        files: Annotated[list[Path] | None, typer.Argument(help="Task files (default: this repository's).")] = None,
+    ) -> None:
+        """Validate task files; one line per problem, exit 1 if any."""
+        from gittasks import doctor as doctor_module
+
+        found = doctor_module.validate_files(files or [], output._state["repo"])
+        for line in found:
+            output.echo(line)
+        if found:
+            raise typer.Exit(1)
+
+    @app.command()
+    def demo(keep: Annotated[bool, typer.Option("--keep", help="Keep the temporary folder.")] = False) -> None:
+        """Two workstations and a bare remote on local repos: concurrent edits, sync, the merged result."""
+        from gittasks import demo as demo_module
+
+        demo_module.run(keep=keep, echo=output.echo)
+
+    @app.command("merge-driver", context_settings={"ignore_unknown_options": True})
+    def merge_driver(args: Annotated[list[str], typer.Argument(help="%O %A %B %P as git passes them.")]) -> None:
+        """What git runs to merge task files (registered by `init`)."""
+        from gittasks.driver import main as driver_main
+
+        raise typer.Exit(driver_main(args))

@@ -1,0 +1,306 @@
+"""Task commands: create, update, the status shortcuts, delete, list, show, ready, checklist."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from gittasks import render, rules
+from gittasks.cli import output
+from gittasks.errors import GittasksError
+from gittasks.workspace import Outcome, Workspace
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+IdArg = Annotated[str, typer.Argument(help="Task id or a unique prefix of one.")]
+
+
+def parse_meta(items: list[str]) -> dict[str, Any]:
+    updates: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise GittasksError(f"--meta {item!r}: write KEY=VALUE (KEY= removes the key)")
+        updates[key.strip()] = value if value != "" else None
+    return updates
+
+
+def _report(ws: Workspace, outcome: Outcome, as_json: bool, task: dict[str, Any] | None) -> None:
+    output.flush_messages(ws)
+    for line in outcome.notes:
+        output.note(line)
+    if as_json:
+        output.emit_json(task)
+    elif task is not None:
+        if outcome.commit is None:
+            output.echo(f"{render.safe(task['id'])}: nothing to change")
+        else:
+            output.echo(render.list_line(task))
+
+
+def _change_one(given: str, action: str, as_json: bool, apply: Any, *, archived_ok: bool = False) -> None:
+    from gittasks import model
+
+    ws = output.workspace()
+    holder: dict[str, Any] = {}
+
+    def run(doc: dict[str, Any], change: model.Change) -> None:
+        task_id = ws.resolve(given, doc)
+        apply(doc, task_id, change)
+        holder["task"] = model.task_index(doc)[task_id]
+
+    outcome = ws.change(action, run)
+    _report(ws, outcome, as_json, holder.get("task"))
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def create(
+        subject: Annotated[str, typer.Argument(help="Imperative title, e.g. 'Design authentication schema'.")],
+        description: Annotated[str | None, typer.Option("-d", "--description")] = None,
+        active_form: Annotated[str | None, typer.Option("--active-form")] = None,
+        owner: Annotated[str | None, typer.Option("--owner")] = None,
+        blocked_by: Annotated[list[str], typer.Option("--blocked-by", help="Id of a task this one waits for.")] = [],  # noqa: B006
+        blocks: Annotated[list[str], typer.Option("--blocks", help="Id of a task that waits for this one.")] = [],  # noqa: B006
+        parent: Annotated[str | None, typer.Option("--parent")] = None,
+        task_type: Annotated[str | None, typer.Option("--type", help=", ".join(rules.TASK_TYPES))] = None,
+        client: Annotated[str | None, typer.Option("--client")] = None,
+        project: Annotated[str | None, typer.Option("--project")] = None,
+        meta: Annotated[list[str], typer.Option("--meta", help="KEY=VALUE metadata.")] = [],  # noqa: B006
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Add a pending task; prints its id."""
+        from gittasks import model
+
+        ws = output.workspace()
+        metadata = {k: v for k, v in parse_meta(meta).items() if v is not None}
+        if client is not None:
+            metadata["client"] = client
+        if project is not None:
+            metadata["project"] = project
+
+        def run(doc: dict[str, Any], change: model.Change) -> dict[str, Any]:
+            ids = [t["id"] for t in doc["tasks"]]
+            return model.create_task(
+                doc,
+                change,
+                subject=subject,
+                description=description,
+                active_form=active_form,
+                owner=owner,
+                blocked_by=[model.resolve_id(ids, b) for b in blocked_by],
+                blocks=[model.resolve_id(ids, b) for b in blocks],
+                parent=model.resolve_id(ids, parent) if parent is not None else None,
+                task_type=task_type,
+                metadata=metadata,
+            )
+
+        outcome = ws.change("create", run)
+        output.flush_messages(ws)
+        if as_json:
+            output.emit_json(outcome.value)
+        else:
+            output.echo(outcome.value["id"])
+
+    @app.command()
+    def update(
+        task_id: IdArg,
+        status: Annotated[str | None, typer.Option("--status", help=", ".join(rules.STATUSES))] = None,
+        subject: Annotated[str | None, typer.Option("--subject")] = None,
+        description: Annotated[str | None, typer.Option("-d", "--description")] = None,
+        active_form: Annotated[str | None, typer.Option("--active-form")] = None,
+        owner: Annotated[str | None, typer.Option("--owner")] = None,
+        add_blocked_by: Annotated[list[str], typer.Option("--add-blocked-by")] = [],  # noqa: B006
+        remove_blocked_by: Annotated[list[str], typer.Option("--remove-blocked-by")] = [],  # noqa: B006
+        add_blocks: Annotated[list[str], typer.Option("--add-blocks")] = [],  # noqa: B006
+        remove_blocks: Annotated[list[str], typer.Option("--remove-blocks")] = [],  # noqa: B006
+        reason: Annotated[str | None, typer.Option("--reason", help="Why it is blocked.")] = None,
+        task_type: Annotated[str | None, typer.Option("--type")] = None,
+        parent: Annotated[str | None, typer.Option("--parent")] = None,
+        meta: Annotated[list[str], typer.Option("--meta", help="KEY=VALUE; KEY= removes the key.")] = [],  # noqa: B006
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Change fields of a task."""
+        from gittasks import model
+
+        meta_updates = parse_meta(meta)
+        if task_type is not None and task_type not in rules.TASK_TYPES:
+            raise GittasksError(f"unknown type {task_type!r}; use one of: {', '.join(rules.TASK_TYPES)}")
+
+        def apply(doc: dict[str, Any], tid: str, change: model.Change) -> None:
+            ids = [t["id"] for t in doc["tasks"]]
+            fields: dict[str, Any] = {}
+            for key, value in (
+                ("subject", subject),
+                ("description", description),
+                ("activeForm", active_form),
+                ("owner", owner),
+                ("type", task_type),
+            ):
+                if value is not None:
+                    fields[key] = value
+            if parent is not None:
+                new_parent = model.resolve_id(ids, parent) if parent else None
+                if new_parent == tid:
+                    raise GittasksError("a task cannot be its own parent")
+                fields["parent"] = new_parent
+            if fields:
+                model.set_fields(doc, tid, fields, change)
+            if meta_updates:
+                model.set_metadata(doc, tid, meta_updates, change)
+            for other in add_blocked_by:
+                model.add_dependency(doc, model.resolve_id(ids, other), tid, change)
+            for other in remove_blocked_by:
+                model.remove_dependency(doc, model.resolve_id(ids, other), tid, change)
+            for other in add_blocks:
+                model.add_dependency(doc, tid, model.resolve_id(ids, other), change)
+            for other in remove_blocks:
+                model.remove_dependency(doc, tid, model.resolve_id(ids, other), change)
+            if status is not None:
+                model.set_status(doc, tid, status, change, reason=reason)
+            elif reason is not None:
+                task = model.task_index(doc)[tid]
+                if task.get("status") != rules.BLOCKED:
+                    raise GittasksError("--reason goes with a blocked task: add --status blocked")
+                model.set_status(doc, tid, rules.BLOCKED, change, reason=reason)
+            if parent is not None:
+                from gittasks.model import check_relations
+
+                check_relations(doc, rules.ACTIVE_PATH)
+
+        _change_one(task_id, "update", as_json, apply)
+
+    def shortcut(action: str, status: str, **kwargs: Any) -> Any:
+        def apply(doc: dict[str, Any], tid: str, change: Any) -> None:
+            from gittasks import model
+
+            model.set_status(doc, tid, status, change, **kwargs)
+
+        return apply
+
+    @app.command()
+    def start(
+        task_id: IdArg, owner: Annotated[str | None, typer.Option("--owner")] = None, as_json: JsonOpt = False
+    ) -> None:
+        """Mark a task in progress."""
+        _change_one(task_id, "start", as_json, shortcut("start", rules.IN_PROGRESS, owner=owner))
+
+    @app.command()
+    def done(
+        task_id: IdArg,
+        outcome: Annotated[str | None, typer.Option("--outcome", help="What was done.")] = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Mark a task completed."""
+        _change_one(task_id, "complete", as_json, shortcut("complete", rules.COMPLETED, outcome=outcome))
+
+    @app.command()
+    def block(
+        task_id: IdArg,
+        reason: Annotated[str, typer.Option("--reason", help="Why it is blocked.")],
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Mark a task blocked, with the reason."""
+        _change_one(task_id, "block", as_json, shortcut("block", rules.BLOCKED, reason=reason))
+
+    @app.command()
+    def cancel(task_id: IdArg, as_json: JsonOpt = False) -> None:
+        """Cancel a task."""
+        _change_one(task_id, "cancel", as_json, shortcut("cancel", rules.CANCELLED))
+
+    @app.command()
+    def reopen(
+        task_id: IdArg,
+        start_it: Annotated[bool, typer.Option("--start", help="Reopen as in progress, not pending.")] = False,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Reopen a completed or cancelled task."""
+
+        def apply(doc: dict[str, Any], tid: str, change: Any) -> None:
+            from gittasks import model
+
+            task = model.task_index(doc)[tid]
+            if task.get("status") not in rules.TERMINAL:
+                raise GittasksError(
+                    f"task {tid!r} is {task.get('status')}, not completed or cancelled; nothing to reopen"
+                )
+            model.set_status(doc, tid, rules.IN_PROGRESS if start_it else rules.PENDING, change, reopen=True)
+
+        _change_one(task_id, "reopen", as_json, apply)
+
+    @app.command()
+    def delete(task_id: IdArg, as_json: JsonOpt = False) -> None:
+        """Remove a task (its dependency links go with it)."""
+        from gittasks import model
+
+        ws = output.workspace()
+
+        def run(doc: dict[str, Any], change: model.Change) -> dict[str, Any]:
+            return model.delete_task(doc, ws.resolve(task_id, doc), change)
+
+        outcome = ws.change("delete", run)
+        output.flush_messages(ws)
+        if as_json:
+            output.emit_json(outcome.value)
+        else:
+            output.echo(f"deleted {render.safe(outcome.value['id'])} {render.safe(outcome.value.get('subject'))}")
+
+    @app.command("list")
+    def list_tasks(
+        status: Annotated[list[str], typer.Option("--status", help="Only tasks with this status.")] = [],  # noqa: B006
+        include_archive: Annotated[bool, typer.Option("--all", help="Archived tasks too.")] = False,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """List the active tasks."""
+        for s in status:
+            if s not in rules.STATUSES:
+                raise GittasksError(f"unknown status {s!r}; use one of: {', '.join(rules.STATUSES)}")
+        ws = output.workspace()
+        doc = ws.load()
+        output.flush_messages(ws)
+        tasks = [t for t in ws.tasks() if not status or t.get("status") in status]
+        if as_json:
+            output.emit_json(tasks)
+            return
+        conflicted = render.conflicted_ids(doc)
+        for task in tasks:
+            output.echo(render.list_line(task, task["id"] in conflicted))
+        if not tasks:
+            output.note("no tasks" + (" with that status" if status else "; add one with `gittasks create SUBJECT`"))
+
+    @app.command()
+    def show(task_id: IdArg, as_json: JsonOpt = False) -> None:
+        """Show one task."""
+        ws = output.workspace()
+        doc = ws.load()
+        output.flush_messages(ws)
+        task = ws.get(task_id)
+        if as_json:
+            output.emit_json(task)
+            return
+        records = [r for r in doc.get("conflicts") or [] if isinstance(r, dict) and r.get("task") == task["id"]]
+        output.echo(render.task_detail(task, records))
+
+    @app.command()
+    def ready(as_json: JsonOpt = False) -> None:
+        """Pending tasks whose blockers are all completed."""
+        ws = output.workspace()
+        tasks = ws.ready()
+        output.flush_messages(ws)
+        if as_json:
+            output.emit_json(tasks)
+            return
+        for task in tasks:
+            output.echo(render.list_line(task))
+
+    @app.command()
+    def checklist(
+        detailed: Annotated[bool, typer.Option("--detailed", help="Overall status, durations, blockers.")] = False,
+    ) -> None:
+        """The progress checklist."""
+        ws = output.workspace()
+        doc = ws.load()
+        output.flush_messages(ws)
+        from gittasks import document
+
+        output.print_checklist(render.checklist(document.canonical(doc), detailed=detailed))

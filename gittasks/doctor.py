@@ -1,0 +1,166 @@
+"""`doctor` and `validate`: check the task files, the driver, locks, clocks and git's state; repair losslessly."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gittasks import rules, store
+from gittasks.errors import GittasksError
+from gittasks.workspace import Workspace, driver_command, gitattributes_with_driver
+
+STALE_LOCK_SECONDS = 300.0
+
+
+@dataclass
+class Report:
+    lines: list[str] = field(default_factory=list)
+    failed: bool = False
+
+    def ok(self, text: str) -> None:
+        self.lines.append(f"ok       {text}")
+
+    def problem(self, text: str) -> None:
+        self.lines.append(f"PROBLEM  {text}")
+        self.failed = True
+
+    def fixed(self, text: str) -> None:
+        self.lines.append(f"fixed    {text}")
+
+
+def task_files(root: Path) -> list[Path]:
+    files = [root / rules.ACTIVE_PATH]
+    for folder in (rules.ARCHIVE_DIR, rules.WORK_ITEMS_DIR):
+        files += sorted((root / folder).glob("*.jsonl"))
+    return [f for f in files if f.exists()]
+
+
+def validate_files(files: list[Path], repo_path: Path | None) -> list[str]:
+    from gittasks import model
+    from gittasks.git import find_repo
+
+    if not files:
+        files = task_files(find_repo(repo_path).root)
+    found: list[str] = []
+    for path in files:
+        raw = store.read_bytes(path)
+        if raw is None:
+            found.append(f"{path}: no such file")
+            continue
+        found += model.problems(raw, str(path).replace("\\", "/"))
+    return found
+
+
+def driver_runs(command: str) -> bool:
+    """Does the registered driver command's program still exist?"""
+    try:
+        program = shlex.split(command)[0]
+    except (ValueError, IndexError):
+        return False
+    if "/" in program or "\\" in program:
+        return Path(program).exists()
+    from shutil import which
+
+    return which(program) is not None
+
+
+def git_process_running() -> bool | None:
+    """True/False where the process table can be read (Linux), None elsewhere."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return None
+    for entry in proc.iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "git":
+                    return True
+            except OSError:
+                continue
+    return False
+
+
+def check_index_lock(ws: Workspace, report: Report, fix: bool) -> None:
+    lock = ws.repo.git_dir / "index.lock"
+    if not lock.exists():
+        report.ok("no git index.lock left behind")
+        return
+    age = time.time() - lock.stat().st_mtime
+    running = git_process_running()
+    threshold = float(os.environ.get("GITTASKS_STALE_LOCK_SECONDS", STALE_LOCK_SECONDS))
+    stale = age >= threshold and running is not True
+    if fix and stale:
+        lock.unlink()
+        report.fixed(f"removed stale {lock} ({int(age)} s old, no git process running)")
+    elif stale:
+        report.problem(f"{lock} is {int(age)} s old and no git process runs: stale; `gittasks doctor --fix` removes it")
+    else:
+        report.problem(
+            f"{lock} exists ({int(age)} s old); a git process may be running - wait, or if none is, "
+            f"remove it after {int(threshold)} s with `gittasks doctor --fix`"
+        )
+
+
+def run(ws: Workspace, *, fix: bool) -> Report:
+    report = Report()
+    repo = ws.repo
+    registered = repo.config_get("merge.gittasks.driver")
+    if registered and driver_runs(registered):
+        report.ok(f"merge driver registered: {registered}")
+    elif fix:
+        ws.register_driver()
+        report.fixed(f"registered the merge driver: {driver_command()}")
+    elif registered:
+        report.problem(
+            f"the registered merge driver does not run ({registered}); `gittasks doctor --fix` re-registers it"
+        )
+    else:
+        report.problem("this clone's git config lacks the merge driver; `gittasks doctor --fix` registers it")
+    attributes = (store.read_bytes(repo.root / ".gitattributes") or b"").decode("utf-8", "replace")
+    if gitattributes_with_driver(attributes) is None:
+        report.ok(".gitattributes routes the task files to the merge driver")
+    else:
+        report.problem(".gitattributes does not route the task files to the driver; run `gittasks init`")
+    entries = repo.status((rules.ACTIVE_PATH, rules.TASKS_DIR))
+    unmerged = [p for kind, p in entries if kind == "unmerged"]
+    if unmerged:
+        from gittasks import repair
+
+        if fix:
+            for line in repair.repair_unmerged(ws, unmerged):
+                report.fixed(line)
+        else:
+            report.problem(f"{', '.join(unmerged)} unmerged after a line merge; `gittasks doctor --fix` merges it")
+    for line in validate_files([], repo.root):
+        report.problem(line)
+    if not report.failed:
+        report.ok("task files valid")
+    check_index_lock(ws, report, fix)
+    holder = store.RepoLock(repo.common_dir, timeout=0)
+    try:
+        with holder:
+            report.ok("no gittasks command holds the lock")
+    except GittasksError as exc:
+        report.lines.append(f"note     {exc}")
+    _check_clocks(ws, report)
+    return report
+
+
+def _check_clocks(ws: Workspace, report: Report) -> None:
+    doc = store.load_file(ws.active_path, rules.ACTIVE_PATH) if ws.active_path.exists() else None
+    if doc is None:
+        return
+    now = rules.utc_now()
+    ahead = []
+    for task in doc["tasks"]:
+        stamp = rules.parse_stamp(task.get("updated_at"))
+        if stamp is not None and stamp > now + rules.FUTURE_SLACK:
+            ahead.append(f"{task['id']} ({task.get('updated_at')} by {task.get('updated_by', '?')})")
+    if ahead:
+        report.problem(
+            "stamps far in the future (a machine's clock is wrong; they are clamped when merging): " + ", ".join(ahead)
+        )
+    else:
+        report.ok("no stamps from the future")

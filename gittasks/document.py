@@ -1,0 +1,151 @@
+"""The task files as plain parsed JSON: parse, structural check, canonical bytes.
+
+Pure (bytes in, bytes out) and light: the merge driver, the read path and the store all use it, so it imports only
+the standard library, orjson and `rules`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+
+from gittasks import rules
+from gittasks.errors import GittasksError
+
+Document = dict[str, Any]
+Task = dict[str, Any]
+
+_MARKER = re.compile(rb"^(<{7}|={7}|>{7}|\|{7})(?: |$)", re.MULTILINE)
+_NATURAL = re.compile(r"(\d+)")
+
+
+class DocumentError(GittasksError, ValueError):
+    """A task file that cannot be used; the message is one line naming the file and the place."""
+
+
+def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key putting "2" before "10" and leaving other text in code-point order."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in _NATURAL.split(text) if part)
+
+
+def task_order_key(task: Task) -> tuple[Any, ...]:
+    created = task.get("created_at")
+    return (created if isinstance(created, str) else "", natural_key(str(task.get("id", ""))), str(task.get("id")))
+
+
+def parse_bytes(raw: bytes, name: str) -> Any:
+    """Parse JSON bytes (a UTF-8 BOM and CRLF are read as if absent); DocumentError with line and column if not."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    marker = _MARKER.search(raw)
+    if marker is not None:
+        line = raw.count(b"\n", 0, marker.start()) + 1
+        raise DocumentError(
+            f"{name}:{line}: conflict markers from a line merge; run `gittasks doctor --fix` to merge it field by field"
+        )
+    if b"\x00" in raw:
+        raise DocumentError(f"{name}: contains a NUL byte; this is not a task file, restore it from git")
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise DocumentError(f"{name}:{line}: bytes that are not UTF-8; fix or restore the file from git") from None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise DocumentError(
+            f"{name}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg}); fix the file or restore it with "
+            f"`git checkout -- {name}`"
+        ) from None
+
+
+def check_task(task: Any, where: str) -> None:
+    if not isinstance(task, dict):
+        raise DocumentError(f"{where}: a task must be a JSON object, not {_kind(task)}")
+    task_id = task.get("id")
+    if not isinstance(task_id, str) or not task_id:
+        raise DocumentError(f"{where}: field 'id' must be a non-empty string")
+    if not isinstance(task.get("subject"), str):
+        raise DocumentError(f"{where} (id {task_id!r}): field 'subject' must be a string")
+
+
+def check_document(doc: Any, name: str) -> Document:
+    """The structural check of task-format.md ("What a valid file is"); returns the document."""
+    if not isinstance(doc, dict):
+        raise DocumentError(f"{name}: the top level must be a JSON object with a 'tasks' list, not {_kind(doc)}")
+    tasks = doc.get("tasks")
+    if not isinstance(tasks, list):
+        raise DocumentError(f"{name}: no 'tasks' list at the top level; this is not a gittasks task file")
+    seen: set[str] = set()
+    for index, task in enumerate(tasks):
+        check_task(task, f"{name}: tasks[{index}]")
+        if task["id"] in seen:
+            raise DocumentError(f"{name}: tasks[{index}]: duplicate id {task['id']!r}; give one of them a new id")
+        seen.add(task["id"])
+    conflicts = doc.get("conflicts")
+    if conflicts is not None and not isinstance(conflicts, list):
+        raise DocumentError(f"{name}: 'conflicts' must be a list")
+    return doc
+
+
+def load_document(raw: bytes, name: str) -> Document:
+    return check_document(parse_bytes(raw, name), name)
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number"
+    )
+
+
+def _sorted_unique_ids(values: Any) -> Any:
+    if isinstance(values, list) and all(isinstance(v, str) for v in values):
+        return sorted(set(values), key=natural_key)
+    return values
+
+
+def canonical_task(task: Task) -> Task:
+    out = dict(task)
+    for field in rules.ID_LIST_FIELDS:
+        if field in out:
+            out[field] = _sorted_unique_ids(out[field])
+    return out
+
+
+def conflict_key(record: Any) -> bytes:
+    return orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
+
+
+def canonical_conflicts(records: Iterable[Any]) -> list[Any]:
+    unique = {conflict_key(r): r for r in records}
+    return [unique[k] for k in sorted(unique)]
+
+
+def canonical(doc: Document) -> Document:
+    """The document in canonical form: tasks in stable order, id lists sorted, conflict records sorted and unique."""
+    out = dict(doc)
+    out["tasks"] = sorted((canonical_task(t) for t in doc.get("tasks", [])), key=task_order_key)
+    if "conflicts" in out and isinstance(out["conflicts"], list):
+        if out["conflicts"]:
+            out["conflicts"] = canonical_conflicts(out["conflicts"])
+        else:
+            del out["conflicts"]
+    return out
+
+
+def dump_json(value: Any) -> bytes:
+    """JSON with sorted keys, indent 2 and a trailing newline."""
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+
+
+def dumps(doc: Document) -> bytes:
+    """Canonical bytes of a task document: the same document always gives the same bytes."""
+    return dump_json(canonical(doc))
+
+
+def dump_line(value: Any) -> bytes:
+    """One JSON object on one line (archive and work-item files)."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS) + b"\n"

@@ -1,0 +1,509 @@
+"""The task model: the schema (pydantic v2), ids, and the state machine and dependency rules as pure operations.
+
+Documents stay plain parsed JSON (dicts) so that every field gittasks does not know passes through untouched;
+the pydantic models are the full schema check run before every write. Operations here do no I/O: they take a
+document and a `Change` (who and when) and return the ids of the tasks they touched.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from gittasks import rules
+from gittasks.document import Document, DocumentError, Task
+from gittasks.errors import GittasksError
+
+ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford's base32, lower case: no i, l, o, u
+
+Status = Literal["pending", "in_progress", "blocked", "completed", "cancelled"]
+
+
+def _check_stamp(value: str | None) -> str | None:
+    if value is not None and rules.parse_stamp(value) is None:
+        raise ValueError("not an ISO 8601 timestamp")
+    return value
+
+
+class TaskModel(BaseModel):
+    """One task, as in task-format.md. Unknown fields are allowed and kept."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    id: str = Field(min_length=1)
+    subject: str = Field(min_length=1)
+    description: str | None = None
+    activeForm: str | None = None
+    status: Status = "pending"
+    owner: str | None = None
+    created_at: str | None = None
+    started_at: str | None = None
+    completed_at: str | None = None
+    updated_at: str | None = None
+    updated_by: str | None = None
+    blocks: list[str] = Field(default_factory=list)
+    blockedBy: list[str] = Field(default_factory=list)
+    blocked_reason: str | None = None
+    parent: str | None = None
+    type: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    context: dict[str, Any] = Field(default_factory=dict)
+
+    _stamps = field_validator("created_at", "started_at", "completed_at", "updated_at")(_check_stamp)
+
+
+class TaskFileModel(BaseModel):
+    """The whole `active-tasks.json`."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    last_updated: str | None = None
+    tasks: list[TaskModel]
+    conflicts: list[dict[str, Any]] | None = None
+
+    _stamp = field_validator("last_updated")(_check_stamp)
+
+
+def validate_full(doc: Document, name: str) -> None:
+    """The full schema check; DocumentError with one line naming the file, the task and the field."""
+    try:
+        TaskFileModel.model_validate(doc)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = list(err["loc"])
+        where = name
+        if len(loc) >= 2 and loc[0] == "tasks" and isinstance(loc[1], int):
+            index = loc[1]
+            task = doc["tasks"][index] if index < len(doc.get("tasks", [])) else {}
+            tid = task.get("id") if isinstance(task, dict) else None
+            where += f": tasks[{index}]" + (f" (id {tid!r})" if tid else "")
+            loc = loc[2:]
+        path = ".".join(str(p) for p in loc) or "(the task)"
+        raise DocumentError(f"{where}: field '{path}': {err['msg']}; fix the file or restore it from git") from None
+    check_relations(doc, name)
+
+
+def check_relations(doc: Document, name: str) -> None:
+    tasks = doc["tasks"]
+    by_id = {t["id"]: t for t in tasks}
+    for task in tasks:
+        tid = task["id"]
+        for dep in task.get("blockedBy") or ():
+            if dep == tid:
+                raise DocumentError(f"{name}: task {tid!r} is blocked by itself; remove it from its blockedBy")
+    cycle = find_cycle(tasks)
+    if cycle:
+        raise DocumentError(f"{name}: dependency cycle {' -> '.join(cycle)}; remove one of these blockedBy links")
+    for task in tasks:
+        seen = {task["id"]}
+        parent = task.get("parent")
+        while isinstance(parent, str) and parent in by_id:
+            if parent in seen:
+                raise DocumentError(f"{name}: task {task['id']!r} is its own ancestor through 'parent'")
+            seen.add(parent)
+            parent = by_id[parent].get("parent")
+
+
+# -- ids -------------------------------------------------------------------------------------------------------
+
+
+def id_length(count: int) -> int:
+    """Enough random base32 characters that `count` more ids collide with odds of about one in a million."""
+    bits = math.log2(max(count, 1) ** 2 + 1) + 20
+    return max(6, math.ceil(bits / 5))
+
+
+def new_id(existing: Collection[str]) -> str:
+    length = id_length(len(existing) + 1)
+    while True:
+        candidate = "".join(secrets.choice(ID_ALPHABET) for _ in range(length))
+        if candidate not in existing and not candidate.isdigit():
+            return candidate
+
+
+def resolve_id(ids: Iterable[str], given: str) -> str:
+    """The id named by `given`: an exact id, else a unique prefix; refuses unknown and ambiguous ones."""
+    pool = list(ids)
+    if given in pool:
+        return given
+    matches = sorted(i for i in pool if i.startswith(given)) if given else []
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise GittasksError(f"no task with id {given!r}; see `gittasks list`")
+    shown = ", ".join(matches[:10]) + (" ..." if len(matches) > 10 else "")
+    raise GittasksError(f"id prefix {given!r} is ambiguous: {shown}; give more characters")
+
+
+# -- operations ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Change:
+    """Who makes a change and when; collects the ids it touched."""
+
+    machine: str
+    now: datetime
+    touched: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def stamp(self, task: Task) -> None:
+        task["updated_at"] = rules.next_stamp(task.get("updated_at"), self.now)
+        task["updated_by"] = self.machine
+        if task["id"] not in self.touched:
+            self.touched.append(task["id"])
+
+
+def task_index(doc: Document) -> dict[str, Task]:
+    return {t["id"]: t for t in doc["tasks"]}
+
+
+def find_cycle(tasks: Iterable[Task]) -> list[str] | None:
+    """A dependency cycle over `blockedBy` as a list of ids, or None."""
+    graph = {t["id"]: [d for d in (t.get("blockedBy") or []) if isinstance(d, str)] for t in tasks}
+    state: dict[str, int] = {}
+    for start in graph:
+        if state.get(start):
+            continue
+        stack: list[tuple[str, int]] = [(start, 0)]
+        path: list[str] = []
+        while stack:
+            node, i = stack.pop()
+            if i == 0:
+                state[node] = 1
+                path.append(node)
+            deps = graph.get(node, [])
+            if i < len(deps):
+                stack.append((node, i + 1))
+                nxt = deps[i]
+                if state.get(nxt) == 1:
+                    return [*path[path.index(nxt) :], nxt]
+                if not state.get(nxt) and nxt in graph:
+                    stack.append((nxt, 0))
+            else:
+                state[node] = 2
+                path.pop()
+    return None
+
+
+def _append_unique(task: Task, field_name: str, value: str) -> bool:
+    values = task.get(field_name)
+    if not isinstance(values, list):
+        values = []
+    if value in values:
+        task[field_name] = values
+        return False
+    task[field_name] = [*values, value]
+    return True
+
+
+def _remove(task: Task, field_name: str, value: str) -> bool:
+    values = task.get(field_name)
+    if isinstance(values, list) and value in values:
+        task[field_name] = [v for v in values if v != value]
+        return True
+    return False
+
+
+def add_dependency(
+    doc: Document, blocker: str, blocked: str, change: Change, known_elsewhere: Collection[str] = ()
+) -> None:
+    """`blocked` is blocked by `blocker` (both directions kept); refuses self-links and cycles."""
+    index = task_index(doc)
+    if blocker == blocked:
+        raise GittasksError(f"task {blocked!r} cannot block itself")
+    if blocked not in index:
+        raise GittasksError(f"no task with id {blocked!r}")
+    if blocker not in index and blocker not in known_elsewhere:
+        raise GittasksError(f"no task with id {blocker!r}; see `gittasks list --all`")
+    before = list(index[blocked].get("blockedBy") or [])
+    if _append_unique(index[blocked], "blockedBy", blocker):
+        cycle = find_cycle(doc["tasks"])
+        if cycle:
+            index[blocked]["blockedBy"] = before
+            raise GittasksError(f"that dependency would make a cycle: {' -> '.join(cycle)}; nothing was changed")
+        change.stamp(index[blocked])
+    if blocker in index and _append_unique(index[blocker], "blocks", blocked):
+        change.stamp(index[blocker])
+
+
+def remove_dependency(doc: Document, blocker: str, blocked: str, change: Change) -> None:
+    index = task_index(doc)
+    if blocked in index and _remove(index[blocked], "blockedBy", blocker):
+        change.stamp(index[blocked])
+    if blocker in index and _remove(index[blocker], "blocks", blocked):
+        change.stamp(index[blocker])
+
+
+def create_task(
+    doc: Document,
+    change: Change,
+    *,
+    subject: str,
+    description: str | None = None,
+    active_form: str | None = None,
+    owner: str | None = None,
+    blocked_by: Iterable[str] = (),
+    blocks: Iterable[str] = (),
+    parent: str | None = None,
+    task_type: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    task_id: str | None = None,
+    known_elsewhere: Collection[str] = (),
+    extra: dict[str, Any] | None = None,
+) -> Task:
+    if not subject.strip():
+        raise GittasksError("the subject is empty; give the task a subject")
+    index = task_index(doc)
+    taken = set(index) | set(known_elsewhere)
+    if task_id is None:
+        task_id = new_id(taken)
+    elif task_id in taken:
+        raise GittasksError(f"a task with id {task_id!r} exists already")
+    if task_type is not None and task_type not in rules.TASK_TYPES:
+        raise GittasksError(f"unknown type {task_type!r}; use one of: {', '.join(rules.TASK_TYPES)}")
+    if parent is not None and parent not in index and parent not in known_elsewhere:
+        raise GittasksError(f"no parent task with id {parent!r}")
+    now = rules.format_stamp(change.now)
+    task: Task = dict(extra or {})
+    task.update(
+        {
+            "id": task_id,
+            "subject": subject,
+            "description": description or "",
+            "activeForm": active_form or "",
+            "status": rules.PENDING,
+            "owner": owner,
+            "created_at": now,
+            "started_at": None,
+            "completed_at": None,
+            "blocks": [],
+            "blockedBy": [],
+            "blocked_reason": None,
+            "parent": parent,
+            "type": task_type,
+            "metadata": dict(metadata or {}),
+            "context": task.get("context", {}),
+        }
+    )
+    doc["tasks"].append(task)
+    change.stamp(task)
+    try:
+        for blocker in blocked_by:
+            add_dependency(doc, blocker, task_id, change, known_elsewhere)
+        for blocked in blocks:
+            add_dependency(doc, task_id, blocked, change, known_elsewhere)
+    except GittasksError:
+        doc["tasks"].remove(task)
+        raise
+    return task
+
+
+def set_status(
+    doc: Document,
+    task_id: str,
+    status: str,
+    change: Change,
+    *,
+    reason: str | None = None,
+    reopen: bool = False,
+    owner: str | None = None,
+    outcome: str | None = None,
+) -> Task:
+    task = task_index(doc)[task_id]
+    old = task.get("status", rules.PENDING)
+    if status not in rules.STATUSES:
+        raise GittasksError(f"unknown status {status!r}; use one of: {', '.join(rules.STATUSES)}")
+    if status == rules.BLOCKED and not (reason or "").strip():
+        raise GittasksError("blocking a task needs a reason: give --reason TEXT")
+    if old == status and not reopen:
+        if status == rules.BLOCKED and reason != task.get("blocked_reason"):
+            task["blocked_reason"] = reason
+            change.stamp(task)
+        if owner is not None and owner != task.get("owner"):
+            task["owner"] = owner
+            change.stamp(task)
+        return task
+    if not rules.is_legal_transition(old, status, reopen=reopen):
+        if old in rules.TERMINAL:
+            hint = f"it is {old}; reopen it first with `gittasks reopen {task_id}`"
+        else:
+            allowed = ", ".join(sorted(rules.TRANSITIONS.get(old, ()))) or "none"
+            hint = f"from {old} it can go to: {allowed}"
+        raise GittasksError(f"task {task_id!r} cannot go from {old} to {status}: {hint}")
+    now = rules.format_stamp(change.now)
+    task["status"] = status
+    if status == rules.IN_PROGRESS:
+        if not task.get("started_at") or old in rules.TERMINAL:
+            task["started_at"] = now
+        task["completed_at"] = None
+        task["blocked_reason"] = None
+    elif status == rules.PENDING:
+        task["completed_at"] = None
+        task["blocked_reason"] = None
+    elif status == rules.BLOCKED:
+        task["blocked_reason"] = reason
+    elif status in rules.TERMINAL:
+        task["completed_at"] = now
+        task["blocked_reason"] = None
+        if outcome is not None:
+            context = task.get("context") if isinstance(task.get("context"), dict) else {}
+            task["context"] = {**context, "outcome": outcome}
+    if owner is not None:
+        task["owner"] = owner
+    change.stamp(task)
+    if status == rules.COMPLETED:
+        _note_completion(doc, task, change)
+    return task
+
+
+def _note_completion(doc: Document, task: Task, change: Change) -> None:
+    index = task_index(doc)
+    for blocked_id in task.get("blocks") or []:
+        blocked = index.get(blocked_id)
+        if blocked is not None and rules.is_ready(blocked, index):
+            change.notes.append(f"now ready: {blocked_id} {blocked.get('subject', '')}")
+    parent_id = task.get("parent")
+    if isinstance(parent_id, str) and parent_id in index:
+        children = [t for t in doc["tasks"] if t.get("parent") == parent_id]
+        if children and all(t.get("status") == rules.COMPLETED for t in children):
+            parent = index[parent_id]
+            if parent.get("status") not in rules.TERMINAL:
+                change.notes.append(f"every subtask of {parent_id} is completed: it is ready to complete")
+
+
+EDITABLE_TEXT_FIELDS = {
+    "subject": "subject",
+    "description": "description",
+    "activeForm": "activeForm",
+    "owner": "owner",
+}
+
+
+def set_fields(doc: Document, task_id: str, values: dict[str, Any], change: Change) -> Task:
+    task = task_index(doc)[task_id]
+    changed = False
+    for key, value in values.items():
+        if key == "subject" and not (value or "").strip():
+            raise GittasksError("the subject is empty; give the task a subject")
+        if task.get(key) != value or key not in task:
+            task[key] = value
+            changed = True
+    if changed:
+        change.stamp(task)
+    return task
+
+
+def set_metadata(doc: Document, task_id: str, updates: dict[str, Any | None], change: Change) -> Task:
+    """Set metadata keys; a value of None removes the key."""
+    task = task_index(doc)[task_id]
+    metadata = dict(task.get("metadata") or {})
+    for key, value in updates.items():
+        if value is None:
+            metadata.pop(key, None)
+        else:
+            metadata[key] = value
+    if metadata != (task.get("metadata") or {}):
+        task["metadata"] = metadata
+        change.stamp(task)
+    return task
+
+
+def delete_task(doc: Document, task_id: str, change: Change) -> Task:
+    index = task_index(doc)
+    task = index.pop(task_id)
+    doc["tasks"] = [t for t in doc["tasks"] if t["id"] != task_id]
+    for other in doc["tasks"]:
+        touched = _remove(other, "blocks", task_id) | _remove(other, "blockedBy", task_id)
+        if other.get("parent") == task_id:
+            other["parent"] = None
+            touched = True
+        if touched:
+            change.stamp(other)
+    if task_id not in change.touched:
+        change.touched.append(task_id)
+    return task
+
+
+def finish(doc: Document, change: Change) -> None:
+    """Bookkeeping after a change: the file's `last_updated`."""
+    if change.touched:
+        current = doc.get("last_updated")
+        stamp = rules.format_stamp(change.now)
+        doc["last_updated"] = rules.next_stamp(current, change.now) if current and current > stamp else stamp
+
+
+def problems(raw: bytes, name: str, *, known_elsewhere: Collection[str] = ()) -> list[str]:
+    """Every problem of a task file, one line each (for `validate`); empty when the file is good."""
+    from gittasks import document as doc_module
+
+    try:
+        if name.endswith(".jsonl"):
+            return _jsonl_problems(raw, name)
+        doc = doc_module.load_document(raw, name)
+    except DocumentError as exc:
+        return [str(exc)]
+    found: list[str] = []
+    try:
+        validate_full(doc, name)
+    except DocumentError as exc:
+        found.append(str(exc))
+    index = task_index(doc)
+    for task in doc["tasks"]:
+        tid = task["id"]
+        for field_name, mirror in (("blockedBy", "blocks"), ("blocks", "blockedBy")):
+            values = task.get(field_name)
+            if not isinstance(values, list):
+                continue
+            for other in values:
+                if other in index:
+                    if tid not in (index[other].get(mirror) or []):
+                        found.append(
+                            f"{name}: task {tid!r} has {other!r} in {field_name} "
+                            f"but {other!r} lacks {tid!r} in {mirror} (one-sided dependency)"
+                        )
+                elif other not in known_elsewhere:
+                    found.append(f"{name}: task {tid!r} names unknown task {other!r} in {field_name}")
+        parent = task.get("parent")
+        if isinstance(parent, str) and parent not in index and parent not in known_elsewhere:
+            found.append(f"{name}: task {tid!r} has unknown parent {parent!r}")
+    return list(dict.fromkeys(found))
+
+
+def _jsonl_problems(raw: bytes, name: str) -> list[str]:
+    from gittasks import document as doc_module
+
+    found: list[str] = []
+    seen: set[str] = set()
+    for number, line in enumerate(raw.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            value = doc_module.parse_bytes(line, f"{name}:{number}")
+        except DocumentError as exc:
+            found.append(str(exc))
+            continue
+        if "/work-items/" in name.replace("\\", "/"):
+            if not isinstance(value, dict):
+                found.append(f"{name}:{number}: a work item must be a JSON object")
+            continue
+        try:
+            doc_module.check_task(value, f"{name}:{number}")
+            TaskModel.model_validate(value)
+        except DocumentError as exc:
+            found.append(str(exc))
+            continue
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            found.append(f"{name}:{number}: field '{'.'.join(str(p) for p in err['loc'])}': {err['msg']}")
+            continue
+        if value["id"] in seen:
+            found.append(f"{name}:{number}: duplicate id {value['id']!r}")
+        seen.add(value["id"])
+    return found

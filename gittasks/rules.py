@@ -1,0 +1,126 @@
+"""Rules shared by the model, the merge and the renderers.
+
+Pure data and tiny functions only: this module is imported on the merge driver's path, so it must never import
+pydantic, typer, git libraries or anything slow.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+ACTIVE_PATH = ".claude/active-tasks.json"
+TASKS_DIR = ".claude/tasks"
+ARCHIVE_DIR = ".claude/tasks/archive"
+WORK_ITEMS_DIR = ".claude/tasks/work-items"
+
+PENDING = "pending"
+IN_PROGRESS = "in_progress"
+COMPLETED = "completed"
+BLOCKED = "blocked"
+CANCELLED = "cancelled"
+
+STATUSES: tuple[str, ...] = (PENDING, IN_PROGRESS, BLOCKED, COMPLETED, CANCELLED)
+TERMINAL: frozenset[str] = frozenset({COMPLETED, CANCELLED})
+OPEN: frozenset[str] = frozenset({PENDING, IN_PROGRESS, BLOCKED})
+
+# Legal transitions outside an explicit reopen (task-format.md, "State machine").
+TRANSITIONS: dict[str, frozenset[str]] = {
+    PENDING: frozenset({IN_PROGRESS, CANCELLED, BLOCKED}),
+    IN_PROGRESS: frozenset({COMPLETED, BLOCKED, CANCELLED}),
+    BLOCKED: frozenset({IN_PROGRESS, CANCELLED}),
+    COMPLETED: frozenset(),
+    CANCELLED: frozenset(),
+}
+# What an explicit reopen may lead to from a terminal status.
+REOPEN_TARGETS: frozenset[str] = frozenset({PENDING, IN_PROGRESS})
+
+# The join order used when two machines set a task's status to different values.
+STATUS_RANK: dict[str, int] = {PENDING: 0, IN_PROGRESS: 1, BLOCKED: 1, COMPLETED: 2, CANCELLED: 2}
+
+TASK_TYPES: tuple[str, ...] = (
+    "implementation",
+    "research",
+    "review",
+    "testing",
+    "deployment",
+    "documentation",
+    "bugfix",
+    "analysis",
+)
+
+# Fields that hold lists of task ids: merged as sets, stored sorted.
+ID_LIST_FIELDS: tuple[str, ...] = ("blocks", "blockedBy")
+# Fields that hold a single task id.
+ID_FIELDS: tuple[str, ...] = ("parent",)
+TIMESTAMP_FIELDS: tuple[str, ...] = ("created_at", "started_at", "completed_at", "updated_at")
+# Bookkeeping never conflicts: the later stamp wins and `updated_by` follows it.
+BOOKKEEPING_FIELDS: tuple[str, ...] = ("updated_at", "updated_by")
+
+# A stamp further in the future than this is clamped when used for ordering.
+FUTURE_SLACK = timedelta(hours=24)
+
+
+def is_legal_transition(old: str, new: str, *, reopen: bool = False) -> bool:
+    """True when a task may move from `old` to `new` (an explicit reopen is needed to leave a terminal status)."""
+    if old in TERMINAL:
+        return reopen and new in REOPEN_TARGETS
+    return new in TRANSITIONS.get(old, frozenset())
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def format_stamp(moment: datetime) -> str:
+    """ISO 8601 UTC with a `Z`, to the millisecond when the moment has a fraction."""
+    moment = moment.astimezone(UTC)
+    if moment.microsecond:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_stamp(value: object) -> datetime | None:
+    """Parse an ISO 8601 stamp (a `Z`, an offset, or none meaning UTC; also `YYYY-MM-DD HH:MM:SS`); None if not one."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def ordering_stamp(value: object, now: datetime | None = None) -> str:
+    """A sortable form of a stamp for deciding which edit is later; a far-future stamp is clamped to now + slack.
+
+    Unparseable or missing stamps sort first (empty string).
+    """
+    moment = parse_stamp(value)
+    if moment is None:
+        return ""
+    if now is not None and moment > now + FUTURE_SLACK:
+        moment = now + FUTURE_SLACK
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+def next_stamp(previous: object, now: datetime) -> str:
+    """The stamp for a change: now, or just after `previous` when a skewed clock put that later than now."""
+    prev = parse_stamp(previous)
+    if prev is not None and prev >= now and prev <= now + FUTURE_SLACK:
+        return format_stamp(prev + timedelta(milliseconds=1))
+    return format_stamp(now)
+
+
+def is_ready(task: dict[str, object], by_id: dict[str, dict[str, object]]) -> bool:
+    """A pending task whose blockers are all completed (a blocker not in the list is archived: it counts as done)."""
+    if task.get("status", PENDING) != PENDING:
+        return False
+    blockers = task.get("blockedBy") or []
+    assert isinstance(blockers, list)
+    for blocker_id in blockers:
+        blocker = by_id.get(blocker_id) if isinstance(blocker_id, str) else None
+        if blocker is not None and blocker.get("status") != COMPLETED:
+            return False
+    return True

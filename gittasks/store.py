@@ -1,0 +1,199 @@
+"""The task files on disk: read with the structural check, atomic canonical writes, the repository-wide lock."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import socket
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from gittasks import document, failpoints
+from gittasks.errors import GittasksError
+
+LOCK_NAME = "gittasks.lock"
+DEFAULT_LOCK_TIMEOUT = 60.0
+_TMP_TAG = ".gittasks-tmp-"
+
+
+def read_bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError:
+        raise GittasksError(f"{path}: is a folder, not a task file; move it away") from None
+    except OSError as exc:
+        raise GittasksError(f"{path}: cannot be read ({exc.strerror}); check its permissions") from None
+
+
+def load_file(path: Path, name: str) -> document.Document | None:
+    """The task document at `path` after the structural check, or None when there is no file."""
+    raw = read_bytes(path)
+    if raw is None:
+        return None
+    try:
+        return document.load_document(raw, name)
+    except RecursionError:
+        raise document.DocumentError(f"{name}: nested too deeply to be a task file; restore it from git") from None
+
+
+def remove_stale_temp_files(folder: Path) -> None:
+    """Remove temporary files that a killed writer left behind (call with the lock held)."""
+    if not folder.is_dir():
+        return
+    for leftover in folder.glob(f".*{_TMP_TAG}*"):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to `path` atomically: a temp file in the same folder, fsync, then os.replace."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.parent / f".{path.name}{_TMP_TAG}{secrets.token_hex(4)}"
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as exc:
+        with contextlib.suppress(OSError, UnboundLocalError):
+            tmp.unlink()
+        raise GittasksError(
+            f"{path}: cannot write ({exc.strerror}); nothing was changed; check disk space and permissions"
+        ) from None
+    failpoints.hit("after-temp-write")
+    _replace_with_retry(tmp, path)
+    failpoints.hit("after-rename")
+
+
+def _replace_with_retry(tmp: Path, path: Path) -> None:
+    delay = 0.02
+    for attempt in range(10):
+        try:
+            os.replace(tmp, path)
+            return
+        except PermissionError as exc:
+            # On Windows another process (editor, antivirus, sync client) may hold the target open for a moment.
+            if attempt == 9:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+                raise GittasksError(
+                    f"{path}: cannot replace it ({exc.strerror}); another program holds it open, close it and retry"
+                ) from None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise GittasksError(f"{path}: cannot replace it ({exc.strerror}); nothing was changed") from None
+
+
+def remove_file(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+
+
+class RepoLock:
+    """The repository-wide lock: an OS lock on a file inside the git dir, released by the system if the process dies.
+
+    A second process waits for it (up to `timeout` seconds) and names the holder when it gives up.
+    """
+
+    def __init__(self, git_dir: Path, timeout: float | None = None) -> None:
+        self.path = git_dir / LOCK_NAME
+        self.info_path = git_dir / (LOCK_NAME + ".holder")
+        env_timeout = os.environ.get("GITTASKS_LOCK_TIMEOUT")
+        self.timeout = timeout if timeout is not None else float(env_timeout or DEFAULT_LOCK_TIMEOUT)
+        self._handle: IO[bytes] | None = None
+        self._depth = 0
+
+    def acquire(self) -> None:
+        if self._depth:
+            self._depth += 1
+            return
+        handle = open(self.path, "a+b")  # noqa: SIM115 - kept open while the lock is held
+        deadline = time.monotonic() + self.timeout
+        delay = 0.005
+        while not _try_lock(handle):
+            if time.monotonic() >= deadline:
+                handle.close()
+                raise GittasksError(
+                    f"another gittasks command holds the lock {self.path} ({self._holder()}); "
+                    "wait for it to finish and retry"
+                )
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
+        self._handle = handle
+        self._depth = 1
+        with contextlib.suppress(OSError):
+            self.info_path.write_text(
+                f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%H:%M:%S')}: "
+                f"{' '.join(sys.argv[1:3]) or 'gittasks'}",
+                encoding="utf-8",
+            )
+
+    def release(self) -> None:
+        if not self._depth:
+            return
+        self._depth -= 1
+        if self._depth:
+            return
+        assert self._handle is not None
+        _unlock(self._handle)
+        self._handle.close()
+        self._handle = None
+
+    def _holder(self) -> str:
+        try:
+            return self.info_path.read_text(encoding="utf-8").strip() or "holder unknown"
+        except OSError:
+            return "holder unknown"
+
+    def __enter__(self) -> RepoLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+if sys.platform == "win32":
+    import msvcrt
+
+    def _try_lock(handle: IO[bytes]) -> bool:
+        handle.seek(0)
+        try:
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+
+    def _unlock(handle: IO[bytes]) -> None:
+        handle.seek(0)
+        with contextlib.suppress(OSError):
+            msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+
+else:
+    import fcntl
+
+    def _try_lock(handle: IO[bytes]) -> bool:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False
+        return True
+
+    def _unlock(handle: IO[bytes]) -> None:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def locked(git_dir: Path) -> Iterator[RepoLock]:
+    lock = RepoLock(git_dir)
+    with lock:
+        yield lock

@@ -1,0 +1,313 @@
+"""The library's front door: a git work tree holding gittasks files, and every operation on it.
+
+Reads answer from the files with at most one git process. Every change runs as one transaction under the
+repository-wide lock: commit a pending external edit, read, change, validate, write atomically, commit the task
+files alone; on any failure the files, the index and HEAD are put back as they were.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import socket
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from gittasks import document, rules, store
+from gittasks.document import Document, DocumentError
+from gittasks.errors import GittasksError
+from gittasks.git import Repo, find_repo
+
+T = TypeVar("T")
+
+TASK_PATHS = (rules.ACTIVE_PATH, rules.TASKS_DIR)
+GITATTRIBUTES_LINES = (
+    f"{rules.ACTIVE_PATH} merge=gittasks text eol=lf",
+    f"{rules.ARCHIVE_DIR}/*.jsonl merge=gittasks text eol=lf",
+    f"{rules.WORK_ITEMS_DIR}/*.jsonl merge=gittasks text eol=lf",
+)
+_UNSAFE_TRAILER = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+@dataclass
+class Outcome:
+    """What a change did: the commit (None when nothing changed), the ids touched and notes for the user."""
+
+    commit: str | None
+    touched: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    value: Any = None
+
+
+def driver_command() -> str:
+    """The merge driver command registered in git config: an absolute interpreter path, forward slashes, quoted."""
+    exe = Path(sys.executable).as_posix()
+    return f"{shlex.quote(exe)} -m gittasks merge-driver %O %A %B %P"
+
+
+def trailer_value(text: str) -> str:
+    """A value that cannot break out of its trailer line (control characters and newlines are escaped)."""
+    if _UNSAFE_TRAILER.search(text) or text != text.strip() or not text:
+        return document.orjson.dumps(text).decode()
+    return text
+
+
+def one_line(text: str, limit: int = 72) -> str:
+    flat = " ".join(_UNSAFE_TRAILER.sub(" ", text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def commit_message(action: str, ids: list[str], subjects: dict[str, str], machine: str, stamp: str) -> str:
+    if not ids:
+        title = f"gittasks: {action}"
+    elif len(ids) == 1:
+        title = f'gittasks: {action} {one_line(ids[0], 40)} "{one_line(subjects.get(ids[0], ""), 60)}"'
+    else:
+        title = f"gittasks: {action} {len(ids)} tasks"
+    trailers = [f"Task: {trailer_value(i)}" for i in ids]
+    trailers += [f"Action: {trailer_value(action)}", f"Machine: {trailer_value(machine)}", f"Timestamp: {stamp}"]
+    return title + "\n\n" + "\n".join(trailers) + "\n"
+
+
+def changed_task_ids(before: Document | None, after: Document) -> list[str]:
+    old = {t["id"]: t for t in (before or {}).get("tasks", [])}
+    new = {t["id"]: t for t in after.get("tasks", [])}
+    ids = [i for i in new if old.get(i) != new[i]] + [i for i in old if i not in new]
+    return sorted(ids, key=document.natural_key)
+
+
+class Workspace:
+    """A git work tree with gittasks files in it."""
+
+    def __init__(self, repo: Repo) -> None:
+        self.repo = repo
+        self.active_path = repo.root / rules.ACTIVE_PATH
+        self._lock = store.RepoLock(repo.common_dir)
+        self._checked = False
+        self.messages: list[str] = []  # one-line notices for stderr (driver registered, external edit committed)
+
+    @classmethod
+    def open(cls, path: Path | None = None) -> Workspace:
+        return cls(find_repo(path))
+
+    # -- settings --------------------------------------------------------------------------------------------------
+    @property
+    def machine(self) -> str:
+        name = os.environ.get("GITTASKS_MACHINE") or self.repo.config_get("gittasks.machine") or socket.gethostname()
+        return name.strip() or "unknown"
+
+    def setting(self, key: str) -> str | None:
+        return self.repo.config_get(f"gittasks.{key}")
+
+    # -- arming and checks -----------------------------------------------------------------------------------------
+    def arm(self) -> bool:
+        """Register the merge driver in this clone's own config when it lacks it; True when it did."""
+        if self.repo.has_merge_driver():
+            return False
+        self.register_driver()
+        self.messages.append("registered the gittasks merge driver in this clone's git config (.git/config)")
+        return True
+
+    def register_driver(self) -> None:
+        self.repo.config_set_local("merge.gittasks.name", "gittasks field-level merge of task files")
+        self.repo.config_set_local("merge.gittasks.driver", driver_command())
+
+    def preflight(self) -> None:
+        """Arm the clone, refuse an unmerged task file, commit a pending external edit. Runs once per process."""
+        if self._checked:
+            return
+        self.arm()
+        entries = self.repo.status(TASK_PATHS)
+        unmerged = [p for kind, p in entries if kind == "unmerged"]
+        if unmerged:
+            raise GittasksError(
+                f"{unmerged[0]} is unmerged (a line merge stopped on it); run `gittasks doctor --fix` to merge it "
+                "field by field"
+            )
+        if entries:
+            with self._lock:
+                self._commit_external_edit()
+        self._checked = True
+
+    def _commit_external_edit(self) -> None:
+        before_raw = self.repo.show("HEAD", rules.ACTIVE_PATH)
+        after = self._read_active()
+        if after is None:
+            if before_raw is not None:
+                raise GittasksError(
+                    f"{rules.ACTIVE_PATH} was deleted outside gittasks; restore it with "
+                    f"`git checkout HEAD -- {rules.ACTIVE_PATH}` (gittasks never drops a task list)"
+                )
+            return
+        before = None
+        if before_raw is not None:
+            try:
+                before = document.load_document(before_raw, f"HEAD:{rules.ACTIVE_PATH}")
+            except DocumentError:
+                before = None
+        if before is not None and before == after:
+            return
+        from gittasks import model
+
+        model.validate_full(after, rules.ACTIVE_PATH)
+        ids = changed_task_ids(before, after)
+        if not ids and before is not None and document.canonical(before) == document.canonical(after):
+            return
+        subjects = {t["id"]: t.get("subject", "") for t in after["tasks"]}
+        message = commit_message("external-edit", ids, subjects, self.machine, rules.format_stamp(rules.utc_now()))
+        self.repo.commit_paths([rules.ACTIVE_PATH], message)
+        self.messages.append(f"committed an edit made outside gittasks ({len(ids)} task(s)) as its own commit")
+
+    # -- reading ---------------------------------------------------------------------------------------------------
+    def _read_active(self) -> Document | None:
+        return store.load_file(self.active_path, rules.ACTIVE_PATH)
+
+    def load(self) -> Document:
+        """The active task list (structural check only), after the preflight."""
+        self.preflight()
+        doc = self._read_active()
+        return doc if doc is not None else {"tasks": []}
+
+    def tasks(self) -> list[document.Task]:
+        return list(document.canonical(self.load())["tasks"])
+
+    def resolve(self, given: str, doc: Document | None = None) -> str:
+        from gittasks.model import resolve_id
+
+        doc = doc if doc is not None else self.load()
+        return resolve_id((t["id"] for t in doc["tasks"]), given)
+
+    def get(self, given: str) -> document.Task:
+        doc = self.load()
+        task_id = self.resolve(given, doc)
+        return next(t for t in doc["tasks"] if t["id"] == task_id)
+
+    def ready(self) -> list[document.Task]:
+        tasks = self.tasks()
+        by_id = {t["id"]: t for t in tasks}
+        return [t for t in tasks if rules.is_ready(t, by_id)]
+
+    # -- changing --------------------------------------------------------------------------------------------------
+    def change(self, action: str, apply: Callable[[Document, Any], T]) -> Outcome:
+        """Run `apply(doc, change)` as one transaction and one commit (none when it touched nothing)."""
+        from gittasks import model
+
+        with self._lock:
+            self._checked = False
+            self.preflight()
+            store.remove_stale_temp_files(self.active_path.parent)
+            before_raw = store.read_bytes(self.active_path)
+            doc = self._read_active() or {"tasks": []}
+            change = model.Change(machine=self.machine, now=rules.utc_now())
+            value = apply(doc, change)
+            if not change.touched:
+                return Outcome(None, [], change.notes, value)
+            model.finish(doc, change)
+            model.validate_full(doc, rules.ACTIVE_PATH)
+            subjects = {t["id"]: t.get("subject", "") for t in doc["tasks"]}
+            for tid in change.touched:
+                subjects.setdefault(tid, "")
+            message = commit_message(action, change.touched, subjects, change.machine, rules.format_stamp(change.now))
+            commit = self._write_and_commit(
+                {rules.ACTIVE_PATH: document.dumps(doc)}, {rules.ACTIVE_PATH: before_raw}, message
+            )
+            return Outcome(commit, change.touched, change.notes, value)
+
+    def _write_and_commit(self, new: dict[str, bytes | None], old: dict[str, bytes | None], message: str) -> str:
+        paths = list(new)
+        try:
+            for rel, data in new.items():
+                target = self.repo.root / rel
+                if data is None:
+                    store.remove_file(target)
+                else:
+                    store.write_atomic(target, data)
+            return self.repo.commit_paths(paths, message)
+        except BaseException:
+            for rel, data in old.items():
+                target = self.repo.root / rel
+                try:
+                    if data is None:
+                        store.remove_file(target)
+                    else:
+                        store.write_atomic(target, data)
+                except GittasksError:
+                    pass
+            self.repo.unstage(paths)
+            raise
+
+    def commit_files(self, action: str, ids: list[str], subjects: dict[str, str], new: dict[str, bytes | None]) -> str:
+        """Write several task files and commit them as one change (caller holds the lock)."""
+        old = {rel: store.read_bytes(self.repo.root / rel) for rel in new}
+        message = commit_message(action, ids, subjects, self.machine, rules.format_stamp(rules.utc_now()))
+        return self._write_and_commit(new, old, message)
+
+    @property
+    def lock(self) -> store.RepoLock:
+        return self._lock
+
+
+def gitattributes_with_driver(text: str) -> str | None:
+    """`.gitattributes` text with the lines routing task files to the driver, or None when all are there."""
+    present = {line.strip() for line in text.splitlines()}
+    missing = [line for line in GITATTRIBUTES_LINES if line not in present]
+    if not missing:
+        return None
+    if text and not text.endswith("\n"):
+        text += "\n"
+    return text + "\n".join(missing) + "\n"
+
+
+def init(path: Path | None, remote: str | None = None) -> tuple[Workspace, list[str]]:
+    """Make `path` (default: here) a gittasks repository; idempotent. Returns the workspace and what was done."""
+    from gittasks import git, model
+
+    target = (path or Path.cwd()).resolve()
+    done: list[str] = []
+    try:
+        ws = Workspace.open(target)
+    except GittasksError:
+        git.init_repo(target)
+        ws = Workspace.open(target)
+        done.append(f"made a git repository in {target}")
+    repo = ws.repo
+    with ws.lock:
+        if not repo.has_merge_driver() or repo.config_get("merge.gittasks.driver") != driver_command():
+            ws.register_driver()
+            done.append("registered the merge driver in .git/config")
+        new_files: dict[str, bytes | None] = {}
+        old_attr = (store.read_bytes(repo.root / ".gitattributes") or b"").decode("utf-8", "replace")
+        new_attr = gitattributes_with_driver(old_attr)
+        if new_attr is not None:
+            new_files[".gitattributes"] = new_attr.encode("utf-8")
+            done.append("routed the task files to the merge driver in .gitattributes")
+        existing = store.load_file(ws.active_path, rules.ACTIVE_PATH)
+        tracked = repo.show("HEAD", rules.ACTIVE_PATH) is not None
+        if existing is None:
+            doc: Document = {"last_updated": rules.format_stamp(rules.utc_now()), "tasks": []}
+            new_files[rules.ACTIVE_PATH] = document.dumps(doc)
+            done.append(f"wrote an empty task list {rules.ACTIVE_PATH}")
+        elif not tracked:
+            model.validate_full(existing, rules.ACTIVE_PATH)
+            new_files[rules.ACTIVE_PATH] = document.dumps(existing)
+            done.append(f"took the existing {rules.ACTIVE_PATH} into git")
+        if remote:
+            names = repo.out("remote").split()
+            if "origin" in names:
+                if repo.out("remote", "get-url", "origin") != remote:
+                    repo.run("remote", "set-url", "origin", remote)
+                    done.append(f"set remote origin to {remote}")
+            else:
+                repo.run("remote", "add", "origin", remote)
+                done.append(f"added remote origin {remote}")
+        if new_files:
+            ws.commit_files("init", [], {}, new_files)
+    return ws, done
+
+
+def iter_ids(tasks: Iterable[document.Task]) -> list[str]:
+    return [t["id"] for t in tasks]
