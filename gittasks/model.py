@@ -432,11 +432,9 @@ def delete_task(doc: Document, task_id: str, change: Change) -> Task:
 
 
 def finish(doc: Document, change: Change) -> None:
-    """Bookkeeping after a change: the file's `last_updated`."""
+    """Bookkeeping after a change: the file's `last_updated` moves forward."""
     if change.touched:
-        current = doc.get("last_updated")
-        stamp = rules.format_stamp(change.now)
-        doc["last_updated"] = rules.next_stamp(current, change.now) if current and current > stamp else stamp
+        doc["last_updated"] = rules.next_stamp(doc.get("last_updated"), change.now)
 
 
 def problems(raw: bytes, name: str, *, known_elsewhere: Collection[str] = ()) -> list[str]:

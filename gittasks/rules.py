@@ -72,11 +72,9 @@ def utc_now() -> datetime:
 
 
 def format_stamp(moment: datetime) -> str:
-    """ISO 8601 UTC with a `Z`, to the millisecond when the moment has a fraction."""
+    """ISO 8601 UTC to the millisecond with a `Z` (always the same width, so stamps written here sort as text)."""
     moment = moment.astimezone(UTC)
-    if moment.microsecond:
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def parse_stamp(value: object) -> datetime | None:
@@ -106,11 +104,15 @@ def ordering_stamp(value: object, now: datetime | None = None) -> str:
 
 
 def next_stamp(previous: object, now: datetime) -> str:
-    """The stamp for a change: now, or just after `previous` when a skewed clock put that later than now."""
+    """The stamp for a change: now, or just after `previous` when that is not earlier (same millisecond, skew).
+
+    A previous stamp far in the future (a machine with a wrong clock) is not followed: it is clamped instead.
+    """
+    moment = now.replace(microsecond=now.microsecond // 1000 * 1000)
     prev = parse_stamp(previous)
-    if prev is not None and prev >= now and prev <= now + FUTURE_SLACK:
-        return format_stamp(prev + timedelta(milliseconds=1))
-    return format_stamp(now)
+    if prev is not None and moment <= prev <= now + FUTURE_SLACK:
+        moment = prev + timedelta(milliseconds=1)
+    return format_stamp(moment)
 
 
 def is_ready(task: dict[str, object], by_id: dict[str, dict[str, object]]) -> bool:

@@ -1,0 +1,245 @@
+"""Every task command through the real CLI, in real repositories: output, JSON, exit codes, one commit each."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import git
+from helpers import ACTIVE, Cli, init_repo
+
+
+@pytest.fixture
+def cli(make_repo) -> Cli:  # type: ignore[no-untyped-def]
+    return init_repo(make_repo())
+
+
+def test_init_in_fresh_repo_without_commits_then_idempotent(make_repo) -> None:  # type: ignore[no-untyped-def]
+    root = make_repo()
+    cli = Cli(root)
+    out = cli.ok("init")
+    assert "merge driver" in out
+    assert cli.commit_count() == 1
+    assert json.loads((root / ACTIVE).read_text())["tasks"] == []
+    attributes = (root / ".gitattributes").read_text()
+    assert f"{ACTIVE} merge=gittasks" in attributes
+    assert "merge-driver %O %A %B %P" in git(root, "config", "--get", "merge.gittasks.driver")
+    assert "already set up" in cli.ok("init")
+    assert cli.commit_count() == 1
+
+
+def test_init_makes_repository_when_none(tmp_path: Path) -> None:
+    target = tmp_path / "new"
+    target.mkdir()
+    cli = Cli(target)
+    cli.ok("init")
+    assert (target / ".git").is_dir()
+    assert (target / ACTIVE).exists()
+
+
+def test_create_prints_id_and_json(cli: Cli) -> None:
+    task_id = cli.create("Design authentication schema", "-d", "JWT", "--owner", "Agent", "--type", "research")
+    assert len(task_id) >= 6
+    task = cli.task(task_id)
+    assert task["subject"] == "Design authentication schema"
+    assert task["status"] == "pending"
+    assert task["owner"] == "Agent"
+    assert task["updated_by"] == "test-machine"
+    data = cli.json("create", "Second", "--client", "Dataforth", "--project", "Tools", "--meta", "complexity=low")
+    assert data["metadata"] == {"client": "Dataforth", "project": "Tools", "complexity": "low"}
+    assert cli.json("show", data["id"])["id"] == data["id"]
+
+
+def test_list_show_ready_checklist(cli: Cli) -> None:
+    a = cli.create("Design")
+    b = cli.create("Build", "--blocked-by", a)
+    listed = cli.json("list")
+    assert [t["id"] for t in listed] == [a, b]
+    assert cli.task(a)["blocks"] == [b]
+    assert cli.task(b)["blockedBy"] == [a]
+    assert [t["id"] for t in cli.json("ready")] == [a]
+    cli.ok("start", a, "--owner", "Coding Agent")
+    assert "- [→] Design (in progress - Coding Agent)" in cli.ok("checklist")
+    cli.ok("done", a)
+    assert [t["id"] for t in cli.json("ready")] == [b]
+    assert [t["id"] for t in cli.json("list", "--status", "completed")] == [a]
+    out = cli.ok("checklist", "--detailed")
+    assert "Overall status: In Progress (1 of 2 complete)" in out
+    assert "- [✓] Design (completed)" in out
+    assert "Duration:" in out
+    shown = cli.ok("show", a)
+    assert "Design" in shown and "completed" in shown
+    cli.ok("block", b, "--reason", "waiting for keys")
+    assert "- [!] Build (blocked: waiting for keys)" in cli.ok("checklist")
+    assert "Blocked by: waiting for keys" in cli.ok("checklist", "--detailed")
+
+
+LEGAL = [
+    ("pending", "start", "in_progress"),
+    ("pending", "cancel", "cancelled"),
+    ("pending", "block", "blocked"),
+    ("in_progress", "done", "completed"),
+    ("in_progress", "block", "blocked"),
+    ("in_progress", "cancel", "cancelled"),
+    ("blocked", "start", "in_progress"),
+    ("blocked", "cancel", "cancelled"),
+    ("completed", "reopen", "pending"),
+    ("cancelled", "reopen", "pending"),
+]
+ILLEGAL = [
+    ("pending", "done"),
+    ("blocked", "done"),
+    ("completed", "start"),
+    ("completed", "block"),
+    ("completed", "cancel"),
+    ("cancelled", "start"),
+    ("cancelled", "done"),
+    ("pending", "reopen"),
+    ("in_progress", "reopen"),
+]
+
+
+def _bring_to(cli: Cli, task_id: str, status: str) -> None:
+    path = {
+        "pending": [],
+        "in_progress": [("start",)],
+        "blocked": [("block", "--reason", "r")],
+        "completed": [("start",), ("done",)],
+        "cancelled": [("cancel",)],
+    }[status]
+    for step in path:
+        cli.ok(step[0], task_id, *step[1:])
+    assert cli.task(task_id)["status"] == status
+
+
+@pytest.mark.parametrize(("start", "command", "end"), LEGAL)
+def test_legal_transitions(cli: Cli, start: str, command: str, end: str) -> None:
+    task_id = cli.create("Task")
+    _bring_to(cli, task_id, start)
+    before = cli.commit_count()
+    extra = ("--reason", "because") if command == "block" else ()
+    cli.ok(command, task_id, *extra)
+    task = cli.task(task_id)
+    assert task["status"] == end
+    assert cli.commit_count() == before + 1
+    if end in ("completed", "cancelled"):
+        assert task["completed_at"]
+    else:
+        assert task["completed_at"] is None
+
+
+@pytest.mark.parametrize(("start", "command"), ILLEGAL)
+def test_illegal_transitions_refused_and_change_nothing(cli: Cli, start: str, command: str) -> None:
+    task_id = cli.create("Task")
+    _bring_to(cli, task_id, start)
+    head, raw = cli.head(), (cli.root / ACTIVE).read_bytes()
+    extra = ("--reason", "because") if command == "block" else ()
+    err = cli.fail(command, task_id, *extra)
+    assert err.startswith("gittasks: ") and len(err.strip().splitlines()) == 1
+    assert cli.head() == head
+    assert (cli.root / ACTIVE).read_bytes() == raw
+
+
+def test_update_fields_dependencies_and_meta(cli: Cli) -> None:
+    a = cli.create("A")
+    b = cli.create("B")
+    c = cli.create("C")
+    data = cli.json("update", a, "--subject", "A2", "-d", "desc", "--active-form", "Doing A", "--owner", "me",
+                    "--add-blocked-by", b, "--add-blocks", c, "--meta", "k=v", "--meta", "z=1")  # fmt: skip
+    assert data["subject"] == "A2" and data["description"] == "desc" and data["activeForm"] == "Doing A"
+    assert data["blockedBy"] == [b] and data["blocks"] == [c]
+    assert cli.task(b)["blocks"] == [a] and cli.task(c)["blockedBy"] == [a]
+    assert data["metadata"] == {"k": "v", "z": "1"}
+    data = cli.json("update", a, "--remove-blocked-by", b, "--meta", "k=")
+    assert data["blockedBy"] == [] and cli.task(b)["blocks"] == []
+    assert data["metadata"] == {"z": "1"}
+    data = cli.json("update", a, "--status", "blocked", "--reason", "keys")
+    assert data["status"] == "blocked" and data["blocked_reason"] == "keys"
+
+
+def test_dependency_cycles_and_self_links_refused(cli: Cli) -> None:
+    a = cli.create("A")
+    b = cli.create("B", "--blocked-by", a)
+    c = cli.create("C", "--blocked-by", b)
+    head = cli.head()
+    assert "cycle" in cli.fail("update", a, "--add-blocked-by", c)
+    assert "itself" in cli.fail("update", a, "--add-blocked-by", a)
+    assert cli.head() == head
+    assert cli.task(a)["blockedBy"] == []
+
+
+def test_subtasks_and_parent_ready_to_complete(cli: Cli) -> None:
+    parent = cli.create("Implement API authentication")
+    kids = [cli.create(f"Part {i}", "--parent", parent) for i in range(2)]
+    for kid in kids:
+        cli.ok("start", kid)
+    proc = cli.run("done", kids[0])
+    assert "ready to complete" not in proc.stderr
+    proc = cli.run("done", kids[1])
+    assert proc.returncode == 0
+    assert f"every subtask of {parent} is completed" in proc.stderr
+    out = cli.ok("checklist")
+    assert "  - [✓] Part 0" in out
+
+
+def test_delete_removes_links(cli: Cli) -> None:
+    a = cli.create("A")
+    b = cli.create("B", "--blocked-by", a)
+    deleted = cli.json("delete", a)
+    assert deleted["id"] == a
+    assert [t["id"] for t in cli.json("list")] == [b]
+    assert cli.task(b)["blockedBy"] == []
+
+
+def test_unique_prefix_and_ambiguous_prefix(cli: Cli) -> None:
+    doc = cli.doc()
+    doc["tasks"] = [
+        {"id": "abc1", "subject": "one", "status": "pending"},
+        {"id": "abc2", "subject": "two", "status": "pending"},
+        {"id": "xyz9", "subject": "three", "status": "pending"},
+    ]
+    (cli.root / ACTIVE).write_text(json.dumps(doc))
+    assert cli.json("show", "xy")["id"] == "xyz9"
+    err = cli.fail("show", "abc")
+    assert "ambiguous" in err and "abc1" in err and "abc2" in err
+    assert "no task" in cli.fail("start", "nope")
+
+
+def test_unknown_command_and_bad_options_exit_2(cli: Cli) -> None:
+    cli.fail("frobnicate", code=2)
+    cli.fail("create", code=2)
+    cli.fail("list", "--status", "weird", code=1)
+
+
+def test_outside_a_repository(tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    err = Cli(plain).fail("list")
+    assert "not inside a git repository" in err
+
+
+def test_repo_option_from_elsewhere(cli: Cli, tmp_path: Path) -> None:
+    task_id = cli.create("Far away")
+    other = Cli(tmp_path)
+    listed = json.loads(other.ok("--repo", str(cli.root), "list", "--json"))
+    assert [t["id"] for t in listed] == [task_id]
+
+
+def test_subcommand_of_repo_works_from_subfolder(cli: Cli) -> None:
+    sub = cli.root / "src" / "deep"
+    sub.mkdir(parents=True)
+    task_id = cli.create("From root")
+    assert [t["id"] for t in json.loads(Cli(sub).ok("list", "--json"))] == [task_id]
+
+
+def test_json_stdout_is_only_json(cli: Cli) -> None:
+    proc = cli.run("create", "X", "--json")
+    json.loads(proc.stdout)
+
+
+def test_validate_and_doctor_on_good_repo(cli: Cli) -> None:
+    cli.create("A")
+    assert cli.ok("validate") == ""
+    out = cli.ok("doctor")
+    assert "merge driver registered" in out
