@@ -126,3 +126,10 @@ def is_ready(task: dict[str, object], by_id: dict[str, dict[str, object]]) -> bo
         if blocker is not None and blocker.get("status") != COMPLETED:
             return False
     return True
+
+
+def archive_path(task: dict[str, object]) -> str:
+    """The archive file of an ended task: the month of its `completed_at` (else of its last change)."""
+    moment = parse_stamp(task.get("completed_at")) or parse_stamp(task.get("updated_at"))
+    month = moment.strftime("%Y-%m") if moment else "undated"
+    return f"{ARCHIVE_DIR}/{month}.jsonl"

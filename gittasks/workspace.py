@@ -61,8 +61,12 @@ def one_line(text: str, limit: int = 72) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def commit_message(action: str, ids: list[str], subjects: dict[str, str], machine: str, stamp: str) -> str:
-    if not ids:
+def commit_message(
+    action: str, ids: list[str], subjects: dict[str, str], machine: str, stamp: str, title: str | None = None
+) -> str:
+    if title is not None:
+        title = f"gittasks: {one_line(title, 100)}" + (f" ({len(ids)} tasks)" if ids else "")
+    elif not ids:
         title = f"gittasks: {action}"
     elif len(ids) == 1:
         title = f'gittasks: {action} {one_line(ids[0], 40)} "{one_line(subjects.get(ids[0], ""), 60)}"'

@@ -1,0 +1,130 @@
+"""Commands across machines: sync, status, conflicts, resolve."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from gittasks import render
+from gittasks.cli import output
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def sync(
+        remote: Annotated[
+            str | None, typer.Option("--remote", help="Remote name (default: upstream, else origin).")
+        ] = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Commit what is pending, fetch, merge field by field, push."""
+        from gittasks import sync as sync_module
+
+        ws = output.workspace()
+        progress = None
+        if sys.stderr.isatty() and not as_json:
+
+            def progress(text: str) -> None:
+                print(f"gittasks: {text}…", file=sys.stderr)
+
+        try:
+            report = sync_module.sync(ws, remote, progress)
+        except sync_module.SyncFailed as exc:
+            output.flush_messages(ws)
+            if as_json:
+                output.emit_json(exc.report.as_json())
+            raise
+        output.flush_messages(ws)
+        if as_json:
+            output.emit_json(report.as_json())
+            return
+        for line in report.repaired:
+            output.echo(f"repaired: {line}")
+        for item in report.incoming:
+            machine = f" (from {render.safe(item['machine'])})" if item.get("machine") else ""
+            output.echo(f"in   {item['change']:<8} {render.safe(item['id'])}  {render.safe(item['subject'])}{machine}")
+        for record in report.conflicts:
+            output.echo(f"conflict recorded: {conflict_line(record)}")
+        target = f"{report.remote}/{report.branch}"
+        if report.pushed:
+            output.echo(f"out  pushed {report.outgoing} commit(s) to {target}")
+        if not report.incoming and not report.pushed:
+            output.echo(f"up to date with {target}")
+
+    @app.command()
+    def status(as_json: JsonOpt = False) -> None:
+        """Ahead/behind the remote, last sync, open conflicts."""
+        from gittasks import sync as sync_module
+
+        ws = output.workspace()
+        info = sync_module.status(ws)
+        output.flush_messages(ws)
+        if as_json:
+            output.emit_json(info)
+            return
+        output.echo(f"machine:    {render.safe(info['machine'])}")
+        output.echo(f"tasks:      {info['tasks']} active")
+        if info["remote"] is None:
+            output.echo("remote:     none (add one with `git remote add origin URL`)")
+        else:
+            output.echo(
+                f"remote:     {info['remote']}: {info['ahead']} ahead, {info['behind']} behind (as of last fetch)"
+            )
+        output.echo(f"last sync:  {info['last_sync'] or 'never'}")
+        output.echo(
+            f"conflicts:  {info['conflicts']} open" + (" (see `gittasks conflicts`)" if info["conflicts"] else "")
+        )
+
+    @app.command()
+    def conflicts(as_json: JsonOpt = False) -> None:
+        """The recorded conflicts: task, field, the values seen, the value kept."""
+        ws = output.workspace()
+        records = ws.load().get("conflicts") or []
+        output.flush_messages(ws)
+        if as_json:
+            output.emit_json(records)
+            return
+        for record in records:
+            output.echo(conflict_line(record))
+        if not records:
+            output.note("no conflicts recorded")
+
+    @app.command()
+    def resolve(
+        task_id: Annotated[str, typer.Argument(help="Task id or unique prefix.")],
+        field_name: Annotated[str, typer.Argument(metavar="FIELD", help="The field, e.g. owner or metadata.client.")],
+        keep: Annotated[bool, typer.Option("--keep", help="Keep the value the merge kept.")] = False,
+        value: Annotated[str | None, typer.Option("--value", help="Set this value instead (JSON or text).")] = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Settle a recorded conflict (one commit); the record goes away on every machine after sync."""
+        from gittasks import conflicts as conflicts_module
+        from gittasks.errors import GittasksError
+
+        if keep == (value is not None):
+            raise GittasksError("give exactly one of --keep or --value VALUE")
+        ws = output.workspace()
+        outcome = conflicts_module.resolve(ws, task_id, field_name, keep=keep, value=value)
+        output.flush_messages(ws)
+        if as_json:
+            output.emit_json(outcome.value)
+        else:
+            output.echo(f"resolved {render.safe(field_name)} of {render.safe(outcome.value['id'])}")
+
+
+def conflict_line(record: Any) -> str:
+    if not isinstance(record, dict):
+        return render.safe(record)
+    values = ", ".join(
+        f"{render.safe(v.get('value'))} ({render.safe(v.get('machine'))})"
+        for v in record.get("values", [])
+        if isinstance(v, dict)
+    )
+    return (
+        f"{render.safe(record.get('task'))} {render.safe(record.get('field'))} [{record.get('kind', 'field')}]: "
+        f"{values}; kept {render.safe(record.get('kept'))}"
+    )

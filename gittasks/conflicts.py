@@ -1,0 +1,59 @@
+"""Settling recorded merge conflicts."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from gittasks.errors import GittasksError
+from gittasks.workspace import Outcome, Workspace
+
+
+def set_path(task: dict[str, Any], path: str, value: Any) -> None:
+    parts = path.split(".")
+    target = task
+    for part in parts[:-1]:
+        nxt = target.get(part)
+        if not isinstance(nxt, dict):
+            nxt = {}
+            target[part] = nxt
+        target = nxt
+    target[parts[-1]] = value
+
+
+def parse_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def resolve(ws: Workspace, given: str, field_name: str, *, keep: bool, value: str | None) -> Outcome:
+    from gittasks import model
+
+    def run(doc: dict[str, Any], change: model.Change) -> dict[str, Any]:
+        ids = [t["id"] for t in doc["tasks"]]
+        records = [r for r in doc.get("conflicts") or [] if isinstance(r, dict)]
+        task_ids = {str(r.get("task")) for r in records}
+        try:
+            task_id = model.resolve_id(ids, given)
+        except GittasksError:
+            task_id = model.resolve_id(task_ids, given)
+        mine = [r for r in records if r.get("task") == task_id and r.get("field") == field_name]
+        if not mine:
+            fields = sorted({str(r.get("field")) for r in records if r.get("task") == task_id})
+            hint = f"its recorded conflicts: {', '.join(fields)}" if fields else "it has no recorded conflict"
+            raise GittasksError(f"no conflict recorded for {field_name!r} of task {task_id!r}; {hint}")
+        doc["conflicts"] = [r for r in doc.get("conflicts") or [] if r not in mine]
+        task = model.task_index(doc).get(task_id)
+        if task is not None and value is not None:
+            if field_name == "status":
+                raise GittasksError("settle a status conflict with the status commands (start, done, reopen ...)")
+            set_path(task, field_name, parse_value(value))
+        if task is not None:
+            change.stamp(task)
+        elif task_id not in change.touched:
+            change.touched.append(task_id)
+        return task or {"id": task_id}
+
+    return ws.change("resolve", run)

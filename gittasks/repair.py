@@ -1,0 +1,140 @@
+"""Repair of task files that a plain line merge (git without the driver) left unmerged or broken.
+
+The three index stages (base, ours, theirs) go through the same field-level merge as the driver and sync; a file
+committed with conflict markers (or a "clean" line merge that is not valid JSON) is rebuilt from the merge of the
+parents of the commit that broke it.
+"""
+
+from __future__ import annotations
+
+from gittasks import merge, rules, store
+from gittasks.document import DocumentError
+from gittasks.errors import GittasksError
+from gittasks.workspace import Workspace
+
+FINISH = {
+    "merge": ["commit", "--no-edit", "--quiet"],
+    "rebase": ["rebase", "--continue"],
+    "cherry-pick": ["cherry-pick", "--continue"],
+    "revert": ["revert", "--continue"],
+}
+
+
+def unmerged_paths(ws: Workspace) -> tuple[list[str], list[str]]:
+    """(unmerged task files, other unmerged paths)."""
+    out = ws.repo.run("ls-files", "-u", "-z").stdout.decode("utf-8", "surrogateescape")
+    paths = sorted({entry.split("\t", 1)[1] for entry in out.split("\0") if "\t" in entry})
+    tasks = [p for p in paths if p == rules.ACTIVE_PATH or p.startswith(rules.TASKS_DIR + "/")]
+    return tasks, [p for p in paths if p not in tasks]
+
+
+def merge_stages(ws: Workspace, path: str) -> bytes:
+    repo = ws.repo
+    base = repo.show(":1", path)
+    ours = repo.show(":2", path) or b""
+    theirs = repo.show(":3", path) or b""
+    if not ours.strip():
+        return theirs
+    if not theirs.strip():
+        return ours
+    try:
+        return merge.merge_bytes(base, ours, theirs, path, lenient_base=True)
+    except DocumentError as exc:
+        raise GittasksError(f"cannot merge {path}: {exc}") from None
+
+
+def repair_unmerged(ws: Workspace, paths: list[str]) -> list[str]:
+    """Merge each unmerged task file from its index stages, write it and stage it; says what it did."""
+    done = []
+    for path in paths:
+        store.write_atomic(ws.repo.root / path, merge_stages(ws, path))
+        ws.repo.run_retrying_locks("add", "--", path)
+        done.append(f"merged {path} field by field from the line merge's three versions and staged it")
+    operation = ws.repo.operation_in_progress()
+    _, others = unmerged_paths(ws)
+    if operation in FINISH and not others:
+        done.append(f"finish the {operation} with: git {' '.join(FINISH[operation][:2])}")
+    elif others:
+        done.append(f"still unmerged (not task files): {', '.join(others)}; resolve them with git")
+    elif operation is None:
+        ws.repo.run("reset", "-q", "--", *paths, check=False)
+        done[-1] = done[-1].replace(" and staged it", "; it is left as a change in the work tree")
+    return done
+
+
+def repair_for_sync(ws: Workspace) -> list[str]:
+    """Before a sync: repair unmerged task files and finish the merge/rebase when nothing else is unmerged."""
+    tasks, others = unmerged_paths(ws)
+    if not tasks:
+        if others:
+            raise GittasksError(f"{', '.join(others)} unmerged; resolve them with git first, then run `gittasks sync`")
+        return []
+    done = repair_unmerged(ws, tasks)
+    if others:
+        raise GittasksError(
+            f"merged {', '.join(tasks)}; {', '.join(others)} still unmerged: resolve them with git, then "
+            "run `gittasks sync` again"
+        )
+    operation = ws.repo.operation_in_progress()
+    if operation in FINISH:
+        proc = ws.repo.run(
+            *FINISH[operation], check=False, env={"GIT_EDITOR": "true"}, config=ws.repo.identity_config()
+        )
+        if proc.returncode != 0:
+            raise GittasksError(
+                f"merged the task files but `git {' '.join(FINISH[operation][:2])}` failed; finish it by hand"
+            )
+        done = [d for d in done if not d.startswith("finish the")]
+        done.append(f"finished the {operation}")
+        # a rebase may stop again on the next commit: repair that one too
+        return done + repair_for_sync(ws)
+    return done
+
+
+def find_broken_commit(ws: Workspace, path: str = rules.ACTIVE_PATH) -> str | None:
+    """The newest commit whose version of `path` is invalid while a parent's was valid, if HEAD's is invalid."""
+    repo = ws.repo
+    if not _invalid(ws, "HEAD", path):
+        return None
+    revs = repo.out("log", "--format=%H", "-n", "200", "--", path).split()
+    for rev in revs:
+        if _invalid(ws, rev, path):
+            parents = repo.out("rev-list", "--parents", "-n", "1", rev).split()[1:]
+            if any(not _invalid(ws, p, path) for p in parents):
+                return rev
+    return None
+
+
+def _invalid(ws: Workspace, rev: str, path: str) -> bool:
+    from gittasks import document
+
+    raw = ws.repo.show(rev, path)
+    if raw is None:
+        return False
+    try:
+        document.load_document(raw, path)
+    except DocumentError:
+        return True
+    return False
+
+
+def repair_committed(ws: Workspace, path: str = rules.ACTIVE_PATH) -> list[str]:
+    """Rebuild a task file that was committed broken (markers, invalid JSON) from its merge commit's parents."""
+    broken = find_broken_commit(ws, path)
+    if broken is None:
+        return []
+    repo = ws.repo
+    parents = repo.out("rev-list", "--parents", "-n", "1", broken).split()[1:]
+    if len(parents) < 2:
+        raise GittasksError(
+            f"{path} was committed broken in {broken[:10]}, which is not a merge; restore it with "
+            f"`git checkout {broken[:10]}~1 -- {path}` and redo that commit's change"
+        )
+    base_rev = repo.run("merge-base", parents[0], parents[1], check=False).stdout.decode().strip() or None
+    base = repo.show(base_rev, path) if base_rev else None
+    ours = repo.show(parents[0], path) or b""
+    theirs = repo.show(parents[1], path) or b""
+    data = merge.merge_bytes(base, ours, theirs, path, lenient_base=True)
+    with ws.lock:
+        ws.commit_files("repair", [], {}, {path: data})
+    return [f"rebuilt {path} from the parents of {broken[:10]} (committed with conflict markers) and committed it"]

@@ -1,0 +1,114 @@
+"""All tasks of one version of the repository (active list + archive) as one keyed set, and back to files.
+
+Used by sync (and the repair of line-merged files) so that a task archived on one machine and edited on another is
+merged once, with the edit. Pure: file contents in, file contents out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from gittasks import document, rules
+from gittasks.document import Document
+
+LOCATION = "__gittasks_location__"
+ARCHIVED = "archive"
+
+
+@dataclass
+class TaskSet:
+    """The parsed task files of one version: the active document with archived tasks folded into its task list."""
+
+    doc: Document
+    work_items: dict[str, bytes] = field(default_factory=dict)
+
+
+def is_archive_path(path: str) -> bool:
+    return path.startswith(rules.ARCHIVE_DIR + "/") and path.endswith(".jsonl")
+
+
+def is_work_items_path(path: str) -> bool:
+    return path.startswith(rules.WORK_ITEMS_DIR + "/") and path.endswith(".jsonl")
+
+
+def parse_archive(raw: bytes, name: str) -> list[dict[str, Any]]:
+    tasks = []
+    for number, line in enumerate(raw.splitlines(), 1):
+        if line.strip():
+            task = document.parse_bytes(line, f"{name}:{number}")
+            document.check_task(task, f"{name}:{number}")
+            tasks.append(task)
+    return tasks
+
+
+def fold(files: dict[str, bytes]) -> TaskSet:
+    """Build the keyed set from {path: bytes} of one version (missing active file = empty list).
+
+    An id found both in the active list and in the archive keeps the copy with the later `updated_at` (archived only
+    if it has ended); a differing losing copy is recorded as a conflict, so no edit is lost silently.
+    """
+    raw = files.get(rules.ACTIVE_PATH)
+    doc = document.load_document(raw, rules.ACTIVE_PATH) if raw is not None else {"tasks": []}
+    doc = dict(doc)
+    by_id: dict[str, dict[str, Any]] = {t["id"]: t for t in doc["tasks"]}
+    records: list[Any] = list(doc.get("conflicts") or [])
+    work_items: dict[str, bytes] = {}
+    for path in sorted(files):
+        if is_archive_path(path):
+            for task in parse_archive(files[path], path):
+                archived = {**task, LOCATION: ARCHIVED}
+                current = by_id.get(task["id"])
+                if current is None:
+                    by_id[task["id"]] = archived
+                    continue
+                current_plain = {k: v for k, v in current.items() if k != LOCATION}
+                if current_plain == task:
+                    continue
+                later = rules.ordering_stamp(task.get("updated_at")) > rules.ordering_stamp(current.get("updated_at"))
+                winner, loser = (archived, current_plain) if later else (current, task)
+                by_id[task["id"]] = winner
+                records.append(
+                    {
+                        "task": task["id"],
+                        "field": "*",
+                        "kind": "reconcile",
+                        "base": None,
+                        "values": [
+                            {"value": loser, "machine": loser.get("updated_by"), "updated_at": loser.get("updated_at")}
+                        ],
+                        "kept": "the copy changed last",
+                    }
+                )
+        elif is_work_items_path(path):
+            work_items[path] = files[path]
+    doc["tasks"] = list(by_id.values())
+    if records:
+        doc["conflicts"] = records
+    return TaskSet(doc, work_items)
+
+
+def split(doc: Document) -> dict[str, bytes]:
+    """Files from a merged keyed set: ended tasks marked archived go to their month's archive file."""
+    active: list[dict[str, Any]] = []
+    archive: dict[str, list[dict[str, Any]]] = {}
+    for task in doc["tasks"]:
+        location = task.get(LOCATION)
+        clean = {k: v for k, v in task.items() if k != LOCATION}
+        if location == ARCHIVED and clean.get("status") in rules.TERMINAL:
+            archive.setdefault(rules.archive_path(clean), []).append(clean)
+        else:
+            active.append(clean)
+    out = {rules.ACTIVE_PATH: document.dumps({**doc, "tasks": active})}
+    for path, tasks in archive.items():
+        out[path] = archive_bytes(tasks)
+    return out
+
+
+def archive_bytes(tasks: list[dict[str, Any]]) -> bytes:
+    ordered = sorted(tasks, key=lambda t: (document.natural_key(t["id"]), t["id"]))
+    return b"".join(document.dump_line(document.canonical_task(t)) for t in ordered)
+
+
+def task_map(doc: Document) -> dict[str, dict[str, Any]]:
+    return {t["id"]: {k: v for k, v in t.items() if k != LOCATION} for t in doc["tasks"]}
