@@ -284,7 +284,8 @@ def push(repo: Repo, remote: str, branch: str, set_upstream: bool) -> tuple[str,
     if proc.returncode == 0:
         return "ok", err
     low = err.lower()
-    if "[rejected]" in low or "fetch first" in low or "non-fast-forward" in low or "stale info" in low:
+    race_signs = ("[rejected]", "fetch first", "non-fast-forward", "stale info", "cannot lock ref", "but expected")
+    if any(sign in low for sign in race_signs):
         return "race", err
     if "[remote rejected]" in low or "declined" in low or "protected" in low:
         return "refused", err
