@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gittasks import rules, store
+from gittasks import repair, rules, store
 from gittasks.errors import GittasksError
 from gittasks.workspace import Workspace, driver_command, gitattributes_with_driver
 
@@ -126,16 +126,25 @@ def run(ws: Workspace, *, fix: bool) -> Report:
     entries = repo.status((rules.ACTIVE_PATH, rules.TASKS_DIR))
     unmerged = [p for kind, p in entries if kind == "unmerged"]
     if unmerged:
-        from gittasks import repair
-
         if fix:
             for line in repair.repair_unmerged(ws, unmerged):
                 report.fixed(line)
         else:
             report.problem(f"{', '.join(unmerged)} unmerged after a line merge; `gittasks doctor --fix` merges it")
-    for line in validate_files([], repo.root):
+    broken = repair.find_broken_commit(ws) if not unmerged else None
+    if broken is not None:
+        if fix:
+            for line in repair.repair_committed(ws):
+                report.fixed(line)
+        else:
+            report.problem(
+                f"{rules.ACTIVE_PATH} was committed with conflict markers or invalid JSON in {broken[:10]}; "
+                "`gittasks doctor --fix` rebuilds it from that merge's parents"
+            )
+    problems = validate_files([], repo.root)
+    for line in problems:
         report.problem(line)
-    if not report.failed:
+    if not problems:
         report.ok("task files valid")
     check_index_lock(ws, report, fix)
     holder = store.RepoLock(repo.common_dir, timeout=0)
@@ -149,7 +158,10 @@ def run(ws: Workspace, *, fix: bool) -> Report:
 
 
 def _check_clocks(ws: Workspace, report: Report) -> None:
-    doc = store.load_file(ws.active_path, rules.ACTIVE_PATH) if ws.active_path.exists() else None
+    try:
+        doc = store.load_file(ws.active_path, rules.ACTIVE_PATH)
+    except GittasksError:
+        return
     if doc is None:
         return
     now = rules.utc_now()

@@ -19,12 +19,14 @@ class Cli:
         self.root = root
         self.machine = machine
 
-    def run(self, *args: str, input: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, input: str | None = None, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return run_gittasks(self.root, *args, machine=self.machine, input=input, env=env)
 
     def ok(self, *args: str, **kwargs: Any) -> str:
         proc = self.run(*args, **kwargs)
-        assert proc.returncode == 0, f"gittasks {' '.join(args)} exited {proc.returncode}: {proc.stderr}"
+        assert proc.returncode == 0, f"gittasks {' '.join(args)} exited {proc.returncode}: {proc.stderr}{proc.stdout}"
         assert "Traceback" not in proc.stderr, proc.stderr
         return proc.stdout
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 
 from gittasks.errors import GittasksError
@@ -28,6 +29,18 @@ def run(args: list[str]) -> int:
     except GittasksError as exc:
         print(f"gittasks: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:
+        print(f"gittasks: {exc.strerror or exc}: {exc.filename or ''}; nothing was changed", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a bug: one line for the user, the traceback on request
+        if os.environ.get("GITTASKS_DEBUG"):
+            raise
+        print(
+            f"gittasks: internal error ({type(exc).__name__}: {exc}); nothing half-done was kept. "
+            "Set GITTASKS_DEBUG=1 to see the traceback and please report it",
+            file=sys.stderr,
+        )
+        return 1
     except KeyboardInterrupt:
         print("gittasks: interrupted; nothing half-done is left (re-run the command)", file=sys.stderr)
         return 130
