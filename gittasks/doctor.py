@@ -39,18 +39,31 @@ def task_files(root: Path) -> list[Path]:
 
 
 def validate_files(files: list[Path], repo_path: Path | None) -> list[str]:
-    from gittasks import model
+    from gittasks import archive, model
     from gittasks.git import find_repo
 
+    root: Path | None = None
     if not files:
-        files = task_files(find_repo(repo_path).root)
+        root = find_repo(repo_path).root
+        files = task_files(root)
+    else:
+        try:
+            root = find_repo(files[0].resolve().parent).root
+        except GittasksError:
+            root = None
+    archived: set[str] = set()
+    if root is not None:
+        try:
+            archived = {t["id"] for t in archive.iter_archived(root)}
+        except GittasksError:
+            archived = set()  # the archive's own problems are reported when its files are validated
     found: list[str] = []
     for path in files:
         raw = store.read_bytes(path)
         if raw is None:
             found.append(f"{path}: no such file")
             continue
-        found += model.problems(raw, str(path).replace("\\", "/"))
+        found += model.problems(raw, str(path).replace("\\", "/"), known_elsewhere=archived)
     return found
 
 

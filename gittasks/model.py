@@ -119,8 +119,9 @@ def id_length(count: int) -> int:
     return max(6, math.ceil(bits / 5))
 
 
-def new_id(existing: Collection[str]) -> str:
-    length = id_length(len(existing) + 1)
+def new_id(existing: Collection[str], elsewhere: int = 0) -> str:
+    """A fresh random id, unique in `existing`; `elsewhere` counts ids not in `existing` (the archive)."""
+    length = id_length(len(existing) + elsewhere + 1)
     while True:
         candidate = "".join(secrets.choice(ID_ALPHABET) for _ in range(length))
         if candidate not in existing and not candidate.isdigit():
@@ -257,13 +258,14 @@ def create_task(
     task_id: str | None = None,
     known_elsewhere: Collection[str] = (),
     extra: dict[str, Any] | None = None,
+    archived_count: int = 0,
 ) -> Task:
     if not subject.strip():
         raise GittasksError("the subject is empty; give the task a subject")
     index = task_index(doc)
     taken = set(index) | set(known_elsewhere)
     if task_id is None:
-        task_id = new_id(taken)
+        task_id = new_id(taken, archived_count)
     elif task_id in taken:
         raise GittasksError(f"a task with id {task_id!r} exists already")
     if task_type is not None and task_type not in rules.TASK_TYPES:

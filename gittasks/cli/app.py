@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from gittasks.cli import output, setup_commands, sync_commands, task_commands
+from gittasks.cli import history_commands, output, setup_commands, sync_commands, task_commands
 
 app = typer.Typer(
     name="gittasks",
@@ -31,3 +31,4 @@ def main(
 task_commands.register(app)
 setup_commands.register(app)
 sync_commands.register(app)
+history_commands.register(app)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from gittasks import document
 from gittasks.workspace import Workspace
@@ -32,6 +35,17 @@ def flush_messages(ws: Workspace) -> None:
 def emit_json(value: Any) -> None:
     sys.stdout.flush()
     sys.stdout.buffer.write(document.dump_json(value))
+    sys.stdout.flush()
+
+
+def emit_json_stream(items: Iterable[Any]) -> None:
+    """A JSON list written item by item, so a long listing starts at once and never sits in memory whole."""
+    out = sys.stdout.buffer
+    sys.stdout.flush()
+    out.write(b"[")
+    for n, item in enumerate(items):
+        out.write((b",\n" if n else b"\n") + orjson.dumps(item, option=orjson.OPT_SORT_KEYS))
+    out.write(b"\n]\n")
     sys.stdout.flush()
 
 

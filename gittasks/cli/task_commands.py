@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Annotated, Any
 
 import typer
@@ -70,7 +71,7 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Add a pending task; prints its id."""
-        from gittasks import model
+        from gittasks import archive, model
 
         ws = output.workspace()
         metadata = {k: v for k, v in parse_meta(meta).items() if v is not None}
@@ -84,6 +85,7 @@ def register(app: typer.Typer) -> None:
             return model.create_task(
                 doc,
                 change,
+                archived_count=archive.estimated_count(ws.repo.root),
                 subject=subject,
                 description=description,
                 active_form=active_form,
@@ -259,27 +261,62 @@ def register(app: typer.Typer) -> None:
         doc = ws.load()
         output.flush_messages(ws)
         tasks = [t for t in ws.tasks() if not status or t.get("status") in status]
+        archived: Any = ()
+        if include_archive:
+            from gittasks import archive
+
+            archived = (t for t in archive.iter_archived(ws.repo.root) if not status or t.get("status") in status)
         if as_json:
-            output.emit_json(tasks)
+            if not include_archive:
+                output.emit_json(tasks)
+                return
+            output.emit_json_stream(itertools.chain(tasks, archived))
             return
         conflicted = render.conflicted_ids(doc)
+        count = 0
         for task in tasks:
             output.echo(render.list_line(task, task["id"] in conflicted))
-        if not tasks:
+            count += 1
+        for task in archived:
+            output.echo(render.list_line(task) + "  (archived)")
+            count += 1
+        if not count:
             output.note("no tasks" + (" with that status" if status else "; add one with `gittasks create SUBJECT`"))
 
     @app.command()
-    def show(task_id: IdArg, as_json: JsonOpt = False) -> None:
-        """Show one task."""
+    def show(
+        task_id: IdArg,
+        at: Annotated[str | None, typer.Option("--at", help="Show the task as it was at this git revision.")] = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Show one task (active or archived, or as it was at a revision)."""
         ws = output.workspace()
         doc = ws.load()
         output.flush_messages(ws)
-        task = ws.get(task_id)
+        archived = False
+        if at is not None:
+            from gittasks import history
+
+            task = history.task_at(ws.repo, task_id, at)
+            if task is None:
+                raise GittasksError(f"no task {task_id!r} at {at}")
+        else:
+            try:
+                task = ws.get(task_id)
+            except GittasksError as exc:
+                if "ambiguous" in str(exc):
+                    raise
+                from gittasks import archive
+
+                found = archive.find_archived(ws.repo.root, task_id)
+                if found is None:
+                    raise
+                task, archived = found, True
         if as_json:
             output.emit_json(task)
             return
         records = [r for r in doc.get("conflicts") or [] if isinstance(r, dict) and r.get("task") == task["id"]]
-        output.echo(render.task_detail(task, records))
+        output.echo(render.task_detail(task, records) + ("\n(archived)" if archived else ""))
 
     @app.command()
     def ready(as_json: JsonOpt = False) -> None:

@@ -1,0 +1,99 @@
+"""History, archive and report commands: log, archive, restore, report."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from gittasks import render
+from gittasks.cli import output
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def log(
+        task_id: Annotated[str | None, typer.Argument(help="Task id or unique prefix (default: all tasks).")] = None,
+        limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most N entries.")] = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """History from git: when, which machine, which action, what changed."""
+        from gittasks import history
+
+        ws = output.workspace()
+        resolved = resolve_any(ws, task_id) if task_id is not None else None
+        entries = history.task_log(ws.repo, resolved, limit if limit is not None else (None if resolved else 20))
+        output.flush_messages(ws)
+        if as_json:
+            output.emit_json(
+                [{k: e[k] for k in ("commit", "when", "machine", "action", "task", "changes")} for e in entries]
+            )
+            return
+        for entry in entries:
+            output.echo(
+                f"{entry['commit'][:10]}  {entry['when']}  {render.safe(entry['machine'])}  {entry['action']}  "
+                f"{render.safe(entry['task'])} {render.safe(entry['subject'])}"
+            )
+            for name, change in entry["changes"].items():
+                if name == "*":
+                    output.echo("    created" if change["from"] is None else "    removed")
+                    continue
+                output.echo(f"    {render.safe(name)}: {render.safe(change['from'])} -> {render.safe(change['to'])}")
+        if not entries:
+            output.note("no history found")
+
+    @app.command("archive")
+    def archive_cmd(
+        older_than: Annotated[
+            str | None, typer.Option("--older-than", help="e.g. 7d: only tasks ended before.")
+        ] = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Move completed and cancelled tasks to .claude/tasks/archive/ (one commit)."""
+        from gittasks import archive
+
+        ws = output.workspace()
+        delta = archive.parse_duration(older_than) if older_than else None
+        outcome = archive.archive(ws, delta)
+        output.flush_messages(ws)
+        if as_json:
+            output.emit_json(outcome.value)
+            return
+        for task in outcome.value:
+            output.echo(f"archived {render.safe(task['id'])} {render.safe(task.get('subject'))}")
+        if not outcome.value:
+            output.note("nothing to archive")
+
+    @app.command()
+    def restore(
+        task_id: Annotated[str, typer.Argument(help="Archived task id or unique prefix.")], as_json: JsonOpt = False
+    ) -> None:
+        """Bring an archived task back to the active list (one commit)."""
+        from gittasks import archive
+
+        ws = output.workspace()
+        outcome = archive.restore(ws, task_id)
+        output.flush_messages(ws)
+        if as_json:
+            output.emit_json(outcome.value)
+        else:
+            output.echo(f"restored {render.list_line(outcome.value)}")
+
+
+def resolve_any(ws: Any, given: str) -> str:
+    """An id from the active list, else from the archive (prefixes allowed in both)."""
+    from gittasks.errors import GittasksError
+
+    try:
+        return str(ws.resolve(given))
+    except GittasksError as first:
+        from gittasks import archive
+
+        found = archive.find_archived(ws.repo.root, given)
+        if found is None:
+            if "ambiguous" in str(first):
+                raise
+            return given  # maybe deleted: its history is still there
+        return str(found["id"])

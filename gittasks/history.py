@@ -1,0 +1,208 @@
+"""History from git: every change of a task with when, which machine, which action and what changed.
+
+Commits are found by their `Task:` trailers (`git log --grep`), not by parsing every version of the file; commits
+without gittasks trailers (hand edits, other tools) that touched the task files are found too and described by
+comparing the task's two versions. deepdiff describes what changed within one task (two small dicts, never whole
+files) and is imported only here.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from gittasks import document, rules, taskset
+from gittasks.document import DocumentError
+from gittasks.git import Repo
+
+FIELD_SEP = "\x1f"
+RECORD_SEP = "\x1e"
+_FORMAT = FIELD_SEP.join(
+    [
+        "%H",
+        "%P",
+        "%aI",
+        "%an",
+        "%(trailers:key=Task,valueonly,separator=%x1d)",
+        "%(trailers:key=Action,valueonly,separator=)",
+        "%(trailers:key=Machine,valueonly,separator=)",
+        "%(trailers:key=Timestamp,valueonly,separator=)",
+        "%s",
+    ]
+)
+_PATH_KEY = re.compile(r"\['([^']*)'\]|\[(\d+)\]")
+
+
+def _trailer_id(value: str) -> str:
+    value = value.strip()
+    if value.startswith('"'):
+        try:
+            parsed = document.orjson.loads(value)
+            return parsed if isinstance(parsed, str) else value
+        except document.orjson.JSONDecodeError:
+            return value
+    return value
+
+
+def _commits(repo: Repo, args: list[str]) -> list[dict[str, Any]]:
+    out = repo.run("log", f"--format={RECORD_SEP}{_FORMAT}", *args).stdout.decode("utf-8", "replace")
+    commits = []
+    for chunk in out.split(RECORD_SEP):
+        if not chunk.strip():
+            continue
+        parts = chunk.rstrip("\n").split(FIELD_SEP)
+        if len(parts) < 9:
+            continue
+        sha, parents, author_date, author, tasks, action, machine, stamp, subject = parts[:9]
+        commits.append(
+            {
+                "commit": sha,
+                "parents": parents.split(),
+                "when": _normal_stamp(stamp.strip()) or author_date,
+                "machine": machine.strip() or None,
+                "action": action.strip() or None,
+                "tasks": [_trailer_id(t) for t in tasks.split("\x1d") if t.strip()],
+                "author": author,
+                "subject": subject,
+            }
+        )
+    return commits
+
+
+def _normal_stamp(value: str) -> str | None:
+    """Trailer stamps of every version: ISO with Z, or the older `YYYY-MM-DD HH:MM:SS` (taken as UTC)."""
+    moment = rules.parse_stamp(value)
+    return rules.format_stamp(moment) if moment else None
+
+
+def _tasks_at(repo: Repo, revs: list[str], wanted: str | None = None) -> dict[str, dict[str, dict[str, Any]]]:
+    """{rev: {id: task}} for each rev: the active lists are read through one `cat-file --batch`; the archive of a
+    rev is read only when the wanted task is not in its active list (or when no task is wanted)."""
+    from gittasks.sync import task_files_at
+
+    unique = list(dict.fromkeys(revs))
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    if not unique:
+        return out
+    request = "".join(f"{rev}:{rules.ACTIVE_PATH}\n" for rev in unique).encode()
+    raw = repo.run("cat-file", "--batch", input=request).stdout
+    pos = 0
+    for rev in unique:
+        end = raw.index(b"\n", pos)
+        header = raw[pos:end].split()
+        pos = end + 1
+        tasks: dict[str, dict[str, Any]] = {}
+        if len(header) >= 3 and header[1] != b"missing":
+            size = int(header[2])
+            blob = raw[pos : pos + size]
+            pos += size + 1
+            try:
+                tasks = {t["id"]: t for t in document.load_document(blob, rules.ACTIVE_PATH)["tasks"]}
+            except DocumentError:
+                tasks = {}
+        if wanted is None or wanted not in tasks:
+            try:
+                files = task_files_at(repo, rev)
+                if any(taskset.is_archive_path(p) for p in files):
+                    tasks = taskset.task_map(taskset.fold(files).doc)
+            except DocumentError:
+                pass
+        out[rev] = tasks
+    return out
+
+
+def describe(old: dict[str, Any] | None, new: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """{field: {"from", "to"}} for what changed within one task (dotted paths inside objects)."""
+    if old is None or new is None:
+        return {"*": {"from": old, "to": new}}
+    changes: dict[str, dict[str, Any]] = {}
+    nested: list[str] = []
+    for key in sorted(set(old) | set(new)):
+        if key in rules.BOOKKEEPING_FIELDS or (old.get(key) == new.get(key) and (key in old) == (key in new)):
+            continue
+        if isinstance(old.get(key), dict) and isinstance(new.get(key), dict):
+            nested.append(key)
+        else:
+            changes[key] = {"from": old.get(key), "to": new.get(key)}
+    if nested:
+        from deepdiff import DeepDiff  # slow to import: only when an object inside the task changed
+
+        for key in nested:
+            diff = DeepDiff(old[key], new[key], verbose_level=2)
+            for kind, items in diff.items():
+                if not isinstance(items, dict):
+                    continue
+                for path, detail in items.items():
+                    name = f"{key}.{_dotted(path)}" if _dotted(path) else key
+                    if isinstance(detail, dict) and ("old_value" in detail or "new_value" in detail):
+                        changes[name] = {"from": detail.get("old_value"), "to": detail.get("new_value")}
+                    elif kind.endswith("_added"):
+                        changes[name] = {"from": None, "to": detail}
+                    elif kind.endswith("_removed"):
+                        changes[name] = {"from": detail, "to": None}
+                    else:
+                        changes[key] = {"from": old[key], "to": new[key]}
+    return dict(sorted(changes.items()))
+
+
+def _dotted(path: str) -> str:
+    parts = [m.group(1) if m.group(1) is not None else f"[{m.group(2)}]" for m in _PATH_KEY.finditer(path)]
+    return ".".join(parts).replace(".[", "[")
+
+
+def task_log(repo: Repo, task_id: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    """The history, newest first: one entry per (commit, task) with the fields changed."""
+    paths = ["--", rules.ACTIVE_PATH, rules.TASKS_DIR]
+    if task_id is not None:
+        # one pass over the log: the commits whose Task trailers name the task, and those without trailers
+        commits = [c for c in _commits(repo, paths) if task_id in c["tasks"] or (not c["tasks"] and not c["action"])]
+    else:
+        commits = _commits(repo, [*(["-n", str(limit * 2 + 10)] if limit else []), *paths])
+    revs = []
+    for commit in commits:
+        revs.append(commit["commit"])
+        if commit["parents"]:
+            revs.append(commit["parents"][0])
+    versions = _tasks_at(repo, revs, task_id)
+    entries: list[dict[str, Any]] = []
+    for commit in commits:
+        after = versions.get(commit["commit"], {})
+        before = versions.get(commit["parents"][0], {}) if commit["parents"] else {}
+        if task_id is not None:
+            ids = [task_id]
+        elif commit["tasks"]:
+            ids = commit["tasks"]
+        else:
+            ids = sorted(
+                {i for i in set(after) | set(before) if after.get(i) != before.get(i)}, key=document.natural_key
+            )
+        for tid in ids:
+            old, new = before.get(tid), after.get(tid)
+            if old == new and not (commit["action"] and tid in commit["tasks"]):
+                continue
+            entries.append(
+                {
+                    "commit": commit["commit"],
+                    "when": commit["when"],
+                    "machine": commit["machine"] or (new or old or {}).get("updated_by") or commit["author"],
+                    "action": commit["action"] or "edit-by-hand",
+                    "task": tid,
+                    "subject": (new or old or {}).get("subject", ""),
+                    "changes": describe(old, new) if old != new else {},
+                }
+            )
+        if limit and len(entries) >= limit:
+            break
+    return entries[:limit] if limit else entries
+
+
+def task_at(repo: Repo, task_id: str, rev: str) -> dict[str, Any] | None:
+    if repo.run("rev-parse", "--verify", "-q", f"{rev}^{{commit}}", check=False).returncode != 0:
+        from gittasks.errors import GittasksError
+
+        raise GittasksError(f"unknown revision {rev!r}; see `git log`")
+    versions = _tasks_at(repo, [rev])[rev]
+    if task_id in versions:
+        return versions[task_id]
+    matches = [i for i in versions if i.startswith(task_id)]
+    return versions[matches[0]] if len(matches) == 1 else None
