@@ -153,6 +153,7 @@ class Change:
     now: datetime
     touched: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    work_items: list[dict[str, Any]] = field(default_factory=list)
 
     def stamp(self, task: Task) -> None:
         task["updated_at"] = rules.next_stamp(task.get("updated_at"), self.now)
@@ -317,6 +318,7 @@ def set_status(
     reopen: bool = False,
     owner: str | None = None,
     outcome: str | None = None,
+    minutes: int | None = None,
 ) -> Task:
     task = task_index(doc)[task_id]
     old = task.get("status", rules.PENDING)
@@ -354,15 +356,49 @@ def set_status(
     elif status in rules.TERMINAL:
         task["completed_at"] = now
         task["blocked_reason"] = None
+        context = task.get("context") if isinstance(task.get("context"), dict) else {}
         if outcome is not None:
-            context = task.get("context") if isinstance(task.get("context"), dict) else {}
-            task["context"] = {**context, "outcome": outcome}
+            context = {**context, "outcome": outcome}
+        if minutes is not None:
+            if minutes < 0:
+                raise GittasksError("--minutes must be zero or more")
+            context = {**context, "billable_minutes": minutes}
+        if outcome is not None or minutes is not None:
+            task["context"] = context
     if owner is not None:
         task["owner"] = owner
     change.stamp(task)
     if status == rules.COMPLETED:
         _note_completion(doc, task, change)
+        item = work_item(task, change)
+        if item is not None:
+            change.work_items.append(item)
     return task
+
+
+def work_item(task: Task, change: Change) -> dict[str, Any] | None:
+    """The billable record of a completed client task (metadata.client and context.billable_minutes), else None."""
+    metadata = task.get("metadata") if isinstance(task.get("metadata"), dict) else {}
+    context = task.get("context") if isinstance(task.get("context"), dict) else {}
+    client = metadata.get("client")
+    minutes = context.get("billable_minutes")
+    if not client or not isinstance(minutes, int | float) or isinstance(minutes, bool):
+        return None
+    problem = task.get("subject", "")
+    if task.get("description"):
+        problem += ": " + str(task["description"]).strip().splitlines()[0]
+    return {
+        "id": f"wi-{task['id']}",
+        "task": task["id"],
+        "category": task.get("type") or "implementation",
+        "problem": problem,
+        "solution": context.get("outcome"),
+        "billable_minutes": minutes,
+        "client": client,
+        "project": metadata.get("project"),
+        "machine": change.machine,
+        "time": task.get("completed_at") or rules.format_stamp(change.now),
+    }
 
 
 def _note_completion(doc: Document, task: Task, change: Change) -> None:

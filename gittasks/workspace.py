@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from gittasks import document, rules, store
+from gittasks import document, failpoints, rules, store
 from gittasks.document import Document, DocumentError
 from gittasks.errors import GittasksError
 from gittasks.git import Repo, find_repo
@@ -216,13 +216,29 @@ class Workspace:
             for tid in change.touched:
                 subjects.setdefault(tid, "")
             message = commit_message(action, change.touched, subjects, change.machine, rules.format_stamp(change.now))
-            commit = self._write_and_commit(
-                {rules.ACTIVE_PATH: document.dumps(doc)}, {rules.ACTIVE_PATH: before_raw}, message
-            )
+            new: dict[str, bytes | None] = {rules.ACTIVE_PATH: document.dumps(doc)}
+            old: dict[str, bytes | None] = {rules.ACTIVE_PATH: before_raw}
+            for rel, data in self._work_item_files(change.work_items).items():
+                new[rel], old[rel] = data, store.read_bytes(self.repo.root / rel)
+            commit = self._write_and_commit(new, old, message)
             return Outcome(commit, change.touched, change.notes, value)
+
+    def _work_item_files(self, items: list[dict[str, Any]]) -> dict[str, bytes]:
+        """The work-item files with `items` added (an item with the same id is replaced), one record a line."""
+        files: dict[str, bytes] = {}
+        for item in items:
+            moment = rules.parse_stamp(item.get("time")) or rules.utc_now()
+            rel = f"{rules.WORK_ITEMS_DIR}/{moment.strftime('%Y-%m')}.jsonl"
+            raw = files.get(rel) or store.read_bytes(self.repo.root / rel) or b""
+            records = [document.parse_bytes(line, rel) for line in raw.splitlines() if line.strip()]
+            records = [r for r in records if not (isinstance(r, dict) and r.get("id") == item["id"])] + [item]
+            lines = sorted(document.dump_line(r) for r in records)
+            files[rel] = b"".join(lines)
+        return files
 
     def _write_and_commit(self, new: dict[str, bytes | None], old: dict[str, bytes | None], message: str) -> str:
         paths = list(new)
+        failpoints.hit("before-write")
         try:
             for rel, data in new.items():
                 target = self.repo.root / rel

@@ -82,6 +82,42 @@ def register(app: typer.Typer) -> None:
             output.echo(f"restored {render.list_line(outcome.value)}")
 
 
+def register_report(app: typer.Typer) -> None:
+    @app.command()
+    def report(
+        client: Annotated[str | None, typer.Option("--client")] = None,
+        project: Annotated[str | None, typer.Option("--project")] = None,
+        since: Annotated[str | None, typer.Option("--since", help="YYYY-MM-DD (inclusive).")] = None,
+        until: Annotated[str | None, typer.Option("--until", help="YYYY-MM-DD (exclusive).")] = None,
+        by: Annotated[str, typer.Option("--by", help="week or month.")] = "month",
+        as_csv: Annotated[bool, typer.Option("--csv", help="CSV for export.")] = False,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Work done: tasks completed, time spent, billable minutes per client and project."""
+        import itertools
+
+        from gittasks import archive
+        from gittasks import report as report_module
+
+        ws = output.workspace()
+        tasks = itertools.chain(ws.tasks(), archive.iter_archived(ws.repo.root))
+        data = report_module.build(
+            tasks,
+            client=client,
+            project=project,
+            since=report_module.parse_date(since, "--since"),
+            until=report_module.parse_date(until, "--until"),
+            by=by,
+        )
+        output.flush_messages(ws)
+        if as_json:
+            output.emit_json(data)
+        elif as_csv:
+            output.echo(report_module.as_csv(data))
+        else:
+            output.echo(report_module.as_table(data))
+
+
 def resolve_any(ws: Any, given: str) -> str:
     """An id from the active list, else from the archive (prefixes allowed in both)."""
     from gittasks.errors import GittasksError

@@ -191,10 +191,15 @@ def register(app: typer.Typer) -> None:
     def done(
         task_id: IdArg,
         outcome: Annotated[str | None, typer.Option("--outcome", help="What was done.")] = None,
+        minutes: Annotated[
+            int | None, typer.Option("--minutes", min=0, help="Billable minutes (client tasks).")
+        ] = None,
         as_json: JsonOpt = False,
     ) -> None:
-        """Mark a task completed."""
-        _change_one(task_id, "complete", as_json, shortcut("complete", rules.COMPLETED, outcome=outcome))
+        """Mark a task completed (a client task with billable minutes also gets a work item)."""
+        _change_one(
+            task_id, "complete", as_json, shortcut("complete", rules.COMPLETED, outcome=outcome, minutes=minutes)
+        )
 
     @app.command()
     def block(

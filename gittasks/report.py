@@ -1,0 +1,112 @@
+"""Work reports: tasks completed, time spent and billable minutes per client and project, per week or month."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from gittasks import rules
+from gittasks.errors import GittasksError
+
+
+def parse_date(text: str | None, option: str) -> datetime | None:
+    if text is None:
+        return None
+    moment = rules.parse_stamp(text)
+    if moment is None:
+        raise GittasksError(f"{option} {text!r} is not a date; write YYYY-MM-DD")
+    return moment
+
+
+def period_of(moment: datetime, by: str) -> str:
+    if by == "week":
+        year, week, _ = moment.isocalendar()
+        return f"{year}-W{week:02d}"
+    return moment.strftime("%Y-%m")
+
+
+def build(
+    tasks: Iterable[dict[str, Any]],
+    *,
+    client: str | None = None,
+    project: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    by: str = "month",
+) -> dict[str, Any]:
+    """Rows grouped by (period, client, project) and totals, from completed tasks."""
+    if by not in ("week", "month"):
+        raise GittasksError("--by takes week or month")
+    rows: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for task in tasks:
+        if task.get("status") != rules.COMPLETED:
+            continue
+        ended = rules.parse_stamp(task.get("completed_at"))
+        if ended is None or (since and ended < since) or (until and ended >= until):
+            continue
+        metadata = task.get("metadata") if isinstance(task.get("metadata"), dict) else {}
+        context = task.get("context") if isinstance(task.get("context"), dict) else {}
+        task_client, task_project = metadata.get("client") or "", metadata.get("project") or ""
+        if (client is not None and task_client != client) or (project is not None and task_project != project):
+            continue
+        key = (period_of(ended, by), str(task_client), str(task_project))
+        row = rows.setdefault(
+            key,
+            {
+                "period": key[0],
+                "client": key[1],
+                "project": key[2],
+                "tasks": 0,
+                "minutes_spent": 0,
+                "billable_minutes": 0,
+            },
+        )
+        row["tasks"] += 1
+        started = rules.parse_stamp(task.get("started_at"))
+        if started is not None and ended >= started:
+            row["minutes_spent"] += round((ended - started).total_seconds() / 60)
+        minutes = context.get("billable_minutes")
+        if isinstance(minutes, int | float) and not isinstance(minutes, bool):
+            row["billable_minutes"] += minutes
+    ordered = [rows[k] for k in sorted(rows)]
+    totals = {
+        "tasks": sum(r["tasks"] for r in ordered),
+        "minutes_spent": sum(r["minutes_spent"] for r in ordered),
+        "billable_minutes": sum(r["billable_minutes"] for r in ordered),
+    }
+    return {"by": by, "rows": ordered, "totals": totals}
+
+
+def as_table(report: dict[str, Any]) -> str:
+    header = ("period", "client", "project", "tasks", "hours spent", "billable h")
+    lines = [header]
+    for row in report["rows"]:
+        lines.append(
+            (
+                row["period"],
+                row["client"] or "-",
+                row["project"] or "-",
+                str(row["tasks"]),
+                f"{row['minutes_spent'] / 60:.1f}",
+                f"{row['billable_minutes'] / 60:.1f}",
+            )
+        )
+    totals = report["totals"]
+    lines.append(("total", "", "", str(totals["tasks"]), f"{totals['minutes_spent'] / 60:.1f}",
+                  f"{totals['billable_minutes'] / 60:.1f}"))  # fmt: skip
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip() for line in lines)
+
+
+def as_csv(report: dict[str, Any]) -> str:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["period", "client", "project", "tasks", "minutes_spent", "billable_minutes"])
+    for row in report["rows"]:
+        writer.writerow([row["period"], row["client"], row["project"], row["tasks"], row["minutes_spent"],
+                         row["billable_minutes"]])  # fmt: skip
+    return buffer.getvalue().rstrip("\n")
