@@ -20,6 +20,7 @@ from gittasks.errors import GittasksError
 
 DRIVER_NAME = "gittasks"
 _LOCK_ERROR = re.compile(r"Unable to create '([^']+\.lock)'|cannot lock ref|index\.lock", re.IGNORECASE)
+_NO_IDENTITY = re.compile(r"tell me who you are|auto-detect email|empty ident|no email was given", re.IGNORECASE)
 LOCK_RETRIES = 12
 
 
@@ -175,32 +176,29 @@ class Repo:
     def identity_config(self) -> list[str]:
         """`-c` settings giving gittasks commits an identity where git has none configured."""
         extra: list[str] = []
-        if not (self.config_get("user.name") or os.environ.get("GIT_AUTHOR_NAME")):
+        if not (os.environ.get("GIT_AUTHOR_NAME") or self.config_get("user.name")):
             extra.append("user.name=gittasks")
-        if not (self.config_get("user.email") or os.environ.get("GIT_AUTHOR_EMAIL")):
+        if not (os.environ.get("GIT_AUTHOR_EMAIL") or self.config_get("user.email")):
             extra.append("user.email=gittasks@localhost")
         return extra
 
     def commit_paths(self, paths: Sequence[str], message: str) -> str:
-        """Commit the working-tree state of `paths` alone; the user's other staged and unstaged work stays as it is."""
-        self.run_retrying_locks("add", "-A", "--", *paths)
-        failpoints.hit("after-git-add")
-        cfg = self.identity_config()
-        proc = self.run_retrying_locks(
-            "commit",
-            "--no-verify",
-            "--no-gpg-sign",
-            "--quiet",
-            "--cleanup=whitespace",
-            "-F",
-            "-",
-            "--only",
-            "--",
-            *paths,
-            input=message.encode("utf-8"),
-            config=cfg,
-        )
-        del proc
+        """Commit the working-tree state of `paths` alone; the user's other staged and unstaged work stays as it is.
+
+        The common case is one `git commit --only`; files git does not know yet are added first, and an identity is
+        supplied only when git has none (a fresh machine).
+        """
+        args = ["commit", "--no-verify", "--no-gpg-sign", "--quiet", "--cleanup=whitespace", "-F", "-", "--only"]
+        data = message.encode("utf-8")
+        proc = self.run(*args, "--", *paths, input=data, check=False)
+        if proc.returncode != 0:
+            err = proc.stderr.decode("utf-8", "replace")
+            if "did not match any file" in err or "pathspec" in err:
+                self.run_retrying_locks("add", "-A", "--", *paths)
+                failpoints.hit("after-git-add")
+            elif not _LOCK_ERROR.search(err) and not _NO_IDENTITY.search(err):
+                raise GitError(f"git commit failed: {_first_line(proc.stderr)}")
+            self.run_retrying_locks(*args, "--", *paths, input=data, config=self.identity_config())
         failpoints.hit("after-commit")
         return self.head() or ""
 

@@ -362,6 +362,7 @@ def sync(ws: Workspace, remote: str | None = None, progress: Callable[[str], Non
                 report,
             )
         save_state(repo, report)
+    ws.invalidate()
     return report
 
 

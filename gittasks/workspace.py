@@ -92,6 +92,7 @@ class Workspace:
         self.active_path = repo.root / rules.ACTIVE_PATH
         self._lock = store.RepoLock(repo.common_dir)
         self._checked = False
+        self._doc: Document | None = None  # the active list as read after the preflight, for this process
         self.messages: list[str] = []  # one-line notices for stderr (driver registered, external edit committed)
 
     @classmethod
@@ -173,14 +174,21 @@ class Workspace:
     def load(self) -> Document:
         """The active task list (structural check only), after the preflight."""
         self.preflight()
-        doc = self._read_active()
-        return doc if doc is not None else {"tasks": []}
+        if self._doc is None:
+            doc = self._read_active()
+            self._doc = doc if doc is not None else {"tasks": []}
+        return self._doc
+
+    def invalidate(self) -> None:
+        """Forget what was read: the files changed under this process (sync, repair)."""
+        self._doc = None
+        self._checked = False
 
     def tasks(self) -> list[document.Task]:
         return list(document.canonical(self.load())["tasks"])
 
     def resolve(self, given: str, doc: Document | None = None) -> str:
-        from gittasks.model import resolve_id
+        from gittasks.ids import resolve_id
 
         doc = doc if doc is not None else self.load()
         return resolve_id((t["id"] for t in doc["tasks"]), given)
@@ -202,6 +210,7 @@ class Workspace:
 
         with self._lock:
             self._checked = False
+            self._doc = None
             self.preflight()
             store.remove_stale_temp_files(self.active_path.parent)
             before_raw = store.read_bytes(self.active_path)
@@ -262,6 +271,7 @@ class Workspace:
 
     def commit_files(self, action: str, ids: list[str], subjects: dict[str, str], new: dict[str, bytes | None]) -> str:
         """Write several task files and commit them as one change (caller holds the lock)."""
+        self._doc = None
         old = {rel: store.read_bytes(self.repo.root / rel) for rel in new}
         message = commit_message(action, ids, subjects, self.machine, rules.format_stamp(rules.utc_now()))
         return self._write_and_commit(new, old, message)

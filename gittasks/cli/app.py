@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from gittasks.cli import history_commands, output, setup_commands, sync_commands, task_commands
+from gittasks.cli import claude_commands, history_commands, output, setup_commands, sync_commands, task_commands
 
 app = typer.Typer(
     name="gittasks",
@@ -33,3 +33,4 @@ setup_commands.register(app)
 sync_commands.register(app)
 history_commands.register(app)
 history_commands.register_report(app)
+claude_commands.register(app)

@@ -1,0 +1,193 @@
+"""Shared helpers for the benchmarks in `bench/`: isolated git environments, temporary folders and timing.
+
+Standard library only, so a benchmark can run under any interpreter; gittasks itself is always run as a subprocess.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+try:
+    import resource
+except ImportError:  # Windows: no CPU times of children
+    resource = None  # type: ignore[assignment]
+
+GIT_NAME = "Bench Author"
+GIT_EMAIL = "bench@example.invalid"
+
+
+class CommandFailed(RuntimeError):
+    """A measured command exited with a non-zero code."""
+
+
+def isolated_env(tmp: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """An environment in which git reads no system or user config: HOME and the global config live under `tmp`.
+
+    Inherited `GIT_*` variables (GIT_DIR, GIT_INDEX_FILE, ... from a hook or a wrapper) are dropped.
+    """
+    home = tmp / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    gitconfig = home / ".gitconfig"
+    gitconfig.touch()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(
+        {
+            "HOME": str(home),
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CONFIG_GLOBAL": str(gitconfig),
+            "GIT_AUTHOR_NAME": GIT_NAME,
+            "GIT_AUTHOR_EMAIL": GIT_EMAIL,
+            "GIT_COMMITTER_NAME": GIT_NAME,
+            "GIT_COMMITTER_EMAIL": GIT_EMAIL,
+            "GITTASKS_MACHINE": "bench",
+            "NO_COLOR": "1",
+        }
+    )
+    if extra:
+        env.update(extra)
+    return env
+
+
+@contextlib.contextmanager
+def temp_folder(prefix: str = "gittasks-bench-", keep: bool = False) -> Iterator[Path]:
+    """A temporary folder, removed afterwards unless `keep`."""
+    path = Path(tempfile.mkdtemp(prefix=prefix)).resolve()
+    try:
+        yield path
+    finally:
+        if keep:
+            print(f"kept the temporary folder {path}", file=sys.stderr)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def run(
+    cmd: Sequence[str], cwd: Path, env: Mapping[str, str], input: bytes | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """Run `cmd`, capturing its output; CommandFailed (with the first lines of stderr) when it exits non-zero."""
+    proc = subprocess.run(list(cmd), cwd=cwd, env=dict(env), input=input, capture_output=True)
+    if proc.returncode != 0:
+        err = proc.stderr.decode("utf-8", "replace").strip().splitlines()[:5]
+        raise CommandFailed(f"`{' '.join(cmd)}` exited with {proc.returncode}: {' / '.join(err) or 'no message'}")
+    return proc
+
+
+def children_cpu() -> float:
+    """CPU seconds (user + system) used so far by the waited-for child processes of this one and their children."""
+    if resource is None:
+        return 0.0
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def time_once(cmd: Sequence[str], cwd: Path, env: Mapping[str, str]) -> tuple[float, float]:
+    """Wall-clock and CPU seconds of one run of `cmd` (output captured through pipes, as a caller reading it would).
+
+    The CPU time counts the processes `cmd` starts (git under gittasks) and, unlike the wall clock, hardly moves
+    when other work shares the machine."""
+    cpu = children_cpu()
+    start = time.perf_counter()
+    run(cmd, cwd, env)
+    return time.perf_counter() - start, children_cpu() - cpu
+
+
+def git(repo: Path, env: Mapping[str, str], *args: str) -> str:
+    return run(["git", *args], repo, env).stdout.decode("utf-8", "replace").strip()
+
+
+@dataclass
+class Bench:
+    """One measured command. `prepare` runs before every timed run and is not timed (e.g. to modify a file)."""
+
+    name: str
+    cmd: Sequence[str]
+    cwd: Path
+    env: Mapping[str, str]
+    prepare: Callable[[], None] | None = None
+    samples: list[float] = field(default_factory=list)
+    cpu_samples: list[float] = field(default_factory=list)
+
+    def once(self) -> tuple[float, float]:
+        if self.prepare is not None:
+            self.prepare()
+        return time_once(self.cmd, self.cwd, self.env)
+
+    def record(self) -> None:
+        wall, cpu = self.once()
+        self.samples.append(wall)
+        self.cpu_samples.append(cpu)
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.samples) * 1000.0
+
+    @property
+    def cpu_median_ms(self) -> float:
+        return statistics.median(self.cpu_samples) * 1000.0
+
+    @property
+    def spread_ms(self) -> tuple[float, float]:
+        return min(self.samples) * 1000.0, max(self.samples) * 1000.0
+
+
+def measure(benches: Sequence[Bench], runs: int, warmups: int) -> None:
+    """Warm up, then time `runs` rounds; each round runs every bench once, so slow drift of the machine (other
+    load, CPU frequency, page cache) spreads over all commands instead of biasing the one measured last."""
+    for _ in range(warmups):
+        for bench in benches:
+            bench.once()
+    for _ in range(runs):
+        for bench in benches:
+            bench.record()
+
+
+def median_ms(cmd: Sequence[str], cwd: Path, env: Mapping[str, str], runs: int = 15, warmups: int = 2) -> float:
+    """Median wall-clock milliseconds of `runs` runs of `cmd` after `warmups` untimed ones."""
+    bench = Bench(cmd[0], cmd, cwd, env)
+    measure([bench], runs, warmups)
+    return bench.median_ms
+
+
+def interpreter_of(script: Path) -> str:
+    """The interpreter named on the `#!` line of a console script (the venv's python), else this interpreter."""
+    try:
+        with open(script, "rb") as handle:
+            first = handle.readline().decode("utf-8", "replace").strip()
+    except OSError:
+        return sys.executable
+    if first.startswith("#!"):
+        parts = first[2:].split()
+        if parts and Path(parts[0]).name != "env" and Path(parts[0]).exists():
+            return parts[0]
+    return sys.executable
+
+
+def load_average() -> str:
+    """The 1-minute load average and the CPU count, to judge how much other work shared the machine."""
+    try:
+        load = f"{os.getloadavg()[0]:.2f}"
+    except (AttributeError, OSError):
+        load = "n/a"
+    return f"load {load} on {os.cpu_count()} CPUs"
+
+
+def busy() -> bool:
+    """True when the 1-minute load average is above half the CPU count."""
+    try:
+        return os.getloadavg()[0] > (os.cpu_count() or 1) / 2
+    except (AttributeError, OSError):
+        return False
+
+
+def verdict(ratio: float, target: float) -> str:
+    return "PASS" if ratio <= target else "OVER"

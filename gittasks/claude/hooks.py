@@ -1,0 +1,178 @@
+"""What Claude Code's hooks run: capture the native task tools into gittasks, and the session-start summary.
+
+`capture` turns one PostToolUse payload into one gittasks change (one local commit, never the network). It is
+called by the CLI, which turns any error into one line on stderr and exit 0 so the session goes on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gittasks import model, rules
+from gittasks.document import Document
+from gittasks.errors import GittasksError
+from gittasks.workspace import Outcome, Workspace
+
+TODO_PREFIX = "todo:"
+
+
+def _get(data: dict[str, Any], *names: str) -> Any:
+    for name in names:
+        if name in data and data[name] is not None:
+            return data[name]
+    return None
+
+
+def _native_ref(machine: str, session: str, native_id: str) -> dict[str, str]:
+    return {"machine": machine, "session": session, "id": native_id}
+
+
+def find_native(doc: Document, native_id: str, machine: str, session: str) -> str | None:
+    """The gittasks id of a native task: same session first, then the newest on this machine, then a gittasks id."""
+    same_session = None
+    newest: tuple[str, str] | None = None
+    for task in doc["tasks"]:
+        for ref in task.get("native") or []:
+            if not isinstance(ref, dict) or str(ref.get("id")) != native_id:
+                continue
+            if ref.get("machine") == machine and ref.get("session") == session:
+                same_session = task["id"]
+            elif ref.get("machine") == machine:
+                stamp = str(task.get("updated_at") or "")
+                if newest is None or stamp > newest[0]:
+                    newest = (stamp, task["id"])
+    if same_session is not None:
+        return same_session
+    if newest is not None:
+        return newest[1]
+    if any(t["id"] == native_id for t in doc["tasks"]):
+        return native_id
+    return None
+
+
+def _status_path(old: str, new: str) -> list[tuple[str, bool]]:
+    """The legal steps from `old` to `new` as (status, reopen); empty when there is none."""
+    if old == new:
+        return []
+    if rules.is_legal_transition(old, new):
+        return [(new, False)]
+    if old in rules.TERMINAL and new in rules.REOPEN_TARGETS:
+        return [(new, True)]
+    if old in rules.TERMINAL and new in rules.TERMINAL:
+        return [(rules.IN_PROGRESS, True), (new, False)]
+    if new in (rules.COMPLETED,) and rules.is_legal_transition(old, rules.IN_PROGRESS):
+        return [(rules.IN_PROGRESS, False), (new, False)]
+    raise GittasksError(f"cannot move a task from {old} to {new}")
+
+
+def apply_status(doc: Document, tid: str, status: str, change: model.Change, reason: str | None = None) -> None:
+    old = model.task_index(doc)[tid].get("status", rules.PENDING)
+    for step, reopen in _status_path(old, status):
+        model.set_status(doc, tid, step, change, reopen=reopen, reason=reason or "blocked (from the assistant)")
+
+
+def _apply_update(doc: Document, tid: str, data: dict[str, Any], change: model.Change, resolve: Any) -> None:
+    fields: dict[str, Any] = {}
+    for key, names in (
+        ("subject", ("subject",)),
+        ("description", ("description",)),
+        ("activeForm", ("activeForm", "active_form")),
+        ("owner", ("owner",)),
+    ):
+        value = _get(data, *names)
+        if isinstance(value, str):
+            fields[key] = value
+    if fields:
+        model.set_fields(doc, tid, fields, change)
+    metadata = data.get("metadata")
+    if isinstance(metadata, dict) and metadata:
+        model.set_metadata(doc, tid, metadata, change)
+    for other in _get(data, "addBlockedBy", "add_blocked_by") or []:
+        model.add_dependency(doc, resolve(str(other)), tid, change)
+    for other in _get(data, "addBlocks", "add_blocks") or []:
+        model.add_dependency(doc, tid, resolve(str(other)), change)
+    status = data.get("status")
+    if isinstance(status, str) and status not in ("deleted",):
+        apply_status(doc, tid, status, change, _get(data, "blockedReason", "blocked_reason", "reason"))
+
+
+def capture(ws: Workspace, payload: dict[str, Any]) -> Outcome:
+    tool = payload.get("tool_name")
+    session = str(payload.get("session_id") or "unknown-session")
+    tool_input = payload.get("tool_input") if isinstance(payload.get("tool_input"), dict) else {}
+    response = payload.get("tool_response")
+    machine = ws.machine
+
+    def run(doc: Document, change: model.Change) -> Any:
+        def resolve(native: str) -> str:
+            found = find_native(doc, native, machine, session)
+            if found is None:
+                raise GittasksError(f"no gittasks task for native id {native!r}")
+            return found
+
+        if tool == "TaskCreate":
+            native_id = None
+            if isinstance(response, dict):
+                task_part = response.get("task") if isinstance(response.get("task"), dict) else response
+                native_id = _get(task_part, "id", "taskId", "task_id")
+            subject = _get(tool_input, "subject") or "(untitled task)"
+            task = model.create_task(
+                doc,
+                change,
+                subject=str(subject),
+                description=_get(tool_input, "description"),
+                active_form=_get(tool_input, "activeForm", "active_form"),
+                owner=_get(tool_input, "owner"),
+                metadata=tool_input.get("metadata") if isinstance(tool_input.get("metadata"), dict) else None,
+                extra={"native": [_native_ref(machine, session, str(native_id))]} if native_id is not None else None,
+            )
+            return task
+        if tool == "TaskUpdate":
+            native = _get(tool_input, "taskId", "task_id", "id")
+            if native is None:
+                raise GittasksError("TaskUpdate without a task id")
+            tid = resolve(str(native))
+            if tool_input.get("status") == "deleted":
+                return model.delete_task(doc, tid, change)
+            _apply_update(doc, tid, tool_input, change, resolve)
+            return model.task_index(doc)[tid]
+        if tool == "TodoWrite":
+            todos = tool_input.get("todos")
+            if not isinstance(todos, list):
+                raise GittasksError("TodoWrite without a todos list")
+            return reconcile_todos(doc, todos, change, machine, session)
+        raise GittasksError(f"not a task tool: {tool!r}")
+
+    return ws.change(f"capture-{str(tool).lower()}", run)
+
+
+def reconcile_todos(
+    doc: Document, todos: list[Any], change: model.Change, machine: str, session: str
+) -> list[dict[str, Any]]:
+    """TodoWrite sends the whole list: items have no ids, so they are keyed by their content."""
+    out = []
+    for item in todos:
+        if not isinstance(item, dict):
+            continue
+        content = _get(item, "content", "subject")
+        if not isinstance(content, str) or not content.strip():
+            continue
+        key = TODO_PREFIX + content
+        tid = find_native(doc, key, machine, session)
+        if tid is None:
+            tid = next(
+                (t["id"] for t in doc["tasks"] if t.get("subject") == content and t.get("status") in rules.OPEN), None
+            )
+        if tid is None:
+            task = model.create_task(
+                doc,
+                change,
+                subject=content,
+                active_form=_get(item, "activeForm", "active_form"),
+                extra={"native": [_native_ref(machine, session, key)]},
+            )
+            tid = task["id"]
+        data = {"activeForm": _get(item, "activeForm", "active_form"), "status": item.get("status")}
+        _apply_update(doc, tid, {k: v for k, v in data.items() if v is not None}, change, lambda x: x)
+        out.append(model.task_index(doc)[tid])
+    return out
