@@ -80,18 +80,24 @@ def driver_runs(command: str) -> bool:
     return which(program) is not None
 
 
-def git_process_running() -> bool | None:
-    """True/False where the process table can be read (Linux), None elsewhere."""
+def git_process_running(root: Path) -> bool | None:
+    """Is a git process working in this repository? True/False where the process table can be read (Linux), None
+    elsewhere (then only the lock's age decides)."""
     proc = Path("/proc")
     if not proc.is_dir():
         return None
+    root = root.resolve()
     for entry in proc.iterdir():
-        if entry.name.isdigit():
-            try:
-                if (entry / "comm").read_text().strip() == "git":
-                    return True
-            except OSError:
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != "git":
                 continue
+            cwd = Path(os.readlink(entry / "cwd"))
+        except OSError:
+            continue
+        if cwd == root or root in cwd.parents:
+            return True
     return False
 
 
@@ -101,7 +107,7 @@ def check_index_lock(ws: Workspace, report: Report, fix: bool) -> None:
         report.ok("no git index.lock left behind")
         return
     age = time.time() - lock.stat().st_mtime
-    running = git_process_running()
+    running = git_process_running(ws.repo.root)
     threshold = float(os.environ.get("GITTASKS_STALE_LOCK_SECONDS", STALE_LOCK_SECONDS))
     stale = age >= threshold and running is not True
     if fix and stale:

@@ -67,7 +67,8 @@ class Repo:
     def run_retrying_locks(self, *args: str, **kwargs: object) -> subprocess.CompletedProcess[bytes]:
         """Run a git command that takes git's own locks; retry briefly while another git holds them."""
         delay = 0.02
-        for attempt in range(LOCK_RETRIES):
+        retries = int(os.environ.get("GITTASKS_LOCK_RETRIES") or LOCK_RETRIES)
+        for attempt in range(retries):
             proc = self.run(*args, check=False, **kwargs)  # type: ignore[arg-type]
             if proc.returncode == 0:
                 return proc
@@ -75,7 +76,7 @@ class Repo:
             match = _LOCK_ERROR.search(err)
             if match is None:
                 raise GitError(f"git {args[0]} failed: {_first_line(proc.stderr)}")
-            if attempt == LOCK_RETRIES - 1:
+            if attempt == retries - 1:
                 lock = match.group(1) or str(self.git_dir / "index.lock")
                 raise GitError(
                     f"git is busy: {lock} exists; if no git process is running it is stale "

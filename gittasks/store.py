@@ -42,6 +42,13 @@ def load_file(path: Path, name: str) -> document.Document | None:
         raise document.DocumentError(f"{name}: nested too deeply to be a task file; restore it from git") from None
 
 
+def has_temp_files(folder: Path) -> bool:
+    try:
+        return any(_TMP_TAG in name for name in os.listdir(folder))
+    except OSError:
+        return False
+
+
 def remove_stale_temp_files(folder: Path) -> None:
     """Remove temporary files that a killed writer left behind (call with the lock held)."""
     if not folder.is_dir():

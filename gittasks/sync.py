@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from gittasks import document, merge, rules, store, taskset
+from gittasks import document, failpoints, merge, rules, store, taskset
 from gittasks.errors import GittasksError
 from gittasks.git import GitError, Repo
 from gittasks.workspace import Workspace, commit_message, one_line
@@ -195,6 +195,7 @@ def merge_commit(ws: Workspace, theirs: str, label: str, report: SyncReport) -> 
     subjects = {item["id"]: item["subject"] for item in merged.incoming}
     stamp = rules.format_stamp(rules.utc_now())
     message = commit_message("sync", ids, subjects, ws.machine, stamp, title=f"sync: merge {label}")
+    failpoints.hit("before-merge-commit")
     proc = repo.run(
         "commit-tree", "--no-gpg-sign", new_tree, "-p", ours, "-p", theirs, "-F", "-", input=message.encode("utf-8"),
         config=repo.identity_config(),
@@ -329,7 +330,9 @@ def sync(ws: Workspace, remote: str | None = None, progress: Callable[[str], Non
                 else:
                     say(f"merging {label}")
                     commit = merge_commit(ws, theirs, label, report)
+                    failpoints.hit("after-merge-commit")
                     fast_forward(ws, commit, report)
+                    failpoints.hit("after-merge-checkout")
                     report.merge_commit = commit
             ours = repo.head()
             if ours is None or ours == theirs:
@@ -337,7 +340,9 @@ def sync(ws: Workspace, remote: str | None = None, progress: Callable[[str], Non
                 break
             report.outgoing = int(repo.out("rev-list", "--count", ours, *([f"^{theirs}"] if theirs else [])) or 0)
             say(f"pushing {report.outgoing} commit(s) to {label}")
+            failpoints.hit("before-push")
             outcome, err = push(repo, name, branch, set_upstream=not has_upstream)
+            failpoints.hit("after-push")
             if outcome == "ok":
                 report.pushed = True
                 report.ok = True

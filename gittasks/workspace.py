@@ -133,38 +133,56 @@ class Workspace:
                 f"{unmerged[0]} is unmerged (a line merge stopped on it); run `gittasks doctor --fix` to merge it "
                 "field by field"
             )
-        if entries:
+        if entries or store.has_temp_files(self.active_path.parent):
             with self._lock:
-                self._commit_external_edit()
+                # only gittasks writes temp files, always under this lock: any found now were left by a crash
+                store.remove_stale_temp_files(self.active_path.parent)
+                if entries:
+                    self._commit_external_edit(entries)
         self._checked = True
 
-    def _commit_external_edit(self) -> None:
+    def _commit_external_edit(self, entries: list[tuple[str, str]]) -> None:
+        """Commit, as its own commit, valid task files that someone else changed since the last commit."""
+        from gittasks import model, taskset
+
+        paths: list[str] = []
+        ids: list[str] = []
+        subjects: dict[str, str] = {}
         before_raw = self.repo.show("HEAD", rules.ACTIVE_PATH)
         after = self._read_active()
-        if after is None:
+        if after is None and before_raw is not None:
+            raise GittasksError(
+                f"{rules.ACTIVE_PATH} was deleted outside gittasks; restore it with "
+                f"`git checkout HEAD -- {rules.ACTIVE_PATH}` (gittasks never drops a task list)"
+            )
+        if after is not None:
+            before = None
             if before_raw is not None:
-                raise GittasksError(
-                    f"{rules.ACTIVE_PATH} was deleted outside gittasks; restore it with "
-                    f"`git checkout HEAD -- {rules.ACTIVE_PATH}` (gittasks never drops a task list)"
-                )
+                try:
+                    before = document.load_document(before_raw, f"HEAD:{rules.ACTIVE_PATH}")
+                except DocumentError:
+                    before = None
+            if before is None or document.canonical(before) != document.canonical(after):
+                model.validate_full(after, rules.ACTIVE_PATH)
+                ids = changed_task_ids(before, after)
+                subjects = {t["id"]: t.get("subject", "") for t in after["tasks"]}
+                paths.append(rules.ACTIVE_PATH)
+        for rel in sorted({p for _, p in entries if taskset.is_archive_path(p) or taskset.is_work_items_path(p)}):
+            raw = store.read_bytes(self.repo.root / rel)
+            if raw is None:
+                if self.repo.show("HEAD", rel) is not None:
+                    raise GittasksError(
+                        f"{rel} was deleted outside gittasks; restore it with `git checkout HEAD -- {rel}`"
+                    )
+                continue
+            problems = model.problems(raw, rel)
+            if problems:
+                raise DocumentError(problems[0])
+            paths.append(rel)
+        if not paths:
             return
-        before = None
-        if before_raw is not None:
-            try:
-                before = document.load_document(before_raw, f"HEAD:{rules.ACTIVE_PATH}")
-            except DocumentError:
-                before = None
-        if before is not None and before == after:
-            return
-        from gittasks import model
-
-        model.validate_full(after, rules.ACTIVE_PATH)
-        ids = changed_task_ids(before, after)
-        if not ids and before is not None and document.canonical(before) == document.canonical(after):
-            return
-        subjects = {t["id"]: t.get("subject", "") for t in after["tasks"]}
         message = commit_message("external-edit", ids, subjects, self.machine, rules.format_stamp(rules.utc_now()))
-        self.repo.commit_paths([rules.ACTIVE_PATH], message)
+        self.repo.commit_paths(paths, message)
         self.messages.append(f"committed an edit made outside gittasks ({len(ids)} task(s)) as its own commit")
 
     # -- reading ---------------------------------------------------------------------------------------------------

@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from gittasks.cli import claude_commands, history_commands, output, setup_commands, sync_commands, task_commands
+from gittasks.cli import (
+    claude_commands,
+    history_commands,
+    mcp_command,
+    output,
+    setup_commands,
+    sync_commands,
+    task_commands,
+)
 
 app = typer.Typer(
     name="gittasks",
@@ -34,3 +42,4 @@ sync_commands.register(app)
 history_commands.register(app)
 history_commands.register_report(app)
 claude_commands.register(app)
+mcp_command.register(app)

@@ -1,0 +1,435 @@
+"""`gittasks mcp`: an MCP server on stdio whose tools mirror Claude Code's native task tools, backed by git.
+
+The tools take the native tools' argument names (`taskId`, `subject`, `description`, `activeForm`, `status`,
+`owner`, `metadata`, `addBlocks`, `addBlockedBy`, ...) and answer with tasks exactly as the task file stores them.
+Every change is one transaction of the library and so one commit, as from the CLI; a refused request (unknown id,
+illegal transition, invalid file) comes back as a tool error (`isError`) and changes nothing.
+
+This is the only module that imports the `mcp` SDK (slow to import): the CLI imports it only inside `gittasks mcp`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult, ContentBlock, TextContent, ToolAnnotations
+
+from gittasks import document, model, rules
+from gittasks.document import Document
+from gittasks.errors import GittasksError
+from gittasks.workspace import Outcome, Workspace
+
+SERVER_NAME = "gittasks"
+DELETED = "deleted"
+UPDATE_STATUSES: tuple[str, ...] = (*rules.STATUSES, DELETED)
+# The commit action of a request that changes the status and nothing else (the CLI's shortcut names).
+STATUS_ACTIONS = {
+    rules.IN_PROGRESS: "start",
+    rules.COMPLETED: "complete",
+    rules.BLOCKED: "block",
+    rules.CANCELLED: "cancel",
+}
+READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+CHANGES = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
+UPDATES = ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False)
+
+INSTRUCTIONS = (
+    "The project's task list, kept in git (.claude/active-tasks.json) and merged across machines. The tools mirror "
+    "TaskCreate, TaskUpdate, TaskList and TaskGet; every change is one git commit. A status change that needs a step "
+    "in between (pending -> completed) is made through it; completed or cancelled tasks are reopened only with "
+    "reopen=true."
+)
+
+
+def status_steps(old: str, new: str) -> list[str] | None:
+    """The statuses a task passes through to get from `old` to `new` by legal transitions ([] when already there).
+
+    The shortest path wins; it may pass only through `in_progress` (a step through `blocked` would need a reason, and
+    completed and cancelled are ends). None when no such path exists (e.g. in_progress -> pending, or leaving a
+    completed task without an explicit reopen).
+    """
+    if old == new:
+        return []
+    paths: list[list[str]] = [[old]]
+    seen = {old}
+    while paths:
+        nxt: list[list[str]] = []
+        for path in paths:
+            for step in sorted(rules.TRANSITIONS.get(path[-1], ())):
+                if step == new:
+                    return [*path[1:], step]
+                if step in seen or step != rules.IN_PROGRESS:
+                    continue
+                seen.add(step)
+                nxt.append([*path, step])
+        paths = nxt
+    return None
+
+
+def _pick_id(*aliases: str | None) -> str:
+    """The id given as `taskId`, `task_id` or `id` (the native tools' spellings); refuses none or two different."""
+    given = [v for v in aliases if v is not None]
+    if not given:
+        raise GittasksError("give the task's id as taskId")
+    if len(set(given)) > 1:
+        raise GittasksError(f"taskId, task_id and id name different tasks ({', '.join(map(repr, given))}); give one")
+    if not given[0].strip():
+        raise GittasksError("the task id is empty")
+    return given[0]
+
+
+def _statuses(status: str | list[str] | None) -> list[str]:
+    wanted = [status] if isinstance(status, str) else list(status or [])
+    for value in wanted:
+        if value not in rules.STATUSES:
+            raise GittasksError(f"unknown status {value!r}; use one of: {', '.join(rules.STATUSES)}")
+    return wanted
+
+
+class TaskTools:
+    """The tools' work, free of MCP: plain values in, task dicts out, GittasksError for a refused request.
+
+    Calls are serialised: the library's repository lock excludes other processes, not other threads of this one,
+    and the SDK runs each synchronous tool in a worker thread.
+    """
+
+    def __init__(self, repo: Path | None = None) -> None:
+        self.start = (repo or Path.cwd()).resolve()
+        self.lock = threading.Lock()
+        self.notes: list[str] = []
+
+    def workspace(self) -> Workspace:
+        # A fresh workspace per call: each call runs the preflight (an edit made meanwhile is committed first).
+        return Workspace.open(self.start)
+
+    def _finish(self, ws: Workspace, outcome: Outcome | None = None) -> None:
+        self.notes += [*ws.messages, *(outcome.notes if outcome else [])]
+        ws.messages.clear()
+
+    # -- changes ---------------------------------------------------------------------------------------------------
+    def create_task(
+        self,
+        subject: str,
+        description: str | None = None,
+        active_form: str | None = None,
+        owner: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        add_blocks: Iterable[str] = (),
+        add_blocked_by: Iterable[str] = (),
+    ) -> dict[str, Any]:
+        from gittasks import archive
+
+        ws = self.workspace()
+
+        def run(doc: Document, change: model.Change) -> dict[str, Any]:
+            ids = [t["id"] for t in doc["tasks"]]
+            return model.create_task(
+                doc,
+                change,
+                archived_count=archive.estimated_count(ws.repo.root),
+                subject=subject,
+                description=description,
+                active_form=active_form,
+                owner=owner,
+                blocked_by=[model.resolve_id(ids, b) for b in add_blocked_by],
+                blocks=[model.resolve_id(ids, b) for b in add_blocks],
+                metadata={k: v for k, v in (metadata or {}).items() if v is not None},
+            )
+
+        outcome = ws.change("create", run)
+        self._finish(ws, outcome)
+        return document.canonical_task(outcome.value)
+
+    def update_task(
+        self,
+        given: str,
+        *,
+        subject: str | None = None,
+        description: str | None = None,
+        active_form: str | None = None,
+        owner: str | None = None,
+        status: str | None = None,
+        blocked_reason: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        add_blocks: Iterable[str] = (),
+        add_blocked_by: Iterable[str] = (),
+        reopen: bool = False,
+    ) -> dict[str, Any]:
+        if status is not None and status not in UPDATE_STATUSES:
+            raise GittasksError(f"unknown status {status!r}; use one of: {', '.join(UPDATE_STATUSES)}")
+        ws = self.workspace()
+        if status == DELETED:
+            outcome = ws.change("delete", lambda doc, change: model.delete_task(doc, ws.resolve(given, doc), change))
+            self._finish(ws, outcome)
+            self.notes.append(f"deleted {outcome.value['id']}")
+            return document.canonical_task(outcome.value)
+        fields = {
+            key: value
+            for key, value in (
+                ("subject", subject),
+                ("description", description),
+                ("activeForm", active_form),
+                ("owner", owner),
+            )
+            if value is not None
+        }
+        add_blocks, add_blocked_by = list(add_blocks), list(add_blocked_by)
+        only_status = not (fields or metadata or add_blocks or add_blocked_by)
+        action = "update"
+        if reopen:
+            action = "reopen"
+        elif status is not None and only_status:
+            action = STATUS_ACTIONS.get(status, "update")
+
+        def run(doc: Document, change: model.Change) -> dict[str, Any]:
+            tid = ws.resolve(given, doc)
+            ids = [t["id"] for t in doc["tasks"]]
+            if fields:
+                model.set_fields(doc, tid, fields, change)
+            if metadata:
+                model.set_metadata(doc, tid, metadata, change)
+            for other in add_blocked_by:
+                model.add_dependency(doc, model.resolve_id(ids, other), tid, change)
+            for other in add_blocks:
+                model.add_dependency(doc, tid, model.resolve_id(ids, other), change)
+            self._apply_status(doc, tid, change, status, blocked_reason, reopen)
+            return model.task_index(doc)[tid]
+
+        outcome = ws.change(action, run)
+        self._finish(ws, outcome)
+        if outcome.commit is None:
+            self.notes.append("nothing to change")
+        return document.canonical_task(outcome.value)
+
+    @staticmethod
+    def _apply_status(
+        doc: Document, tid: str, change: model.Change, status: str | None, reason: str | None, reopen: bool
+    ) -> None:
+        task = model.task_index(doc)[tid]
+        old = task.get("status", rules.PENDING)
+        if reopen:
+            target = status or rules.PENDING
+            if old not in rules.TERMINAL:
+                raise GittasksError(f"task {tid!r} is {old}, not completed or cancelled; nothing to reopen")
+            if target not in rules.REOPEN_TARGETS:
+                raise GittasksError(f"a task is reopened as pending or in_progress, not {target}")
+            model.set_status(doc, tid, target, change, reopen=True)
+            return
+        if status is None:
+            if reason is not None:
+                if old != rules.BLOCKED:
+                    raise GittasksError("blockedReason goes with a blocked task: add status 'blocked'")
+                model.set_status(doc, tid, rules.BLOCKED, change, reason=reason)
+            return
+        if status == rules.BLOCKED and not (reason or "").strip():
+            raise GittasksError("status 'blocked' needs a blockedReason saying why")
+        if old in rules.TERMINAL and status != old:
+            raise GittasksError(
+                f"task {tid!r} is {old}; to reopen it, give reopen=true with status pending or in_progress"
+            )
+        steps = status_steps(old, status)
+        if steps is None:
+            # no legal path: the model's own refusal names what the task can go to
+            model.set_status(doc, tid, status, change, reason=reason)
+            return
+        if not steps:
+            model.set_status(doc, tid, status, change, reason=reason)  # same status: a new reason still applies
+        for step in steps:
+            model.set_status(doc, tid, step, change, reason=reason if step == rules.BLOCKED else None)
+
+    # -- reads -----------------------------------------------------------------------------------------------------
+    def list_tasks(self, status: str | list[str] | None = None) -> list[dict[str, Any]]:
+        wanted = _statuses(status)
+        ws = self.workspace()
+        tasks = [t for t in ws.tasks() if not wanted or t.get("status") in wanted]
+        self._finish(ws)
+        return tasks
+
+    def get_task(self, given: str) -> dict[str, Any]:
+        ws = self.workspace()
+        try:
+            task = ws.get(given)
+        except GittasksError as exc:
+            if "ambiguous" in str(exc):
+                raise
+            from gittasks import archive
+
+            found = archive.find_archived(ws.repo.root, given)
+            if found is None:
+                raise
+            task = found
+            self.notes.append("archived")
+        self._finish(ws)
+        return document.canonical_task(task)
+
+    def ready(self) -> list[dict[str, Any]]:
+        ws = self.workspace()
+        tasks = ws.ready()
+        self._finish(ws)
+        return tasks
+
+    def history(self, given: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        from gittasks import archive, history
+
+        if limit is not None and limit < 1:
+            raise GittasksError("limit must be 1 or more")
+        ws = self.workspace()
+        task_id = None
+        if given is not None:
+            try:
+                task_id = ws.resolve(given)
+            except GittasksError as exc:
+                if "ambiguous" in str(exc):
+                    raise
+                found = archive.find_archived(ws.repo.root, given)
+                task_id = found["id"] if found is not None else given  # a deleted task keeps its history
+        entries = history.task_log(ws.repo, task_id, limit if limit is not None else (None if task_id else 20))
+        self._finish(ws)
+        return entries
+
+    def sync_status(self) -> dict[str, Any]:
+        from gittasks import sync
+
+        ws = self.workspace()
+        info = sync.status(ws)
+        self._finish(ws)
+        return info
+
+
+def _result(value: Any, notes: list[str]) -> CallToolResult:
+    """The value as JSON text (what the model reads), the same as structured content, and notes as plain lines."""
+    content: list[ContentBlock] = [TextContent(type="text", text=document.dump_json(value).decode("utf-8"))]
+    content += [TextContent(type="text", text=f"gittasks: {note}") for note in notes]
+    structured = value if isinstance(value, dict) else {"result": value}
+    return CallToolResult(content=content, structured_content=structured)
+
+
+def build_server(repo: Path | None = None) -> MCPServer:
+    """The MCP server for the git repository containing `repo` (default: the current folder at build time)."""
+    tools = TaskTools(repo)
+    server = MCPServer(SERVER_NAME, instructions=INSTRUCTIONS, log_level="WARNING")
+
+    def call(work: Callable[[], Any]) -> CallToolResult:
+        with tools.lock:
+            tools.notes = []
+            try:
+                value = work()
+            except GittasksError as exc:
+                raise ToolError(str(exc)) from exc
+            except OSError as exc:
+                raise ToolError(f"{exc.strerror or exc}: {exc.filename or ''}; nothing was changed") from exc
+            return _result(value, tools.notes)
+
+    @server.tool(annotations=CHANGES)
+    def task_create(
+        subject: str,
+        description: str | None = None,
+        activeForm: str | None = None,
+        owner: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        addBlocks: list[str] | None = None,
+        addBlockedBy: list[str] | None = None,
+    ) -> CallToolResult:
+        """Create a pending task (like TaskCreate); returns it as stored. One git commit.
+
+        subject: imperative title ("Design auth schema"); activeForm: present-continuous label shown while in
+        progress ("Designing auth schema"); metadata: free-form object (client, project, complexity, ...);
+        addBlockedBy: ids of tasks this one waits for; addBlocks: ids of tasks that wait for this one.
+        """
+        return call(
+            lambda: tools.create_task(
+                subject,
+                description=description,
+                active_form=activeForm,
+                owner=owner,
+                metadata=metadata,
+                add_blocks=addBlocks or (),
+                add_blocked_by=addBlockedBy or (),
+            )
+        )
+
+    @server.tool(annotations=UPDATES)
+    def task_update(
+        taskId: str | None = None,
+        task_id: str | None = None,
+        id: str | None = None,  # alias of taskId
+        subject: str | None = None,
+        description: str | None = None,
+        activeForm: str | None = None,
+        owner: str | None = None,
+        status: str | None = None,
+        blockedReason: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        addBlocks: list[str] | None = None,
+        addBlockedBy: list[str] | None = None,
+        reopen: bool = False,
+    ) -> CallToolResult:
+        """Change a task (like TaskUpdate); returns it as stored. One git commit, none when nothing changes.
+
+        taskId (or task_id / id): the task's id or a unique prefix. status: pending, in_progress, completed, blocked
+        (needs blockedReason), cancelled, or deleted (removes the task). A change that needs a step in between is made
+        through it in the same commit (pending -> completed goes through in_progress); one with no legal path
+        (in_progress -> pending) is refused. A completed or cancelled task is reopened only with reopen=true (status
+        pending, the default, or in_progress). metadata: keys merged one by one, a null value removes the key.
+        addBlockedBy / addBlocks: dependencies to add (kept symmetric).
+        """
+        return call(
+            lambda: tools.update_task(
+                _pick_id(taskId, task_id, id),
+                subject=subject,
+                description=description,
+                active_form=activeForm,
+                owner=owner,
+                status=status,
+                blocked_reason=blockedReason,
+                metadata=metadata,
+                add_blocks=addBlocks or (),
+                add_blocked_by=addBlockedBy or (),
+                reopen=reopen,
+            )
+        )
+
+    @server.tool(annotations=READ_ONLY)
+    def task_list(status: str | list[str] | None = None) -> CallToolResult:
+        """The active tasks as stored (like TaskList), optionally only those with the given status(es)."""
+        return call(lambda: tools.list_tasks(status))
+
+    @server.tool(annotations=READ_ONLY)
+    def task_get(taskId: str | None = None, task_id: str | None = None, id: str | None = None) -> CallToolResult:
+        """One task as stored (like TaskGet), by id or unique prefix; archived tasks are found too."""
+        return call(lambda: tools.get_task(_pick_id(taskId, task_id, id)))
+
+    @server.tool(annotations=READ_ONLY)
+    def task_ready() -> CallToolResult:
+        """Pending tasks whose blockers are all completed: what can be started now."""
+        return call(tools.ready)
+
+    @server.tool(annotations=READ_ONLY)
+    def task_log(
+        taskId: str | None = None,
+        task_id: str | None = None,
+        id: str | None = None,
+        limit: int | None = None,
+    ) -> CallToolResult:
+        """History from git, newest first: commit, when, machine, action, task, subject and the fields changed
+        ({field: {from, to}}). With taskId, that task's whole history; without, the last `limit` (default 20)."""
+        named = taskId is not None or task_id is not None or id is not None
+        return call(lambda: tools.history(_pick_id(taskId, task_id, id) if named else None, limit))
+
+    @server.tool(annotations=READ_ONLY)
+    def sync_status() -> CallToolResult:
+        """This clone against its remote as of the last fetch: machine, remote, branch, commits ahead/behind, last
+        sync, open conflicts and the number of tasks. Never touches the network (run `gittasks sync` for that)."""
+        return call(tools.sync_status)
+
+    return server
+
+
+def serve(repo: Path | None = None) -> None:
+    """Run the server on stdio until the client closes it."""
+    build_server(repo).run("stdio")

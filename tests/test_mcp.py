@@ -1,0 +1,383 @@
+"""The MCP server, driven by the SDK's own client in memory (and once over real stdio), against real git repos."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from conftest import git
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+from mcp.types import CallToolResult
+
+from gittasks import rules
+from gittasks.claude.mcp_server import build_server, status_steps
+from gittasks.workspace import init
+
+ACTIVE = ".claude/active-tasks.json"
+TOOLS = {"task_create", "task_update", "task_list", "task_get", "task_ready", "task_log", "sync_status"}
+
+
+@pytest.fixture
+def root(make_repo: Callable[..., Path]) -> Path:
+    path = make_repo()
+    init(path)
+    return path
+
+
+def session(target: Any, scenario: Callable[[Client], Awaitable[Any]]) -> Any:
+    """Run `scenario(client)` against the server for the repository `target` (or a server or stdio parameters)."""
+
+    async def main() -> Any:
+        server = build_server(target) if isinstance(target, Path) else target
+        async with Client(server, mode="legacy") as client:
+            return await scenario(client)
+
+    try:
+        return anyio.run(main)
+    except BaseExceptionGroup as group:  # a failed assertion inside the client's task groups: show it plainly
+        leaf: BaseException = group
+        while isinstance(leaf, BaseExceptionGroup):
+            leaf = leaf.exceptions[0]
+        raise leaf from None
+
+
+def text(result: CallToolResult) -> str:
+    return "\n".join(getattr(block, "text", "") for block in result.content)
+
+
+async def ok(client: Client, tool: str, **arguments: Any) -> Any:
+    result = await client.call_tool(tool, arguments)
+    assert not result.is_error, text(result)
+    value = json.loads(result.content[0].text)  # type: ignore[union-attr]
+    structured = result.structured_content
+    assert structured == (value if isinstance(value, dict) else {"result": value})
+    return value
+
+
+async def refused(client: Client, tool: str, **arguments: Any) -> str:
+    result = await client.call_tool(tool, arguments)
+    assert result.is_error, text(result)
+    return text(result)
+
+
+def head(path: Path) -> str:
+    return git(path, "rev-parse", "HEAD")
+
+
+def commits(path: Path) -> int:
+    return int(git(path, "rev-list", "--count", "HEAD"))
+
+
+def stored(path: Path, task_id: str) -> dict[str, Any]:
+    doc = json.loads((path / ACTIVE).read_text(encoding="utf-8"))
+    return next(t for t in doc["tasks"] if t["id"] == task_id)
+
+
+def trailers(path: Path, rev: str = "HEAD") -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for line in git(path, "log", "-1", "--format=%(trailers:only,unfold)", rev).splitlines():
+        key, _, value = line.partition(": ")
+        out.setdefault(key, []).append(value)
+    return out
+
+
+def test_status_steps_take_the_legal_path() -> None:
+    assert status_steps("pending", "completed") == ["in_progress", "completed"]
+    assert status_steps("blocked", "completed") == ["in_progress", "completed"]
+    assert status_steps("pending", "blocked") == ["blocked"]
+    assert status_steps("in_progress", "in_progress") == []
+    assert status_steps("in_progress", "pending") is None
+    assert status_steps("blocked", "pending") is None
+    assert status_steps("completed", "pending") is None
+    for old in rules.STATUSES:
+        for new in rules.STATUSES:
+            steps = status_steps(old, new)
+            if steps:
+                path = [old, *steps]
+                assert all(rules.is_legal_transition(a, b) for a, b in itertools.pairwise(path))
+
+
+def test_tools_and_their_argument_names(root: Path) -> None:
+    async def scenario(client: Client) -> None:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+        assert set(tools) == TOOLS
+        props = {name: set(t.input_schema.get("properties", {})) for name, t in tools.items()}
+        assert {"subject", "description", "activeForm", "owner", "metadata", "addBlocks", "addBlockedBy"} <= props[
+            "task_create"
+        ]
+        assert tools["task_create"].input_schema["required"] == ["subject"]
+        assert {
+            "taskId",
+            "task_id",
+            "id",
+            "subject",
+            "description",
+            "activeForm",
+            "owner",
+            "status",
+            "blockedReason",
+            "metadata",
+            "addBlocks",
+            "addBlockedBy",
+        } <= props["task_update"]
+        assert props["task_get"] == {"taskId", "task_id", "id"}
+        assert props["task_list"] == {"status"}
+        assert props["task_log"] == {"taskId", "task_id", "id", "limit"}
+        assert props["task_ready"] == props["sync_status"] == set()
+        read_only = {name for name, t in tools.items() if t.annotations is not None and t.annotations.read_only_hint}
+        assert read_only == {"task_list", "task_get", "task_ready", "task_log", "sync_status"}
+
+    session(root, scenario)
+
+
+def test_create_get_update_list_ready(root: Path) -> None:
+    async def scenario(client: Client) -> None:
+        design = await ok(
+            client,
+            "task_create",
+            subject="Design auth schema",
+            description="Tables and tokens",
+            activeForm="Designing auth schema",
+            metadata={"client": "Dataforth", "complexity": "moderate"},
+        )
+        assert design == stored(root, design["id"])
+        assert design["status"] == "pending" and design["activeForm"] == "Designing auth schema"
+        assert design["updated_by"] == "test-machine"
+        build = await ok(client, "task_create", subject="Implement auth")
+        assert await ok(client, "task_get", taskId=design["id"]) == design
+        assert await ok(client, "task_get", task_id=design["id"][:5]) == design  # a unique prefix will do
+
+        updated = await ok(
+            client,
+            "task_update",
+            taskId=build["id"],
+            owner="Coding Agent",
+            metadata={"project": "ClaudeTools"},
+            addBlockedBy=[design["id"]],
+        )
+        assert updated["owner"] == "Coding Agent"
+        assert updated["blockedBy"] == [design["id"]]
+        assert updated == stored(root, build["id"])
+        assert stored(root, design["id"])["blocks"] == [build["id"]]
+        merged = await ok(
+            client, "task_update", id=design["id"], metadata={"project": "ClaudeTools", "complexity": None}
+        )
+        assert merged["metadata"] == {"client": "Dataforth", "project": "ClaudeTools"}  # merged key by key
+
+        listed = await ok(client, "task_list")
+        assert [t["id"] for t in listed] == [design["id"], build["id"]]
+        assert listed == json.loads((root / ACTIVE).read_text())["tasks"]
+        assert [t["id"] for t in await ok(client, "task_list", status="pending")] == [design["id"], build["id"]]
+        assert await ok(client, "task_list", status=["in_progress", "blocked"]) == []
+        assert "unknown status" in await refused(client, "task_list", status="done")
+        assert [t["id"] for t in await ok(client, "task_ready")] == [design["id"]]
+
+        await ok(client, "task_update", taskId=design["id"], status="completed")
+        assert [t["id"] for t in await ok(client, "task_ready")] == [build["id"]]
+
+    session(root, scenario)
+
+
+def test_a_status_change_takes_the_legal_path_in_one_commit(root: Path) -> None:
+    async def scenario(client: Client) -> None:
+        task = await ok(client, "task_create", subject="Write the docs")
+        before = commits(root)
+        done = await ok(client, "task_update", taskId=task["id"], status="completed")
+        assert commits(root) == before + 1
+        assert done["status"] == "completed"
+        assert done["started_at"] is not None and done["completed_at"] is not None
+        assert trailers(root) == {
+            "Task": [task["id"]],
+            "Action": ["complete"],
+            "Machine": ["test-machine"],
+            "Timestamp": trailers(root)["Timestamp"],
+        }
+        git_show = git(root, "show", "--stat", "--format=%s", "HEAD")
+        assert git_show.splitlines()[0] == f'gittasks: complete {task["id"]} "Write the docs"'
+        assert ACTIVE in git_show
+
+        # leaving completed needs an explicit reopen
+        top = head(root)
+        assert "reopen=true" in await refused(client, "task_update", taskId=task["id"], status="pending")
+        assert head(root) == top
+        reopened = await ok(client, "task_update", taskId=task["id"], reopen=True, status="in_progress")
+        assert reopened["status"] == "in_progress" and reopened["completed_at"] is None
+        assert trailers(root)["Action"] == ["reopen"]
+
+        # no legal path back to pending: refused, nothing changed
+        top = head(root)
+        message = await refused(client, "task_update", taskId=task["id"], status="pending")
+        assert "cannot go from in_progress to pending" in message
+        assert "status 'blocked' needs a blockedReason" in await refused(
+            client, "task_update", taskId=task["id"], status="blocked"
+        )
+        assert "unknown status" in await refused(client, "task_update", taskId=task["id"], status="done")
+        assert head(root) == top
+        blocked = await ok(client, "task_update", taskId=task["id"], status="blocked", blockedReason="waiting on API")
+        assert blocked["blocked_reason"] == "waiting on API"
+        assert trailers(root)["Action"] == ["block"]
+        finished = await ok(client, "task_update", taskId=task["id"], status="completed")  # through in_progress
+        assert finished["status"] == "completed" and finished["blocked_reason"] is None
+
+    session(root, scenario)
+
+
+def test_every_change_is_one_commit_with_trailers(root: Path) -> None:
+    async def scenario(client: Client) -> None:
+        count = commits(root)
+        first = await ok(client, "task_create", subject="First")
+        second = await ok(client, "task_create", subject="Second", addBlockedBy=[first["id"]])
+        changes: list[tuple[str, dict[str, Any], str, set[str]]] = [
+            ("task_update", {"taskId": second["id"], "subject": "Second, renamed"}, "update", {second["id"]}),
+            ("task_update", {"taskId": first["id"], "status": "in_progress", "owner": "me"}, "update", {first["id"]}),
+            ("task_update", {"taskId": first["id"], "status": "cancelled"}, "cancel", {first["id"]}),
+            ("task_update", {"taskId": second["id"], "status": "deleted"}, "delete", {first["id"], second["id"]}),
+        ]
+        assert commits(root) == count + 2
+        assert set(trailers(root)["Task"]) == {first["id"], second["id"]}  # the dependency touched both
+        for tool, arguments, action, touched in changes:
+            count = commits(root)
+            await ok(client, tool, **arguments)
+            assert commits(root) == count + 1, (tool, arguments)
+            found = trailers(root)
+            assert found["Action"] == [action]
+            assert set(found["Task"]) == touched
+            assert found["Machine"] == ["test-machine"]
+            assert git(root, "show", "--name-only", "--format=", "HEAD").splitlines() == [ACTIVE]
+        # a request that changes nothing makes no commit
+        count = commits(root)
+        result = await client.call_tool("task_update", {"taskId": first["id"], "owner": "me"})
+        assert not result.is_error and "nothing to change" in text(result)
+        assert commits(root) == count
+
+    session(root, scenario)
+
+
+def test_unknown_ids_and_bad_requests_are_tool_errors_that_change_nothing(root: Path) -> None:
+    async def scenario(client: Client) -> None:
+        task = await ok(client, "task_create", subject="Real task")
+        top, raw = head(root), (root / ACTIVE).read_bytes()
+        assert "no task with id 'nope'" in await refused(client, "task_update", taskId="nope", status="completed")
+        assert "no task with id 'nope'" in await refused(client, "task_get", taskId="nope")
+        assert "no task with id" in await refused(client, "task_update", taskId="nope", status="deleted")
+        assert "no task with id" in await refused(
+            client, "task_update", taskId=task["id"], owner="x", addBlockedBy=["nope"]
+        )
+        assert "no task with id" in await refused(client, "task_create", subject="Orphan", addBlocks=["nope"])
+        assert "cannot block itself" in await refused(client, "task_update", taskId=task["id"], addBlocks=[task["id"]])
+        assert "subject is empty" in await refused(client, "task_create", subject="  ")
+        assert "taskId" in await refused(client, "task_update", owner="x")
+        assert "different tasks" in await refused(client, "task_get", taskId=task["id"], id="other")
+        assert "blockedReason goes with a blocked task" in await refused(
+            client, "task_update", taskId=task["id"], blockedReason="why"
+        )
+        assert "Unknown tool" in await refused(client, "task_destroy", taskId=task["id"])
+        assert head(root) == top
+        assert (root / ACTIVE).read_bytes() == raw
+        assert git(root, "status", "--porcelain") == ""
+
+    session(root, scenario)
+
+
+def test_deleted_deletes_the_task_and_its_links(root: Path) -> None:
+    async def scenario(client: Client) -> None:
+        blocker = await ok(client, "task_create", subject="Blocker")
+        waiting = await ok(client, "task_create", subject="Waiting", addBlockedBy=[blocker["id"]])
+        gone = await client.call_tool("task_update", {"taskId": blocker["id"], "status": "deleted"})
+        assert not gone.is_error
+        assert json.loads(gone.content[0].text)["id"] == blocker["id"]  # type: ignore[union-attr]
+        assert f"deleted {blocker['id']}" in text(gone)
+        assert [t["id"] for t in await ok(client, "task_list")] == [waiting["id"]]
+        assert stored(root, waiting["id"])["blockedBy"] == []
+        assert "no task with id" in await refused(client, "task_get", taskId=blocker["id"])
+
+    session(root, scenario)
+
+
+def test_task_log_returns_the_history(root: Path) -> None:
+    async def scenario(client: Client) -> None:
+        task = await ok(client, "task_create", subject="Logged")
+        other = await ok(client, "task_create", subject="Other")
+        await ok(client, "task_update", taskId=task["id"], owner="Agent")
+        await ok(client, "task_update", taskId=task["id"], status="completed")
+        entries = await ok(client, "task_log", taskId=task["id"])
+        assert [e["action"] for e in entries] == ["complete", "update", "create"]
+        assert all(e["task"] == task["id"] and e["machine"] == "test-machine" for e in entries)
+        assert entries[0]["commit"] == head(root)
+        assert entries[1]["changes"]["owner"] == {"from": None, "to": "Agent"}
+        assert entries[0]["changes"]["status"] == {"from": "pending", "to": "completed"}
+        assert [e["task"] for e in await ok(client, "task_log", limit=2)] == [task["id"], task["id"]]
+        assert {e["task"] for e in await ok(client, "task_log")} == {task["id"], other["id"]}
+        await ok(client, "task_update", taskId=other["id"], status="deleted")
+        assert [e["action"] for e in await ok(client, "task_log", taskId=other["id"])] == ["delete", "create"]
+        assert "limit must be" in await refused(client, "task_log", limit=0)
+
+    session(root, scenario)
+
+
+def test_sync_status_without_a_remote(root: Path) -> None:
+    async def scenario(client: Client) -> None:
+        await ok(client, "task_create", subject="Counted")
+        status = await ok(client, "sync_status")
+        assert status["machine"] == "test-machine"
+        assert status["remote"] is None and status["branch"] == "main"
+        assert status["tasks"] == 1 and status["conflicts"] == 0
+
+    session(root, scenario)
+
+
+def test_default_repository_is_the_working_directory_and_edits_are_committed_first(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (root / "sub").mkdir()
+    monkeypatch.chdir(root / "sub")
+    server = build_server()
+
+    async def scenario(client: Client) -> None:
+        task = await ok(client, "task_create", subject="Before the edit")
+        doc = json.loads((root / ACTIVE).read_text())
+        doc["tasks"][0]["subject"] = "Edited by hand"
+        (root / ACTIVE).write_text(json.dumps(doc, indent=2) + "\n")
+        count = commits(root)
+        assert [t["subject"] for t in await ok(client, "task_list")] == ["Edited by hand"]
+        assert commits(root) == count + 1
+        assert trailers(root)["Action"] == ["external-edit"]
+        assert (await ok(client, "task_get", taskId=task["id"]))["subject"] == "Edited by hand"
+
+    session(server, scenario)
+
+
+def test_outside_a_repository_every_tool_says_so(tmp_path: Path) -> None:
+    async def scenario(client: Client) -> None:
+        assert "not inside a git repository" in await refused(client, "task_list")
+
+    session(tmp_path / "home", scenario)
+
+
+def test_the_mcp_command_serves_over_stdio(root: Path) -> None:
+    script = (
+        "import typer\n"
+        "from gittasks.cli.mcp_command import register\n"
+        "app = typer.Typer()\n"
+        "@app.callback()\n"
+        "def main() -> None: pass\n"
+        "register(app)\n"
+        "app(['mcp'])\n"
+    )
+    params = StdioServerParameters(command=sys.executable, args=["-c", script], cwd=str(root), env=dict(os.environ))
+
+    async def scenario(client: Client) -> None:
+        assert {t.name for t in (await client.list_tools()).tools} == TOOLS
+        task = await ok(client, "task_create", subject="Over stdio")
+        assert stored(root, task["id"])["subject"] == "Over stdio"
+        assert trailers(root)["Action"] == ["create"]
+
+    session(params, scenario)
