@@ -173,7 +173,22 @@ def run(ws: Workspace, *, fix: bool) -> Report:
     except GittasksError as exc:
         report.lines.append(f"note     {exc}")
     _check_clocks(ws, report)
+    _check_secrets(ws, report)
     return report
+
+
+def _check_secrets(ws: Workspace, report: Report) -> None:
+    from gittasks import secrets_check
+
+    try:
+        doc = store.load_file(ws.active_path, rules.ACTIVE_PATH)
+    except GittasksError:
+        return
+    found = secrets_check.warnings_for(doc["tasks"]) if doc else []
+    for line in found:
+        report.lines.append(f"note     {line.removeprefix('warning: ')}")
+    if not found:
+        report.ok("no task text looks like a credential")
 
 
 def _check_clocks(ws: Workspace, report: Report) -> None:

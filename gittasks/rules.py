@@ -91,15 +91,17 @@ def parse_stamp(value: object) -> datetime | None:
 
 
 def ordering_stamp(value: object, now: datetime | None = None) -> str:
-    """A sortable form of a stamp for deciding which edit is later; a far-future stamp is clamped to now + slack.
+    """A sortable form of a stamp for deciding which edit is later.
 
-    Unparseable or missing stamps sort first (empty string).
+    Missing or unparseable stamps sort first (empty string). A stamp further than FUTURE_SLACK ahead of `now` comes
+    from a machine whose clock is wrong: it is clamped to the bottom too, so that machine does not win every later
+    conflict (its values are still kept in the conflict record, and `doctor` reports the stamp).
     """
     moment = parse_stamp(value)
     if moment is None:
         return ""
     if now is not None and moment > now + FUTURE_SLACK:
-        moment = now + FUTURE_SLACK
+        return ""
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 

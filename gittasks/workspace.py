@@ -167,6 +167,9 @@ class Workspace:
                 ids = changed_task_ids(before, after)
                 subjects = {t["id"]: t.get("subject", "") for t in after["tasks"]}
                 paths.append(rules.ACTIVE_PATH)
+            elif before_raw is not None and store.read_bytes(self.active_path) != before_raw:
+                # the same tasks in other bytes (CRLF from an editor, a BOM, another key order): put back git's copy
+                store.write_atomic(self.active_path, before_raw)
         for rel in sorted({p for _, p in entries if taskset.is_archive_path(p) or taskset.is_work_items_path(p)}):
             raw = store.read_bytes(self.repo.root / rel)
             if raw is None:
@@ -239,6 +242,7 @@ class Workspace:
                 return Outcome(None, [], change.notes, value)
             model.finish(doc, change)
             model.validate_full(doc, rules.ACTIVE_PATH)
+            self._check_secrets(doc, change.touched)
             subjects = {t["id"]: t.get("subject", "") for t in doc["tasks"]}
             for tid in change.touched:
                 subjects.setdefault(tid, "")
@@ -249,6 +253,14 @@ class Workspace:
                 new[rel], old[rel] = data, store.read_bytes(self.repo.root / rel)
             commit = self._write_and_commit(new, old, message)
             return Outcome(commit, change.touched, change.notes, value)
+
+    def _check_secrets(self, doc: Document, ids: list[str]) -> None:
+        from gittasks import secrets_check
+
+        if secrets_check.disabled():
+            return
+        wanted = set(ids)
+        self.messages += secrets_check.warnings_for([t for t in doc["tasks"] if t["id"] in wanted])
 
     def _work_item_files(self, items: list[dict[str, Any]]) -> dict[str, bytes]:
         """The work-item files with `items` added (an item with the same id is replaced), one record a line."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -32,8 +33,13 @@ def main(
     repo: Annotated[
         Path | None, typer.Option("--repo", help="Work on the repository containing DIR instead of the current folder.")
     ] = None,
+    no_secret_check: Annotated[
+        bool, typer.Option("--no-secret-check", help="Do not warn about task text that looks like a credential.")
+    ] = False,
 ) -> None:
     output.set_repo(repo)
+    if no_secret_check:
+        os.environ["GITTASKS_NO_SECRET_CHECK"] = "1"
 
 
 task_commands.register(app)
