@@ -146,7 +146,7 @@ BAD_FILES = {
     "truncated": b'{"tasks": [{"id": "a", "subject": "x"',
     "markers": b'{\n<<<<<<< HEAD\n  "tasks": []\n=======\n  "tasks": [{"id": "b"}]\n>>>>>>> theirs\n}\n',
     "foreign": b'{"todos": [{"title": "x"}]}',
-    "wrong_type": b'{"tasks": [{"id": "a", "subject": "x", "status": "pending"}, {"id": "b", "subject": "y", "owner": 5}]}',
+    "wrong_type": b'{"tasks": [{"id": "a", "subject": "x"}, {"id": "b", "subject": "y", "owner": 5}]}',
     "bad_status": b'{"tasks": [{"id": "a", "subject": "x", "status": "done-ish"}]}',
     "duplicate": b'{"tasks": [{"id": "a", "subject": "x"}, {"id": "a", "subject": "y"}]}',
     "not_utf8": b'{"tasks": [{"id": "a", "subject": "\xff\xfe"}]}',

@@ -215,7 +215,9 @@ def test_remote_that_rejects_the_first_push(two: tuple[Cli, Cli], bare_remote: P
     a, _ = two
     hook = bare_remote / "hooks" / "pre-receive"
     flag = bare_remote / "rejected-once"
-    hook.write_text(f"#!/bin/sh\nif [ ! -f '{flag.as_posix()}' ]; then touch '{flag.as_posix()}'; echo busy >&2; exit 1; fi\n")
+    hook.write_text(
+        f"#!/bin/sh\nif [ ! -f '{flag.as_posix()}' ]; then touch '{flag.as_posix()}'; echo busy >&2; exit 1; fi\n"
+    )
     hook.chmod(0o755)
     a.create("pushed later")
     err = a.fail("sync")
