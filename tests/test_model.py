@@ -64,8 +64,14 @@ def test_find_cycle() -> None:
 
 
 def test_canonical_bytes_are_stable() -> None:
-    a = {"tasks": [{"id": "2", "subject": "b", "blocks": ["z", "a"]}, {"id": "10", "subject": "c"}], "last_updated": "1"}
-    b = {"last_updated": "1", "tasks": [{"subject": "c", "id": "10"}, {"blocks": ["a", "z"], "subject": "b", "id": "2"}]}
+    a = {
+        "tasks": [{"id": "2", "subject": "b", "blocks": ["z", "a"]}, {"id": "10", "subject": "c"}],
+        "last_updated": "1",
+    }
+    b = {
+        "last_updated": "1",
+        "tasks": [{"subject": "c", "id": "10"}, {"blocks": ["a", "z"], "subject": "b", "id": "2"}],
+    }
     assert document.dumps(a) == document.dumps(b)
     assert document.dumps(a).endswith(b"\n")
     assert [t["id"] for t in document.canonical(a)["tasks"]] == ["2", "10"]
