@@ -90,15 +90,33 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def time_once(cmd: Sequence[str], cwd: Path, env: Mapping[str, str]) -> tuple[float, float]:
-    """Wall-clock and CPU seconds of one run of `cmd` (output captured through pipes, as a caller reading it would).
+def time_once(cmd: Sequence[str], cwd: Path, env: Mapping[str, str], input: bytes | None = None) -> tuple[float, float]:
+    """Wall-clock and CPU seconds of one run of `cmd` (output captured through pipes, as a caller reading it would;
+    `input` is written to its stdin).
 
     The CPU time counts the processes `cmd` starts (git under gittasks) and, unlike the wall clock, hardly moves
     when other work shares the machine."""
     cpu = children_cpu()
     start = time.perf_counter()
-    run(cmd, cwd, env)
+    run(cmd, cwd, env, input=input)
     return time.perf_counter() - start, children_cpu() - cpu
+
+
+Step = tuple[Sequence[str], Path]  # a command and the folder it runs in
+
+
+def time_steps(
+    steps: Sequence[Step], env: Mapping[str, str], input: bytes | None = None
+) -> tuple[float, float, list[float]]:
+    """Wall-clock and CPU seconds of `steps` run one after the other as one unit of work (the next starts when the
+    previous has exited, like `a && b`), and the wall-clock seconds of each step. `input` goes to the first step."""
+    cpu = children_cpu()
+    walls: list[float] = []
+    for index, (cmd, cwd) in enumerate(steps):
+        start = time.perf_counter()
+        run(cmd, cwd, env, input=input if index == 0 else None)
+        walls.append(time.perf_counter() - start)
+    return sum(walls), children_cpu() - cpu, walls
 
 
 def git(repo: Path, env: Mapping[str, str], *args: str) -> str:
@@ -107,7 +125,11 @@ def git(repo: Path, env: Mapping[str, str], *args: str) -> str:
 
 @dataclass
 class Bench:
-    """One measured command. `prepare` runs before every timed run and is not timed (e.g. to modify a file)."""
+    """One measured command. `prepare` runs before every timed run and is not timed (e.g. to modify a file).
+
+    `stdin` is written to the command's stdin (a callable is asked anew before every run). `then` lists commands
+    timed together with `cmd`, one after the other (e.g. a push in one clone, then a pull in another); the wall
+    time of each step is kept too (`step_samples`, `step_median_ms`)."""
 
     name: str
     cmd: Sequence[str]
@@ -116,16 +138,32 @@ class Bench:
     prepare: Callable[[], None] | None = None
     samples: list[float] = field(default_factory=list)
     cpu_samples: list[float] = field(default_factory=list)
+    stdin: bytes | Callable[[], bytes] | None = None
+    then: Sequence[Step] = ()
+    step_samples: list[list[float]] = field(default_factory=list)
 
     def once(self) -> tuple[float, float]:
+        wall, cpu, _ = self._timed()
+        return wall, cpu
+
+    def _timed(self) -> tuple[float, float, list[float]]:
         if self.prepare is not None:
             self.prepare()
-        return time_once(self.cmd, self.cwd, self.env)
+        data = self.stdin() if callable(self.stdin) else self.stdin
+        if not self.then:
+            wall, cpu = time_once(self.cmd, self.cwd, self.env, input=data)
+            return wall, cpu, [wall]
+        return time_steps([(self.cmd, self.cwd), *self.then], self.env, input=data)
 
     def record(self) -> None:
-        wall, cpu = self.once()
+        wall, cpu, steps = self._timed()
         self.samples.append(wall)
         self.cpu_samples.append(cpu)
+        self.step_samples.append(steps)
+
+    def step_median_ms(self, index: int) -> float:
+        """Median wall-clock milliseconds of step `index` (0 is `cmd`, then the commands of `then`)."""
+        return statistics.median(steps[index] for steps in self.step_samples) * 1000.0
 
     @property
     def median_ms(self) -> float:
@@ -191,3 +229,45 @@ def busy() -> bool:
 
 def verdict(ratio: float, target: float) -> str:
     return "PASS" if ratio <= target else "OVER"
+
+
+def print_table(benches: Sequence[Bench], steps: Mapping[str, Sequence[str]] | None = None) -> None:
+    """The table of medians (wall and CPU) with the fastest and slowest run. `steps` names, per bench name, the
+    steps of a chained bench; their wall-clock medians are printed indented below it."""
+    rows: list[tuple[str, Bench, int]] = []
+    for bench in benches:
+        rows.append((bench.name, bench, -1))
+        for index, label in enumerate((steps or {}).get(bench.name, ())):
+            rows.append((f"  {label}", bench, index))
+    width = max(len(name) for name, _, _ in rows)
+    print(f"{'command':<{width}}  {'median ms':>9}  {'min ms':>8}  {'max ms':>8}  {'cpu ms':>8}")
+    for name, bench, index in rows:
+        if index < 0:
+            low, high = bench.spread_ms
+            print(f"{name:<{width}}  {bench.median_ms:9.1f}  {low:8.1f}  {high:8.1f}  {bench.cpu_median_ms:8.1f}")
+        else:
+            print(f"{name:<{width}}  {bench.step_median_ms(index):9.1f}")
+
+
+Ratio = tuple[str, Sequence[Bench], Sequence[Bench], float | None, str]
+"""A ratio line: label, the benches whose medians are summed above and below, the target (None: no verdict) and the
+note printed when there is no target."""
+
+
+def print_ratios(rows: Sequence[Ratio]) -> None:
+    """The ratios of summed medians, wall clock and CPU, with PASS/OVER against the target (from the wall clock)."""
+    label = max(len(row[0]) for row in rows)
+    print(f"{'ratio of medians':<{label}}  {'wall':>7}  {'cpu':>7}")
+    for name, top, bottom, target, note in rows:
+        wall = sum(b.median_ms for b in top) / sum(b.median_ms for b in bottom)
+        cpu_bottom = sum(b.cpu_median_ms for b in bottom)
+        cpu = f"{sum(b.cpu_median_ms for b in top) / cpu_bottom:6.2f}x" if cpu_bottom > 0 else "    n/a"
+        verdict_text = note if target is None else f"target <= {target:g}x  {verdict(wall, target)}"
+        print(f"{name:<{label}}  {wall:6.2f}x  {cpu}  {verdict_text}")
+
+
+def busy_note() -> str:
+    return (
+        "The machine was busy (load above half the CPUs): wall-clock medians include waiting for a CPU and short "
+        "commands suffer most; the cpu ratios are steadier. The verdicts use the wall-clock ratios."
+    )

@@ -1,0 +1,227 @@
+"""Latency of `gittasks log ID` on a long history, against `git log --grep` on the same repository, same run.
+
+    .venv/bin/python bench/history.py [--runs 15] [--warmups 2] [--tasks 500] [--commits 5000] [--keep]
+
+Builds a temporary gittasks repository (`gittasks init`, then one commit adding 500 realistic tasks, the data set
+of cli_latency.py) and appends 5,000 commits with `git fast-import` (one process, seconds instead of 5,000 CLI
+runs). Each commit changes one field of one task in `.claude/active-tasks.json` (owner, description, activeForm,
+type, a `metadata` or a `context` key; with `updated_at`, `updated_by` and `last_updated`), keeps the file in
+canonical form (keys sorted, indent 2, trailing newline) and carries a message in gittasks' format: subject
+`gittasks: update ID "Subject"`, trailers `Task:`, `Action: update`, `Machine: bench`, `Timestamp:`. Every task is
+changed the same number of times (5,000 / 500 = 10), in shuffled order, one commit every ten minutes or so.
+
+Then times, interleaved, as medians: `gittasks log ID`, `gittasks log ID --json`, the baseline
+`git log --format=%H --grep="Task: ID"`, and `gittasks list --json`; prints them and the ratios against the target
+(PASS/OVER). It is a measurement, not a test: it exits 0 whatever the ratios are, and non-zero only when a command
+fails. Git reads no config of yours (HOME and the global git config point into the temporary folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+try:
+    from bench import _common as common
+    from bench import cli_latency as data
+except ImportError:  # run as a script: bench/ itself is on sys.path
+    import _common as common  # type: ignore[no-redef,unused-ignore]
+    import cli_latency as data  # type: ignore[no-redef,unused-ignore]
+
+LOG_TARGET = 3.0  # gittasks log ID / git log --grep "Task: ID"
+ACTIVE_PATH = data.ACTIVE_PATH
+MACHINE = "bench"
+FIELDS = ["owner", "owner", "owner", "description", "description", "activeForm", "type", "metadata", "context"]
+NOTES = ["waiting on review", "split into two PRs", "needs a migration", "flaky test fixed", "client asked for a demo"]
+
+
+# -- the history -----------------------------------------------------------------------------------------------------
+
+
+def task_chunk(task: dict[str, Any]) -> bytes:
+    """One task as it appears inside the canonical file: an element of the `tasks` list, indented by 4 spaces."""
+    text = json.dumps(task, indent=2, sort_keys=True, ensure_ascii=False)
+    return ("    " + text.replace("\n", "\n    ")).encode("utf-8")
+
+
+def file_bytes(last_updated: str, chunks: list[bytes]) -> bytes:
+    """The canonical task file from its task chunks (same bytes as `canonical_bytes` of the whole document, which
+    the set-up checks on the last version); re-serialising one task per commit keeps 5,000 versions cheap."""
+    head = b'{\n  "last_updated": "' + last_updated.encode() + b'",\n  "tasks": [\n'
+    return head + b",\n".join(chunks) + b"\n  ]\n}\n"
+
+
+def change_task(task: dict[str, Any], field: str, rng: random.Random, n: int, now: str) -> None:
+    """Change one field of `task` (never to the value it has), with the bookkeeping stamps of a gittasks change."""
+    if field == "owner":
+        task["owner"] = rng.choice([o for o in [*data.OWNERS, f"agent-{n % 17}"] if o != task["owner"]])
+    elif field == "description":
+        task["description"] = f"{task['subject']}. Revision {n}: {rng.choice(NOTES)}; acceptance: tests pass."
+    elif field == "activeForm":
+        task["activeForm"] = f"{task['activeForm'].split(' (')[0]} (step {n})"
+    elif field == "type":
+        task["type"] = rng.choice([t for t in data.TASK_TYPES if t != task["type"]])
+    elif field == "metadata":
+        task["metadata"] = {**task["metadata"], "priority": rng.choice(["high", "medium", "low"]), "rev": str(n)}
+    else:
+        task["context"] = {**task["context"], "notes": f"{rng.choice(NOTES)} (change {n})"}
+    task["updated_at"] = now
+    task["updated_by"] = MACHINE
+
+
+def message(task: dict[str, Any], now: str) -> bytes:
+    subject = task["subject"] if len(task["subject"]) <= 60 else task["subject"][:59] + "…"
+    return (
+        f'gittasks: update {task["id"]} "{subject}"\n\n'
+        f"Task: {task['id']}\nAction: update\nMachine: {MACHINE}\nTimestamp: {now}\n"
+    ).encode()
+
+
+def fast_import_stream(
+    tasks: list[dict[str, Any]], commits: int, parent: str, start: datetime, end: datetime, rng: random.Random
+) -> Iterator[bytes]:
+    """The fast-import commands of `commits` commits on refs/heads/main after `parent`; the tasks are changed in
+    place, so afterwards they hold the last version."""
+    chunks = [task_chunk(t) for t in tasks]
+    order = [i for _ in range(commits // len(tasks) + 1) for i in rng.sample(range(len(tasks)), len(tasks))][:commits]
+    step = (end - start) / max(commits, 1)
+    for n, index in enumerate(order):
+        moment = start + step * n + timedelta(milliseconds=rng.randrange(1000))
+        now = data.stamp(moment)
+        task = tasks[index]
+        change_task(task, FIELDS[rng.randrange(len(FIELDS))], rng, n, now)
+        chunks[index] = task_chunk(task)
+        body = file_bytes(now, chunks)
+        msg = message(task, now)
+        header = (
+            f"commit refs/heads/main\n"
+            f"committer {common.GIT_NAME} <{common.GIT_EMAIL}> {int(moment.timestamp())} +0000\n"
+            f"data {len(msg)}\n"
+        ).encode()
+        link = f"from {parent}\n".encode() if n == 0 else b""
+        yield header + msg + link + f"M 100644 inline {ACTIVE_PATH}\ndata {len(body)}\n".encode() + body + b"\n"
+    yield b"done\n"
+
+
+def setup_history(tmp: Path, env: dict[str, str], gittasks: str, count: int, commits: int) -> tuple[Path, str]:
+    """The repository with `count` tasks and `commits` update commits; returns it and the id of a task to log."""
+    repo = tmp / "repo"
+    repo.mkdir()
+    common.git(repo, env, "init", "-q", "-b", "main")
+    (repo / "README.md").write_text("bench repository\n", encoding="utf-8")
+    common.git(repo, env, "add", "README.md")
+    common.git(repo, env, "commit", "-q", "-m", "initial commit")
+    common.run([gittasks, "init"], repo, env)
+    end = datetime.now(UTC) - timedelta(hours=1)
+    start = end - timedelta(minutes=10 * commits)
+    tasks = data.make_tasks(count, random.Random(1000), start - timedelta(days=3))
+    (repo / ACTIVE_PATH).write_bytes(data.canonical_bytes({"last_updated": data.stamp(start), "tasks": tasks}))
+    common.git(repo, env, "commit", "-q", "-m", f"bench: {count} tasks", "--", ACTIVE_PATH)
+    parent = common.git(repo, env, "rev-parse", "HEAD")
+    proc = subprocess.Popen(
+        ["git", "fast-import", "--quiet", "--done"], cwd=repo, env=env, stdin=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdin is not None and proc.stderr is not None
+    try:
+        for piece in fast_import_stream(tasks, commits, parent, start, end, random.Random(3000)):
+            proc.stdin.write(piece)
+        proc.stdin.close()
+    except BrokenPipeError:
+        pass
+    err = proc.stderr.read().decode("utf-8", "replace").strip()
+    if proc.wait() != 0:
+        raise common.CommandFailed(f"git fast-import exited with {proc.returncode}: {err.splitlines()[:3]}")
+    common.git(repo, env, "reset", "-q", "--hard", "HEAD")  # the index and work tree follow the imported branch
+    final = (repo / ACTIVE_PATH).read_bytes()
+    if final != data.canonical_bytes(json.loads(final)):
+        raise common.CommandFailed(f"the imported {ACTIVE_PATH} is not in canonical form")
+    common.run([gittasks, "validate"], repo, env)
+    return repo, tasks[len(tasks) // 2]["id"]
+
+
+# -- main ------------------------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument(
+        "--gittasks", default=data.default_gittasks(), help="the gittasks command (default: %(default)s)"
+    )
+    parser.add_argument("--runs", type=int, default=15, help="timed runs per command (default: %(default)s)")
+    parser.add_argument("--warmups", type=int, default=2, help="untimed runs first (default: %(default)s)")
+    parser.add_argument("--tasks", type=int, default=500, help="tasks in the list (default: %(default)s)")
+    parser.add_argument("--commits", type=int, default=5000, help="update commits (default: %(default)s)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    args = parser.parse_args(argv)
+
+    gittasks = shutil.which(args.gittasks) or args.gittasks
+    if not Path(gittasks).exists():
+        print(f"history: no gittasks command at {gittasks}; pass --gittasks PATH", file=sys.stderr)
+        return 2
+    python = common.interpreter_of(Path(gittasks))
+    began = time.perf_counter()
+    load_before = common.load_average()
+    busy = common.busy()
+    try:
+        with common.temp_folder("gittasks-bench-history-", keep=args.keep) as tmp:
+            env = common.isolated_env(tmp)
+            repo, task_id = setup_history(tmp, env, gittasks, args.tasks, args.commits)
+            setup_s = time.perf_counter() - began
+            grep = ["git", "log", "--format=%H", f"--grep=Task: {task_id}"]
+            benches = {
+                "log": common.Bench(f"gittasks log {task_id}", [gittasks, "log", task_id], repo, env),
+                "log_json": common.Bench(
+                    f"gittasks log {task_id} --json", [gittasks, "log", task_id, "--json"], repo, env
+                ),
+                "grep": common.Bench(f'git log --format=%H --grep="Task: {task_id}"', grep, repo, env),
+                "list": common.Bench("gittasks list --json", [gittasks, "list", "--json"], repo, env),
+            }
+            found = common.run(grep, repo, env).stdout.decode().split()
+            entries = json.loads(common.run([gittasks, "log", task_id, "--json"], repo, env).stdout)
+            updates = [e for e in entries if e["action"] == "update"]
+            if len(updates) != len(found) or {e["commit"] for e in updates} != set(found):
+                raise common.CommandFailed(
+                    f"gittasks log {task_id} found {len(updates)} update commits, git log --grep {len(found)}"
+                )
+            common.measure(list(benches.values()), args.runs, args.warmups)
+            commits = int(common.git(repo, env, "rev-list", "--count", "HEAD"))
+    except common.CommandFailed as exc:
+        print(f"history: {exc}", file=sys.stderr)
+        return 1
+
+    print(
+        f"gittasks history latency: {commits} commits, {args.tasks} tasks, {args.commits} task updates built with "
+        f"git fast-import; median of {args.runs} runs after {args.warmups} warm-ups "
+        f"(set-up {setup_s:.1f} s, total {time.perf_counter() - began:.1f} s)"
+    )
+    print(
+        f"task {task_id}: {len(found)} commits found by git log --grep, {len(entries)} entries in gittasks log "
+        f"(the updates and the commit that added the task)"
+    )
+    print(f"python: {python}; {load_before} before, {common.load_average()} after")
+    print()
+    common.print_table(list(benches.values()))
+    print()
+    log, log_json, base = benches["log"], benches["log_json"], benches["grep"]
+    common.print_ratios(
+        [
+            ("log ID / git log --grep", [log], [base], LOG_TARGET, ""),
+            ("log ID --json / git log --grep", [log_json], [base], LOG_TARGET, ""),
+        ]
+    )
+    if busy or common.busy():
+        print("\n" + common.busy_note())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

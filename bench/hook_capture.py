@@ -1,0 +1,140 @@
+"""Latency of `gittasks hook capture` (Claude Code's PostToolUse hook) recording a TaskCreate, against its floor.
+
+    .venv/bin/python bench/hook_capture.py [--runs 15] [--warmups 2] [--tasks 200] [--keep]
+
+Builds a temporary gittasks repository holding 200 realistic tasks (the data set of cli_latency.py) and times,
+interleaved, as medians: `gittasks hook capture` fed on stdin the payload Claude Code sends after a TaskCreate
+(`{"session_id": "s", "tool_name": "TaskCreate", "tool_input": {"subject": "x"},
+"tool_response": {"task": {"id": "<n>"}}}`, a new native id every run: one new task and one commit each), the floor
+of a change (`python -c pass` on gittasks' interpreter plus one `git commit` of the task file) and, for comparison,
+`gittasks create SUBJECT`. Prints the medians and the ratios (information only: no target of its own; the core
+target for `create` is <= 6x the floor).
+
+The hook exits 0 even when it fails (it must never break a session), so the script checks afterwards that every
+run added its task and its commit. It is a measurement, not a test: it exits 0 whatever the ratios are, and non-zero
+only when a command fails. Git reads no config of yours (HOME and the global git config are temporary).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+try:
+    from bench import _common as common
+    from bench import cli_latency as data
+except ImportError:  # run as a script: bench/ itself is on sys.path
+    import _common as common  # type: ignore[no-redef,unused-ignore]
+    import cli_latency as data  # type: ignore[no-redef,unused-ignore]
+
+ACTIVE_PATH = data.ACTIVE_PATH
+CORE_CREATE_TARGET = 6.0  # for `gittasks create` / (python -c pass + git commit); information here
+
+
+def payloads() -> Callable[[], bytes]:
+    """A TaskCreate PostToolUse payload with a new native id on every call."""
+    counter = iter(range(1, 10**9))
+
+    def payload() -> bytes:
+        n = next(counter)
+        return json.dumps(
+            {
+                "session_id": "s",
+                "tool_name": "TaskCreate",
+                "tool_input": {"subject": "x"},
+                "tool_response": {"task": {"id": str(n)}},
+            }
+        ).encode()
+
+    return payload
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument(
+        "--gittasks", default=data.default_gittasks(), help="the gittasks command (default: %(default)s)"
+    )
+    parser.add_argument("--runs", type=int, default=15, help="timed runs per command (default: %(default)s)")
+    parser.add_argument("--warmups", type=int, default=2, help="untimed runs first (default: %(default)s)")
+    parser.add_argument("--tasks", type=int, default=200, help="tasks in the list (default: %(default)s)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    args = parser.parse_args(argv)
+
+    gittasks = shutil.which(args.gittasks) or args.gittasks
+    if not Path(gittasks).exists():
+        print(f"hook_capture: no gittasks command at {gittasks}; pass --gittasks PATH", file=sys.stderr)
+        return 2
+    python = common.interpreter_of(Path(gittasks))
+    began = time.perf_counter()
+    load_before = common.load_average()
+    busy = common.busy()
+    try:
+        with common.temp_folder("gittasks-bench-hook-", keep=args.keep) as tmp:
+            env = common.isolated_env(tmp)
+            repo, _ = data.setup_repo(tmp, env, gittasks, args.tasks)
+            hook = common.Bench(
+                "gittasks hook capture (TaskCreate)", [gittasks, "hook", "capture"], repo, env, stdin=payloads()
+            )
+            benches = {
+                "hook": hook,
+                "python": common.Bench("python -c pass", [python, "-c", "pass"], repo, env),
+                "commit": common.Bench(
+                    "git commit (task file)",
+                    ["git", "commit", "-q", "-m", "bench: touch", "--", ACTIVE_PATH],
+                    repo,
+                    env,
+                    prepare=data.make_touch(repo / ACTIVE_PATH),
+                ),
+                "create": common.Bench(
+                    'gittasks create "..."', [gittasks, "create", "Benchmark the create command"], repo, env
+                ),
+            }
+            setup_s = time.perf_counter() - began
+            common.measure(list(benches.values()), args.runs, args.warmups)
+            per_command = args.runs + args.warmups
+            tasks = json.loads((repo / ACTIVE_PATH).read_bytes())["tasks"]
+            captured = [t for t in tasks if any(ref.get("session") == "s" for ref in t.get("native") or [])]
+            hook_commits = common.git(repo, env, "log", "--format=%H", "--grep=^Action: capture-taskcreate$")
+            if len(captured) != per_command or len(hook_commits.split()) != per_command:
+                raise common.CommandFailed(
+                    f"gittasks hook capture ran {per_command} times but recorded {len(captured)} tasks in "
+                    f"{len(hook_commits.split())} commits (it reports its errors on stderr and exits 0)"
+                )
+            if len(tasks) != args.tasks + 2 * per_command:
+                raise common.CommandFailed(f"{len(tasks)} tasks at the end, not {args.tasks + 2 * per_command}")
+            common.run([gittasks, "validate"], repo, env)
+    except common.CommandFailed as exc:
+        print(f"hook_capture: {exc}", file=sys.stderr)
+        return 1
+
+    print(
+        f"gittasks hook capture latency: TaskCreate payload on stdin, {args.tasks} tasks at the start (each hook and "
+        f"create run adds one), median of {args.runs} runs after {args.warmups} warm-ups "
+        f"(set-up {setup_s:.1f} s, total {time.perf_counter() - began:.1f} s)"
+    )
+    print(f"python: {python}; {load_before} before, {common.load_average()} after")
+    print()
+    common.print_table(list(benches.values()))
+    print()
+    hook, create = benches["hook"], benches["create"]
+    floor = [benches["python"], benches["commit"]]
+    note = f"information, core target for create is <= {CORE_CREATE_TARGET:g}x"
+    common.print_ratios(
+        [
+            ("hook capture / (python pass + git commit)", [hook], floor, None, note),
+            ("create / (python pass + git commit)", [create], floor, None, "information, same floor"),
+            ("hook capture / create", [hook], [create], None, "information"),
+        ]
+    )
+    if busy or common.busy():
+        print("\n" + common.busy_note())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
