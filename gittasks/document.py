@@ -40,7 +40,7 @@ def parse_bytes(raw: bytes, name: str) -> Any:
     """Parse JSON bytes (a UTF-8 BOM and CRLF are read as if absent); DocumentError with line and column if not."""
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
-    marker = _MARKER.search(raw)
+    marker = _MARKER.search(raw) if (b"<<<<<<<" in raw or b">>>>>>>" in raw or b"|||||||" in raw) else None
     if marker is not None:
         line = raw.count(b"\n", 0, marker.start()) + 1
         raise DocumentError(

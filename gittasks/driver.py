@@ -11,6 +11,7 @@ This runs once per merged file in every `git pull`, so it imports only the stand
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import sys
@@ -63,10 +64,8 @@ def _write_atomic(path: str, data: bytes) -> None:
                     raise
                 time.sleep(0.02 * (attempt + 1))
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(temp)
-        except OSError:
-            pass
         raise
 
 
@@ -104,7 +103,7 @@ def main(args: list[str]) -> int:
     try:
         return _merge(base_path, ours_path, theirs_path, name or ours_path)
     except KeyboardInterrupt:
-        _say(f"{name}: interrupted; {ours_path} is unchanged")
+        _say(f"{name}: interrupted")
         return 1
     except Exception as exc:  # never a traceback: one line, and git falls back to reporting a conflict
         _say(f"{name}: {type(exc).__name__}: {exc}")
@@ -112,6 +111,7 @@ def main(args: list[str]) -> int:
     finally:
         if collecting:
             gc.enable()
+
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

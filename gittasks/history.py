@@ -154,8 +154,16 @@ def task_log(repo: Repo, task_id: str | None = None, limit: int | None = None) -
     """The history, newest first: one entry per (commit, task) with the fields changed."""
     paths = ["--", rules.ACTIVE_PATH, rules.TASKS_DIR]
     if task_id is not None:
-        # one pass over the log: the commits whose Task trailers name the task, and those without trailers
-        commits = [c for c in _commits(repo, paths) if task_id in c["tasks"] or (not c["tasks"] and not c["action"])]
+        # git does the searching: the commits whose Task trailer names the task, and the commits without an Action
+        # trailer (hand edits, other tools), which are then checked by comparing the task's two versions
+        from gittasks.workspace import trailer_value
+
+        written = trailer_value(task_id)  # as the trailer spells it (quoted when it has odd characters)
+        tagged = [c for c in _commits(repo, ["-F", f"--grep=Task: {written}", *paths]) if task_id in c["tasks"]]
+        untagged = [c for c in _commits(repo, ["-E", "--invert-grep", "--grep=^Action: ", *paths]) if not c["action"]]
+        found = {c["commit"]: c for c in [*untagged, *tagged]}
+        listing = repo.out("rev-list", "HEAD", *paths) if len(found) > 1 else "\n".join(found)
+        commits = [found[sha] for sha in listing.split() if sha in found]
     else:
         commits = _commits(repo, [*(["-n", str(limit * 2 + 10)] if limit else []), *paths])
     revs = []

@@ -4,12 +4,18 @@ Pure: plain parsed JSON in, plain JSON out, no I/O. Used by `sync`, the git merg
 line-merged file. Every decision is a function of the two sides' data only, never of which side is "ours", so the
 canonical bytes of the result are the same whichever side git calls ours (it swaps them during a rebase).
 
+Beyond task-format.md, two decisions of this module:
+- dependencies (or parents) that each side added without a cycle but that close one together are a conflict: the
+  later one-sided link is dropped and recorded (`kind: "cycle"`), because the rest of gittasks refuses cyclic files;
+- work items (`.claude/tasks/work-items/*.jsonl`) are keyed by their `id`: one task completed on two machines is
+  billed once (the earlier record is kept).
+
 Imports only the standard library, orjson, `rules` and `document`; `merge3` is imported lazily by the text merge.
 """
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -48,7 +54,7 @@ class MergeResult:
     """(old id, new id) for each id that two different tasks were added under on the two sides."""
 
 
-# --------------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------------------------
 # Small helpers
 
 
@@ -70,43 +76,50 @@ def _same(a: Any, b: Any) -> bool:
     kind = type(a)
     if kind is not type(b):
         return False
-    if kind is dict:
-        return len(a) == len(b) and all(key in b and _same(value, b[key]) for key, value in a.items())
-    if kind is list:
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if kind is dict or kind is list:  # == is fast but says True == 1 == 1.0 inside; the bytes tell them apart
+        return bool(a == b) and _bytes(a) == _bytes(b)
     return bool(a == b)
+
+
+@functools.lru_cache(maxsize=8192)
+def _order_str(value: str, now: datetime) -> str:
+    return rules.ordering_stamp(value, now)
+
+
+def _order(value: Any, now: datetime) -> str:
+    """`rules.ordering_stamp` (a far-future stamp clamped), memoised: the same stamps come up again and again."""
+    return _order_str(value, now) if type(value) is str else ""
 
 
 def _stamp_key(value: Any, now: datetime) -> tuple[str, bytes]:
     """Order of two stamps: the (clamped) moment, then the raw bytes so that the order is total."""
-    return rules.ordering_stamp(value, now), _bytes(value)
+    return _order(value, now), _bytes(value)
 
 
-@dataclass(slots=True)
 class _Side:
-    """What the side-independent rules need to know about one side's version of a task."""
+    """What the side-independent rules need to know about one side's version of a task (or of the document)."""
 
-    updated_at: Any
-    updated_by: Any
-    rank: tuple[str, str]
+    __slots__ = ("rank", "updated_at", "updated_by")
 
-    @classmethod
-    def of(cls, updated_at: Any, updated_by: Any, now: datetime) -> _Side:
-        machine = updated_by if isinstance(updated_by, str) else ""
-        return cls(updated_at, updated_by, (rules.ordering_stamp(updated_at, now), machine))
+    def __init__(self, updated_at: Any, updated_by: Any, now: datetime) -> None:
+        self.updated_at = updated_at
+        self.updated_by = updated_by
+        self.rank = (_order(updated_at, now), updated_by if type(updated_by) is str else "")
 
     def entry(self, value: Any) -> dict[str, Any]:
         return {"value": _plain(value), "machine": _plain(self.updated_by), "updated_at": _plain(self.updated_at)}
 
 
-@dataclass(slots=True)
 class _Context:
     """One merge of one task (or of the top-level keys): the two sides and the records produced."""
 
-    task_id: str | None
-    ours: _Side
-    theirs: _Side
-    conflicts: list[dict[str, Any]]
+    __slots__ = ("conflicts", "ours", "task_id", "theirs")
+
+    def __init__(self, task_id: str | None, ours: _Side, theirs: _Side, conflicts: list[dict[str, Any]]) -> None:
+        self.task_id = task_id
+        self.ours = ours
+        self.theirs = theirs
+        self.conflicts = conflicts
 
     def ours_wins(self, ov: Any, tv: Any) -> bool:
         """The generic rule: the later `updated_at`, then the larger machine name, then the larger value bytes."""
@@ -131,7 +144,7 @@ class _Context:
         return kept
 
 
-# --------------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------------------------
 # Values
 
 
@@ -228,7 +241,7 @@ def _later_stamp(bv: Any, ov: Any, tv: Any, now: datetime) -> bool:
     return _stamp_key(ov, now) > _stamp_key(tv, now)
 
 
-# --------------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------------------------
 # Tasks
 
 
@@ -252,8 +265,8 @@ def _merge_task(
     """Field by field merge of a task changed on both sides (b is {} when the task was added on both sides)."""
     ctx = _Context(
         task_id,
-        _Side.of(o.get("updated_at", MISSING), o.get("updated_by", MISSING), now),
-        _Side.of(t.get("updated_at", MISSING), t.get("updated_by", MISSING), now),
+        _Side(o.get("updated_at", MISSING), o.get("updated_by", MISSING), now),
+        _Side(t.get("updated_at", MISSING), t.get("updated_by", MISSING), now),
         sink,
     )
     out: dict[str, Any] = {"id": task_id}
@@ -316,6 +329,8 @@ def _index(tasks: list[dict[str, Any]], name: str) -> dict[str, dict[str, Any]]:
 
 
 def _new_id(old: str, task: dict[str, Any], taken: set[str]) -> str:
+    import hashlib  # lazily: only a rename needs it (and its OpenSSL start-up costs a few ms)
+
     digest = hashlib.sha256(_bytes(document.canonical_task(task))).hexdigest()
     for length in range(6, len(digest) + 1):
         candidate = f"{old}-{digest[:length]}"
@@ -380,7 +395,7 @@ def _settle_renames(
         taken.add(new)
         mapping[tid] = new
         renamed.append((tid, new))
-        side = _Side.of(loser.get("updated_at", MISSING), loser.get("updated_by", MISSING), now)
+        side = _Side(loser.get("updated_at", MISSING), loser.get("updated_by", MISSING), now)
         conflicts.append(
             {"task": new, "field": "id", "kind": "rename", "base": None, "values": [side.entry(tid)], "kept": new}
         )
@@ -392,7 +407,7 @@ def _settle_renames(
 
 
 def _delete_edit(task: dict[str, Any], now: datetime, conflicts: list[dict[str, Any]]) -> None:
-    side = _Side.of(task.get("updated_at", MISSING), task.get("updated_by", MISSING), now)
+    side = _Side(task.get("updated_at", MISSING), task.get("updated_by", MISSING), now)
     deleted = {"value": "deleted", "machine": None, "updated_at": None}
     conflicts.append(
         {
@@ -406,10 +421,11 @@ def _delete_edit(task: dict[str, Any], now: datetime, conflicts: list[dict[str, 
     )
 
 
-def _restore_symmetry(tasks: list[dict[str, Any]], fresh: set[int]) -> None:
+def _restore_symmetry(tasks: list[dict[str, Any]], fresh: set[int]) -> dict[str, int]:
     """If X blocks Y then Y is blockedBy X and the other way round, between tasks present in the list (in place).
 
     `fresh` holds the positions of task dicts this merge made itself; any other dict is copied before it is changed.
+    Returns the position of each id in the list.
     """
     position = {task["id"]: i for i, task in enumerate(tasks)}
     missing: list[tuple[int, str, str]] = []  # (position of the task to change, field, id to add)
@@ -440,6 +456,203 @@ def _restore_symmetry(tasks: list[dict[str, Any]], fresh: set[int]) -> None:
             continue  # not a list of ids: left as it is
         if ref not in current:
             task[key] = sorted({*current, ref}, key=_id_order)
+    return position
+
+
+class _Graph:
+    """The merged tasks seen as a graph (X -> Y when X is blockedBy Y; X -> P when P is X's parent), for cycles."""
+
+    def __init__(self, tasks: list[dict[str, Any]], position: dict[str, int], fresh: set[int]) -> None:
+        self.tasks = tasks
+        self.position = position
+        self.fresh = fresh
+
+    def task(self, task_id: str) -> dict[str, Any]:
+        return self.tasks[self.position[task_id]]
+
+    def writable(self, task_id: str) -> dict[str, Any]:
+        j = self.position[task_id]
+        if j not in self.fresh:
+            self.tasks[j] = dict(self.tasks[j])
+            self.fresh.add(j)
+        return self.tasks[j]
+
+    def refs(self, task_id: str, key: str) -> list[str]:
+        """The ids in a task's id list that are tasks of the result."""
+        refs = self.task(task_id).get(key)
+        if type(refs) is not list:
+            return []
+        return [r for r in refs if type(r) is str and r in self.position]
+
+    def parent(self, task_id: str) -> str | None:
+        parent = self.task(task_id).get("parent")
+        return parent if type(parent) is str and parent in self.position else None
+
+    def drop_dependency(self, blocked: str, blocker: str) -> None:
+        for task_id, key, ref in ((blocked, "blockedBy", blocker), (blocker, "blocks", blocked)):
+            refs = self.task(task_id).get(key)
+            if type(refs) is list and ref in refs:
+                self.writable(task_id)[key] = [r for r in refs if r != ref]
+
+
+def _has_edge(tasks: dict[str, dict[str, Any]], blocked: str, blocker: str) -> bool:
+    """Whether one side's tasks say that `blocked` is blockedBy `blocker` (from either end)."""
+    task = tasks.get(blocked)
+    if task is not None:
+        refs = task.get("blockedBy")
+        if type(refs) is list and blocker in refs:
+            return True
+    task = tasks.get(blocker)
+    if task is not None:
+        refs = task.get("blocks")
+        if type(refs) is list and blocked in refs:
+            return True
+    return False
+
+
+def _links_differ(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two versions of a task differ in `blocks`, `blockedBy` or `parent` (cheap: on the hot path)."""
+    return (
+        a.get("blockedBy") != b.get("blockedBy")
+        or a.get("blocks") != b.get("blocks")
+        or a.get("parent") != b.get("parent")
+    )
+
+
+def _differs(omap: dict[str, Any], tmap: dict[str, Any], task_id: str, keys: tuple[str, ...]) -> bool:
+    o, t = omap.get(task_id) or {}, tmap.get(task_id) or {}
+    return any(not _same(o.get(key, MISSING), t.get(key, MISSING)) for key in keys)
+
+
+def _side_task(
+    task_id: str, omap: dict[str, Any], tmap: dict[str, Any], o_has: bool, t_has: bool, now: datetime
+) -> dict[str, Any]:
+    """The version of a task from the side that has what is being looked at (both or neither: the later one)."""
+    o, t = omap.get(task_id) or {}, tmap.get(task_id) or {}
+    if o_has != t_has:
+        return o if o_has else t
+    o_rank = (_order(o.get("updated_at"), now), _bytes(o))
+    t_rank = (_order(t.get("updated_at"), now), _bytes(t))
+    return o if o_rank > t_rank else t
+
+
+def _break_dependency_cycles(
+    graph: _Graph,
+    linked: set[str],
+    omap: dict[str, dict[str, Any]],
+    tmap: dict[str, dict[str, Any]],
+    now: datetime,
+    conflicts: list[dict[str, Any]],
+) -> None:
+    """Drop the dependencies that close a cycle that neither side had (each side acyclic, their union not).
+
+    The dependencies both sides have are kept; those only one side has are added back oldest first (by the
+    `updated_at` of the blocked task on that side), and one that would close a cycle is dropped and recorded, unless
+    its side already had that cycle (a hand-edited file: not the merge's doing).
+    """
+    candidates: set[tuple[str, str]] = set()
+    for task_id in linked:
+        # Only a task whose lists differ between the sides can hold a dependency that one side lacks.
+        if task_id in graph.position and _differs(omap, tmap, task_id, rules.ID_LIST_FIELDS):
+            candidates.update((task_id, blocker) for blocker in graph.refs(task_id, "blockedBy"))
+            candidates.update((blocked, task_id) for blocked in graph.refs(task_id, "blocks"))
+    pending = {e for e in candidates if not (_has_edge(omap, *e) and _has_edge(tmap, *e))}
+    if not pending:
+        return
+
+    def added_by(edge: tuple[str, str]) -> dict[str, Any]:
+        return _side_task(edge[0], omap, tmap, _has_edge(omap, *edge), _has_edge(tmap, *edge), now)
+
+    def order(edge: tuple[str, str]) -> tuple[Any, ...]:
+        return _order(added_by(edge).get("updated_at"), now), _id_order(edge[0]), _id_order(edge[1])
+
+    def reaches(start: str, goal: str) -> bool:
+        stack, seen = [start], {start}
+        while stack:
+            node = stack.pop()
+            if node == goal:
+                return True
+            for nxt in graph.refs(node, "blockedBy"):
+                if nxt not in seen and (node, nxt) not in pending:
+                    seen.add(nxt)
+                    stack.append(nxt)
+        return False
+
+    def side_reaches(tasks: dict[str, dict[str, Any]], start: str, goal: str) -> bool:
+        stack, seen = [start], {start}
+        while stack:
+            node = stack.pop()
+            if node == goal:
+                return True
+            refs = (tasks.get(node) or {}).get("blockedBy")
+            for nxt in refs if type(refs) is list else ():
+                if type(nxt) is str and nxt not in seen:
+                    seen.add(nxt)
+                    stack.append(nxt)
+        return False
+
+    for edge in sorted(pending, key=order):
+        pending.discard(edge)
+        blocked, blocker = edge
+        if reaches(blocker, blocked) and not any(
+            _has_edge(side, blocked, blocker) and side_reaches(side, blocker, blocked) for side in (omap, tmap)
+        ):  # a cycle that one side already had is left as it is
+            graph.drop_dependency(blocked, blocker)
+            side = added_by(edge)
+            entry = _Side(side.get("updated_at", MISSING), side.get("updated_by", MISSING), now).entry(blocker)
+            conflicts.append(
+                {"task": blocked, "field": "blockedBy", "kind": "cycle", "base": None, "values": [entry], "kept": None}
+            )
+
+
+def _break_parent_cycles(
+    graph: _Graph,
+    linked: set[str],
+    omap: dict[str, dict[str, Any]],
+    tmap: dict[str, dict[str, Any]],
+    now: datetime,
+    conflicts: list[dict[str, Any]],
+) -> None:
+    """A `parent` chain that the merge closed into a loop: the latest one-sided parent change in it is undone."""
+    # A loop the merge made has a task whose parent differs between the sides.
+    for start in sorted((t for t in linked if _differs(omap, tmap, t, rules.ID_FIELDS)), key=_id_order):
+        while start in graph.position:
+            chain: list[str] = []
+            node: str | None = start
+            while node is not None and node not in chain:
+                chain.append(node)
+                node = graph.parent(node)
+            if node is None:
+                break
+            loop = chain[chain.index(node) :]
+            changed = [
+                m
+                for m in loop
+                if not _same(omap.get(m, {}).get("parent", MISSING), tmap.get(m, {}).get("parent", MISSING))
+            ]
+            if not changed or any(
+                all(_same((side.get(m) or {}).get("parent", MISSING), graph.task(m).get("parent")) for m in loop)
+                for side in (omap, tmap)
+            ):
+                break  # a loop that one side already had: not the merge's doing
+
+            def changed_by(task_id: str) -> dict[str, Any]:
+                kept = graph.task(task_id).get("parent")
+                o_has = _same(omap.get(task_id, {}).get("parent", MISSING), kept)
+                t_has = _same(tmap.get(task_id, {}).get("parent", MISSING), kept)
+                return _side_task(task_id, omap, tmap, o_has, t_has, now)
+
+            def order(task_id: str) -> tuple[Any, ...]:
+                return _order(changed_by(task_id).get("updated_at"), now), _id_order(task_id)
+
+            undo = max(changed, key=order)
+            kept = graph.task(undo).get("parent")
+            side = changed_by(undo)
+            entry = _Side(side.get("updated_at", MISSING), side.get("updated_by", MISSING), now).entry(kept)
+            graph.writable(undo)["parent"] = None
+            conflicts.append(
+                {"task": undo, "field": "parent", "kind": "cycle", "base": None, "values": [entry], "kept": None}
+            )
 
 
 def merge_task_lists(
@@ -462,16 +675,19 @@ def merge_task_lists(
     omap, tmap, renamed = _settle_renames(bmap, omap, tmap, now, conflicts)
 
     out: list[dict[str, Any]] = []
-    fresh: set[int] = set()
+    fresh: set[int] = set()  # positions in `out` of task dicts made by this merge (the others are the inputs')
+    linked: set[str] = set()  # ids whose dependencies or parent may differ between ours and theirs
     for tid, o in omap.items():
         t = tmap.get(tid)
         b = bmap.get(tid)
         if t is None:
             if b is None:
                 out.append(o)  # added on ours
+                linked.add(tid)
             elif o != b:
                 _delete_edit(o, now, conflicts)  # deleted on theirs, edited on ours: kept with the edit
                 out.append(o)
+                linked.add(tid)
             # else: deleted on theirs, unchanged on ours
         elif b is None:
             if o == t:
@@ -479,27 +695,39 @@ def merge_task_lists(
             else:  # the same task added on both sides (a different task was renamed above)
                 fresh.add(len(out))
                 out.append(_merge_task(tid, {}, o, t, now, conflicts))
+                linked.add(tid)
         elif t == b:
             out.append(o)
+            if _links_differ(o, b):
+                linked.add(tid)
         elif o in (b, t):
             out.append(t)
+            if _links_differ(o, t):
+                linked.add(tid)
         else:
             fresh.add(len(out))
             out.append(_merge_task(tid, b, o, t, now, conflicts))
+            linked.add(tid)
     for tid, t in tmap.items():
         if tid in omap:
             continue
         b = bmap.get(tid)
         if b is None:
             out.append(t)  # added on theirs
+            linked.add(tid)
         elif t != b:
             _delete_edit(t, now, conflicts)
             out.append(t)
-    _restore_symmetry(out, fresh)
+            linked.add(tid)
+    position = _restore_symmetry(out, fresh)
+    if linked:
+        graph = _Graph(out, position, fresh)
+        _break_dependency_cycles(graph, linked, omap, tmap, now, conflicts)
+        _break_parent_cycles(graph, linked, omap, tmap, now, conflicts)
     return out, conflicts, renamed
 
 
-# --------------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------------------------
 # Documents
 
 
@@ -524,8 +752,8 @@ def merge_documents(
     merged: dict[str, Any] = {}
     ctx = _Context(
         None,
-        _Side.of(ours.get("last_updated", MISSING), MISSING, now),
-        _Side.of(theirs.get("last_updated", MISSING), MISSING, now),
+        _Side(ours.get("last_updated", MISSING), MISSING, now),
+        _Side(theirs.get("last_updated", MISSING), MISSING, now),
         new_conflicts,
     )
     for key in _keys(base_doc, ours, theirs):
@@ -550,8 +778,49 @@ def merge_documents(
     return MergeResult(merged, new_conflicts, renamed)
 
 
-# --------------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------------------------
 # Files
+
+
+def _earlier_record(a: dict[str, Any], b: dict[str, Any], now: datetime) -> dict[str, Any]:
+    a_key = (_order(a.get("time"), now), _bytes(a))
+    b_key = (_order(b.get("time"), now), _bytes(b))
+    return a if a_key <= b_key else b
+
+
+def _merge_records(
+    base: list[dict[str, Any]], ours: list[dict[str, Any]], theirs: list[dict[str, Any]], now: datetime
+) -> list[dict[str, Any]]:
+    """Work items: a three-way merge of records keyed by their `id` (by their bytes when they have none).
+
+    A record added, changed or removed on one side takes that side; one removed on one side and changed on the other
+    is kept; the same id added or changed on both sides (a task completed on two machines) keeps the earlier record
+    (by `time`, then bytes), so that the work is billed once.
+    """
+
+    def index(records: list[dict[str, Any]]) -> dict[Any, dict[str, Any]]:
+        out: dict[Any, dict[str, Any]] = {}
+        for record in records:
+            record_id = record.get("id")
+            key = ("id", record_id) if type(record_id) is str else ("bytes", document.conflict_key(record))
+            out[key] = _earlier_record(out[key], record, now) if key in out else record
+        return out
+
+    b_map, o_map, t_map = index(base), index(ours), index(theirs)
+    merged: list[dict[str, Any]] = []
+    for key in o_map.keys() | t_map.keys():
+        b, o, t = b_map.get(key), o_map.get(key), t_map.get(key)
+        if _same(o, t) or _same(t, b):
+            value = o
+        elif _same(o, b):
+            value = t
+        elif o is None or t is None:
+            value = o if t is None else t  # removed on one side, changed on the other: kept
+        else:
+            value = _earlier_record(o, t, now)
+        if value is not None:
+            merged.append(value)
+    return merged
 
 
 def _is_blank(raw: bytes) -> bool:
@@ -618,8 +887,10 @@ def merge_bytes(
 ) -> bytes:
     """Merge three versions of the task file `name` (its path in the repository) and return canonical bytes.
 
-    `name` decides the format: `.claude/active-tasks.json` style documents, archive `.jsonl` task lines, or
-    work-item `.jsonl` records (merged as a set). An empty or None base means no common ancestor. Raises
+    `name` decides the format: `.claude/active-tasks.json` style documents; archive `.jsonl` task lines (merged by
+    id like the active list, written sorted by id; their conflict records have no place in the file and are dropped);
+    or work-item `.jsonl` records (merged by id, written sorted by bytes). An empty or None base means no common
+    ancestor. Raises
     DocumentError (one line naming the file and the place) on an invalid input; with `lenient_base`, an invalid base
     (a virtual base of a criss-cross merge that kept conflict markers, say) counts as no common ancestor.
     """
@@ -637,9 +908,8 @@ def merge_bytes(
     if kind == "document":
         return document.dumps(merge_documents(base_value, ours_value, theirs_value, now=now).document)
     if kind == "records":
-        b_set, o_set, t_set = (_record_set(v or []) for v in (base_value, ours_value, theirs_value))
-        keys = {k for k in o_set if k not in b_set or k in t_set} | {k for k in t_set if k not in b_set}
-        return b"".join(k + b"\n" for k in sorted(keys))
+        records = _merge_records(base_value or [], ours_value, theirs_value, now or rules.utc_now())
+        return b"".join(sorted(document.dump_line(r) for r in records))
     tasks, _conflicts, _renamed = merge_task_lists(base_value or [], ours_value, theirs_value, now=now)
     tasks.sort(key=lambda task: _id_order(task["id"]))
     return b"".join(document.dump_line(document.canonical_task(task)) for task in tasks)

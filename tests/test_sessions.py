@@ -118,11 +118,17 @@ def test_capture_todowrite_reconciles_by_content(cli: Cli) -> None:
     todos = [{"content": "Write parser", "status": "in_progress", "activeForm": "Writing parser"},
              {"content": "Write tests", "status": "pending", "activeForm": "Writing tests"}]  # fmt: skip
     hook(cli, {"session_id": "s1", "tool_name": "TodoWrite", "tool_input": {"todos": todos}})
-    assert {t["subject"]: t["status"] for t in cli.json("list")} == {"Write parser": "in_progress", "Write tests": "pending"}
+    assert {t["subject"]: t["status"] for t in cli.json("list")} == {
+        "Write parser": "in_progress",
+        "Write tests": "pending",
+    }
     todos[0]["status"] = "completed"
     todos[1]["status"] = "in_progress"
     hook(cli, {"session_id": "s1", "tool_name": "TodoWrite", "tool_input": {"todos": todos}})
-    assert {t["subject"]: t["status"] for t in cli.json("list")} == {"Write parser": "completed", "Write tests": "in_progress"}
+    assert {t["subject"]: t["status"] for t in cli.json("list")} == {
+        "Write parser": "completed",
+        "Write tests": "in_progress",
+    }
     assert len(cli.json("list")) == 2
 
 

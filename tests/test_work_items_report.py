@@ -1,0 +1,88 @@
+"""Work items for completed client tasks and the work report, on real repositories."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import git
+from helpers import ACTIVE, Cli, init_repo
+
+
+def work_items(root: Path) -> list[dict[str, object]]:
+    items = []
+    for path in sorted((root / ".claude/tasks/work-items").glob("*.jsonl")):
+        items += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return items
+
+
+def test_completion_of_client_task_makes_one_work_item_in_the_same_commit(make_repo) -> None:  # type: ignore[no-untyped-def]
+    cli = init_repo(make_repo())
+    tid = cli.create("Fix the VPN", "-d", "Users cannot connect\nmore", "--client", "Dataforth", "--type", "bugfix")
+    plain = cli.create("No client")
+    cli.ok("start", tid)
+    cli.ok("start", plain)
+    before = cli.commit_count()
+    cli.ok("done", tid, "--minutes", "45", "--outcome", "replaced the certificate")
+    assert cli.commit_count() == before + 1
+    files = git(cli.root, "show", "--name-only", "--format=", "HEAD").splitlines()
+    assert ACTIVE in files and len(files) == 2 and any(f.startswith(".claude/tasks/work-items/") for f in files)
+    items = work_items(cli.root)
+    assert len(items) == 1
+    item = items[0]
+    assert item["task"] == tid and item["client"] == "Dataforth" and item["billable_minutes"] == 45
+    assert item["category"] == "bugfix" and item["solution"] == "replaced the certificate"
+    assert item["problem"] == "Fix the VPN: Users cannot connect" and item["machine"] == "test-machine"
+    cli.ok("done", plain)
+    assert len(work_items(cli.root)) == 1
+
+
+def test_work_item_once_when_completed_on_two_machines(make_repo, bare_remote: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    a = init_repo(make_repo("a"), "WS-A")
+    a.ok("init", "--remote", str(bare_remote))
+    tid = a.create("Client job", "--client", "Acme")
+    a.ok("start", tid)
+    a.ok("sync")
+    git(tmp_path, "clone", "-q", str(bare_remote), str(tmp_path / "b"))
+    b = Cli(tmp_path / "b", "WS-B")
+    a.ok("done", tid, "--minutes", "30")
+    b.ok("done", tid, "--minutes", "30")
+    for cli in (a, b, a):
+        cli.ok("sync")
+    assert len(work_items(a.root)) == 1
+    assert work_items(a.root) == work_items(b.root)
+
+
+def test_report_on_a_fixed_data_set(make_repo) -> None:  # type: ignore[no-untyped-def]
+    cli = init_repo(make_repo())
+
+    def task(tid: str, client: str, project: str, start: str, end: str, minutes: int) -> dict[str, object]:
+        return {
+            "id": tid, "subject": tid, "status": "completed", "started_at": start, "completed_at": end,
+            "metadata": {"client": client, "project": project}, "context": {"billable_minutes": minutes},
+        }  # fmt: skip
+
+    doc = cli.doc()
+    doc["tasks"] = [
+        task("1", "Acme", "Web", "2026-01-05T09:00:00Z", "2026-01-05T11:00:00Z", 120),
+        task("2", "Acme", "Web", "2026-01-20T09:00:00Z", "2026-01-20T09:30:00Z", 30),
+        task("3", "Acme", "Ops", "2026-02-02T10:00:00Z", "2026-02-02T10:45:00Z", 45),
+        task("4", "Beta", "Web", "2026-01-10T08:00:00Z", "2026-01-10T09:00:00Z", 60),
+        {"id": "5", "subject": "open", "status": "pending"},
+    ]
+    (cli.root / ACTIVE).write_text(json.dumps(doc))
+    report = cli.json("report")
+    assert report["totals"] == {"tasks": 4, "minutes_spent": 255, "billable_minutes": 255}
+    rows = {(r["period"], r["client"], r["project"]): r for r in report["rows"]}
+    assert rows[("2026-01", "Acme", "Web")]["tasks"] == 2
+    assert rows[("2026-01", "Acme", "Web")]["billable_minutes"] == 150
+    acme = cli.json("report", "--client", "Acme", "--since", "2026-01-15")
+    assert acme["totals"] == {"tasks": 2, "minutes_spent": 75, "billable_minutes": 75}
+    assert cli.json("report", "--project", "Web", "--until", "2026-01-15")["totals"]["tasks"] == 2
+    weekly = cli.json("report", "--by", "week")
+    assert {r["period"] for r in weekly["rows"]} == {"2026-W02", "2026-W04", "2026-W06"}
+    csv_text = cli.ok("report", "--csv")
+    assert csv_text.splitlines()[0] == "period,client,project,tasks,minutes_spent,billable_minutes"
+    assert "2026-01,Acme,Web,2,150,150" in csv_text
+    assert "total" in cli.ok("report")
+    assert "not a date" in cli.fail("report", "--since", "yesterday")
