@@ -26,6 +26,11 @@ class DocumentError(GittasksError, ValueError):
     """A task file that cannot be used; the message is one line naming the file and the place."""
 
 
+def as_object(value: Any) -> dict[str, Any]:
+    """`value` when it is a JSON object, else an empty one (for optional nested fields such as metadata)."""
+    return value if isinstance(value, dict) else {}
+
+
 def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
     """Sort key putting "2" before "10" and leaving other text in code-point order."""
     return tuple((0, int(part)) if part.isdigit() else (1, part) for part in _NATURAL.split(text) if part)

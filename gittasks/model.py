@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from gittasks import rules
+from gittasks import document, rules
 from gittasks.document import Document, DocumentError, Task
 from gittasks.errors import GittasksError
 from gittasks.ids import ID_ALPHABET as ID_ALPHABET
@@ -324,7 +324,7 @@ def set_status(
     elif status in rules.TERMINAL:
         task["completed_at"] = now
         task["blocked_reason"] = None
-        context = task.get("context") if isinstance(task.get("context"), dict) else {}
+        context = document.as_object(task.get("context"))
         if outcome is not None:
             context = {**context, "outcome": outcome}
         if minutes is not None:
@@ -346,8 +346,8 @@ def set_status(
 
 def work_item(task: Task, change: Change) -> dict[str, Any] | None:
     """The billable record of a completed client task (metadata.client and context.billable_minutes), else None."""
-    metadata = task.get("metadata") if isinstance(task.get("metadata"), dict) else {}
-    context = task.get("context") if isinstance(task.get("context"), dict) else {}
+    metadata = document.as_object(task.get("metadata"))
+    context = document.as_object(task.get("context"))
     client = metadata.get("client")
     minutes = context.get("billable_minutes")
     if not client or not isinstance(minutes, int | float) or isinstance(minutes, bool):

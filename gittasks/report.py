@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from gittasks import rules
+from gittasks import document, rules
 from gittasks.errors import GittasksError
 
 
@@ -45,8 +45,8 @@ def build(
         ended = rules.parse_stamp(task.get("completed_at"))
         if ended is None or (since and ended < since) or (until and ended >= until):
             continue
-        metadata = task.get("metadata") if isinstance(task.get("metadata"), dict) else {}
-        context = task.get("context") if isinstance(task.get("context"), dict) else {}
+        metadata = document.as_object(task.get("metadata"))
+        context = document.as_object(task.get("context"))
         task_client, task_project = metadata.get("client") or "", metadata.get("project") or ""
         if (client is not None and task_client != client) or (project is not None and task_project != project):
             continue

@@ -39,11 +39,8 @@ def _detect(lines: list[str]) -> list[str]:
     from detect_secrets.core.scan import scan_line
     from detect_secrets.settings import transient_settings
 
-    plugins = [
-        {"name": cls.__name__}
-        for cls in get_mapping_from_secret_type_to_class().values()
-        if cls.__name__ not in SKIPPED_DETECTORS
-    ]
+    names: list[str] = [str(getattr(cls, "__name__", "")) for cls in get_mapping_from_secret_type_to_class().values()]
+    plugins = [{"name": name} for name in names if name and name not in SKIPPED_DETECTORS]
     found: list[str] = []
     with transient_settings({"plugins_used": plugins}):
         for line in lines:

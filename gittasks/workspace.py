@@ -30,6 +30,8 @@ GITATTRIBUTES_LINES = (
     f"{rules.ARCHIVE_DIR}/*.jsonl merge=gittasks text eol=lf",
     f"{rules.WORK_ITEMS_DIR}/*.jsonl merge=gittasks text eol=lf",
 )
+# actions about many tasks alike; the others are about their first task (the rest changed through links)
+BULK_ACTIONS = frozenset({"external-edit", "archive", "sync", "reconcile", "repair", "capture-todowrite"})
 _UNSAFE_TRAILER = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
@@ -68,8 +70,10 @@ def commit_message(
         title = f"gittasks: {one_line(title, 100)}" + (f" ({len(ids)} tasks)" if ids else "")
     elif not ids:
         title = f"gittasks: {action}"
-    elif len(ids) == 1:
+    elif len(ids) == 1 or action not in BULK_ACTIONS:
         title = f'gittasks: {action} {one_line(ids[0], 40)} "{one_line(subjects.get(ids[0], ""), 60)}"'
+        if len(ids) > 1:
+            title += f" (+{len(ids) - 1} linked)"
     else:
         title = f"gittasks: {action} {len(ids)} tasks"
     trailers = [f"Task: {trailer_value(i)}" for i in ids]

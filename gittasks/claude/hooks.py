@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gittasks import model, rules
+from gittasks import document, model, rules
 from gittasks.document import Document
 from gittasks.errors import GittasksError
 from gittasks.workspace import Outcome, Workspace
@@ -99,7 +99,7 @@ def _apply_update(doc: Document, tid: str, data: dict[str, Any], change: model.C
 def capture(ws: Workspace, payload: dict[str, Any]) -> Outcome:
     tool = payload.get("tool_name")
     session = str(payload.get("session_id") or "unknown-session")
-    tool_input = payload.get("tool_input") if isinstance(payload.get("tool_input"), dict) else {}
+    tool_input = document.as_object(payload.get("tool_input"))
     response = payload.get("tool_response")
     machine = ws.machine
 
@@ -113,7 +113,7 @@ def capture(ws: Workspace, payload: dict[str, Any]) -> Outcome:
         if tool == "TaskCreate":
             native_id = None
             if isinstance(response, dict):
-                task_part = response.get("task") if isinstance(response.get("task"), dict) else response
+                task_part = document.as_object(response.get("task")) or response
                 native_id = _get(task_part, "id", "taskId", "task_id")
             subject = _get(tool_input, "subject") or "(untitled task)"
             task = model.create_task(
