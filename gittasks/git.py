@@ -115,6 +115,27 @@ class Repo:
         except OSError:
             return ""
 
+    def may_have(self, word: str) -> bool:
+        """Could the config set anything containing `word`? A cheap look at the config files (local, global, XDG)
+        that lets the common path skip starting `git config`; include files make it answer True."""
+        texts = [self.local_config_text()]
+        home = Path(os.environ.get("HOME") or os.environ.get("USERPROFILE") or Path.home())
+        xdg = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
+        for candidate in (os.environ.get("GIT_CONFIG_GLOBAL"), home / ".gitconfig", xdg / "git" / "config"):
+            if candidate:
+                try:
+                    texts.append(Path(candidate).read_text(encoding="utf-8", errors="replace"))
+                except OSError:
+                    pass
+        if os.environ.get("GIT_CONFIG_NOSYSTEM") in (None, "", "0"):
+            if os.name != "posix":
+                return True  # the system config's place varies: ask git
+            try:
+                texts.append(Path("/etc/gitconfig").read_text(encoding="utf-8", errors="replace"))
+            except OSError:
+                pass
+        return any(word in text.lower() or "[include" in text.lower() for text in texts)
+
     def has_merge_driver(self) -> bool:
         """Does this clone's config route the task files to the gittasks merge driver?"""
         text = self.local_config_text()

@@ -97,6 +97,7 @@ class Workspace:
         self._lock = store.RepoLock(repo.common_dir)
         self._checked = False
         self._doc: Document | None = None  # the active list as read after the preflight, for this process
+        self.network_allowed = True  # False where the caller must never touch the network (the capture hook)
         self.messages: list[str] = []  # one-line notices for stderr (driver registered, external edit committed)
 
     @classmethod
@@ -256,7 +257,27 @@ class Workspace:
             for rel, data in self._work_item_files(change.work_items).items():
                 new[rel], old[rel] = data, store.read_bytes(self.repo.root / rel)
             commit = self._write_and_commit(new, old, message)
-            return Outcome(commit, change.touched, change.notes, value)
+            outcome = Outcome(commit, change.touched, change.notes, value)
+            self._follow_up(outcome)
+            return outcome
+
+    def _follow_up(self, outcome: Outcome) -> None:
+        """The optional settings acted on after each change: `gittasks.autoarchive` (a duration: archive tasks that
+        ended longer ago, in a commit of its own) and `gittasks.autosync` (push in the background, never waiting)."""
+        if not self.repo.may_have("gittasks"):
+            return
+        auto_archive = self.setting("autoarchive")
+        if auto_archive:
+            from gittasks import archive
+
+            try:
+                done = archive.archive(self, archive.parse_duration(auto_archive))
+                if done.commit is not None:
+                    outcome.notes.append(f"archived {len(done.touched)} ended task(s) (gittasks.autoarchive)")
+            except GittasksError as exc:
+                outcome.notes.append(f"autoarchive skipped: {exc}")
+        if self.network_allowed and (self.setting("autosync") or "").lower() in ("true", "yes", "on", "1"):
+            start_background_sync(self.repo.root)
 
     def _check_secrets(self, doc: Document, ids: list[str]) -> None:
         from gittasks import secrets_check
@@ -313,6 +334,27 @@ class Workspace:
     @property
     def lock(self) -> store.RepoLock:
         return self._lock
+
+
+def start_background_sync(root: Path) -> None:
+    """Start `gittasks sync` detached from this process: the command that made the change does not wait for it."""
+    import subprocess
+
+    options: dict[str, Any] = {}
+    if sys.platform == "win32":
+        options["creationflags"] = getattr(subprocess, "DETACHED_PROCESS", 0) | getattr(
+            subprocess, "CREATE_NEW_PROCESS_GROUP", 0
+        )
+    else:
+        options["start_new_session"] = True
+    subprocess.Popen(  # noqa: S603 - a fixed argument list, no shell
+        [sys.executable, "-m", "gittasks", "sync"],
+        cwd=root,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        **options,
+    )
 
 
 def gitattributes_with_driver(text: str) -> str | None:

@@ -217,3 +217,22 @@ def test_pre_commit_framework_runs_the_hook(make_repo) -> None:  # type: ignore[
                           env={**__import__("os").environ, "PYTHONPATH": str(root)})  # fmt: skip
     assert proc.returncode != 0
     assert "not valid JSON" in proc.stdout
+
+
+def test_clean_line_merge_with_duplicate_ids_is_rebuilt(setup: tuple[Cli, Path, str]) -> None:
+    a, b_root, tid = setup
+    diverge(a, b_root, tid)
+    git(b_root, "fetch", "-q")
+    subprocess.run(["git", "merge", "--no-commit", "-q", "origin/main"], cwd=b_root, capture_output=True)
+    # what a "clean" line merge can produce: both versions of the task, one after the other
+    ours = json.loads(git(b_root, "show", f"HEAD:{ACTIVE}"))
+    theirs = json.loads(git(b_root, "show", f"origin/main:{ACTIVE}"))
+    ours["tasks"] += [t for t in theirs["tasks"] if t["id"] == tid]
+    (b_root / ACTIVE).write_text(json.dumps(ours, indent=2, sort_keys=True) + "\n")
+    git(b_root, "add", ACTIVE)
+    git(b_root, "commit", "-q", "--no-edit")
+    b = Cli(b_root, "WS-B")
+    proc = b.run("doctor")
+    assert proc.returncode == 1 and "doctor --fix" in proc.stdout
+    b.ok("doctor", "--fix")
+    assert_merged(b_root, tid)

@@ -290,3 +290,27 @@ def test_demo_runs_and_converges(tmp_path: Path) -> None:
     assert "Machine: WS-A" in proc.stdout and "Machine: WS-B" in proc.stdout
     assert "owner [field]" in proc.stdout
     assert not list(Path(tmp_path).glob("gittasks-demo-*"))
+
+
+def test_autosync_pushes_in_the_background(two: tuple[Cli, Cli], bare_remote: Path) -> None:
+    import time
+
+    a, _ = two
+    git(a.root, "config", "gittasks.autosync", "true")
+    a.create("pushed by itself")
+    for _ in range(100):
+        if git(bare_remote, "rev-parse", "main") == a.head():
+            break
+        time.sleep(0.1)
+    assert git(bare_remote, "rev-parse", "main") == a.head()
+
+
+def test_autoarchive_on_each_change(make_repo) -> None:  # type: ignore[no-untyped-def]
+    a = init_repo(make_repo())
+    git(a.root, "config", "gittasks.autoarchive", "0s")
+    tid = a.create("ends soon")
+    a.ok("start", tid)
+    a.ok("done", tid)
+    assert a.json("list") == []
+    assert [t["id"] for t in a.json("list", "--all")] == [tid]
+    assert "archive" in git(a.root, "log", "-1", "--format=%s")

@@ -102,6 +102,7 @@ def capture(ws: Workspace, payload: dict[str, Any]) -> Outcome:
     tool_input = document.as_object(payload.get("tool_input"))
     response = payload.get("tool_response")
     machine = ws.machine
+    ws.network_allowed = False  # the capture hook commits locally and never touches the network
 
     def run(doc: Document, change: model.Change) -> Any:
         def resolve(native: str) -> str:
