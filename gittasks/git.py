@@ -6,6 +6,7 @@ subject beginning with `-` is never taken as an option.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import re
@@ -123,17 +124,13 @@ class Repo:
         xdg = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
         for candidate in (os.environ.get("GIT_CONFIG_GLOBAL"), home / ".gitconfig", xdg / "git" / "config"):
             if candidate:
-                try:
+                with contextlib.suppress(OSError):
                     texts.append(Path(candidate).read_text(encoding="utf-8", errors="replace"))
-                except OSError:
-                    pass
         if os.environ.get("GIT_CONFIG_NOSYSTEM") in (None, "", "0"):
             if os.name != "posix":
                 return True  # the system config's place varies: ask git
-            try:
+            with contextlib.suppress(OSError):
                 texts.append(Path("/etc/gitconfig").read_text(encoding="utf-8", errors="replace"))
-            except OSError:
-                pass
         return any(word in text.lower() or "[include" in text.lower() for text in texts)
 
     def has_merge_driver(self) -> bool:

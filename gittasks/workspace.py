@@ -347,7 +347,7 @@ def start_background_sync(root: Path) -> None:
         )
     else:
         options["start_new_session"] = True
-    subprocess.Popen(  # noqa: S603 - a fixed argument list, no shell
+    subprocess.Popen(
         [sys.executable, "-m", "gittasks", "sync"],
         cwd=root,
         stdin=subprocess.DEVNULL,
