@@ -18,7 +18,8 @@ from mcp.client.stdio import StdioServerParameters
 from mcp.types import CallToolResult
 
 from gittasks import rules
-from gittasks.claude.mcp_server import build_server, status_steps
+from gittasks.claude.mcp_server import build_server
+from gittasks.operations import status_path
 from gittasks.workspace import init
 
 ACTIVE = ".claude/active-tasks.json"
@@ -89,6 +90,11 @@ def trailers(path: Path, rev: str = "HEAD") -> dict[str, list[str]]:
     return out
 
 
+def status_steps(old: str, new: str) -> list[str] | None:
+    path = status_path(old, new)
+    return None if path is None else [step for step, _reopen in path]
+
+
 def test_status_steps_take_the_legal_path() -> None:
     assert status_steps("pending", "completed") == ["in_progress", "completed"]
     assert status_steps("blocked", "completed") == ["in_progress", "completed"]
@@ -97,6 +103,8 @@ def test_status_steps_take_the_legal_path() -> None:
     assert status_steps("in_progress", "pending") is None
     assert status_steps("blocked", "pending") is None
     assert status_steps("completed", "pending") is None
+    assert status_path("completed", "pending", implicit_reopen=True) == [("pending", True)]
+    assert status_path("completed", "cancelled", implicit_reopen=True) == [("in_progress", True), ("cancelled", False)]
     for old in rules.STATUSES:
         for new in rules.STATUSES:
             steps = status_steps(old, new)
@@ -276,7 +284,7 @@ def test_unknown_ids_and_bad_requests_are_tool_errors_that_change_nothing(root: 
         assert "subject is empty" in await refused(client, "task_create", subject="  ")
         assert "taskId" in await refused(client, "task_update", owner="x")
         assert "different tasks" in await refused(client, "task_get", taskId=task["id"], id="other")
-        assert "blockedReason goes with a blocked task" in await refused(
+        assert "goes with a blocked task" in await refused(
             client, "task_update", taskId=task["id"], blockedReason="why"
         )
         assert "Unknown tool" in await refused(client, "task_destroy", taskId=task["id"])

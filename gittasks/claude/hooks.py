@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gittasks import document, model, rules
+from gittasks import document, model, operations, rules
 from gittasks.document import Document
 from gittasks.errors import GittasksError
 from gittasks.workspace import Outcome, Workspace
@@ -50,50 +50,28 @@ def find_native(doc: Document, native_id: str, machine: str, session: str) -> st
     return None
 
 
-def _status_path(old: str, new: str) -> list[tuple[str, bool]]:
-    """The legal steps from `old` to `new` as (status, reopen); empty when there is none."""
-    if old == new:
-        return []
-    if rules.is_legal_transition(old, new):
-        return [(new, False)]
-    if old in rules.TERMINAL and new in rules.REOPEN_TARGETS:
-        return [(new, True)]
-    if old in rules.TERMINAL and new in rules.TERMINAL:
-        return [(rules.IN_PROGRESS, True), (new, False)]
-    if new in (rules.COMPLETED,) and rules.is_legal_transition(old, rules.IN_PROGRESS):
-        return [(rules.IN_PROGRESS, False), (new, False)]
-    raise GittasksError(f"cannot move a task from {old} to {new}")
+def _edit_from(data: dict[str, Any]) -> operations.Edit:
+    """A native TaskUpdate's (or TodoWrite item's) input as an edit; both spellings of keys are read."""
 
-
-def apply_status(doc: Document, tid: str, status: str, change: model.Change, reason: str | None = None) -> None:
-    old = model.task_index(doc)[tid].get("status", rules.PENDING)
-    for step, reopen in _status_path(old, status):
-        model.set_status(doc, tid, step, change, reopen=reopen, reason=reason or "blocked (from the assistant)")
-
-
-def _apply_update(doc: Document, tid: str, data: dict[str, Any], change: model.Change, resolve: Any) -> None:
-    fields: dict[str, Any] = {}
-    for key, names in (
-        ("subject", ("subject",)),
-        ("description", ("description",)),
-        ("activeForm", ("activeForm", "active_form")),
-        ("owner", ("owner",)),
-    ):
+    def text(*names: str) -> str | None:
         value = _get(data, *names)
-        if isinstance(value, str):
-            fields[key] = value
-    if fields:
-        model.set_fields(doc, tid, fields, change)
-    metadata = data.get("metadata")
-    if isinstance(metadata, dict) and metadata:
-        model.set_metadata(doc, tid, metadata, change)
-    for other in _get(data, "addBlockedBy", "add_blocked_by") or []:
-        model.add_dependency(doc, resolve(str(other)), tid, change)
-    for other in _get(data, "addBlocks", "add_blocks") or []:
-        model.add_dependency(doc, tid, resolve(str(other)), change)
+        return value if isinstance(value, str) else None
+
     status = data.get("status")
-    if isinstance(status, str) and status not in ("deleted",):
-        apply_status(doc, tid, status, change, _get(data, "blockedReason", "blocked_reason", "reason"))
+    reason = _get(data, "blockedReason", "blocked_reason", "reason")
+    return operations.Edit(
+        subject=text("subject"),
+        description=text("description"),
+        active_form=text("activeForm", "active_form"),
+        owner=text("owner"),
+        metadata=document.as_object(data.get("metadata")),
+        add_blocked_by=[str(x) for x in _get(data, "addBlockedBy", "add_blocked_by") or []],
+        add_blocks=[str(x) for x in _get(data, "addBlocks", "add_blocks") or []],
+        status=status if isinstance(status, str) else None,
+        reason=reason if isinstance(reason, str) else None,
+        walk=True,
+        implicit_reopen=True,
+    )
 
 
 def capture(ws: Workspace, payload: dict[str, Any]) -> Outcome:
@@ -135,7 +113,7 @@ def capture(ws: Workspace, payload: dict[str, Any]) -> Outcome:
             tid = resolve(str(native))
             if tool_input.get("status") == "deleted":
                 return model.delete_task(doc, tid, change)
-            _apply_update(doc, tid, tool_input, change, resolve)
+            operations.apply_edit(doc, tid, _edit_from(tool_input), change, resolve)
             return model.task_index(doc)[tid]
         if tool == "TodoWrite":
             todos = tool_input.get("todos")
@@ -174,6 +152,6 @@ def reconcile_todos(
             )
             tid = task["id"]
         data = {"activeForm": _get(item, "activeForm", "active_form"), "status": item.get("status")}
-        _apply_update(doc, tid, {k: v for k, v in data.items() if v is not None}, change, lambda x: x)
+        operations.apply_edit(doc, tid, _edit_from(data), change, lambda x: x)
         out.append(model.task_index(doc)[tid])
     return out

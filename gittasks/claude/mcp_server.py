@@ -19,21 +19,13 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, ContentBlock, TextContent, ToolAnnotations
 
-from gittasks import document, model, rules
-from gittasks.document import Document
+from gittasks import document, operations, rules
 from gittasks.errors import GittasksError
 from gittasks.workspace import Outcome, Workspace
 
 SERVER_NAME = "gittasks"
 DELETED = "deleted"
 UPDATE_STATUSES: tuple[str, ...] = (*rules.STATUSES, DELETED)
-# The commit action of a request that changes the status and nothing else (the CLI's shortcut names).
-STATUS_ACTIONS = {
-    rules.IN_PROGRESS: "start",
-    rules.COMPLETED: "complete",
-    rules.BLOCKED: "block",
-    rules.CANCELLED: "cancel",
-}
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 CHANGES = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
 UPDATES = ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False)
@@ -44,31 +36,6 @@ INSTRUCTIONS = (
     "in between (pending -> completed) is made through it; completed or cancelled tasks are reopened only with "
     "reopen=true."
 )
-
-
-def status_steps(old: str, new: str) -> list[str] | None:
-    """The statuses a task passes through to get from `old` to `new` by legal transitions ([] when already there).
-
-    The shortest path wins; it may pass only through `in_progress` (a step through `blocked` would need a reason, and
-    completed and cancelled are ends). None when no such path exists (e.g. in_progress -> pending, or leaving a
-    completed task without an explicit reopen).
-    """
-    if old == new:
-        return []
-    paths: list[list[str]] = [[old]]
-    seen = {old}
-    while paths:
-        nxt: list[list[str]] = []
-        for path in paths:
-            for step in sorted(rules.TRANSITIONS.get(path[-1], ())):
-                if step == new:
-                    return [*path[1:], step]
-                if step in seen or step != rules.IN_PROGRESS:
-                    continue
-                seen.add(step)
-                nxt.append([*path, step])
-        paths = nxt
-    return None
 
 
 def _pick_id(*aliases: str | None) -> str:
@@ -122,26 +89,17 @@ class TaskTools:
         add_blocks: Iterable[str] = (),
         add_blocked_by: Iterable[str] = (),
     ) -> dict[str, Any]:
-        from gittasks import archive
-
         ws = self.workspace()
-
-        def run(doc: Document, change: model.Change) -> dict[str, Any]:
-            ids = [t["id"] for t in doc["tasks"]]
-            return model.create_task(
-                doc,
-                change,
-                archived_count=archive.estimated_count(ws.repo.root),
-                subject=subject,
-                description=description,
-                active_form=active_form,
-                owner=owner,
-                blocked_by=[model.resolve_id(ids, b) for b in add_blocked_by],
-                blocks=[model.resolve_id(ids, b) for b in add_blocks],
-                metadata={k: v for k, v in (metadata or {}).items() if v is not None},
-            )
-
-        outcome = ws.change("create", run)
+        outcome = operations.create(
+            ws,
+            subject=subject,
+            description=description,
+            active_form=active_form,
+            owner=owner,
+            blocked_by=add_blocked_by,
+            blocks=add_blocks,
+            metadata=metadata,
+        )
         self._finish(ws, outcome)
         return document.canonical_task(outcome.value)
 
@@ -164,83 +122,43 @@ class TaskTools:
             raise GittasksError(f"unknown status {status!r}; use one of: {', '.join(UPDATE_STATUSES)}")
         ws = self.workspace()
         if status == DELETED:
-            outcome = ws.change("delete", lambda doc, change: model.delete_task(doc, ws.resolve(given, doc), change))
+            outcome = operations.delete(ws, given)
             self._finish(ws, outcome)
             self.notes.append(f"deleted {outcome.value['id']}")
             return document.canonical_task(outcome.value)
-        fields = {
-            key: value
-            for key, value in (
-                ("subject", subject),
-                ("description", description),
-                ("activeForm", active_form),
-                ("owner", owner),
-            )
-            if value is not None
-        }
-        add_blocks, add_blocked_by = list(add_blocks), list(add_blocked_by)
-        only_status = not (fields or metadata or add_blocks or add_blocked_by)
-        action = "update"
-        if reopen:
-            action = "reopen"
-        elif status is not None and only_status:
-            action = STATUS_ACTIONS.get(status, "update")
-
-        def run(doc: Document, change: model.Change) -> dict[str, Any]:
-            tid = ws.resolve(given, doc)
-            ids = [t["id"] for t in doc["tasks"]]
-            if fields:
-                model.set_fields(doc, tid, fields, change)
-            if metadata:
-                model.set_metadata(doc, tid, metadata, change)
-            for other in add_blocked_by:
-                model.add_dependency(doc, model.resolve_id(ids, other), tid, change)
-            for other in add_blocks:
-                model.add_dependency(doc, tid, model.resolve_id(ids, other), change)
-            self._apply_status(doc, tid, change, status, blocked_reason, reopen)
-            return model.task_index(doc)[tid]
-
-        outcome = ws.change(action, run)
+        if status is not None and reopen is False and status == rules.BLOCKED and not (blocked_reason or "").strip():
+            raise GittasksError("status 'blocked' needs a blockedReason saying why")
+        edit = operations.Edit(
+            subject=subject,
+            description=description,
+            active_form=active_form,
+            owner=owner,
+            metadata=dict(metadata or {}),
+            add_blocks=list(add_blocks),
+            add_blocked_by=list(add_blocked_by),
+            status=status,
+            reason=blocked_reason,
+            reopen=reopen,
+            walk=not reopen,
+        )
+        self._check_reopen(ws, given, edit)
+        outcome = operations.update(ws, given, edit)
         self._finish(ws, outcome)
         if outcome.commit is None:
             self.notes.append("nothing to change")
         return document.canonical_task(outcome.value)
 
     @staticmethod
-    def _apply_status(
-        doc: Document, tid: str, change: model.Change, status: str | None, reason: str | None, reopen: bool
-    ) -> None:
-        task = model.task_index(doc)[tid]
+    def _check_reopen(ws: Workspace, given: str, edit: operations.Edit) -> None:
+        """Leaving a completed or cancelled task takes an explicit reopen=true here (the native tools' way)."""
+        if edit.reopen or edit.status is None:
+            return
+        task = ws.get(given)
         old = task.get("status", rules.PENDING)
-        if reopen:
-            target = status or rules.PENDING
-            if old not in rules.TERMINAL:
-                raise GittasksError(f"task {tid!r} is {old}, not completed or cancelled; nothing to reopen")
-            if target not in rules.REOPEN_TARGETS:
-                raise GittasksError(f"a task is reopened as pending or in_progress, not {target}")
-            model.set_status(doc, tid, target, change, reopen=True)
-            return
-        if status is None:
-            if reason is not None:
-                if old != rules.BLOCKED:
-                    raise GittasksError("blockedReason goes with a blocked task: add status 'blocked'")
-                model.set_status(doc, tid, rules.BLOCKED, change, reason=reason)
-            return
-        if status == rules.BLOCKED and not (reason or "").strip():
-            raise GittasksError("status 'blocked' needs a blockedReason saying why")
-        if old in rules.TERMINAL and status != old:
+        if old in rules.TERMINAL and edit.status != old:
             raise GittasksError(
-                f"task {tid!r} is {old}; to reopen it, give reopen=true with status pending or in_progress"
+                f"task {task['id']!r} is {old}; to reopen it, give reopen=true with status pending or in_progress"
             )
-        steps = status_steps(old, status)
-        if steps is None:
-            # no legal path: the model's own refusal names what the task can go to
-            model.set_status(doc, tid, status, change, reason=reason)
-            return
-        if not steps:
-            model.set_status(doc, tid, status, change, reason=reason)  # same status: a new reason still applies
-        for step in steps:
-            model.set_status(doc, tid, step, change, reason=reason if step == rules.BLOCKED else None)
 
     # -- reads -----------------------------------------------------------------------------------------------------
     def list_tasks(self, status: str | list[str] | None = None) -> list[dict[str, Any]]:

@@ -39,19 +39,12 @@ def _report(ws: Workspace, outcome: Outcome, as_json: bool, task: dict[str, Any]
             output.echo(render.list_line(task))
 
 
-def _change_one(given: str, action: str, as_json: bool, apply: Any, *, archived_ok: bool = False) -> None:
-    from gittasks import model
+def _update(given: str, as_json: bool, edit: Any, action: str | None = None) -> None:
+    from gittasks import operations
 
     ws = output.workspace()
-    holder: dict[str, Any] = {}
-
-    def run(doc: dict[str, Any], change: model.Change) -> None:
-        task_id = ws.resolve(given, doc)
-        apply(doc, task_id, change)
-        holder["task"] = model.task_index(doc)[task_id]
-
-    outcome = ws.change(action, run)
-    _report(ws, outcome, as_json, holder.get("task"))
+    outcome = operations.update(ws, given, edit, action)
+    _report(ws, outcome, as_json, outcome.value)
 
 
 def register(app: typer.Typer) -> None:
@@ -71,7 +64,7 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Add a pending task; prints its id."""
-        from gittasks import archive, model
+        from gittasks import operations
 
         ws = output.workspace()
         metadata = {k: v for k, v in parse_meta(meta).items() if v is not None}
@@ -79,25 +72,18 @@ def register(app: typer.Typer) -> None:
             metadata["client"] = client
         if project is not None:
             metadata["project"] = project
-
-        def run(doc: dict[str, Any], change: model.Change) -> dict[str, Any]:
-            ids = [t["id"] for t in doc["tasks"]]
-            return model.create_task(
-                doc,
-                change,
-                archived_count=archive.estimated_count(ws.repo.root),
-                subject=subject,
-                description=description,
-                active_form=active_form,
-                owner=owner,
-                blocked_by=[model.resolve_id(ids, b) for b in blocked_by],
-                blocks=[model.resolve_id(ids, b) for b in blocks],
-                parent=model.resolve_id(ids, parent) if parent is not None else None,
-                task_type=task_type,
-                metadata=metadata,
-            )
-
-        outcome = ws.change("create", run)
+        outcome = operations.create(
+            ws,
+            subject=subject,
+            description=description,
+            active_form=active_form,
+            owner=owner,
+            blocked_by=blocked_by,
+            blocks=blocks,
+            parent=parent,
+            task_type=task_type,
+            metadata=metadata,
+        )
         output.flush_messages(ws)
         if as_json:
             output.emit_json(outcome.value)
@@ -123,69 +109,33 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Change fields of a task."""
-        from gittasks import model
+        from gittasks import operations
 
-        meta_updates = parse_meta(meta)
-        if task_type is not None and task_type not in rules.TASK_TYPES:
-            raise GittasksError(f"unknown type {task_type!r}; use one of: {', '.join(rules.TASK_TYPES)}")
-
-        def apply(doc: dict[str, Any], tid: str, change: model.Change) -> None:
-            ids = [t["id"] for t in doc["tasks"]]
-            fields: dict[str, Any] = {}
-            for key, value in (
-                ("subject", subject),
-                ("description", description),
-                ("activeForm", active_form),
-                ("owner", owner),
-                ("type", task_type),
-            ):
-                if value is not None:
-                    fields[key] = value
-            if parent is not None:
-                new_parent = model.resolve_id(ids, parent) if parent else None
-                if new_parent == tid:
-                    raise GittasksError("a task cannot be its own parent")
-                fields["parent"] = new_parent
-            if fields:
-                model.set_fields(doc, tid, fields, change)
-            if meta_updates:
-                model.set_metadata(doc, tid, meta_updates, change)
-            for other in add_blocked_by:
-                model.add_dependency(doc, model.resolve_id(ids, other), tid, change)
-            for other in remove_blocked_by:
-                model.remove_dependency(doc, model.resolve_id(ids, other), tid, change)
-            for other in add_blocks:
-                model.add_dependency(doc, tid, model.resolve_id(ids, other), change)
-            for other in remove_blocks:
-                model.remove_dependency(doc, tid, model.resolve_id(ids, other), change)
-            if status is not None:
-                model.set_status(doc, tid, status, change, reason=reason)
-            elif reason is not None:
-                task = model.task_index(doc)[tid]
-                if task.get("status") != rules.BLOCKED:
-                    raise GittasksError("--reason goes with a blocked task: add --status blocked")
-                model.set_status(doc, tid, rules.BLOCKED, change, reason=reason)
-            if parent is not None:
-                from gittasks.model import check_relations
-
-                check_relations(doc, rules.ACTIVE_PATH)
-
-        _change_one(task_id, "update", as_json, apply)
-
-    def shortcut(action: str, status: str, **kwargs: Any) -> Any:
-        def apply(doc: dict[str, Any], tid: str, change: Any) -> None:
-            from gittasks import model
-
-            model.set_status(doc, tid, status, change, **kwargs)
-
-        return apply
+        edit = operations.Edit(
+            subject=subject,
+            description=description,
+            active_form=active_form,
+            owner=owner,
+            task_type=task_type,
+            parent=operations.KEEP if parent is None else parent,
+            metadata=parse_meta(meta),
+            add_blocked_by=add_blocked_by,
+            remove_blocked_by=remove_blocked_by,
+            add_blocks=add_blocks,
+            remove_blocks=remove_blocks,
+            status=status,
+            reason=reason,
+        )
+        _update(task_id, as_json, edit, "update")
 
     @app.command()
     def start(
         task_id: IdArg, owner: Annotated[str | None, typer.Option("--owner")] = None, as_json: JsonOpt = False
     ) -> None:
         """Mark a task in progress."""
-        _change_one(task_id, "start", as_json, shortcut("start", rules.IN_PROGRESS, owner=owner))
+        from gittasks import operations
+
+        _update(task_id, as_json, operations.Edit(status=rules.IN_PROGRESS, owner=owner), "start")
 
     @app.command()
     def done(
@@ -197,9 +147,10 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Mark a task completed (a client task with billable minutes also gets a work item)."""
-        _change_one(
-            task_id, "complete", as_json, shortcut("complete", rules.COMPLETED, outcome=outcome, minutes=minutes)
-        )
+        from gittasks import operations
+
+        edit = operations.Edit(status=rules.COMPLETED, outcome=outcome, minutes=minutes)
+        _update(task_id, as_json, edit, "complete")
 
     @app.command()
     def block(
@@ -208,12 +159,16 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Mark a task blocked, with the reason."""
-        _change_one(task_id, "block", as_json, shortcut("block", rules.BLOCKED, reason=reason))
+        from gittasks import operations
+
+        _update(task_id, as_json, operations.Edit(status=rules.BLOCKED, reason=reason), "block")
 
     @app.command()
     def cancel(task_id: IdArg, as_json: JsonOpt = False) -> None:
         """Cancel a task."""
-        _change_one(task_id, "cancel", as_json, shortcut("cancel", rules.CANCELLED))
+        from gittasks import operations
+
+        _update(task_id, as_json, operations.Edit(status=rules.CANCELLED), "cancel")
 
     @app.command()
     def reopen(
@@ -222,30 +177,18 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Reopen a completed or cancelled task."""
+        from gittasks import operations
 
-        def apply(doc: dict[str, Any], tid: str, change: Any) -> None:
-            from gittasks import model
-
-            task = model.task_index(doc)[tid]
-            if task.get("status") not in rules.TERMINAL:
-                raise GittasksError(
-                    f"task {tid!r} is {task.get('status')}, not completed or cancelled; nothing to reopen"
-                )
-            model.set_status(doc, tid, rules.IN_PROGRESS if start_it else rules.PENDING, change, reopen=True)
-
-        _change_one(task_id, "reopen", as_json, apply)
+        target = rules.IN_PROGRESS if start_it else rules.PENDING
+        _update(task_id, as_json, operations.Edit(status=target, reopen=True), "reopen")
 
     @app.command()
     def delete(task_id: IdArg, as_json: JsonOpt = False) -> None:
         """Remove a task (its dependency links go with it)."""
-        from gittasks import model
+        from gittasks import operations
 
         ws = output.workspace()
-
-        def run(doc: dict[str, Any], change: model.Change) -> dict[str, Any]:
-            return model.delete_task(doc, ws.resolve(task_id, doc), change)
-
-        outcome = ws.change("delete", run)
+        outcome = operations.delete(ws, task_id)
         output.flush_messages(ws)
         if as_json:
             output.emit_json(outcome.value)

@@ -1,0 +1,215 @@
+"""The task operations every front end calls (the CLI, the capture hook, the MCP server).
+
+Each public function is one transaction and one commit through `Workspace.change`; `apply_edit` is the pure core
+that several of them (and the capture hook, which makes several changes in one commit) share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from gittasks import archive, model, rules
+from gittasks.document import Document
+from gittasks.errors import GittasksError
+from gittasks.workspace import Outcome, Workspace
+
+# the action recorded in the commit when a change is a status change alone
+STATUS_ACTIONS = {
+    rules.IN_PROGRESS: "start",
+    rules.COMPLETED: "complete",
+    rules.BLOCKED: "block",
+    rules.CANCELLED: "cancel",
+    rules.PENDING: "update",
+}
+KEEP = object()  # "leave this field as it is" where None is a value (parent)
+
+
+@dataclass
+class Edit:
+    """What an update changes; None (or an empty list) leaves a field as it is."""
+
+    subject: str | None = None
+    description: str | None = None
+    active_form: str | None = None
+    owner: str | None = None
+    task_type: str | None = None
+    parent: Any = KEEP  # an id (or prefix), "" or None to clear
+    metadata: dict[str, Any] = field(default_factory=dict)  # a None value removes the key
+    add_blocked_by: list[str] = field(default_factory=list)
+    remove_blocked_by: list[str] = field(default_factory=list)
+    add_blocks: list[str] = field(default_factory=list)
+    remove_blocks: list[str] = field(default_factory=list)
+    status: str | None = None
+    reason: str | None = None
+    reopen: bool = False
+    walk: bool = False  # take the legal path to `status` (pending -> in_progress -> completed), as native tools do
+    implicit_reopen: bool = False  # leaving completed/cancelled counts as a reopen (the capture hook)
+    outcome: str | None = None
+    minutes: int | None = None
+
+    def only_status(self) -> bool:
+        return self.status is not None and self == Edit(
+            status=self.status, reason=self.reason, walk=self.walk, implicit_reopen=self.implicit_reopen,
+            outcome=self.outcome, minutes=self.minutes,
+        )  # fmt: skip
+
+
+def status_path(old: str, new: str, *, implicit_reopen: bool = False) -> list[tuple[str, bool]] | None:
+    """The legal steps (status, is a reopen) from `old` to `new`: the shortest, passing only through in_progress.
+
+    [] when already there; None when there is no such path (in_progress -> pending, or leaving an ended task
+    without a reopen).
+    """
+    if old == new:
+        return []
+    if old in rules.TERMINAL:
+        if not implicit_reopen:
+            return None
+        if new in rules.REOPEN_TARGETS:
+            return [(new, True)]
+        return [(rules.IN_PROGRESS, True), (new, False)]
+    if rules.is_legal_transition(old, new):
+        return [(new, False)]
+    if rules.is_legal_transition(old, rules.IN_PROGRESS) and rules.is_legal_transition(rules.IN_PROGRESS, new):
+        return [(rules.IN_PROGRESS, False), (new, False)]
+    return None
+
+
+def apply_edit(doc: Document, tid: str, edit: Edit, change: model.Change, resolve: Callable[[str], str]) -> None:
+    """Apply `edit` to task `tid`; `resolve` turns the ids the caller gave (prefixes, native ids) into task ids."""
+    if edit.task_type is not None and edit.task_type not in rules.TASK_TYPES:
+        raise GittasksError(f"unknown type {edit.task_type!r}; use one of: {', '.join(rules.TASK_TYPES)}")
+    fields: dict[str, Any] = {
+        key: value
+        for key, value in (
+            ("subject", edit.subject),
+            ("description", edit.description),
+            ("activeForm", edit.active_form),
+            ("owner", edit.owner),
+            ("type", edit.task_type),
+        )
+        if value is not None
+    }
+    if edit.parent is not KEEP:
+        parent = resolve(edit.parent) if edit.parent else None
+        if parent == tid:
+            raise GittasksError("a task cannot be its own parent")
+        fields["parent"] = parent
+    if fields:
+        model.set_fields(doc, tid, fields, change)
+    if edit.metadata:
+        model.set_metadata(doc, tid, edit.metadata, change)
+    for other in edit.add_blocked_by:
+        model.add_dependency(doc, resolve(other), tid, change)
+    for other in edit.remove_blocked_by:
+        model.remove_dependency(doc, resolve(other), tid, change)
+    for other in edit.add_blocks:
+        model.add_dependency(doc, tid, resolve(other), change)
+    for other in edit.remove_blocks:
+        model.remove_dependency(doc, tid, resolve(other), change)
+    _apply_status(doc, tid, edit, change)
+    if edit.parent is not KEEP:
+        model.check_relations(doc, rules.ACTIVE_PATH)
+
+
+def _apply_status(doc: Document, tid: str, edit: Edit, change: model.Change) -> None:
+    old = model.task_index(doc)[tid].get("status", rules.PENDING)
+    if edit.reopen:
+        target = edit.status or rules.PENDING
+        if old not in rules.TERMINAL:
+            raise GittasksError(f"task {tid!r} is {old}, not completed or cancelled; nothing to reopen")
+        if target not in rules.REOPEN_TARGETS:
+            raise GittasksError(f"a task is reopened as pending or in_progress, not {target}")
+        model.set_status(doc, tid, target, change, reopen=True)
+        return
+    if edit.status is None:
+        if edit.reason is not None:
+            if old != rules.BLOCKED:
+                raise GittasksError("a blocked reason goes with a blocked task: set the status to blocked")
+            model.set_status(doc, tid, rules.BLOCKED, change, reason=edit.reason)
+        return
+    steps = status_path(old, edit.status, implicit_reopen=edit.implicit_reopen) if edit.walk else None
+    if not steps:  # not walking, already there, or no legal path: the model decides (and names what is allowed)
+        model.set_status(doc, tid, edit.status, change, reason=edit.reason, outcome=edit.outcome, minutes=edit.minutes)
+        return
+    for step, reopen in steps:
+        reason = edit.reason if step == rules.BLOCKED else None
+        if step == rules.BLOCKED and not (reason or "").strip():
+            reason = "blocked (no reason given)"
+        last = step == edit.status
+        model.set_status(
+            doc,
+            tid,
+            step,
+            change,
+            reason=reason,
+            reopen=reopen,
+            outcome=edit.outcome if last else None,
+            minutes=edit.minutes if last else None,
+        )
+
+
+def _resolver(doc: Document, ws: Workspace) -> Callable[[str], str]:
+    ids = [t["id"] for t in doc["tasks"]]
+    return lambda given: model.resolve_id(ids, given)
+
+
+def create(
+    ws: Workspace,
+    *,
+    subject: str,
+    description: str | None = None,
+    active_form: str | None = None,
+    owner: str | None = None,
+    blocked_by: Iterable[str] = (),
+    blocks: Iterable[str] = (),
+    parent: str | None = None,
+    task_type: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Outcome:
+    """Add a pending task (ids of other tasks may be unique prefixes); the Outcome's value is the task."""
+
+    def run(doc: Document, change: model.Change) -> dict[str, Any]:
+        resolve = _resolver(doc, ws)
+        return model.create_task(
+            doc,
+            change,
+            archived_count=archive.estimated_count(ws.repo.root),
+            subject=subject,
+            description=description,
+            active_form=active_form,
+            owner=owner,
+            blocked_by=[resolve(b) for b in blocked_by],
+            blocks=[resolve(b) for b in blocks],
+            parent=resolve(parent) if parent else None,
+            task_type=task_type,
+            metadata={k: v for k, v in (metadata or {}).items() if v is not None},
+        )
+
+    return ws.change("create", run)
+
+
+def update(ws: Workspace, given: str, edit: Edit, action: str | None = None) -> Outcome:
+    """Apply `edit` to one task (one commit, none when nothing changed); the Outcome's value is the task."""
+    if action is None:
+        action = (
+            "reopen"
+            if edit.reopen
+            else STATUS_ACTIONS.get(edit.status or "", "update")
+            if edit.only_status()
+            else "update"
+        )
+
+    def run(doc: Document, change: model.Change) -> dict[str, Any]:
+        tid = ws.resolve(given, doc)
+        apply_edit(doc, tid, edit, change, _resolver(doc, ws))
+        return model.task_index(doc)[tid]
+
+    return ws.change(action, run)
+
+
+def delete(ws: Workspace, given: str) -> Outcome:
+    """Remove a task and its dependency links; the Outcome's value is the removed task."""
+    return ws.change("delete", lambda doc, change: model.delete_task(doc, ws.resolve(given, doc), change))
