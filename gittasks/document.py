@@ -6,6 +6,7 @@ the standard library, orjson and `rules`.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -33,18 +34,55 @@ def as_object(value: Any) -> dict[str, Any]:
 
 def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
     """Sort key putting "2" before "10" and leaving other text in code-point order."""
-    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in _NATURAL.split(text) if part)
+    return tuple((0, int(part)) if part.isdecimal() else (1, part) for part in _NATURAL.split(text) if part)
+
+
+# `natural_key` memoised, for the sorts below and the merge's: the same ids come up again and again.
+cached_natural_key = functools.lru_cache(maxsize=1 << 16)(natural_key)
 
 
 def task_order_key(task: Task) -> tuple[Any, ...]:
     created = task.get("created_at")
-    return (created if isinstance(created, str) else "", natural_key(str(task.get("id", ""))), str(task.get("id")))
+    return (
+        created if isinstance(created, str) else "",
+        cached_natural_key(str(task.get("id", ""))),
+        str(task.get("id")),
+    )
+
+
+def _sort_tasks(tasks: list[Task]) -> list[Task]:
+    """`sorted(tasks, key=task_order_key)`, without computing the whole key of every task.
+
+    Sorted by `created_at` first (stable); only the runs of tasks that share a `created_at` are then sorted by the
+    whole key, which gives the same order. A list already in canonical order takes one pass.
+    """
+    created = [c if isinstance(c := task.get("created_at"), str) else "" for task in tasks]
+    order = sorted(range(len(tasks)), key=created.__getitem__)
+    out = [tasks[i] for i in order]
+    if len(set(created)) == len(created):
+        return out
+    start = 0
+    while start < len(out):
+        stamp = created[order[start]]
+        end = start + 1
+        while end < len(out) and created[order[end]] == stamp:
+            end += 1
+        if end - start > 1:
+            out[start:end] = sorted(out[start:end], key=task_order_key)
+        start = end
+    return out
 
 
 def parse_bytes(raw: bytes, name: str) -> Any:
     """Parse JSON bytes (a UTF-8 BOM and CRLF are read as if absent); DocumentError with line and column if not."""
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
+    # Valid JSON holds no conflict-marker line, no NUL byte and only UTF-8 (orjson refuses all three), so a file
+    # orjson reads passes every check below: they run, in order, only to name what is wrong with one it refuses.
+    try:
+        return orjson.loads(raw)
+    except Exception:
+        pass
     marker = _MARKER.search(raw) if (b"<<<<<<<" in raw or b">>>>>>>" in raw or b"|||||||" in raw) else None
     if marker is not None:
         line = raw.count(b"\n", 0, marker.start()) + 1
@@ -77,27 +115,54 @@ def check_task(task: Any, where: str) -> None:
         raise DocumentError(f"{where} (id {task_id!r}): field 'subject' must be a string")
 
 
+def _task_index(tasks: list[Any]) -> dict[str, Task] | None:
+    """The tasks by id when every task passes `check_task` and no id repeats, else None (a quick pass that builds
+    no message, and takes only plain dicts and strings)."""
+    index: dict[str, Task] = {}
+    for task in tasks:
+        if type(task) is not dict:
+            return None
+        task_id = task.get("id")
+        if type(task_id) is not str or not task_id or type(task.get("subject")) is not str:
+            return None
+        index[task_id] = task
+    return index if len(index) == len(tasks) else None
+
+
 def check_document(doc: Any, name: str) -> Document:
     """The structural check of task-format.md ("What a valid file is"); returns the document."""
+    return _check_document(doc, name)[0]
+
+
+def _check_document(doc: Any, name: str) -> tuple[Document, dict[str, Task] | None]:
+    """`check_document`, and the tasks by id (None when the quick pass did not give them)."""
     if not isinstance(doc, dict):
         raise DocumentError(f"{name}: the top level must be a JSON object with a 'tasks' list, not {_kind(doc)}")
     tasks = doc.get("tasks")
     if not isinstance(tasks, list):
         raise DocumentError(f"{name}: no 'tasks' list at the top level; this is not a gittasks task file")
-    seen: set[str] = set()
-    for index, task in enumerate(tasks):
-        check_task(task, f"{name}: tasks[{index}]")
-        if task["id"] in seen:
-            raise DocumentError(f"{name}: tasks[{index}]: duplicate id {task['id']!r}; give one of them a new id")
-        seen.add(task["id"])
+    by_id = _task_index(tasks)
+    if by_id is None:  # the full check, to name the first problem (or to accept subclasses of dict or str)
+        seen: set[str] = set()
+        for index, task in enumerate(tasks):
+            check_task(task, f"{name}: tasks[{index}]")
+            if task["id"] in seen:
+                raise DocumentError(f"{name}: tasks[{index}]: duplicate id {task['id']!r}; give one of them a new id")
+            seen.add(task["id"])
     conflicts = doc.get("conflicts")
     if conflicts is not None and not isinstance(conflicts, list):
         raise DocumentError(f"{name}: 'conflicts' must be a list")
-    return doc
+    return doc, by_id
 
 
 def load_document(raw: bytes, name: str) -> Document:
     return check_document(parse_bytes(raw, name), name)
+
+
+def load_document_indexed(raw: bytes, name: str) -> tuple[Document, dict[str, Task] | None]:
+    """`load_document`, and its tasks by id as the check found them (None when it did not give them), so that the
+    merge does not index them again."""
+    return _check_document(parse_bytes(raw, name), name)
 
 
 def _kind(value: Any) -> str:
@@ -108,7 +173,9 @@ def _kind(value: Any) -> str:
 
 def _sorted_unique_ids(values: Any) -> Any:
     if isinstance(values, list) and all(isinstance(v, str) for v in values):
-        return sorted(set(values), key=natural_key)
+        if len(values) < 2:
+            return list(values)
+        return sorted(set(values), key=cached_natural_key)
     return values
 
 
@@ -118,6 +185,21 @@ def canonical_task(task: Task) -> Task:
         if field in out:
             out[field] = _sorted_unique_ids(out[field])
     return out
+
+
+def _is_canonical_task(task: Task) -> bool:
+    """True when `canonical_task(task)` has the same JSON as `task`: its id lists are already sorted and unique."""
+    for field in rules.ID_LIST_FIELDS:
+        values = task.get(field)
+        if type(values) is not list:
+            if field in task and isinstance(values, list):  # a subclass of list: canonical_task decides
+                return False
+            continue
+        if len(values) > 1:
+            ordered = _sorted_unique_ids(values)
+            if ordered is not values and ordered != values:
+                return False
+    return True
 
 
 def conflict_key(record: Any) -> bytes:
@@ -131,8 +213,19 @@ def canonical_conflicts(records: Iterable[Any]) -> list[Any]:
 
 def canonical(doc: Document) -> Document:
     """The document in canonical form: tasks in stable order, id lists sorted, conflict records sorted and unique."""
+    return _canonical(doc, share=False)
+
+
+def _canonical(doc: Document, *, share: bool) -> Document:
+    """`canonical(doc)`; with `share`, a task whose canonical form has the same JSON is used as it is, not copied
+    (for a result that is only serialised)."""
     out = dict(doc)
-    out["tasks"] = sorted((canonical_task(t) for t in doc.get("tasks", [])), key=task_order_key)
+    tasks = doc.get("tasks", [])
+    if share and type(tasks) is list and all(type(t) is dict for t in tasks):
+        tasks = [t if _is_canonical_task(t) else canonical_task(t) for t in tasks]
+    else:
+        tasks = [canonical_task(t) for t in tasks]
+    out["tasks"] = _sort_tasks(tasks)
     if "conflicts" in out and isinstance(out["conflicts"], list):
         if out["conflicts"]:
             out["conflicts"] = canonical_conflicts(out["conflicts"])
@@ -143,14 +236,14 @@ def canonical(doc: Document) -> Document:
 
 def dump_json(value: Any) -> bytes:
     """JSON with sorted keys, indent 2 and a trailing newline."""
-    return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
 
 
 def dumps(doc: Document) -> bytes:
     """Canonical bytes of a task document: the same document always gives the same bytes."""
-    return dump_json(canonical(doc))
+    return dump_json(_canonical(doc, share=True))
 
 
 def dump_line(value: Any) -> bytes:
     """One JSON object on one line (archive and work-item files)."""
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS) + b"\n"
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)

@@ -19,12 +19,15 @@ import functools
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 import orjson
 
 from gittasks import document, rules
 from gittasks.document import DocumentError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing, which the merge driver does not need
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class _Missing:
@@ -164,7 +167,7 @@ def _merge_text(base: str, ours: str, theirs: str) -> str | None:
 
 
 def _id_order(task_id: str) -> tuple[Any, ...]:
-    return document.natural_key(task_id), task_id
+    return document.cached_natural_key(task_id), task_id
 
 
 def _id_set(value: Any) -> set[str] | None:
@@ -377,8 +380,8 @@ def _settle_renames(
     """Ids added on both sides for two different tasks: one keeps the id, the other gets a new one (on its side)."""
     clashes = [
         tid
-        for tid in omap.keys() & tmap.keys()
-        if tid not in bmap and omap[tid] != tmap[tid] and not _same_task(omap[tid], tmap[tid])
+        for tid in (omap.keys() - bmap.keys()) & tmap.keys()
+        if omap[tid] != tmap[tid] and not _same_task(omap[tid], tmap[tid])
     ]
     if not clashes:
         return omap, tmap, []
@@ -421,17 +424,22 @@ def _delete_edit(task: dict[str, Any], now: datetime, conflicts: list[dict[str, 
     )
 
 
-def _restore_symmetry(tasks: list[dict[str, Any]], fresh: set[int]) -> dict[str, int]:
+def _restore_symmetry(
+    tasks: list[dict[str, Any]], fresh: set[int], candidates: list[int] | None = None
+) -> dict[str, int]:
     """If X blocks Y then Y is blockedBy X and the other way round, between tasks present in the list (in place).
 
     `fresh` holds the positions of task dicts this merge made itself; any other dict is copied before it is changed.
-    Returns the position of each id in the list.
+    `candidates`, when given, lists in increasing order the positions of every task that may have a non-empty
+    `blocks` or `blockedBy` (the others are skipped). Returns the position of each id in the list.
     """
     position = {task["id"]: i for i, task in enumerate(tasks)}
     missing: list[tuple[int, str, str]] = []  # (position of the task to change, field, id to add)
-    for task in tasks:
-        for key, other_key in (("blocks", "blockedBy"), ("blockedBy", "blocks")):
-            refs = task.get(key)
+    for task in tasks if candidates is None else [tasks[i] for i in candidates]:
+        blocks, blocked_by = task.get("blocks"), task.get("blockedBy")
+        if not blocks and not blocked_by:  # most tasks: nothing to look at
+            continue
+        for other_key, refs in (("blockedBy", blocks), ("blocks", blocked_by)):
             if not refs or type(refs) is not list:
                 continue
             for ref in refs:
@@ -667,19 +675,44 @@ def merge_task_lists(
     The tasks must be structurally valid (`document.check_task`); the result's order is not canonical (see
     `document.canonical`). Unchanged task dicts are passed through as they are, not copied.
     """
+    return _merge_task_lists(base, ours, theirs, now, (None, None, None))
+
+
+def _merge_task_lists(
+    base: list[dict[str, Any]],
+    ours: list[dict[str, Any]],
+    theirs: list[dict[str, Any]],
+    now: datetime | None,
+    indexes: tuple[dict[str, dict[str, Any]] | None, ...],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[tuple[str, str]]]:
+    """`merge_task_lists`; `indexes` holds the tasks of base, ours and theirs by id when the structural check gave
+    them (`document.load_document_indexed`), None where they are to be made here."""
     now = now or rules.utc_now()
     conflicts: list[dict[str, Any]] = []
-    bmap = _index(base, "base")
-    omap = _index(ours, "ours")
-    tmap = _index(theirs, "theirs")
+    bmap = _index(base, "base") if indexes[0] is None else indexes[0]
+    omap = _index(ours, "ours") if indexes[1] is None else indexes[1]
+    tmap = _index(theirs, "theirs") if indexes[2] is None else indexes[2]
     omap, tmap, renamed = _settle_renames(bmap, omap, tmap, now, conflicts)
 
     out: list[dict[str, Any]] = []
     fresh: set[int] = set()  # positions in `out` of task dicts made by this merge (the others are the inputs')
     linked: set[str] = set()  # ids whose dependencies or parent may differ between ours and theirs
+    with_refs: list[int] = []  # positions in `out` of the tasks that may have blocks or blockedBy (for the symmetry)
+    t_get, b_get, keep, refs = tmap.get, bmap.get, out.append, with_refs.append
     for tid, o in omap.items():
-        t = tmap.get(tid)
-        b = bmap.get(tid)
+        t = t_get(tid)
+        b = b_get(tid)
+        if t is not None and b is not None and t == b:  # unchanged on theirs: most tasks, so first and inline
+            blocked_by, blocks = o.get("blockedBy"), o.get("blocks")
+            if blocks or blocked_by:
+                refs(len(out))
+            keep(o)
+            if (  # _links_differ(o, b)
+                blocked_by != b.get("blockedBy") or blocks != b.get("blocks") or o.get("parent") != b.get("parent")
+            ):
+                linked.add(tid)
+            continue
+        before = len(out)
         if t is None:
             if b is None:
                 out.append(o)  # added on ours
@@ -696,11 +729,7 @@ def merge_task_lists(
                 fresh.add(len(out))
                 out.append(_merge_task(tid, {}, o, t, now, conflicts))
                 linked.add(tid)
-        elif t == b:
-            out.append(o)
-            if _links_differ(o, b):
-                linked.add(tid)
-        elif o in (b, t):
+        elif o in (b, t):  # (t == b was handled first)
             out.append(t)
             if _links_differ(o, t):
                 linked.add(tid)
@@ -708,18 +737,22 @@ def merge_task_lists(
             fresh.add(len(out))
             out.append(_merge_task(tid, b, o, t, now, conflicts))
             linked.add(tid)
+        if len(out) != before:  # the rarer cases: the task kept is looked at in any case
+            refs(before)
     for tid, t in tmap.items():
         if tid in omap:
             continue
         b = bmap.get(tid)
         if b is None:
+            refs(len(out))
             out.append(t)  # added on theirs
             linked.add(tid)
         elif t != b:
+            refs(len(out))
             _delete_edit(t, now, conflicts)
             out.append(t)
             linked.add(tid)
-    position = _restore_symmetry(out, fresh)
+    position = _restore_symmetry(out, fresh, with_refs)
     if linked:
         graph = _Graph(out, position, fresh)
         _break_dependency_cycles(graph, linked, omap, tmap, now, conflicts)
@@ -745,9 +778,22 @@ def merge_documents(
     The documents must pass `document.check_document`. The result's canonical bytes (`document.dumps`) do not
     depend on which side is ours.
     """
+    return _merge_documents(base, ours, theirs, now, (None, None, None))
+
+
+def _merge_documents(
+    base: dict[str, Any] | None,
+    ours: dict[str, Any],
+    theirs: dict[str, Any],
+    now: datetime | None,
+    indexes: tuple[dict[str, dict[str, Any]] | None, ...],
+) -> MergeResult:
+    """`merge_documents`, with the tasks by id where known (see `_merge_task_lists`)."""
     now = now or rules.utc_now()
     base_doc: dict[str, Any] = base if base is not None else {"tasks": []}
-    tasks, new_conflicts, renamed = merge_task_lists(base_doc.get("tasks", []), ours["tasks"], theirs["tasks"], now=now)
+    tasks, new_conflicts, renamed = _merge_task_lists(
+        base_doc.get("tasks", []), ours["tasks"], theirs["tasks"], now, indexes
+    )
 
     merged: dict[str, Any] = {}
     ctx = _Context(
@@ -824,7 +870,9 @@ def _merge_records(
 
 
 def _is_blank(raw: bytes) -> bool:
-    return not raw.removeprefix(b"\xef\xbb\xbf").strip()
+    """Nothing but a BOM and ASCII whitespace (what `bytes.strip` removes), found without copying the bytes."""
+    raw = raw.removeprefix(b"\xef\xbb\xbf")
+    return not raw or raw.isspace()
 
 
 def _parse_lines(raw: bytes, name: str) -> list[Any]:
@@ -860,11 +908,12 @@ def _file_kind(name: str) -> str:
     return "tasks"
 
 
-def _load(raw: bytes, name: str, kind: str) -> Any:
+def _load(raw: bytes, name: str, kind: str) -> tuple[Any, dict[str, dict[str, Any]] | None]:
+    """The parsed and checked file, and for a document its tasks by id (None when not known)."""
     if kind == "document":
         if _is_blank(raw):
             raise DocumentError(f"{name}: the file is empty; restore it from git")
-        return document.load_document(raw, name)
+        return document.load_document_indexed(raw, name)
     lines = _parse_lines(raw, name)
     if kind == "tasks":
         seen: set[str] = set()
@@ -873,7 +922,7 @@ def _load(raw: bytes, name: str, kind: str) -> Any:
             if task["id"] in seen:
                 raise DocumentError(f"{name}: task {number}: duplicate id {task['id']!r}; give one of them a new id")
             seen.add(task["id"])
-    return lines
+    return lines, None
 
 
 def merge_bytes(
@@ -896,17 +945,19 @@ def merge_bytes(
     """
     kind = _file_kind(name)
     base_value: Any = None
+    base_index = None
     if base is not None and not _is_blank(base):
         try:
-            base_value = _load(base, f"{name} (base)", kind)
+            base_value, base_index = _load(base, f"{name} (base)", kind)
         except DocumentError:
             if not lenient_base:
                 raise
-    ours_value = _load(ours, f"{name} (ours)", kind)
-    theirs_value = _load(theirs, f"{name} (theirs)", kind)
+    ours_value, ours_index = _load(ours, f"{name} (ours)", kind)
+    theirs_value, theirs_index = _load(theirs, f"{name} (theirs)", kind)
 
     if kind == "document":
-        return document.dumps(merge_documents(base_value, ours_value, theirs_value, now=now).document)
+        indexes = (base_index, ours_index, theirs_index)
+        return document.dumps(_merge_documents(base_value, ours_value, theirs_value, now, indexes).document)
     if kind == "records":
         records = _merge_records(base_value or [], ours_value, theirs_value, now or rules.utc_now())
         return b"".join(sorted(document.dump_line(r) for r in records))
