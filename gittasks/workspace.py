@@ -264,7 +264,7 @@ class Workspace:
     def _follow_up(self, outcome: Outcome) -> None:
         """The optional settings acted on after each change: `gittasks.autoarchive` (a duration: archive tasks that
         ended longer ago, in a commit of its own) and `gittasks.autosync` (push in the background, never waiting)."""
-        if not self.repo.may_have("gittasks"):
+        if not (self.repo.may_have("autoarchive") or self.repo.may_have("autosync")):
             return
         auto_archive = self.setting("autoarchive")
         if auto_archive:
