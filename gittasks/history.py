@@ -20,6 +20,7 @@ RECORD_SEP = "\x1e"
 _FORMAT = FIELD_SEP.join(
     [
         "%H",
+        "%ct",
         "%P",
         "%aI",
         "%an",
@@ -51,12 +52,13 @@ def _commits(repo: Repo, args: list[str]) -> list[dict[str, Any]]:
         if not chunk.strip():
             continue
         parts = chunk.rstrip("\n").split(FIELD_SEP)
-        if len(parts) < 9:
+        if len(parts) < 10:
             continue
-        sha, parents, author_date, author, tasks, action, machine, stamp, subject = parts[:9]
+        sha, seconds, parents, author_date, author, tasks, action, machine, stamp, subject = parts[:10]
         commits.append(
             {
                 "commit": sha,
+                "time": int(seconds or 0),
                 "parents": parents.split(),
                 "when": _normal_stamp(stamp.strip()) or author_date,
                 "machine": machine.strip() or None,
@@ -73,6 +75,37 @@ def _normal_stamp(value: str) -> str | None:
     """Trailer stamps of every version: ISO with Z, or the older `YYYY-MM-DD HH:MM:SS` (taken as UTC)."""
     moment = rules.parse_stamp(value)
     return rules.format_stamp(moment) if moment else None
+
+
+def _interleave(
+    repo: Repo, tagged: list[dict[str, Any]], untagged: list[dict[str, Any]], paths: list[str]
+) -> list[dict[str, Any]]:
+    """Two newest-first commit lists as one, in git's order: by commit time, and where a tagged and an untagged
+    commit share a second, by asking git for the order (`rev-list`)."""
+    found = {c["commit"]: c for c in [*untagged, *tagged]}
+    seconds = {c["commit"]: c["time"] for c in found.values()}
+    if not untagged or not tagged or not {c["time"] for c in tagged} & {c["time"] for c in untagged}:
+        return sorted(found.values(), key=lambda c: seconds[c["commit"]], reverse=True)
+    listing = repo.out("rev-list", "HEAD", *paths)
+    return [found[sha] for sha in listing.split() if sha in found]
+
+
+def _task_in_canonical_blob(blob: bytes, task_id: str) -> dict[str, Any] | None:
+    """The task `task_id` cut out of a task file as gittasks writes it (canonical: indent 2, sorted keys), without
+    parsing the whole file; None when the file does not look canonical there (the caller then parses it all)."""
+    needle = b'\n      "id": ' + document.orjson.dumps(task_id) + b","
+    at = blob.find(needle)
+    if at < 0 or blob.find(needle, at + 1) >= 0:
+        return None
+    start = blob.rfind(b"\n    {\n", 0, at)
+    end = blob.find(b"\n    }", at)
+    if start < 0 or end < 0:
+        return None
+    try:
+        task = document.orjson.loads(blob[start + 5 : end + 6])
+    except document.orjson.JSONDecodeError:
+        return None
+    return task if isinstance(task, dict) and task.get("id") == task_id else None
 
 
 def _tasks_at(repo: Repo, revs: list[str], wanted: str | None = None) -> dict[str, dict[str, dict[str, Any]]]:
@@ -96,10 +129,14 @@ def _tasks_at(repo: Repo, revs: list[str], wanted: str | None = None) -> dict[st
             size = int(header[2])
             blob = raw[pos : pos + size]
             pos += size + 1
-            try:
-                tasks = {t["id"]: t for t in document.load_document(blob, rules.ACTIVE_PATH)["tasks"]}
-            except DocumentError:
-                tasks = {}
+            one = _task_in_canonical_blob(blob, wanted) if wanted is not None else None
+            if wanted is not None and one is not None:
+                tasks = {wanted: one}
+            else:
+                try:
+                    tasks = {t["id"]: t for t in document.load_document(blob, rules.ACTIVE_PATH)["tasks"]}
+                except DocumentError:
+                    tasks = {}
         if wanted is None or wanted not in tasks:
             try:
                 files = task_files_at(repo, rev)
@@ -124,25 +161,39 @@ def describe(old: dict[str, Any] | None, new: dict[str, Any] | None) -> dict[str
             nested.append(key)
         else:
             changes[key] = {"from": old.get(key), "to": new.get(key)}
-    if nested:
-        from deepdiff import DeepDiff  # slow to import: only when an object inside the task changed
-
-        for key in nested:
-            diff = DeepDiff(old[key], new[key], verbose_level=2)
-            for kind, items in diff.items():
-                if not isinstance(items, dict):
-                    continue
-                for path, detail in items.items():
-                    name = f"{key}.{_dotted(path)}" if _dotted(path) else key
-                    if isinstance(detail, dict) and ("old_value" in detail or "new_value" in detail):
-                        changes[name] = {"from": detail.get("old_value"), "to": detail.get("new_value")}
-                    elif kind.endswith("_added"):
-                        changes[name] = {"from": None, "to": detail}
-                    elif kind.endswith("_removed"):
-                        changes[name] = {"from": detail, "to": None}
-                    else:
-                        changes[key] = {"from": old[key], "to": new[key]}
+    for key in nested:
+        old_obj, new_obj = old[key], new[key]
+        deep = [k for k in set(old_obj) | set(new_obj) if isinstance(old_obj.get(k), dict | list) or isinstance(
+            new_obj.get(k), dict | list)]  # fmt: skip
+        for sub in sorted(set(old_obj) | set(new_obj)):
+            if sub not in deep and (old_obj.get(sub) != new_obj.get(sub) or (sub in old_obj) != (sub in new_obj)):
+                changes[f"{key}.{sub}"] = {"from": old_obj.get(sub), "to": new_obj.get(sub)}
+        if deep:
+            _deep_changes(key, {k: old_obj.get(k) for k in deep}, {k: new_obj.get(k) for k in deep}, changes)
     return dict(sorted(changes.items()))
+
+
+def _deep_changes(key: str, old: dict[str, Any], new: dict[str, Any], changes: dict[str, dict[str, Any]]) -> None:
+    """Changes inside nested objects and lists, described by deepdiff (slow to import: only when such a value
+    changed)."""
+    if old == new:
+        return
+    from deepdiff import DeepDiff
+
+    diff = DeepDiff(old, new, verbose_level=2)
+    for kind, items in diff.items():
+        if not isinstance(items, dict):
+            continue
+        for path, detail in items.items():
+            name = f"{key}.{_dotted(path)}" if _dotted(path) else key
+            if isinstance(detail, dict) and ("old_value" in detail or "new_value" in detail):
+                changes[name] = {"from": detail.get("old_value"), "to": detail.get("new_value")}
+            elif kind.endswith("_added"):
+                changes[name] = {"from": None, "to": detail}
+            elif kind.endswith("_removed"):
+                changes[name] = {"from": detail, "to": None}
+            else:
+                changes[key] = {"from": old, "to": new}
 
 
 def _dotted(path: str) -> str:
@@ -161,9 +212,7 @@ def task_log(repo: Repo, task_id: str | None = None, limit: int | None = None) -
         written = trailer_value(task_id)  # as the trailer spells it (quoted when it has odd characters)
         tagged = [c for c in _commits(repo, ["-F", f"--grep=Task: {written}", *paths]) if task_id in c["tasks"]]
         untagged = [c for c in _commits(repo, ["-E", "--invert-grep", "--grep=^Action: ", *paths]) if not c["action"]]
-        found = {c["commit"]: c for c in [*untagged, *tagged]}
-        listing = repo.out("rev-list", "HEAD", *paths) if len(found) > 1 else "\n".join(found)
-        commits = [found[sha] for sha in listing.split() if sha in found]
+        commits = _interleave(repo, tagged, untagged, paths)
     else:
         commits = _commits(repo, [*(["-n", str(limit * 2 + 10)] if limit else []), *paths])
     revs = []

@@ -134,3 +134,18 @@ def test_show_at_revision(cli: Cli) -> None:
     assert cli.json("show", tid, "--at", first)["subject"] == "Before"
     assert cli.json("show", tid)["subject"] == "After"
     assert "unknown revision" in cli.fail("show", tid, "--at", "no-such-rev")
+
+
+def test_log_describes_changes_deep_inside_objects(cli: Cli) -> None:
+    tid = cli.create("Deep")
+    doc = cli.doc()
+    doc["tasks"][0]["context"] = {"files_modified": ["a.py"], "environment": {"os": "linux"}}
+    (cli.root / ACTIVE).write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    cli.ok("list")
+    doc = cli.doc()
+    doc["tasks"][0]["context"] = {"files_modified": ["a.py", "b.py"], "environment": {"os": "windows"}}
+    (cli.root / ACTIVE).write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    cli.ok("list")
+    changes = cli.json("log", tid)[0]["changes"]
+    assert changes["context.files_modified[1]"] == {"from": None, "to": "b.py"}
+    assert changes["context.environment.os"] == {"from": "linux", "to": "windows"}
