@@ -5,6 +5,7 @@ Standard library only, so a benchmark can run under any interpreter; gittasks it
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import shutil
@@ -194,6 +195,24 @@ def median_ms(cmd: Sequence[str], cwd: Path, env: Mapping[str, str], runs: int =
     bench = Bench(cmd[0], cmd, cwd, env)
     measure([bench], runs, warmups)
     return bench.median_ms
+
+
+def bench_args(
+    name: str, doc: str | None, default_tasks: int, argv: list[str] | None, default_gittasks: str, runs_help: str
+) -> tuple[argparse.Namespace, str] | None:
+    """The options every bench takes, and the gittasks command found; None (after saying why) when it is missing."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
+    parser.add_argument("--gittasks", default=default_gittasks, help="the gittasks command (default: %(default)s)")
+    parser.add_argument("--runs", type=int, default=15, help=f"{runs_help} (default: %(default)s)")
+    parser.add_argument("--warmups", type=int, default=2, help="untimed runs first (default: %(default)s)")
+    parser.add_argument("--tasks", type=int, default=default_tasks, help="tasks in the list (default: %(default)s)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    args = parser.parse_args(argv)
+    gittasks = shutil.which(args.gittasks) or args.gittasks
+    if not Path(gittasks).exists():
+        print(f"{name}: no gittasks command at {gittasks}; pass --gittasks PATH", file=sys.stderr)
+        return None
+    return args, gittasks
 
 
 def interpreter_of(script: Path) -> str:

@@ -14,7 +14,6 @@ Taskwarrior read no config of yours (HOME, the global git config and TASKRC/TASK
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import re
@@ -268,18 +267,10 @@ def default_gittasks() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--gittasks", default=default_gittasks(), help="the gittasks command (default: %(default)s)")
-    parser.add_argument("--runs", type=int, default=15, help="timed runs per command (default: %(default)s)")
-    parser.add_argument("--warmups", type=int, default=2, help="untimed runs first (default: %(default)s)")
-    parser.add_argument("--tasks", type=int, default=1000, help="tasks in the list (default: %(default)s)")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
-    args = parser.parse_args(argv)
-
-    gittasks = shutil.which(args.gittasks) or args.gittasks
-    if not Path(gittasks).exists():
-        print(f"cli_latency: no gittasks command at {gittasks}; pass --gittasks PATH", file=sys.stderr)
+    found = common.bench_args("cli_latency", __doc__, 1000, argv, default_gittasks(), "timed runs per command")
+    if found is None:
         return 2
+    args, gittasks = found
     python = common.interpreter_of(Path(gittasks))
     task = shutil.which("task")
     task_version = ""

@@ -17,9 +17,7 @@ only when a command fails. Git reads no config of yours (HOME and the global git
 
 from __future__ import annotations
 
-import argparse
 import json
-import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -55,20 +53,10 @@ def payloads() -> Callable[[], bytes]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument(
-        "--gittasks", default=data.default_gittasks(), help="the gittasks command (default: %(default)s)"
-    )
-    parser.add_argument("--runs", type=int, default=15, help="timed runs per command (default: %(default)s)")
-    parser.add_argument("--warmups", type=int, default=2, help="untimed runs first (default: %(default)s)")
-    parser.add_argument("--tasks", type=int, default=200, help="tasks in the list (default: %(default)s)")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
-    args = parser.parse_args(argv)
-
-    gittasks = shutil.which(args.gittasks) or args.gittasks
-    if not Path(gittasks).exists():
-        print(f"hook_capture: no gittasks command at {gittasks}; pass --gittasks PATH", file=sys.stderr)
+    found = common.bench_args("hook_capture", __doc__, 200, argv, data.default_gittasks(), "timed runs per command")
+    if found is None:
         return 2
+    args, gittasks = found
     python = common.interpreter_of(Path(gittasks))
     began = time.perf_counter()
     load_before = common.load_average()

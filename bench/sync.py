@@ -21,9 +21,7 @@ non-zero only when a command fails. Git reads no config of yours (HOME and the g
 
 from __future__ import annotations
 
-import argparse
 import json
-import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -93,20 +91,10 @@ def git_change(clone: Path, env: dict[str, str], ids: list[str]) -> Callable[[],
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument(
-        "--gittasks", default=data.default_gittasks(), help="the gittasks command (default: %(default)s)"
-    )
-    parser.add_argument("--runs", type=int, default=15, help="timed rounds (default: %(default)s)")
-    parser.add_argument("--warmups", type=int, default=2, help="untimed rounds first (default: %(default)s)")
-    parser.add_argument("--tasks", type=int, default=200, help="tasks in the list (default: %(default)s)")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
-    args = parser.parse_args(argv)
-
-    gittasks = shutil.which(args.gittasks) or args.gittasks
-    if not Path(gittasks).exists():
-        print(f"sync: no gittasks command at {gittasks}; pass --gittasks PATH", file=sys.stderr)
+    found = common.bench_args("sync", __doc__, 200, argv, data.default_gittasks(), "timed rounds")
+    if found is None:
         return 2
+    args, gittasks = found
     python = common.interpreter_of(Path(gittasks))
     began = time.perf_counter()
     load_before = common.load_average()

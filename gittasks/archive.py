@@ -67,6 +67,30 @@ def find_archived(root: Path, given: str) -> dict[str, Any] | None:
     return prefixed[0] if prefixed else None
 
 
+def find_task(ws: Workspace, given: str) -> tuple[dict[str, Any], bool]:
+    """The task `given` names (an id or unique prefix) in the active list, else in the archive: (task, archived)."""
+    try:
+        return ws.get(given), False
+    except GittasksError as exc:
+        if "ambiguous" in str(exc):
+            raise
+        found = find_archived(ws.repo.root, given)
+        if found is None:
+            raise
+        return found, True
+
+
+def history_id(ws: Workspace, given: str) -> str:
+    """The id whose history to show: an active or archived task's (prefixes allowed), else `given` as it is (a
+    deleted task keeps its history)."""
+    try:
+        return str(find_task(ws, given)[0]["id"])
+    except GittasksError as exc:
+        if "ambiguous" in str(exc):
+            raise
+        return given
+
+
 def archive(ws: Workspace, older_than: timedelta | None = None) -> Outcome:
     """Move ended tasks (all, or those ended longer ago than `older_than`) to the archive in one commit."""
     with ws.lock:

@@ -169,18 +169,11 @@ class TaskTools:
         return tasks
 
     def get_task(self, given: str) -> dict[str, Any]:
-        ws = self.workspace()
-        try:
-            task = ws.get(given)
-        except GittasksError as exc:
-            if "ambiguous" in str(exc):
-                raise
-            from gittasks import archive
+        from gittasks import archive
 
-            found = archive.find_archived(ws.repo.root, given)
-            if found is None:
-                raise
-            task = found
+        ws = self.workspace()
+        task, archived = archive.find_task(ws, given)
+        if archived:
             self.notes.append("archived")
         self._finish(ws)
         return document.canonical_task(task)
@@ -197,15 +190,7 @@ class TaskTools:
         if limit is not None and limit < 1:
             raise GittasksError("limit must be 1 or more")
         ws = self.workspace()
-        task_id = None
-        if given is not None:
-            try:
-                task_id = ws.resolve(given)
-            except GittasksError as exc:
-                if "ambiguous" in str(exc):
-                    raise
-                found = archive.find_archived(ws.repo.root, given)
-                task_id = found["id"] if found is not None else given  # a deleted task keeps its history
+        task_id = archive.history_id(ws, given) if given is not None else None
         entries = history.task_log(ws.repo, task_id, limit if limit is not None else (None if task_id else 20))
         self._finish(ws)
         return entries

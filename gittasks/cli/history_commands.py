@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -20,10 +20,10 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """History from git: when, which machine, which action, what changed."""
-        from gittasks import history
+        from gittasks import archive, history
 
         ws = output.workspace()
-        resolved = resolve_any(ws, task_id) if task_id is not None else None
+        resolved = archive.history_id(ws, task_id) if task_id is not None else None
         entries = history.task_log(ws.repo, resolved, limit if limit is not None else (None if resolved else 20))
         output.flush_messages(ws)
         if as_json:
@@ -116,20 +116,3 @@ def register_report(app: typer.Typer) -> None:
             output.echo(report_module.as_csv(data))
         else:
             output.echo(report_module.as_table(data))
-
-
-def resolve_any(ws: Any, given: str) -> str:
-    """An id from the active list, else from the archive (prefixes allowed in both)."""
-    from gittasks.errors import GittasksError
-
-    try:
-        return str(ws.resolve(given))
-    except GittasksError as first:
-        from gittasks import archive
-
-        found = archive.find_archived(ws.repo.root, given)
-        if found is None:
-            if "ambiguous" in str(first):
-                raise
-            return given  # maybe deleted: its history is still there
-        return str(found["id"])

@@ -249,17 +249,9 @@ def register(app: typer.Typer) -> None:
             if task is None:
                 raise GittasksError(f"no task {task_id!r} at {at}")
         else:
-            try:
-                task = ws.get(task_id)
-            except GittasksError as exc:
-                if "ambiguous" in str(exc):
-                    raise
-                from gittasks import archive
+            from gittasks import archive
 
-                found = archive.find_archived(ws.repo.root, task_id)
-                if found is None:
-                    raise
-                task, archived = found, True
+            task, archived = archive.find_task(ws, task_id)
         if as_json:
             output.emit_json(task)
             return
