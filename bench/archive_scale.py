@@ -1,0 +1,111 @@
+"""Active-list commands with a 100,000-task archive next to the same commands with an empty one, in one run.
+
+    .venv/bin/python bench/archive_scale.py [--runs 15] [--warmups 2] [--tasks 50] [--keep]
+
+Two repositories with the same 50 active tasks; one also has 100,000 archived tasks in monthly
+`.claude/tasks/archive/YYYY-MM.jsonl` files. The active-list commands (list --json, show, ready, create) must not
+read the archive, so their ratio big/empty should stay near 1. `list --all --json` has to stream: the time until its
+first line is printed next to the time of the whole listing.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+try:
+    from bench import _common as common
+    from bench import cli_latency as data
+except ImportError:  # run as a script: bench/ itself is on sys.path
+    import _common as common  # type: ignore[no-redef,unused-ignore]
+    import cli_latency as data  # type: ignore[no-redef,unused-ignore]
+
+ARCHIVED = 100_000
+
+
+def write_archive(repo: Path, env: dict[str, str], count: int) -> None:
+    """`count` completed tasks spread over twelve monthly archive files, committed."""
+    folder = repo / ".claude" / "tasks" / "archive"
+    folder.mkdir(parents=True, exist_ok=True)
+    now = datetime.now(UTC) - timedelta(days=400)
+    months: dict[str, list[bytes]] = {}
+    for index, task in enumerate(data.make_tasks(count, random.Random(7), now)):
+        ended = now + timedelta(days=index % 360)
+        task.update(status="completed", completed_at=data.stamp(ended), id=f"arch{index:06d}", blocks=[], blockedBy=[])
+        task["parent"] = None
+        line = json.dumps(task, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
+        months.setdefault(ended.strftime("%Y-%m"), []).append(line.encode("utf-8"))
+    for month, lines in months.items():
+        (folder / f"{month}.jsonl").write_bytes(b"".join(sorted(lines)))
+    common.git(repo, env, "add", "--", ".claude/tasks/archive")
+    common.git(repo, env, "commit", "-q", "-m", f"bench: {count} archived tasks")
+
+
+def first_line_ms(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
+    """(ms until the first line of output, ms until the command ended)."""
+    began = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    proc.stdout.readline()
+    first = time.perf_counter() - began
+    proc.stdout.read()
+    if proc.wait() != 0:
+        raise common.CommandFailed(f"{' '.join(cmd)} failed")
+    return first * 1000, (time.perf_counter() - began) * 1000
+
+
+def main(argv: list[str] | None = None) -> int:
+    found = common.bench_args("archive_scale", __doc__, 50, argv, data.default_gittasks(), "timed runs per command")
+    if found is None:
+        return 2
+    args, gittasks = found
+    began = time.perf_counter()
+    try:
+        with common.temp_folder("gittasks-bench-archive-", keep=args.keep) as tmp:
+            env = common.isolated_env(tmp)
+            (tmp / "empty").mkdir()
+            (tmp / "big").mkdir()
+            empty, show_id = data.setup_repo(tmp / "empty", env, gittasks, args.tasks)
+            big, _ = data.setup_repo(tmp / "big", env, gittasks, args.tasks)
+            write_archive(big, env, ARCHIVED)
+            benches = []
+            for label, repo in (("empty archive", empty), (f"{ARCHIVED:,} archived", big)):
+                for name, cmd in (
+                    ("list --json", [gittasks, "list", "--json"]),
+                    ("show", [gittasks, "show", show_id]),
+                    ("ready", [gittasks, "ready", "--json"]),
+                    ("create", [gittasks, "create", "bench task"]),
+                ):
+                    benches.append(common.Bench(f"{name} ({label})", cmd, repo, env))
+            common.measure(benches, args.runs, args.warmups)
+            stream = [first_line_ms([gittasks, "list", "--all", "--json"], big, env) for _ in range(3)]
+            total = time.perf_counter() - began
+            print(
+                f"gittasks with a {ARCHIVED:,}-task archive: {args.tasks} active tasks, median of {args.runs} "
+                f"interleaved runs after {args.warmups} warm-ups (total {total:.1f} s)"
+            )
+            print(f"{common.load_average()}\n")
+            common.print_table(benches)
+            print("\nratio big archive / empty archive (target: about 1, the archive is not read)")
+            half = len(benches) // 2
+            for small, large in zip(benches[:half], benches[half:], strict=True):
+                ratio = large.median_ms / small.median_ms
+                name = small.name.split(" (")[0]
+                print(f"  {name:<12} {ratio:5.2f}x  {'PASS' if ratio <= 1.25 else 'OVER'} (<= 1.25x)")
+            firsts = sorted(s[0] for s in stream)
+            totals = sorted(s[1] for s in stream)
+            print(f"\nlist --all --json over {ARCHIVED + args.tasks:,} tasks: first line after {firsts[1]:.0f} ms, "
+                  f"all of it after {totals[1]:.0f} ms (median of 3): it streams")  # fmt: skip
+    except common.CommandFailed as exc:
+        print(f"archive_scale: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
