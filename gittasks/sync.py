@@ -319,6 +319,7 @@ def sync(ws: Workspace, remote: str | None = None, progress: Callable[[str], Non
             if theirs is not None and ours is None:
                 fast_forward(ws, theirs, report)
                 report.fast_forward = True
+                report.incoming = merge_task_files({}, {}, task_files_at(repo, theirs)).incoming
             elif theirs is not None and ours is not None and ours != theirs:
                 if _is_ancestor(repo, theirs, ours):  # we are ahead: nothing to merge
                     pass

@@ -314,3 +314,14 @@ def test_autoarchive_on_each_change(make_repo) -> None:  # type: ignore[no-untyp
     assert a.json("list") == []
     assert [t["id"] for t in a.json("list", "--all")] == [tid]
     assert "archive" in git(a.root, "log", "-1", "--format=%s")
+
+
+def test_first_sync_of_a_repository_without_commits(two: tuple[Cli, Cli], bare_remote: Path, make_repo) -> None:  # type: ignore[no-untyped-def]
+    a, _ = two
+    tid = a.create("already on the remote")
+    a.ok("sync")
+    fresh = Cli(make_repo("fresh"), "WS-C")
+    git(fresh.root, "remote", "add", "origin", str(bare_remote))
+    data = json.loads(fresh.ok("sync", "--json"))
+    assert [(i["id"], i["change"]) for i in data["incoming"]] == [(tid, "added")]
+    assert [t["id"] for t in fresh.json("list")] == [tid]
