@@ -67,7 +67,7 @@ def commit_message(
     action: str, ids: list[str], subjects: dict[str, str], machine: str, stamp: str, title: str | None = None
 ) -> str:
     if title is not None:
-        title = f"gittasks: {one_line(title, 100)}" + (f" ({len(ids)} tasks)" if ids else "")
+        title = f"gittasks: {one_line(title, 100)}" + (f" ({len(ids)} task{'s' * (len(ids) != 1)})" if ids else "")
     elif not ids:
         title = f"gittasks: {action}"
     elif len(ids) == 1 or action not in BULK_ACTIONS:

@@ -31,7 +31,10 @@ app = typer.Typer(
 @app.callback()
 def main(
     repo: Annotated[
-        Path | None, typer.Option("--repo", help="Work on the repository containing DIR instead of the current folder.")
+        Path | None,
+        typer.Option(
+            "--repo", metavar="DIR", help="Work on the repository containing DIR instead of the current folder."
+        ),
     ] = None,
     no_secret_check: Annotated[
         bool, typer.Option("--no-secret-check", help="Do not warn about task text that looks like a credential.")
