@@ -219,7 +219,18 @@ class Repo:
                 raise GitError(f"git commit failed: {_first_line(proc.stderr)}")
             self.run_retrying_locks(*args, "--", *paths, input=data, config=self.identity_config())
         failpoints.hit("after-commit")
-        return self.head() or ""
+        return self.head_from_files() or self.head() or ""
+
+    def head_from_files(self) -> str | None:
+        """HEAD's commit read from .git's files (a commit always leaves its branch as a loose ref), None if unsure."""
+        try:
+            head = (self.git_dir / "HEAD").read_text(encoding="utf-8").strip()
+            if not head.startswith("ref: "):
+                return head if re.fullmatch(r"[0-9a-f]{40,64}", head) else None
+            value = (self.common_dir / head[5:]).read_text(encoding="utf-8").strip()
+        except OSError:
+            return None
+        return value if re.fullmatch(r"[0-9a-f]{40,64}", value) else None
 
     def unstage(self, paths: Sequence[str]) -> None:
         """Put the index entries of `paths` back to HEAD (after a failed commit)."""

@@ -21,7 +21,9 @@ def run(args: list[str]) -> int:
     _utf8_streams()
     # pydantic scans every installed package for plugins when a model is first built; the CLI uses none
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-    from gittasks.cli.app import app
+    from gittasks.cli.app import register
+
+    app = register(args)
 
     try:
         app(args=args, prog_name="gittasks")

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from gittasks.cli import (
-    claude_commands,
-    history_commands,
-    mcp_command,
-    output,
-    setup_commands,
-    sync_commands,
-    task_commands,
-)
+from gittasks.cli import output
+
+# Which module defines which commands: a call builds only the group it needs (typer builds every registered command
+# on each start), and all of them for --help or a name it does not know (so typer can list or suggest).
+GROUPS: dict[str, tuple[str, ...]] = {
+    "task_commands": ("create", "update", "start", "done", "block", "cancel", "reopen", "delete", "list", "show",
+                      "ready", "checklist"),
+    "setup_commands": ("init", "doctor", "validate", "demo", "merge-driver"),
+    "sync_commands": ("sync", "status", "conflicts", "resolve"),
+    "history_commands": ("log", "archive", "restore", "report"),
+    "claude_commands": ("recover", "install-claude", "hook"),
+    "mcp_command": ("mcp",),
+}  # fmt: skip
+GLOBAL_OPTIONS_WITH_VALUE = ("--repo",)
 
 app = typer.Typer(
     name="gittasks",
@@ -45,10 +51,23 @@ def main(
         os.environ["GITTASKS_NO_SECRET_CHECK"] = "1"
 
 
-task_commands.register(app)
-setup_commands.register(app)
-sync_commands.register(app)
-history_commands.register(app)
-history_commands.register_report(app)
-claude_commands.register(app)
-mcp_command.register(app)
+def command_name(args: list[str]) -> str | None:
+    """The command an argument list asks for (after the global options), None if there is none."""
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in GLOBAL_OPTIONS_WITH_VALUE:
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+def register(args: list[str]) -> typer.Typer:
+    """The app with the commands `args` needs registered."""
+    name = command_name(args)
+    wanted = [group for group, names in GROUPS.items() if name in names] or list(GROUPS)
+    for group in wanted:
+        importlib.import_module(f"gittasks.cli.{group}").register(app)
+    return app

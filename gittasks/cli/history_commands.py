@@ -81,6 +81,8 @@ def register(app: typer.Typer) -> None:
         else:
             output.echo(f"restored {render.list_line(outcome.value)}")
 
+    register_report(app)
+
 
 def register_report(app: typer.Typer) -> None:
     @app.command()
