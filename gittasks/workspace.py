@@ -12,7 +12,7 @@ import re
 import shlex
 import socket
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -413,7 +413,3 @@ def init(path: Path | None, remote: str | None = None) -> tuple[Workspace, list[
         if new_files:
             ws.commit_files("init", [], {}, new_files)
     return ws, done
-
-
-def iter_ids(tasks: Iterable[document.Task]) -> list[str]:
-    return [t["id"] for t in tasks]
