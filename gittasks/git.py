@@ -156,6 +156,26 @@ class Repo:
         proc = self.run("cat-file", "blob", f"{rev}:{path}", check=False)
         return proc.stdout if proc.returncode == 0 else None
 
+    def blobs(self, specs: Sequence[str]) -> list[bytes | None]:
+        """The bytes of each `REV:PATH` in `specs` (None where there is none), read by one `git cat-file --batch`."""
+        if not specs:
+            return []
+        request = "".join(f"{spec}\n" for spec in specs).encode("utf-8", "surrogateescape")
+        out = self.run("cat-file", "--batch", input=request).stdout
+        found: list[bytes | None] = []
+        pos = 0
+        for _ in specs:
+            end = out.index(b"\n", pos)
+            header = out[pos:end].split()
+            pos = end + 1
+            if len(header) < 3 or header[1] == b"missing":
+                found.append(None)
+                continue
+            size = int(header[2])
+            found.append(out[pos : pos + size])
+            pos += size + 1
+        return found
+
     def status(self, paths: Sequence[str]) -> list[tuple[str, str]]:
         """(kind, path) for each changed path below `paths`: kind is 'changed', 'untracked' or 'unmerged'."""
         proc = self.run("status", "--porcelain=v2", "-z", "--untracked-files=all", "--", *paths)

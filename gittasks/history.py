@@ -117,18 +117,10 @@ def _tasks_at(repo: Repo, revs: list[str], wanted: str | None = None) -> dict[st
     out: dict[str, dict[str, dict[str, Any]]] = {}
     if not unique:
         return out
-    request = "".join(f"{rev}:{rules.ACTIVE_PATH}\n" for rev in unique).encode()
-    raw = repo.run("cat-file", "--batch", input=request).stdout
-    pos = 0
-    for rev in unique:
-        end = raw.index(b"\n", pos)
-        header = raw[pos:end].split()
-        pos = end + 1
+    blobs = repo.blobs([f"{rev}:{rules.ACTIVE_PATH}" for rev in unique])
+    for rev, blob in zip(unique, blobs, strict=True):
         tasks: dict[str, dict[str, Any]] = {}
-        if len(header) >= 3 and header[1] != b"missing":
-            size = int(header[2])
-            blob = raw[pos : pos + size]
-            pos += size + 1
+        if blob is not None:
             one = _task_in_canonical_blob(blob, wanted) if wanted is not None else None
             if wanted is not None and one is not None:
                 tasks = {wanted: one}

@@ -76,22 +76,8 @@ def task_files_at(repo: Repo, rev: str | None) -> dict[str, bytes]:
 
 
 def read_blobs(repo: Repo, rev: str, paths: list[str]) -> dict[str, bytes]:
-    if not paths:
-        return {}
-    request = "".join(f"{rev}:{p}\n" for p in paths).encode("utf-8", "surrogateescape")
-    out = repo.run("cat-file", "--batch", input=request).stdout
-    files: dict[str, bytes] = {}
-    pos = 0
-    for path in paths:
-        end = out.index(b"\n", pos)
-        header = out[pos:end].split()
-        pos = end + 1
-        if len(header) < 3 or header[1] == b"missing":
-            continue
-        size = int(header[2])
-        files[path] = out[pos : pos + size]
-        pos += size + 1
-    return files
+    blobs = repo.blobs([f"{rev}:{p}" for p in paths])
+    return {path: blob for path, blob in zip(paths, blobs, strict=True) if blob is not None}
 
 
 @dataclass
