@@ -116,10 +116,12 @@ def archive(ws: Workspace, older_than: timedelta | None = None) -> Outcome:
             kept = taskset.parse_archive(existing, rel) if existing else []
             kept = [t for t in kept if t["id"] not in moving_ids]
             new_files[rel] = taskset.archive_bytes(kept + tasks)
-        remaining = {**doc, "tasks": [t for t in doc["tasks"] if t["id"] not in moving_ids]}
-        remaining["last_updated"] = rules.next_stamp(doc.get("last_updated"), now)
-        new_files[rules.ACTIVE_PATH] = document.dumps(remaining)
+        from gittasks import model  # the schema: not on the read path that lists the archive
+
         ids = sorted(moving_ids, key=document.natural_key)
+        remaining = {**doc, "tasks": [t for t in doc["tasks"] if t["id"] not in moving_ids]}
+        model.finish(remaining, model.Change(ws.machine, now, touched=list(ids)))
+        new_files[rules.ACTIVE_PATH] = document.dumps(remaining)
         subjects = {t["id"]: t.get("subject", "") for t in moving}
         commit = ws.commit_files("archive", ids, subjects, new_files)
         return Outcome(commit, ids, [], moving)
@@ -140,12 +142,13 @@ def restore(ws: Workspace, given: str) -> Outcome:
         if raw is None or not any(t["id"] == task["id"] for t in taskset.parse_archive(raw, rel)):
             rel, raw = _locate(ws.repo.root, task["id"])
         left = [t for t in taskset.parse_archive(raw, rel) if t["id"] != task["id"]]
-        now = rules.utc_now()
+        from gittasks import model
+
+        change = model.Change(ws.machine, rules.utc_now())
         restored = dict(task)
-        restored["updated_at"] = rules.next_stamp(task.get("updated_at"), now)
-        restored["updated_by"] = ws.machine
+        change.stamp(restored)
         active = {**doc, "tasks": [*doc["tasks"], restored]}
-        active["last_updated"] = rules.next_stamp(doc.get("last_updated"), now)
+        model.finish(active, change)
         new_files: dict[str, bytes | None] = {
             rules.ACTIVE_PATH: document.dumps(active),
             rel: taskset.archive_bytes(left) if left else None,
