@@ -92,10 +92,15 @@ def scenario(d: Demo) -> None:
     d.git(d.root, "init", "-q", "--bare", "-b", "main", str(remote))
     d.echo(f"A bare remote and two workstations in {d.root}")
 
-    d.section("Workstation A: the orchestrator sets up the task list and pushes it")
+    d.section("Workstation A: a code repository; the orchestrator sets up the task list and pushes it")
     a.mkdir()
     d.git(a, "init", "-q", "-b", "main")
-    d.gt("WS-A", a, "init", "--remote", str(remote), show=False)
+    (a / "app.py").write_text("print('hello')\n", encoding="utf-8")
+    d.git(a, "add", "app.py")
+    d.git(a, "commit", "-q", "-m", "The application")
+    d.git(a, "remote", "add", "origin", str(remote))
+    d.git(a, "push", "-q", "origin", "main")
+    d.gt("WS-A", a, "init", show=False)
     epic = d.gt("WS-A", a, "create", "Implement API authentication", "-d", DESCRIPTION, "--owner", "Orchestrator")
     design = d.gt("WS-A", a, "create", "Design authentication schema", "--parent", epic, "--type", "research")
     generate = d.gt("WS-A", a, "create", "Generate auth code", "--parent", epic, "--blocked-by", design)
@@ -145,15 +150,18 @@ def scenario(d: Demo) -> None:
     d.section("The recorded conflict (both set the owner of one task)")
     d.gt("WS-A", a, "conflicts")
 
-    d.section("git log on workstation A: who changed what, where, when")
+    d.section("git log gittasks on workstation A: who changed what, where, when (main holds no task commit)")
     log = d.git(
         a,
         "log",
         "-8",
+        "gittasks",
         "--format=%h %s%n        Machine: %(trailers:key=Machine,valueonly,separator=)  "
         "Timestamp: %(trailers:key=Timestamp,valueonly,separator=)",
     )
     for line in log.splitlines():
         d.echo(f"    {line}")
-    if not same:
+    code_log = d.git(a, "log", "--format=%s", "main").splitlines()
+    d.echo(f"    (git log main: {len(code_log)} commit(s), none of them a task change)")
+    if not same or any(line.startswith("gittasks:") for line in code_log):
         raise GittasksError("demo: the two workstations did not converge; please report this")

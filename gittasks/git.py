@@ -20,13 +20,59 @@ from gittasks import failpoints
 from gittasks.errors import GittasksError
 
 DRIVER_NAME = "gittasks"
+ZERO = "0" * 40
+# git's variables that point it at a repository: a hook of another repository (or a linked worktree's hook) may have
+# set them; gittasks finds its repository from the folder and clears them for its git children
+LOCATION_VARIABLES = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_COMMON_DIR",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_NAMESPACE",
+    "GIT_PREFIX",
+)
+_HEX = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
 _LOCK_ERROR = re.compile(r"Unable to create '([^']+\.lock)'|cannot lock ref|index\.lock", re.IGNORECASE)
 _NO_IDENTITY = re.compile(r"tell me who you are|auto-detect email|empty ident|no email was given", re.IGNORECASE)
 LOCK_RETRIES = 12
+_UNREACHABLE_HINTS = (
+    "could not read from remote",
+    "does not appear to be a git repository",
+    "could not resolve host",
+    "unable to access",
+    "connection",
+    "timed out",
+    "not found",
+)
 
 
 class GitError(GittasksError):
     """git refused or failed; the message names what and how to go on."""
+
+
+class GitTimeout(GitError):
+    """A git process (a fetch or push to a silent remote) did not finish within its bounded wait."""
+
+
+def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of git children: this process's, less the variables that point git at a repository, and
+    never a terminal prompt (a remote asking for a password fails instead of waiting for an answer)."""
+    env = {k: v for k, v in os.environ.items() if k not in LOCATION_VARIABLES}
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    if extra:
+        env.update(extra)
+    return env
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """What a fetch or push did: 'ok', 'missing' (fetch: no such branch there), 'race' (push: the remote moved),
+    'refused' or 'unreachable'; git's words for the message."""
+
+    outcome: str
+    detail: str = ""
 
 
 @dataclass
@@ -46,18 +92,20 @@ class Repo:
         env: Mapping[str, str] | None = None,
         check: bool = True,
         config: Sequence[str] = (),
+        timeout: float | None = None,
     ) -> subprocess.CompletedProcess[bytes]:
         cmd = ["git"]
         for item in config:
             cmd += ["-c", item]
         cmd += list(args)
-        full_env = None
-        if env:
-            full_env = {**os.environ, **env}
         try:
-            proc = subprocess.run(cmd, cwd=self.root, input=input, capture_output=True, env=full_env)
+            proc = subprocess.run(
+                cmd, cwd=self.root, input=input, capture_output=True, env=child_env(env), timeout=timeout
+            )
         except FileNotFoundError:
             raise GitError("git is not installed or not on PATH; install git and try again") from None
+        except subprocess.TimeoutExpired:
+            raise GitTimeout(f"git {args[0]} did not finish within {timeout:g} s") from None
         if check and proc.returncode != 0:
             raise GitError(f"git {args[0]} failed: {_first_line(proc.stderr)}")
         return proc
@@ -116,22 +164,71 @@ class Repo:
         except OSError:
             return ""
 
-    def may_have(self, word: str) -> bool:
-        """Could the config set anything containing `word`? A cheap look at the config files (local, global, XDG)
-        that lets the common path skip starting `git config`; include files make it answer True."""
-        texts = [self.local_config_text()]
-        home = Path(os.environ.get("HOME") or os.environ.get("USERPROFILE") or Path.home())
-        xdg = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
-        for candidate in (os.environ.get("GIT_CONFIG_GLOBAL"), home / ".gitconfig", xdg / "git" / "config"):
-            if candidate:
-                with contextlib.suppress(OSError):
-                    texts.append(Path(candidate).read_text(encoding="utf-8", errors="replace"))
+    def _config_texts(self) -> list[str] | None:
+        """The texts of the config files git reads, lowest precedence first; None when git must be asked (include
+        files, `git -c` settings in the environment, a system config whose place is not known)."""
+        if os.environ.get("GIT_CONFIG_PARAMETERS") or os.environ.get("GIT_CONFIG_COUNT"):
+            return None
+        texts: list[str] = []
         if os.environ.get("GIT_CONFIG_NOSYSTEM") in (None, "", "0"):
             if os.name != "posix":
-                return True  # the system config's place varies: ask git
+                return None
             with contextlib.suppress(OSError):
-                texts.append(Path("/etc/gitconfig").read_text(encoding="utf-8", errors="replace"))
-        return any(word in text.lower() or "[include" in text.lower() for text in texts)
+                texts.append(
+                    Path(os.environ.get("GIT_CONFIG_SYSTEM") or "/etc/gitconfig").read_text("utf-8", "replace")
+                )
+        home = Path(os.environ.get("HOME") or os.environ.get("USERPROFILE") or Path.home())
+        xdg = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
+        globals_ = [os.environ["GIT_CONFIG_GLOBAL"]] if os.environ.get("GIT_CONFIG_GLOBAL") else [
+            xdg / "git" / "config", home / ".gitconfig"]  # fmt: skip
+        for candidate in globals_:
+            with contextlib.suppress(OSError):
+                texts.append(Path(candidate).read_text(encoding="utf-8", errors="replace"))
+        texts.append(self.local_config_text())
+        with contextlib.suppress(OSError):
+            texts.append((self.git_dir / "config.worktree").read_text(encoding="utf-8", errors="replace"))
+        if any("[include" in text.lower() for text in texts):
+            return None
+        return texts
+
+    def may_have(self, word: str) -> bool:
+        """Could the config set anything containing `word`? A cheap look at the config files that lets the common
+        path skip starting `git config`."""
+        texts = self._config_texts()
+        return texts is None or any(word in text.lower() for text in texts)
+
+    def gittasks_setting(self, key: str) -> str | None:
+        """`gittasks.KEY` from git config, read from the files without starting git in the common case (a plain
+        `[gittasks]` section); git is asked whenever the files hold anything this reader does not follow."""
+        texts = self._config_texts()
+        if texts is None:
+            return self.config_get(f"gittasks.{key}")
+        value: str | None = None
+        wanted = key.lower()
+        for text in texts:
+            section = ""
+            for raw in text.splitlines():
+                line = raw.strip()
+                if not line or line[0] in "#;":
+                    continue
+                if line.startswith("["):
+                    header = re.fullmatch(r"\[\s*([A-Za-z0-9.-]+)\s*\]\s*(?:[#;].*)?", line)
+                    if header is None:  # a subsection or odd header: only ours matters
+                        section = "" if "gittasks" not in line.lower() else "?"
+                    else:
+                        section = header.group(1).lower()
+                    if section == "?":
+                        return self.config_get(f"gittasks.{key}")
+                    continue
+                if section != "gittasks":
+                    continue
+                name, sep, rest = line.partition("=")
+                if name.strip().lower() != wanted:
+                    continue
+                if any(ch in rest for ch in '"\\') or rest.rstrip().endswith("\\"):
+                    return self.config_get(f"gittasks.{key}")
+                value = re.split(r"\s[#;]", rest, maxsplit=1)[0].strip() if sep else "true"
+        return value
 
     def has_merge_driver(self) -> bool:
         """Does this clone's config route the task files to the gittasks merge driver?"""
@@ -199,17 +296,25 @@ class Repo:
         return entries
 
     def operation_in_progress(self) -> str | None:
-        """'merge', 'rebase', 'cherry-pick' or 'revert' when git is in the middle of one."""
+        """'merge', 'rebase', 'cherry-pick', 'revert' or 'bisect' when git is in the middle of one (from the files)."""
         for name, marker in (
             ("rebase", "rebase-merge"),
             ("rebase", "rebase-apply"),
             ("merge", "MERGE_HEAD"),
             ("cherry-pick", "CHERRY_PICK_HEAD"),
             ("revert", "REVERT_HEAD"),
+            ("bisect", "BISECT_LOG"),
         ):
             if (self.git_dir / marker).exists():
                 return name
         return None
+
+    def head_detached(self) -> bool:
+        """Is HEAD a commit rather than a branch? (read from .git/HEAD)"""
+        try:
+            return not (self.git_dir / "HEAD").read_text(encoding="utf-8").startswith("ref: ")
+        except OSError:
+            return False
 
     # -- committing ----------------------------------------------------------------------------------------------
     def identity_config(self) -> list[str]:
@@ -258,6 +363,162 @@ class Repo:
             self.run("rm", "-q", "--cached", "--ignore-unmatch", "-r", "--", *paths, check=False)
         else:
             self.run("reset", "-q", "HEAD", "--", *paths, check=False)
+
+    # -- refs, read from .git's files where git keeps them as files ------------------------------------------------
+    def _packed_refs(self) -> dict[str, str]:
+        try:
+            text = (self.common_dir / "packed-refs").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return {}
+        refs: dict[str, str] = {}
+        for line in text.splitlines():
+            if line[:1] in ("#", "^") or " " not in line:
+                continue
+            sha, _, name = line.partition(" ")
+            refs[name.strip()] = sha
+        return refs
+
+    def ref(self, name: str) -> str | None:
+        """The commit a full ref name (`refs/heads/gittasks`) points at, None when there is none. Read from the
+        ref files without starting git (git itself is asked only for a reftable repository)."""
+        if (self.common_dir / "reftable").is_dir():
+            proc = self.run("rev-parse", "--verify", "-q", f"{name}^{{commit}}", check=False)
+            return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
+        for _ in range(5):
+            try:
+                text = (self.common_dir / name).read_text(encoding="utf-8").strip()
+            except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                break
+            except OSError:
+                return None
+            if text.startswith("ref: "):
+                name = text[5:].strip()
+                continue
+            return text if _HEX.fullmatch(text) else None
+        return self._packed_refs().get(name)
+
+    def refs_named(self, prefix: str, last: str) -> dict[str, str]:
+        """{full name: commit} of the refs `PREFIX*/LAST` (e.g. every remote's `gittasks` branch), from the files."""
+        if (self.common_dir / "reftable").is_dir():
+            out = self.out("for-each-ref", "--format=%(refname) %(objectname)", prefix)
+            pairs = [line.split(" ", 1) for line in out.splitlines() if " " in line]
+            return {name: sha for name, sha in pairs if name.endswith("/" + last)}
+        found = {k: v for k, v in self._packed_refs().items() if k.startswith(prefix) and k.endswith("/" + last)}
+        folder = self.common_dir / prefix
+        if folder.is_dir():
+            for path in folder.glob(f"*/{last}"):
+                value = self.ref(path.relative_to(self.common_dir).as_posix())
+                if value:
+                    found[path.relative_to(self.common_dir).as_posix()] = value
+        return found
+
+    def rev(self, spec: str) -> str | None:
+        """The commit `spec` names (any revision git understands), None when it names none."""
+        if spec.startswith("-"):
+            return None
+        proc = self.run("rev-parse", "--verify", "-q", "--end-of-options", f"{spec}^{{commit}}", check=False)
+        return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
+
+    def update_ref(self, name: str, new: str, old: str | None, reason: str = "gittasks") -> bool:
+        """Point `name` at `new` if it still points at `old` (None: if it does not exist); False when it moved."""
+        proc = self.run("update-ref", "-m", reason, name, new, old or ZERO, check=False)
+        if proc.returncode == 0:
+            return True
+        err = proc.stderr.decode("utf-8", "replace").lower()
+        if "but expected" in err or "already exists" in err or "cannot lock ref" in err or "unable to" in err:
+            return False
+        raise GitError(f"git update-ref failed: {_first_line(proc.stderr)}")
+
+    # -- reading trees -------------------------------------------------------------------------------------------
+    def paths_at(self, rev: str, paths: Sequence[str]) -> list[str]:
+        """The files below `paths` in the commit `rev`."""
+        listing = self.run("ls-tree", "-r", "-z", "--name-only", rev, "--", *paths)
+        return [p for p in listing.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
+
+    def files_at(self, rev: str, paths: Sequence[str]) -> dict[str, bytes]:
+        """{path: bytes} of the given files in the commit `rev` (absent ones left out), one `cat-file --batch`."""
+        blobs = self.blobs([f"{rev}:{p}" for p in paths])
+        return {path: blob for path, blob in zip(paths, blobs, strict=True) if blob is not None}
+
+    def merge_bases(self, one: str, other: str) -> list[str]:
+        return self.run("merge-base", "--all", one, other, check=False).stdout.decode().split()
+
+    def is_ancestor(self, older: str, newer: str) -> bool:
+        return self.run("merge-base", "--is-ancestor", older, newer, check=False).returncode == 0
+
+    def count(self, *revs: str) -> int:
+        return int(self.out("rev-list", "--count", *revs) or 0)
+
+    # -- writing objects -------------------------------------------------------------------------------------------
+    def tree_with_files(self, base: str | None, files: Mapping[str, bytes | None]) -> str:
+        """The tree of `base` (a commit or tree; None: empty) with `files` replaced (None: removed), built in a
+        private index so that the user's index is never read or written."""
+        index = self.git_dir / f"gittasks-index-{os.getpid()}"
+        env = {"GIT_INDEX_FILE": str(index)}
+        try:
+            if base is None:
+                self.run("read-tree", "--empty", env=env)
+            else:
+                self.run("read-tree", base, env=env)
+            lines = []
+            for path, data in sorted(files.items()):
+                if data is None:
+                    lines.append(f"0 {ZERO}\t{path}")
+                else:
+                    blob = self.out("hash-object", "-w", "--stdin", input=data)
+                    lines.append(f"100644 {blob}\t{path}")
+            if lines:
+                self.run("update-index", "--index-info", input=("\n".join(lines) + "\n").encode("utf-8"), env=env)
+            return self.out("write-tree", env=env)
+        finally:
+            with contextlib.suppress(OSError):
+                index.unlink()
+
+    def commit_tree(self, tree: str, parents: Sequence[str], message: str) -> str:
+        args = ["commit-tree", "--no-gpg-sign", tree]
+        for parent in parents:
+            args += ["-p", parent]
+        proc = self.run(*args, "-F", "-", input=message.encode("utf-8"), config=self.identity_config())
+        return proc.stdout.decode().strip()
+
+    # -- the network: every step has a bounded wait ------------------------------------------------------------------
+    def remotes(self) -> list[str]:
+        return self.out("remote").split()
+
+    def fetch(self, remote: str, source: str, target: str, timeout: float) -> Transfer:
+        """Fetch the ref `source` of `remote` into the local ref `target`."""
+        try:
+            proc = self.run(
+                "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote, f"+{source}:{target}",
+                check=False, timeout=timeout,
+            )  # fmt: skip
+        except GitTimeout as exc:
+            return Transfer("unreachable", str(exc))
+        err = proc.stderr.decode("utf-8", "replace")
+        if proc.returncode == 0:
+            return Transfer("ok")
+        if "couldn't find remote ref" in err.lower():
+            return Transfer("missing", err)
+        return Transfer("unreachable", err)
+
+    def push(self, remote: str, refspec: str, timeout: float, set_upstream: bool = False) -> Transfer:
+        args = ["push", "--porcelain", "--quiet", *(["--set-upstream"] if set_upstream else [])]
+        try:
+            proc = self.run(*args, remote, refspec, check=False, timeout=timeout)
+        except GitTimeout as exc:
+            return Transfer("unreachable", str(exc))
+        err = proc.stderr.decode("utf-8", "replace") + proc.stdout.decode("utf-8", "replace")
+        if proc.returncode == 0:
+            return Transfer("ok", err)
+        low = err.lower()
+        race_signs = ("[rejected]", "fetch first", "non-fast-forward", "stale info", "cannot lock ref", "but expected")
+        if any(sign in low for sign in race_signs):
+            return Transfer("race", err)
+        if "[remote rejected]" in low or "declined" in low or "protected" in low:
+            return Transfer("refused", err)
+        if any(h in low for h in _UNREACHABLE_HINTS):
+            return Transfer("unreachable", err)
+        return Transfer("refused", err)
 
 
 def _first_line(raw: bytes) -> str:

@@ -11,74 +11,36 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from gittasks import document, rules, taskset
+from gittasks import document, rules, taskset, trailers
 from gittasks.document import DocumentError
 from gittasks.git import Repo
 
-FIELD_SEP = "\x1f"
-RECORD_SEP = "\x1e"
-_FORMAT = FIELD_SEP.join(
-    [
-        "%H",
-        "%ct",
-        "%P",
-        "%aI",
-        "%an",
-        "%(trailers:key=Task,valueonly,separator=%x1d)",
-        "%(trailers:key=Action,valueonly,separator=)",
-        "%(trailers:key=Machine,valueonly,separator=)",
-        "%(trailers:key=Timestamp,valueonly,separator=)",
-        "%s",
-    ]
-)
 _PATH_KEY = re.compile(r"\['([^']*)'\]|\[(\d+)\]")
 
 
-def _trailer_id(value: str) -> str:
-    value = value.strip()
-    if value.startswith('"'):
-        try:
-            parsed = document.orjson.loads(value)
-            return parsed if isinstance(parsed, str) else value
-        except document.orjson.JSONDecodeError:
-            return value
-    return value
-
-
-def _commits(repo: Repo, args: list[str]) -> list[dict[str, Any]]:
-    out = repo.run("log", f"--format={RECORD_SEP}{_FORMAT}", *args).stdout.decode("utf-8", "replace")
-    commits = []
-    for chunk in out.split(RECORD_SEP):
-        if not chunk.strip():
-            continue
-        parts = chunk.rstrip("\n").split(FIELD_SEP)
-        if len(parts) < 10:
-            continue
-        sha, seconds, parents, author_date, author, tasks, action, machine, stamp, subject = parts[:10]
-        commits.append(
-            {
-                "commit": sha,
-                "time": int(seconds or 0),
-                "parents": parents.split(),
-                "when": _normal_stamp(stamp.strip()) or author_date,
-                "machine": machine.strip() or None,
-                "action": action.strip() or None,
-                "tasks": [_trailer_id(t) for t in tasks.split("\x1d") if t.strip()],
-                "author": author,
-                "subject": subject,
-            }
-        )
+def _commits(repo: Repo, rev: str, args: list[str]) -> list[dict[str, Any]]:
+    """The commits `git log REV ARGS` lists, with their trailers; a history that began with `gittasks migrate`
+    goes on with the inline history it came from (the `Migrated-From:` trailer of its first commit)."""
+    out = repo.run("log", f"--format={trailers.RECORD_SEP}{trailers.LOG_FORMAT}", rev, *args).stdout
+    commits: list[dict[str, Any]] = trailers.parse_log(out.decode("utf-8", "replace"))
+    for commit in commits:
+        if not commit["parents"] and commit["migrated_from"]:
+            commit["parents"] = [commit["migrated_from"]]  # compare the first version with the one it came from
+    origin = _migrated_from(repo, rev) if rev != "HEAD" else None
+    if origin is not None and repo.rev(origin):
+        commits += _commits(repo, origin, args)
     return commits
 
 
-def _normal_stamp(value: str) -> str | None:
-    """Trailer stamps of every version: ISO with Z, or the older `YYYY-MM-DD HH:MM:SS` (taken as UTC)."""
-    moment = rules.parse_stamp(value)
-    return rules.format_stamp(moment) if moment else None
+def _migrated_from(repo: Repo, rev: str) -> str | None:
+    """The inline commit a task branch was migrated from (a trailer of its first commit), if any."""
+    out = repo.out("log", "--max-parents=0", "--format=%(trailers:key=Migrated-From,valueonly,separator=)", rev)
+    found = next((line.strip() for line in out.splitlines() if line.strip()), None)
+    return found if found and found != rev else None
 
 
 def _interleave(
-    repo: Repo, tagged: list[dict[str, Any]], untagged: list[dict[str, Any]], paths: list[str]
+    repo: Repo, rev: str, tagged: list[dict[str, Any]], untagged: list[dict[str, Any]], paths: list[str]
 ) -> list[dict[str, Any]]:
     """Two newest-first commit lists as one, in git's order: by commit time, and where a tagged and an untagged
     commit share a second, by asking git for the order (`rev-list`)."""
@@ -86,8 +48,10 @@ def _interleave(
     seconds = {c["commit"]: c["time"] for c in found.values()}
     if not untagged or not tagged or not {c["time"] for c in tagged} & {c["time"] for c in untagged}:
         return sorted(found.values(), key=lambda c: seconds[c["commit"]], reverse=True)
-    listing = repo.out("rev-list", "HEAD", *paths)
-    return [found[sha] for sha in listing.split() if sha in found]
+    listing = repo.out("rev-list", rev, *paths)
+    ordered = [found[sha] for sha in listing.split() if sha in found]
+    listed = {c["commit"] for c in ordered}
+    return ordered + sorted((c for c in found.values() if c["commit"] not in listed), key=lambda c: -c["time"])
 
 
 def _task_in_canonical_blob(blob: bytes, task_id: str) -> dict[str, Any] | None:
@@ -193,20 +157,23 @@ def _dotted(path: str) -> str:
     return ".".join(parts).replace(".[", "[")
 
 
-def task_log(repo: Repo, task_id: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
-    """The history, newest first: one entry per (commit, task) with the fields changed."""
+def task_log(
+    repo: Repo, task_id: str | None = None, limit: int | None = None, rev: str = "HEAD"
+) -> list[dict[str, Any]]:
+    """The history of the task files on `rev` (the task branch, or HEAD inline), newest first: one entry per
+    (commit, task) with the fields changed."""
     paths = ["--", rules.ACTIVE_PATH, rules.TASKS_DIR]
     if task_id is not None:
         # git does the searching: the commits whose Task trailer names the task, and the commits without an Action
         # trailer (hand edits, other tools), which are then checked by comparing the task's two versions
-        from gittasks.workspace import trailer_value
-
-        written = trailer_value(task_id)  # as the trailer spells it (quoted when it has odd characters)
-        tagged = [c for c in _commits(repo, ["-F", f"--grep=Task: {written}", *paths]) if task_id in c["tasks"]]
-        untagged = [c for c in _commits(repo, ["-E", "--invert-grep", "--grep=^Action: ", *paths]) if not c["action"]]
-        commits = _interleave(repo, tagged, untagged, paths)
+        written = trailers.value(task_id)  # as the trailer spells it (quoted when it has odd characters)
+        tagged = [c for c in _commits(repo, rev, ["-F", f"--grep=Task: {written}", *paths]) if task_id in c["tasks"]]
+        untagged = [
+            c for c in _commits(repo, rev, ["-E", "--invert-grep", "--grep=^Action: ", *paths]) if not c["action"]
+        ]
+        commits = _interleave(repo, rev, tagged, untagged, paths)
     else:
-        commits = _commits(repo, [*(["-n", str(limit * 2 + 10)] if limit else []), *paths])
+        commits = _commits(repo, rev, [*(["-n", str(limit * 2 + 10)] if limit else []), *paths])
     revs = []
     for commit in commits:
         revs.append(commit["commit"])
@@ -246,10 +213,7 @@ def task_log(repo: Repo, task_id: str | None = None, limit: int | None = None) -
 
 
 def task_at(repo: Repo, task_id: str, rev: str) -> dict[str, Any] | None:
-    if repo.run("rev-parse", "--verify", "-q", f"{rev}^{{commit}}", check=False).returncode != 0:
-        from gittasks.errors import GittasksError
-
-        raise GittasksError(f"unknown revision {rev!r}; see `git log`")
+    """The task as it was in the commit `rev`."""
     versions = _tasks_at(repo, [rev])[rev]
     if task_id in versions:
         return versions[task_id]

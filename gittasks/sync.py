@@ -10,29 +10,20 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import random
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from gittasks import document, failpoints, merge, rules, store, taskset
+from gittasks import document, failpoints, merge, rules, taskbranch, taskset, trailers
 from gittasks.errors import GittasksError
 from gittasks.git import GitError, Repo
-from gittasks.workspace import Workspace, commit_message, one_line
+from gittasks.trailers import one_line
+from gittasks.workspace import MOVE_HINT, Workspace
 
 MAX_ATTEMPTS = 10
 STATE_FILE = "gittasks-sync.json"
-_UNREACHABLE_HINTS = (
-    "could not read from remote",
-    "does not appear to be a git repository",
-    "could not resolve host",
-    "unable to access",
-    "connection",
-    "timed out",
-    "not found",
-)
 
 
 @dataclass
@@ -69,15 +60,8 @@ def task_files_at(repo: Repo, rev: str | None) -> dict[str, bytes]:
     """{path: bytes} of every task file in the commit `rev` (empty for None)."""
     if rev is None:
         return {}
-    listing = repo.run("ls-tree", "-r", "-z", "--name-only", rev, "--", rules.ACTIVE_PATH, rules.TASKS_DIR)
-    paths = [p for p in listing.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
-    wanted = [p for p in paths if p == rules.ACTIVE_PATH or taskset.is_archive_path(p) or taskset.is_work_items_path(p)]
-    return read_blobs(repo, rev, wanted)
-
-
-def read_blobs(repo: Repo, rev: str, paths: list[str]) -> dict[str, bytes]:
-    blobs = repo.blobs([f"{rev}:{p}" for p in paths])
-    return {path: blob for path, blob in zip(paths, blobs, strict=True) if blob is not None}
+    paths = [p for p in repo.paths_at(rev, (rules.ACTIVE_PATH, rules.TASKS_DIR)) if taskbranch.is_task_path(p)]
+    return repo.files_at(rev, paths)
 
 
 @dataclass
@@ -127,32 +111,10 @@ def merge_task_files(
 # -- writing the merge --------------------------------------------------------------------------------------------
 
 
-def tree_with_files(repo: Repo, tree: str, files: dict[str, bytes | None]) -> str:
-    """The tree `tree` with the given files replaced (None: removed), built in a temporary index."""
-    index = repo.git_dir / f"gittasks-index-{os.getpid()}"
-    env = {"GIT_INDEX_FILE": str(index)}
-    try:
-        repo.run("read-tree", tree, env=env)
-        lines = []
-        for path, data in sorted(files.items()):
-            if data is None:
-                lines.append(f"0 {'0' * len(tree)}\t{path}")
-            else:
-                blob = repo.out("hash-object", "-w", "--stdin", input=data)
-                lines.append(f"100644 {blob}\t{path}")
-        if lines:
-            repo.run("update-index", "--index-info", input=("\n".join(lines) + "\n").encode("utf-8"), env=env)
-        return repo.out("write-tree", env=env)
-    finally:
-        store.remove_file(index)
-
-
-def merge_commit(ws: Workspace, theirs: str, label: str, report: SyncReport) -> str:
-    """Make (not check out) the merge commit of HEAD and `theirs`; raises SyncFailed if other files conflict."""
+def merge_commit(ws: Workspace, ours: str, theirs: str, label: str, report: SyncReport) -> str:
+    """Make (not check out) the merge commit of `ours` and `theirs`; raises SyncFailed if other files conflict."""
     repo = ws.repo
-    ours = repo.head()
-    assert ours is not None
-    bases = repo.run("merge-base", "--all", ours, theirs, check=False).stdout.decode().split()
+    bases = repo.merge_bases(ours, theirs)
     args = ["merge-tree", "--write-tree", "-z", "--name-only", "--no-messages"]
     if not bases:
         args.append("--allow-unrelated-histories")
@@ -176,20 +138,17 @@ def merge_commit(ws: Workspace, theirs: str, label: str, report: SyncReport) -> 
     )
     report.incoming = merged.incoming
     report.conflicts = merged.conflicts
-    new_tree = tree_with_files(repo, tree, merged.files)
+    new_tree = repo.tree_with_files(tree, merged.files)
     ids = [item["id"] for item in merged.incoming]
     subjects = {item["id"]: item["subject"] for item in merged.incoming}
     stamp = rules.format_stamp(rules.utc_now())
-    message = commit_message("sync", ids, subjects, ws.machine, stamp, title=f"sync: merge {label}")
+    message = trailers.message("sync", ids, subjects, ws.machine, stamp, title=f"sync: merge {label}")
     failpoints.hit("before-merge-commit")
-    proc = repo.run(
-        "commit-tree", "--no-gpg-sign", new_tree, "-p", ours, "-p", theirs, "-F", "-", input=message.encode("utf-8"),
-        config=repo.identity_config(),
-    )  # fmt: skip
-    return proc.stdout.decode().strip()
+    return repo.commit_tree(new_tree, [ours, theirs], message)
 
 
 def fast_forward(ws: Workspace, target: str, report: SyncReport) -> None:
+    """Inline layout: move the current branch and its work tree to `target` (a descendant of HEAD)."""
     proc = ws.repo.run("merge", "--ff-only", "--quiet", "--no-stat", target, check=False)
     if proc.returncode != 0:
         err = proc.stderr.decode("utf-8", "replace")
@@ -206,14 +165,18 @@ def fast_forward(ws: Workspace, target: str, report: SyncReport) -> None:
 
 
 def pick_remote(ws: Workspace, remote: str | None) -> tuple[str, str, bool]:
-    """(remote, branch, has upstream)."""
+    """(remote, remote branch, has upstream). Own-branch layout: `--remote`, else `gittasks.remote`, else origin,
+    else the only remote, and always the task branch. Inline: the current branch's upstream decides as in 0.1."""
     repo = ws.repo
-    branch = repo.branch()
-    if branch is None:
-        raise GittasksError("HEAD is detached; check out a branch (`git switch main`) before syncing")
-    upstream_remote = repo.config_get(f"branch.{branch}.remote")
-    upstream_merge = repo.config_get(f"branch.{branch}.merge")
-    remotes = repo.out("remote").split()
+    remotes = repo.remotes()
+    if ws.inline:
+        branch = repo.branch()
+        if branch is None:
+            raise GittasksError("HEAD is detached; check out a branch (`git switch main`) before syncing")
+        upstream_remote = repo.config_get(f"branch.{branch}.remote")
+        upstream_merge = repo.config_get(f"branch.{branch}.merge")
+    else:
+        branch, upstream_remote, upstream_merge = ws.branch, None, None
     name = remote or ws.setting("remote") or upstream_remote
     if name is None:
         name = "origin" if "origin" in remotes else (remotes[0] if len(remotes) == 1 else None)
@@ -221,7 +184,8 @@ def pick_remote(ws: Workspace, remote: str | None) -> tuple[str, str, bool]:
         raise GittasksError(
             "no remote to sync with; add one with `git remote add origin URL` (or `gittasks init --remote URL`)"
             if not remotes
-            else f"several remotes ({', '.join(remotes)}) and no upstream; choose one with --remote NAME"
+            else f"several remotes ({', '.join(remotes)}) and none chosen; use --remote NAME or "
+            "`git config gittasks.remote NAME`"
         )
     if name not in remotes:
         raise GittasksError(f"no remote named {name!r}; see `git remote -v`")
@@ -231,135 +195,175 @@ def pick_remote(ws: Workspace, remote: str | None) -> tuple[str, str, bool]:
     return name, remote_branch, bool(upstream_merge and name == upstream_remote)
 
 
-def fetch(repo: Repo, remote: str, branch: str, report: SyncReport) -> str | None:
-    """Fetch the remote branch; its tip, or None when the remote has no such branch yet."""
-    tracking = f"refs/remotes/{remote}/{branch}"
-    proc = repo.run("fetch", "--quiet", "--no-tags", remote, f"+refs/heads/{branch}:{tracking}", check=False)
-    if proc.returncode != 0:
-        err = proc.stderr.decode("utf-8", "replace")
-        if "couldn't find remote ref" in err.lower():
-            return None
-        raise unreachable(repo, remote, branch, err, report)
-    return repo.out("rev-parse", "--verify", "-q", tracking)
-
-
-def unreachable(repo: Repo, remote: str, branch: str, err: str, report: SyncReport) -> SyncFailed:
-    report.not_pushed = count_not_pushed(repo, remote, branch)
+def unreachable(ws: Workspace, local: str | None, tracking: str, detail: str, report: SyncReport) -> SyncFailed:
+    report.not_pushed = count_not_pushed(ws.repo, local, tracking)
     return SyncFailed(
-        f"could not reach {remote} ({one_line(err, 100)}); {report.not_pushed} changes not yet pushed, "
+        f"could not reach {report.remote} ({one_line(detail, 100)}); {report.not_pushed} changes not yet pushed, "
         "they stay committed here: run `gittasks sync` again when the remote is reachable",
         report,
     )
 
 
-def count_not_pushed(repo: Repo, remote: str, branch: str) -> int:
-    if repo.head() is None:
+def count_not_pushed(repo: Repo, local: str | None, tracking: str) -> int:
+    if local is None:
         return 0
-    tracking = f"refs/remotes/{remote}/{branch}"
-    has_tracking = repo.run("rev-parse", "--verify", "-q", tracking, check=False).returncode == 0
-    spec = [f"{tracking}..HEAD"] if has_tracking else ["HEAD"]
-    return int(repo.out("rev-list", "--count", *spec) or 0)
+    known = repo.ref(tracking)
+    return repo.count(local, f"^{known}") if known else repo.count(local)
 
 
-def push(repo: Repo, remote: str, branch: str, set_upstream: bool) -> tuple[str, str]:
-    """('ok' | 'race' | 'refused' | 'unreachable', stderr)."""
-    args = ["push", "--porcelain", "--quiet"]
-    if set_upstream:
-        args.append("--set-upstream")
-    proc = repo.run(*args, remote, f"HEAD:refs/heads/{branch}", check=False)
-    err = proc.stderr.decode("utf-8", "replace") + proc.stdout.decode("utf-8", "replace")
-    if proc.returncode == 0:
-        return "ok", err
-    low = err.lower()
-    race_signs = ("[rejected]", "fetch first", "non-fast-forward", "stale info", "cannot lock ref", "but expected")
-    if any(sign in low for sign in race_signs):
-        return "race", err
-    if "[remote rejected]" in low or "declined" in low or "protected" in low:
-        return "refused", err
-    if any(h in low for h in _UNREACHABLE_HINTS):
-        return "unreachable", err
-    return "refused", err
+def _foreign_commits(repo: Repo, ours: str | None, theirs: str | None) -> list[str]:
+    """Subjects of commits that a sync of `ours` with `theirs` would push or merge and that are not task changes."""
+    specs = []
+    if ours and theirs:
+        specs = [[ours, f"^{theirs}"], [theirs, f"^{ours}"]]
+    elif ours:
+        specs = [[ours]]
+    found = []
+    for spec in specs:
+        out = repo.out("log", "--no-merges", "--format=%s", "-n", "200", *spec)
+        found += [line for line in out.splitlines() if line and not trailers.is_gittasks_subject(line)]
+    return found
 
 
 # -- the whole sync -----------------------------------------------------------------------------------------------
 
 
-def sync(ws: Workspace, remote: str | None = None, progress: Callable[[str], None] | None = None) -> SyncReport:
+class _Side:
+    """Where a sync reads and moves the local tip: the task branch (own-branch layout) or HEAD (inline)."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+
+    def tip(self) -> str | None:
+        return self.ws.task_branch_tip() if not self.ws.inline else self.ws.repo.head()
+
+    def local_name(self) -> str:
+        return self.ws.branch_ref if not self.ws.inline else "HEAD"
+
+    def move(self, target: str, old: str | None, report: SyncReport) -> bool:
+        """Move the local tip from `old` to `target` and bring it into the work tree; False when it moved."""
+        ws = self.ws
+        if ws.inline:
+            fast_forward(ws, target, report)
+            return True
+        if not ws.repo.update_ref(ws.branch_ref, target, old, f"gittasks: sync {report.remote}"):
+            return False
+        ws.invalidate()
+        ws.bring_in()
+        return True
+
+
+def sync(
+    ws: Workspace,
+    remote: str | None = None,
+    progress: Callable[[str], None] | None = None,
+    *,
+    only_task_commits: bool = False,
+) -> SyncReport:
+    """Commit what is pending, fetch, merge, push. The network is used only outside the repository lock, with a
+    bounded wait each time. `only_task_commits` (the session-start hook, inline layout) refuses to push or merge a
+    commit that is not a gittasks change."""
+    from gittasks.workspace import sync_timeout
+
     say = progress or (lambda _msg: None)
     report = SyncReport()
     repo = ws.repo
+    side = _Side(ws)
     with ws.lock:
-        from gittasks import repair
+        if ws.inline:
+            from gittasks import repair
 
-        report.repaired = repair.repair_for_sync(ws)
+            report.repaired = repair.repair_for_sync(ws)
+        ws.invalidate()
         ws.preflight()
         name, branch, has_upstream = pick_remote(ws, remote)
-        report.remote, report.branch = name, branch
-        label = f"{name}/{branch}"
-        delay = 0.05
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            report.attempts = attempt
-            say(f"fetching {label}")
-            theirs = fetch(repo, name, branch, report)
-            ours = repo.head()
+    report.remote, report.branch = name, branch
+    label = f"{name}/{branch}"
+    tracking = f"refs/remotes/{name}/{branch}"
+    timeout = sync_timeout(ws)
+    delay = 0.05
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        report.attempts = attempt
+        say(f"fetching {label}")
+        fetched = repo.fetch(name, f"refs/heads/{branch}", tracking, timeout)
+        if fetched.outcome == "unreachable":
+            raise unreachable(ws, side.tip(), tracking, fetched.detail, report)
+        theirs = repo.ref(tracking) if fetched.outcome == "ok" else None
+        with ws.lock:
+            ws.invalidate()
+            ws.preflight()
+            ours = side.tip()
+            if only_task_commits and ws.inline:
+                foreign = _foreign_commits(repo, ours, theirs)
+                if foreign:
+                    raise SyncFailed(
+                        f"not synced: {len(foreign)} commit(s) on the current branch are not task changes (e.g. "
+                        f"{one_line(foreign[0], 60)!r}); a session start never pushes or merges code. Run "
+                        f"`gittasks sync` yourself, or {MOVE_HINT}",
+                        report,
+                    )
+            moved = True
             if theirs is not None and ours is None:
-                fast_forward(ws, theirs, report)
+                before: dict[str, bytes] = {}
+                moved = side.move(theirs, None, report)
                 report.fast_forward = True
-                report.incoming = merge_task_files({}, {}, task_files_at(repo, theirs)).incoming
+                report.incoming = merge_task_files(before, before, task_files_at(repo, theirs)).incoming
             elif theirs is not None and ours is not None and ours != theirs:
-                if _is_ancestor(repo, theirs, ours):  # we are ahead: nothing to merge
+                if repo.is_ancestor(theirs, ours):  # we are ahead: nothing to merge
                     pass
-                elif _is_ancestor(repo, ours, theirs):
+                elif repo.is_ancestor(ours, theirs):
                     before = task_files_at(repo, ours)
-                    fast_forward(ws, theirs, report)
+                    moved = side.move(theirs, ours, report)
                     report.fast_forward = True
                     report.incoming = merge_task_files(before, before, task_files_at(repo, theirs)).incoming
                 else:
                     say(f"merging {label}")
-                    commit = merge_commit(ws, theirs, label, report)
+                    commit = merge_commit(ws, ours, theirs, label, report)
                     failpoints.hit("after-merge-commit")
-                    fast_forward(ws, commit, report)
+                    moved = side.move(commit, ours, report)
                     failpoints.hit("after-merge-checkout")
                     report.merge_commit = commit
-            ours = repo.head()
-            if ours is None or ours == theirs:
-                report.ok = True
-                break
-            report.outgoing = int(repo.out("rev-list", "--count", ours, *([f"^{theirs}"] if theirs else [])) or 0)
-            say(f"pushing {report.outgoing} commit(s) to {label}")
-            failpoints.hit("before-push")
-            outcome, err = push(repo, name, branch, set_upstream=not has_upstream)
-            failpoints.hit("after-push")
-            if outcome == "ok":
-                report.pushed = True
-                report.ok = True
-                break
-            if outcome == "race":
-                time.sleep(delay * (1 + random.random()))
-                delay = min(delay * 2, 2.0)
+            if not moved:
                 continue
-            if outcome == "unreachable":
-                raise unreachable(repo, name, branch, err, report)
-            report.not_pushed = count_not_pushed(repo, name, branch)
-            raise SyncFailed(
-                f"{name} refused the push ({one_line(err, 100)}); {report.not_pushed} changes not yet pushed, "
-                "they stay committed here",
-                report,
-            )
-        else:
-            report.not_pushed = count_not_pushed(repo, name, branch)
-            raise SyncFailed(
-                f"the remote kept moving: gave up after {MAX_ATTEMPTS} attempts; {report.not_pushed} changes not yet "
-                "pushed, run `gittasks sync` again",
-                report,
-            )
-        save_state(repo, report)
+            ours = side.tip()
+        if ours is None or ours == theirs:
+            report.ok = True
+            break
+        report.outgoing = repo.count(ours, *([f"^{theirs}"] if theirs else []))
+        say(f"pushing {report.outgoing} commit(s) to {label}")
+        failpoints.hit("before-push")
+        pushed = repo.push(
+            name, f"{side.local_name()}:refs/heads/{branch}", timeout, set_upstream=ws.inline and not has_upstream
+        )
+        failpoints.hit("after-push")
+        if pushed.outcome == "ok":
+            if not ws.inline:
+                repo.update_ref(tracking, ours, repo.ref(tracking), "gittasks: pushed")
+            report.pushed = True
+            report.ok = True
+            break
+        if pushed.outcome == "race":
+            time.sleep(delay * (1 + random.random()))
+            delay = min(delay * 2, 2.0)
+            continue
+        if pushed.outcome == "unreachable":
+            raise unreachable(ws, side.tip(), tracking, pushed.detail, report)
+        report.not_pushed = count_not_pushed(repo, side.tip(), tracking)
+        raise SyncFailed(
+            f"{name} refused the push ({one_line(pushed.detail, 100)}); {report.not_pushed} changes not yet pushed, "
+            "they stay committed here",
+            report,
+        )
+    else:
+        report.not_pushed = count_not_pushed(repo, side.tip(), tracking)
+        raise SyncFailed(
+            f"the remote kept moving: gave up after {MAX_ATTEMPTS} attempts; {report.not_pushed} changes not yet "
+            "pushed, run `gittasks sync` again",
+            report,
+        )
+    save_state(repo, report)
     ws.invalidate()
     return report
-
-
-def _is_ancestor(repo: Repo, older: str, newer: str) -> bool:
-    return repo.run("merge-base", "--is-ancestor", older, newer, check=False).returncode == 0
 
 
 # -- machine-local state and status --------------------------------------------------------------------------------
@@ -385,8 +389,9 @@ def status(ws: Workspace) -> dict[str, Any]:
     doc = ws.load()
     out: dict[str, Any] = {
         "machine": ws.machine,
+        "layout": ws.layout,
         "remote": None,
-        "branch": repo.branch(),
+        "branch": repo.branch() if ws.inline else ws.branch,
         "ahead": None,
         "behind": None,
         "last_sync": load_state(repo).get("last_sync"),
@@ -399,13 +404,13 @@ def status(ws: Workspace) -> dict[str, Any]:
         return out
     out["remote"] = f"{name}/{branch}"
     tracking = f"refs/remotes/{name}/{branch}"
-    head = repo.head()
-    if head and repo.run("rev-parse", "--verify", "-q", tracking, check=False).returncode == 0:
-        counts = repo.out("rev-list", "--left-right", "--count", f"HEAD...{tracking}").split()
+    local = _Side(ws).tip()
+    known = repo.ref(tracking)
+    if local and known:
+        counts = repo.out("rev-list", "--left-right", "--count", f"{local}...{known}").split()
         out["ahead"], out["behind"] = int(counts[0]), int(counts[1])
-    elif head:
-        out["ahead"] = int(repo.out("rev-list", "--count", "HEAD"))
-        out["behind"] = 0
+    elif local:
+        out["ahead"], out["behind"] = repo.count(local), 0
     return out
 
 

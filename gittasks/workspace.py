@@ -1,12 +1,20 @@
 """The library's front door: a git work tree holding gittasks files, and every operation on it.
 
-Reads answer from the files with at most one git process. Every change runs as one transaction under the
-repository-wide lock: commit a pending external edit, read, change, validate, write atomically, commit the task
-files alone; on any failure the files, the index and HEAD are put back as they were.
+Two layouts (task-format.md, "Where tasks live"):
+- own branch (the default): the task files are committed to the branch `gittasks` with plumbing and a private index;
+  the work tree holds a copy that assistants and editors use as plain files. The user's branch, index and HEAD are
+  never read for tasks nor written. A read whose branch tip and files are as this work tree last wrote them starts
+  no git process; otherwise the branch is brought into the files, merged with any edit made outside gittasks.
+- inline: the task files are committed on the current branch (0.1's way), for repositories whose whole purpose is
+  the task list; no change is committed while a rebase, merge, cherry-pick or bisect is stopped or HEAD is detached.
+
+Every change runs as one transaction under the repository-wide lock: bring in what moved, read, change, validate,
+commit, write the files atomically.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
@@ -17,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from gittasks import document, failpoints, rules, store
+from gittasks import document, failpoints, rules, store, taskbranch, trailers
 from gittasks.document import Document, DocumentError
 from gittasks.errors import GittasksError
 from gittasks.git import Repo, find_repo
@@ -30,9 +38,13 @@ GITATTRIBUTES_LINES = (
     f"{rules.ARCHIVE_DIR}/*.jsonl merge=gittasks text eol=lf",
     f"{rules.WORK_ITEMS_DIR}/*.jsonl merge=gittasks text eol=lf",
 )
-# actions about many tasks alike; the others are about their first task (the rest changed through links)
-BULK_ACTIONS = frozenset({"external-edit", "archive", "sync", "reconcile", "repair", "capture-todowrite"})
-_UNSAFE_TRAILER = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+BRANCH = "branch"
+INLINE = "inline"
+CAS_ATTEMPTS = 8
+MOVE_HINT = "`gittasks migrate` moves them to a branch of their own"
+_DATE_WORDS = re.compile(
+    r"\d|\b(ago|yesterday|today|now|noon|midnight|tea|last|week|day|month|year|hour|minute|second)s?\b", re.I
+)
 
 
 @dataclass
@@ -45,40 +57,14 @@ class Outcome:
     value: Any = None
 
 
+class BranchMoved(GittasksError):
+    """The task branch moved between reading it and committing on it (the compare-and-swap failed)."""
+
+
 def driver_command() -> str:
     """The merge driver command registered in git config: an absolute interpreter path, forward slashes, quoted."""
     exe = Path(sys.executable).as_posix()
     return f"{shlex.quote(exe)} -m gittasks merge-driver %O %A %B %P"
-
-
-def trailer_value(text: str) -> str:
-    """A value that cannot break out of its trailer line (control characters and newlines are escaped)."""
-    if _UNSAFE_TRAILER.search(text) or text != text.strip() or not text:
-        return document.orjson.dumps(text).decode()
-    return text
-
-
-def one_line(text: str, limit: int = 72) -> str:
-    flat = " ".join(_UNSAFE_TRAILER.sub(" ", text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def commit_message(
-    action: str, ids: list[str], subjects: dict[str, str], machine: str, stamp: str, title: str | None = None
-) -> str:
-    if title is not None:
-        title = f"gittasks: {one_line(title, 100)}" + (f" ({len(ids)} task{'s' * (len(ids) != 1)})" if ids else "")
-    elif not ids:
-        title = f"gittasks: {action}"
-    elif len(ids) == 1 or action not in BULK_ACTIONS:
-        title = f'gittasks: {action} {one_line(ids[0], 40)} "{one_line(subjects.get(ids[0], ""), 60)}"'
-        if len(ids) > 1:
-            title += f" (+{len(ids) - 1} linked)"
-    else:
-        title = f"gittasks: {action} {len(ids)} tasks"
-    trailers = [f"Task: {trailer_value(i)}" for i in ids]
-    trailers += [f"Action: {trailer_value(action)}", f"Machine: {trailer_value(machine)}", f"Timestamp: {stamp}"]
-    return title + "\n\n" + "\n".join(trailers) + "\n"
 
 
 def changed_task_ids(before: Document | None, after: Document) -> list[str]:
@@ -86,6 +72,30 @@ def changed_task_ids(before: Document | None, after: Document) -> list[str]:
     new = {t["id"]: t for t in after.get("tasks", [])}
     ids = [i for i in new if old.get(i) != new[i]] + [i for i in old if i not in new]
     return sorted(ids, key=document.natural_key)
+
+
+def same_files(one: dict[str, bytes], other: dict[str, bytes]) -> bool:
+    """Do two sets of task files hold the same content? (line ends, a BOM or key order alone are no change)"""
+    if one.keys() != other.keys():
+        return False
+    for rel, data in one.items():
+        if data == other[rel]:
+            continue
+        try:
+            if rel == rules.ACTIVE_PATH:
+                a, b = document.load_document(data, rel), document.load_document(other[rel], rel)
+                if document.canonical(a) != document.canonical(b):
+                    return False
+            else:
+                from gittasks import taskset
+
+                if [document.canonical_task(t) for t in taskset.parse_archive(data, rel)] != [
+                    document.canonical_task(t) for t in taskset.parse_archive(other[rel], rel)
+                ]:
+                    return False
+        except DocumentError:
+            return False
+    return True
 
 
 class Workspace:
@@ -97,6 +107,7 @@ class Workspace:
         self._lock = store.RepoLock(repo.common_dir)
         self._checked = False
         self._doc: Document | None = None  # the active list as read after the preflight, for this process
+        self._layout: str | None = None
         self.network_allowed = True  # False where the caller must never touch the network (the capture hook)
         self.messages: list[str] = []  # one-line notices for stderr (driver registered, external edit committed)
 
@@ -107,11 +118,83 @@ class Workspace:
     # -- settings --------------------------------------------------------------------------------------------------
     @property
     def machine(self) -> str:
-        name = os.environ.get("GITTASKS_MACHINE") or self.repo.config_get("gittasks.machine") or socket.gethostname()
+        name = os.environ.get("GITTASKS_MACHINE") or self.setting("machine") or socket.gethostname()
         return name.strip() or "unknown"
 
     def setting(self, key: str) -> str | None:
-        return self.repo.config_get(f"gittasks.{key}")
+        return self.repo.gittasks_setting(key)
+
+    @property
+    def branch(self) -> str:
+        """The task branch's name (`gittasks.branch`, `gittasks` by default)."""
+        return (self.setting("branch") or taskbranch.DEFAULT_BRANCH).strip() or taskbranch.DEFAULT_BRANCH
+
+    @property
+    def branch_ref(self) -> str:
+        return f"refs/heads/{self.branch}"
+
+    # -- the layout ------------------------------------------------------------------------------------------------
+    @property
+    def layout(self) -> str:
+        """'branch' or 'inline': `gittasks.layout` when set, else found (inline when the current branch already
+        tracks the task list and no task branch exists)."""
+        if self._layout is None:
+            configured = (self.setting("layout") or "").strip().lower()
+            if configured in (BRANCH, INLINE):
+                self._layout = configured
+            elif (
+                taskbranch.load_state(self.repo.git_dir) is not None
+                or self.task_branch_tip() is not None
+                or self.remote_task_branch() is not None
+            ):
+                self._layout = BRANCH
+            elif self.repo.head_from_files() and self.repo.show("HEAD", rules.ACTIVE_PATH) is not None:
+                self._layout = INLINE
+                self.messages.append(
+                    f"this repository keeps its tasks on the current branch (the inline layout); {MOVE_HINT}"
+                )
+                with contextlib.suppress(GittasksError):
+                    self.repo.config_set_local("gittasks.layout", INLINE)
+            else:
+                self._layout = BRANCH
+        return self._layout
+
+    @property
+    def inline(self) -> bool:
+        return self.layout == INLINE
+
+    def task_branch_tip(self) -> str | None:
+        return self.repo.ref(self.branch_ref)
+
+    def remote_task_branch(self) -> tuple[str, str] | None:
+        """(remote, commit) of a remote-tracking task branch (`refs/remotes/R/gittasks`): the configured remote's,
+        else origin's, else the only one."""
+        found = self.repo.refs_named("refs/remotes/", self.branch)
+        by_remote = {name.split("/")[2]: sha for name, sha in found.items() if name.count("/") == 3}
+        if not by_remote:
+            return None
+        for preferred in (self.setting("remote"), "origin"):
+            if preferred and preferred in by_remote:
+                return preferred, by_remote[preferred]
+        if len(by_remote) == 1:
+            return next(iter(by_remote.items()))
+        return None
+
+    def stopped_operation(self) -> str | None:
+        """Inline layout: why no change may be committed now (a stopped rebase, merge, ... or a detached HEAD)."""
+        operation = self.repo.operation_in_progress()
+        if operation is not None:
+            finish = "git bisect reset" if operation == "bisect" else f"git {operation} --continue or --abort"
+            return (
+                f"a {operation} is in progress on the current branch, which holds the task list (inline layout); "
+                f"finish it ({finish}) and retry, or {MOVE_HINT}"
+            )
+        if self.repo.head_detached():
+            return (
+                "HEAD is detached and the task list lives on the current branch (inline layout); check out a "
+                f"branch (`git switch main`) and retry, or {MOVE_HINT}"
+            )
+        return None
 
     # -- arming and checks -----------------------------------------------------------------------------------------
     def arm(self) -> bool:
@@ -127,9 +210,179 @@ class Workspace:
         self.repo.config_set_local("merge.gittasks.driver", driver_command())
 
     def preflight(self) -> None:
-        """Arm the clone, refuse an unmerged task file, commit a pending external edit. Runs once per process."""
+        """Make the work-tree files current (bring in a moved branch, commit a pending external edit). Runs once per
+        process; starts no git process when nothing moved (own-branch layout)."""
         if self._checked:
             return
+        if self.inline and self._migrated_elsewhere():
+            self.messages.append(
+                f"the task list moved to the branch {self.branch} (`gittasks migrate` on another clone); "
+                "this clone follows it"
+            )
+            self.repo.config_set_local("gittasks.layout", BRANCH)
+            self._layout = BRANCH
+        if self.inline:
+            self._inline_preflight()
+        else:
+            self._branch_preflight()
+        self._checked = True
+
+    def _migrated_elsewhere(self) -> bool:
+        """Inline layout: has the current branch stopped tracking the task list while a task branch exists?"""
+        if self.active_path.exists() or (self.task_branch_tip() is None and self.remote_task_branch() is None):
+            return False
+        return self.repo.show("HEAD", rules.ACTIVE_PATH) is None
+
+    # -- own-branch layout -----------------------------------------------------------------------------------------
+    def _branch_preflight(self) -> None:
+        state = taskbranch.load_state(self.repo.git_dir)
+        tip = self.task_branch_tip()
+        if state is not None and state.branch == self.branch and tip == state.commit:
+            if taskbranch.unchanged(self.repo.root, state):
+                return
+        elif state is None and tip is None and self.remote_task_branch() is None:
+            return  # no task branch anywhere yet: the first change starts one
+        with self._lock:
+            self.bring_in()
+
+    def branch_files(self, rev: str | None) -> dict[str, bytes]:
+        """The task files (not `.gitattributes`) in the task-branch commit `rev`."""
+        if rev is None:
+            return {}
+        paths = [p for p in self.repo.paths_at(rev, TASK_PATHS) if taskbranch.is_task_path(p)]
+        return self.repo.files_at(rev, paths)
+
+    def bring_in(self) -> None:
+        """(lock held) Bring the task branch into the work tree: a fresh clone's first command takes the remote's
+        task branch; a branch that moved is written into the files, merged with an edit made outside gittasks since
+        the files were last written (then committed as its own change); a missing file is written again."""
+        repo = self.repo
+        store.remove_stale_temp_files(self.active_path.parent)
+        for _ in range(CAS_ATTEMPTS):
+            state = taskbranch.load_state(repo.git_dir)
+            tip = self.task_branch_tip()
+            if tip is None:
+                remote = self.remote_task_branch()
+                if remote is not None:
+                    if not repo.update_ref(self.branch_ref, remote[1], None, f"gittasks: from {remote[0]}"):
+                        continue
+                    tip = remote[1]
+                    self.messages.append(f"took the task list from {remote[0]}/{self.branch}")
+                    taskbranch.ensure_excluded(repo.common_dir)
+            if tip is None:
+                return
+            current_state = state is not None and state.branch == self.branch and tip == state.commit
+            if current_state and state is not None and taskbranch.unchanged(repo.root, state):
+                return
+            base_rev = state.commit if state is not None and state.commit and repo.rev(state.commit) else None
+            base = self.branch_files(base_rev) if base_rev else None
+            theirs = self.branch_files(tip)
+            current = taskbranch.read_worktree(repo.root)
+            ours = dict(current)
+            if base is not None and state is not None:
+                for rel in state.files:  # a recorded file that is missing (sparse checkout, deleted) is unchanged
+                    if rel not in ours and rel in base:
+                        ours[rel] = base[rel]
+            edited = not same_files(ours, base) if base is not None else bool(current) and not same_files(ours, theirs)
+            result = theirs
+            if edited:
+                result = self._merge_edit(base, ours, theirs)
+                if not same_files(result, theirs):
+                    ids, subjects = self._changed_ids(theirs, result)
+                    stamp = rules.format_stamp(rules.utc_now())
+                    message = trailers.message("external-edit", ids, subjects, self.machine, stamp)
+                    changes: dict[str, bytes | None] = {rel: None for rel in theirs if rel not in result}
+                    changes.update({rel: data for rel, data in result.items() if theirs.get(rel) != data})
+                    commit = self._branch_commit(tip, changes, message)
+                    if commit is None:
+                        continue
+                    tip = commit
+                    self.messages.append(
+                        f"committed an edit made outside gittasks ({len(ids)} task(s)) as its own commit"
+                    )
+            self._write_worktree(current, result, tip)
+            return
+        raise BranchMoved(f"the task branch {self.branch} kept moving while gittasks read it; run the command again")
+
+    def _merge_edit(
+        self, base: dict[str, bytes] | None, ours: dict[str, bytes], theirs: dict[str, bytes]
+    ) -> dict[str, bytes]:
+        """The external edit `ours` merged with the branch `theirs` by the one merge function; refused when the edit
+        is not a valid task file."""
+        from gittasks import model
+        from gittasks.sync import merge_task_files
+
+        for rel, data in sorted(ours.items()):
+            if base is not None and base.get(rel) == data:
+                continue
+            problems = model.problems(data, rel)
+            if problems:
+                raise DocumentError(problems[0])
+        merged = merge_task_files(base or {}, ours, theirs, have_base=base is not None)
+        return {rel: data for rel, data in merged.files.items() if data is not None}
+
+    @staticmethod
+    def _changed_ids(before: dict[str, bytes], after: dict[str, bytes]) -> tuple[list[str], dict[str, str]]:
+        """The ids of the tasks that differ between two sets of files, and their subjects."""
+        from gittasks import taskset
+
+        old, new = taskset.task_map(taskset.fold(before).doc), taskset.task_map(taskset.fold(after).doc)
+        ids = [i for i in new if old.get(i) != new[i]] + [i for i in old if i not in new]
+        subjects = {i: str((new.get(i) or old.get(i) or {}).get("subject", "")) for i in ids}
+        return sorted(ids, key=document.natural_key), subjects
+
+    def _branch_commit(self, tip: str | None, changes: dict[str, bytes | None], message: str) -> str | None:
+        """One commit on the task branch with `changes` (None: remove) on top of `tip`; None when the branch moved
+        meanwhile (compare-and-swap)."""
+        if tip is None:
+            attributes = "\n".join(GITATTRIBUTES_LINES) + "\n"
+            changes = {".gitattributes": attributes.encode("utf-8"), **changes}
+        tree = self.repo.tree_with_files(tip, changes)
+        commit = self.repo.commit_tree(tree, [tip] if tip else [], message)
+        subject = message.split("\n", 1)[0]
+        if not self.repo.update_ref(self.branch_ref, commit, tip, subject):
+            return None
+        failpoints.hit("after-commit")
+        return commit
+
+    def _write_worktree(self, current: dict[str, bytes], files: dict[str, bytes], commit: str) -> None:
+        """Make the work tree hold exactly `files` (from `commit`) and record it."""
+        root = self.repo.root
+        for rel, data in sorted(files.items()):
+            if current.get(rel) != data:
+                store.write_atomic(root / rel, data)
+        for rel in current:
+            if rel not in files:
+                store.remove_file(root / rel)
+        taskbranch.save_state(self.repo.git_dir, root, self.branch, commit, files)
+        self._doc = None
+
+    def _branch_change(self, files: dict[str, bytes | None], message: str) -> str:
+        """(lock held, files current) Commit `files` on the task branch, then write them into the work tree."""
+        state = taskbranch.load_state(self.repo.git_dir)
+        tip = self.task_branch_tip()
+        if tip is not None and (state is None or state.commit != tip):
+            raise BranchMoved("the task branch moved while gittasks changed it; run the command again")
+        current = taskbranch.read_worktree(self.repo.root)
+        if tip is None:
+            taskbranch.ensure_excluded(self.repo.common_dir)
+        failpoints.hit("before-write")
+        commit = self._branch_commit(tip, files, message)
+        if commit is None:
+            raise BranchMoved("the task branch moved while gittasks changed it; run the command again")
+        result = dict(current)
+        for rel, data in files.items():
+            if data is None:
+                result.pop(rel, None)
+            else:
+                result[rel] = data
+        self._write_worktree(current, result, commit)
+        return commit
+
+    # -- inline layout ---------------------------------------------------------------------------------------------
+    def _inline_preflight(self) -> None:
+        """Arm the clone, refuse an unmerged task file, commit a pending external edit (not while an operation is
+        stopped: then the file is read as it is)."""
         self.arm()
         entries = self.repo.status(TASK_PATHS)
         unmerged = [p for kind, p in entries if kind == "unmerged"]
@@ -138,13 +391,12 @@ class Workspace:
                 f"{unmerged[0]} is unmerged (a line merge stopped on it); run `gittasks doctor --fix` to merge it "
                 "field by field"
             )
-        if entries or store.has_temp_files(self.active_path.parent):
+        if (entries or store.has_temp_files(self.active_path.parent)) and self.stopped_operation() is None:
             with self._lock:
                 # only gittasks writes temp files, always under this lock: any found now were left by a crash
                 store.remove_stale_temp_files(self.active_path.parent)
                 if entries:
                     self._commit_external_edit(entries)
-        self._checked = True
 
     def _commit_external_edit(self, entries: list[tuple[str, str]]) -> None:
         """Commit, as its own commit, valid task files that someone else changed since the last commit."""
@@ -189,9 +441,13 @@ class Workspace:
             paths.append(rel)
         if not paths:
             return
-        message = commit_message("external-edit", ids, subjects, self.machine, rules.format_stamp(rules.utc_now()))
-        self.repo.commit_paths(paths, message)
+        stamp = rules.format_stamp(rules.utc_now())
+        self.repo.commit_paths(paths, trailers.message("external-edit", ids, subjects, self.machine, stamp))
         self.messages.append(f"committed an edit made outside gittasks ({len(ids)} task(s)) as its own commit")
+
+    def _inline_missing_list(self) -> bool:
+        """Inline layout: is the task list committed on HEAD but absent from the work tree (a sparse checkout)?"""
+        return not self.active_path.exists() and self.repo.show("HEAD", rules.ACTIVE_PATH) is not None
 
     # -- reading ---------------------------------------------------------------------------------------------------
     def _read_active(self) -> Document | None:
@@ -202,6 +458,9 @@ class Workspace:
         self.preflight()
         if self._doc is None:
             doc = self._read_active()
+            if doc is None and self.inline:
+                raw = self.repo.show("HEAD", rules.ACTIVE_PATH)  # not in this (sparse) work tree: read git's copy
+                doc = document.load_document(raw, f"HEAD:{rules.ACTIVE_PATH}") if raw is not None else None
             self._doc = doc if doc is not None else {"tasks": []}
         return self._doc
 
@@ -229,12 +488,67 @@ class Workspace:
         by_id = {t["id"]: t for t in tasks}
         return [t for t in tasks if rules.is_ready(t, by_id)]
 
+    # -- history ---------------------------------------------------------------------------------------------------
+    def history_rev(self) -> str | None:
+        """Where the task history is: the task branch (own-branch layout) or HEAD (inline); None before any."""
+        if self.inline:
+            return "HEAD" if self.repo.head() else None
+        return self.branch_ref if self.task_branch_tip() else None
+
+    def revision(self, spec: str) -> str:
+        """The commit `show --at SPEC` means: a revision of the task history (`HEAD` stands for its tip in the
+        own-branch layout), or a date (`2 days ago`, `@{yesterday}`, `2026-11-30`): the last commit before it."""
+        rev = self.history_rev()
+        if rev is None:
+            raise GittasksError("there is no task history yet; make a change first")
+        given = spec.strip()
+        mapped = given
+        if not self.inline and (given == "HEAD" or given.startswith(("HEAD~", "HEAD^", "HEAD@"))):
+            mapped = self.branch_ref + given[4:]
+        if not given.startswith("@{") and (found := self.repo.rev(mapped)) is not None:
+            return found
+        when = given[2:-1] if given.startswith("@{") and given.endswith("}") else given
+        if not _DATE_WORDS.search(when) or when.startswith("-"):
+            where = "git log" if self.inline else f"git log {self.branch}"
+            raise GittasksError(
+                f"unknown revision or date {spec!r}; give a commit of `{where}` or a date such as '2 days ago' "
+                "or 2026-11-30"
+            )
+        found_rev = self.repo.out("rev-list", "-1", f"--before={when}", rev)
+        if not found_rev:
+            raise GittasksError(f"the task history has no commit before {when!r}")
+        return found_rev
+
     # -- changing --------------------------------------------------------------------------------------------------
+    def check_can_commit(self) -> None:
+        """Refuse, in one line, a change that cannot be committed now (inline layout only)."""
+        if not self.inline:
+            return
+        reason = self.stopped_operation()
+        if reason is not None:
+            raise GittasksError(reason)
+        if self._inline_missing_list():
+            raise GittasksError(
+                f"{rules.ACTIVE_PATH} is committed but not in this work tree (a sparse checkout?); add it with "
+                f"`git sparse-checkout add .claude`, or {MOVE_HINT}"
+            )
+
     def change(self, action: str, apply: Callable[[Document, Any], T]) -> Outcome:
-        """Run `apply(doc, change)` as one transaction and one commit (none when it touched nothing)."""
+        """Run `apply(doc, change)` as one transaction and one commit (none when it touched nothing). In the
+        own-branch layout a branch that moved meanwhile is read again and the change redone."""
+        for attempt in range(CAS_ATTEMPTS):
+            try:
+                return self._change_once(action, apply)
+            except BranchMoved:
+                if attempt == CAS_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _change_once(self, action: str, apply: Callable[[Document, Any], T]) -> Outcome:
         from gittasks import model
 
         with self._lock:
+            self.check_can_commit()
             self._checked = False
             self._doc = None
             self.preflight()
@@ -251,12 +565,13 @@ class Workspace:
             subjects = {t["id"]: t.get("subject", "") for t in doc["tasks"]}
             for tid in change.touched:
                 subjects.setdefault(tid, "")
-            message = commit_message(action, change.touched, subjects, change.machine, rules.format_stamp(change.now))
+            stamp = rules.format_stamp(change.now)
+            message = trailers.message(action, change.touched, subjects, change.machine, stamp)
             new: dict[str, bytes | None] = {rules.ACTIVE_PATH: document.dumps(doc)}
             old: dict[str, bytes | None] = {rules.ACTIVE_PATH: before_raw}
             for rel, data in self._work_item_files(change.work_items).items():
                 new[rel], old[rel] = data, store.read_bytes(self.repo.root / rel)
-            commit = self._write_and_commit(new, old, message)
+            commit = self._commit(new, old, message)
             outcome = Outcome(commit, change.touched, change.notes, value)
             self._follow_up(outcome)
             return outcome
@@ -300,7 +615,10 @@ class Workspace:
             files[rel] = b"".join(lines)
         return files
 
-    def _write_and_commit(self, new: dict[str, bytes | None], old: dict[str, bytes | None], message: str) -> str:
+    def _commit(self, new: dict[str, bytes | None], old: dict[str, bytes | None], message: str) -> str:
+        """(lock held) Commit the task files `new` as one change in this repository's layout."""
+        if not self.inline:
+            return self._branch_change(new, message)
         paths = list(new)
         failpoints.hit("before-write")
         try:
@@ -325,11 +643,12 @@ class Workspace:
             raise
 
     def commit_files(self, action: str, ids: list[str], subjects: dict[str, str], new: dict[str, bytes | None]) -> str:
-        """Write several task files and commit them as one change (caller holds the lock)."""
+        """Write several task files and commit them as one change (caller holds the lock, files current)."""
+        self.check_can_commit()
         self._doc = None
         old = {rel: store.read_bytes(self.repo.root / rel) for rel in new}
-        message = commit_message(action, ids, subjects, self.machine, rules.format_stamp(rules.utc_now()))
-        return self._write_and_commit(new, old, message)
+        message = trailers.message(action, ids, subjects, self.machine, rules.format_stamp(rules.utc_now()))
+        return self._commit(new, old, message)
 
     @property
     def lock(self) -> store.RepoLock:
@@ -368,9 +687,25 @@ def gitattributes_with_driver(text: str) -> str | None:
     return text + "\n".join(missing) + "\n"
 
 
-def init(path: Path | None, remote: str | None = None) -> tuple[Workspace, list[str]]:
+def _set_remote(repo: Repo, remote: str | None, done: list[str]) -> None:
+    if not remote:
+        return
+    names = repo.remotes()
+    if "origin" in names:
+        current = repo.out("remote", "get-url", "origin")
+        if current != remote:
+            raise GittasksError(
+                f"remote origin is {current} already; to use {remote}, run `git remote set-url origin {remote}` "
+                "first, or add it under another name and set `git config gittasks.remote NAME`"
+            )
+    else:
+        repo.run("remote", "add", "--", "origin", remote)
+        done.append(f"added remote origin {remote}")
+
+
+def init(path: Path | None, remote: str | None = None, inline: bool = False) -> tuple[Workspace, list[str]]:
     """Make `path` (default: here) a gittasks repository; idempotent. Returns the workspace and what was done."""
-    from gittasks import git, model
+    from gittasks import git
 
     target = (path or Path.cwd()).resolve()
     done: list[str] = []
@@ -385,31 +720,85 @@ def init(path: Path | None, remote: str | None = None) -> tuple[Workspace, list[
         if not repo.has_merge_driver() or repo.config_get("merge.gittasks.driver") != driver_command():
             ws.register_driver()
             done.append("registered the merge driver in .git/config")
-        new_files: dict[str, bytes | None] = {}
-        old_attr = (store.read_bytes(repo.root / ".gitattributes") or b"").decode("utf-8", "replace")
-        new_attr = gitattributes_with_driver(old_attr)
-        if new_attr is not None:
-            new_files[".gitattributes"] = new_attr.encode("utf-8")
-            done.append("routed the task files to the merge driver in .gitattributes")
-        existing = store.load_file(ws.active_path, rules.ACTIVE_PATH)
-        tracked = repo.show("HEAD", rules.ACTIVE_PATH) is not None
-        if existing is None:
-            doc: Document = {"last_updated": rules.format_stamp(rules.utc_now()), "tasks": []}
-            new_files[rules.ACTIVE_PATH] = document.dumps(doc)
-            done.append(f"wrote an empty task list {rules.ACTIVE_PATH}")
-        elif not tracked:
-            model.validate_full(existing, rules.ACTIVE_PATH)
-            new_files[rules.ACTIVE_PATH] = document.dumps(existing)
-            done.append(f"took the existing {rules.ACTIVE_PATH} into git")
-        if remote:
-            names = repo.out("remote").split()
-            if "origin" in names:
-                if repo.out("remote", "get-url", "origin") != remote:
-                    repo.run("remote", "set-url", "origin", remote)
-                    done.append(f"set remote origin to {remote}")
-            else:
-                repo.run("remote", "add", "origin", remote)
-                done.append(f"added remote origin {remote}")
-        if new_files:
-            ws.commit_files("init", [], {}, new_files)
+        _set_remote(repo, remote, done)
+        if remote and ws.task_branch_tip() is None:
+            transfer = repo.fetch(
+                "origin", f"refs/heads/{ws.branch}", f"refs/remotes/origin/{ws.branch}", sync_timeout(ws)
+            )
+            if transfer.outcome == "ok":
+                done.append(f"found a task list on origin/{ws.branch}")
+        if inline or ws.inline:
+            if ws.layout != INLINE:
+                if ws.task_branch_tip() is not None or ws.remote_task_branch() is not None:
+                    raise GittasksError(
+                        f"this repository keeps its tasks on the branch {ws.branch} already; --inline would start a "
+                        "second list"
+                    )
+                repo.config_set_local("gittasks.layout", INLINE)
+                ws._layout = INLINE
+            _init_inline(ws, done)
+        else:
+            _init_branch(ws, done)
     return ws, done
+
+
+def _init_branch(ws: Workspace, done: list[str]) -> None:
+    """(lock held) The own-branch layout: take the remote's task branch or start one; files into the work tree."""
+    from gittasks import model
+
+    repo = ws.repo
+    if ws.setting("layout") != BRANCH:
+        repo.config_set_local("gittasks.layout", BRANCH)
+        ws._layout = BRANCH
+    if taskbranch.ensure_excluded(repo.common_dir):
+        done.append("kept the task files out of the code branches (.git/info/exclude)")
+    had_branch = ws.task_branch_tip() is not None
+    ws.invalidate()
+    ws.bring_in()
+    ws._checked = True
+    if not had_branch and ws.task_branch_tip() is not None:
+        done.append(f"took the task list from the remote's {ws.branch} branch into {rules.ACTIVE_PATH}")
+    if ws.task_branch_tip() is None:
+        existing = store.load_file(ws.active_path, rules.ACTIVE_PATH)
+        if existing is not None:
+            model.validate_full(existing, rules.ACTIVE_PATH)
+            doc: Document = existing
+            done.append(f"took the existing {rules.ACTIVE_PATH} onto the task branch {ws.branch}")
+        else:
+            doc = {"last_updated": rules.format_stamp(rules.utc_now()), "tasks": []}
+            done.append(f"wrote an empty task list {rules.ACTIVE_PATH}")
+        ws.commit_files("init", [], {}, {rules.ACTIVE_PATH: document.dumps(doc)})
+        done.append(f"started the task branch {ws.branch} (see `git log {ws.branch}`)")
+
+
+def _init_inline(ws: Workspace, done: list[str]) -> None:
+    """(lock held) The inline layout: the task files on the current branch, as in 0.1."""
+    from gittasks import model
+
+    repo = ws.repo
+    new_files: dict[str, bytes | None] = {}
+    old_attr = (store.read_bytes(repo.root / ".gitattributes") or b"").decode("utf-8", "replace")
+    new_attr = gitattributes_with_driver(old_attr)
+    if new_attr is not None:
+        new_files[".gitattributes"] = new_attr.encode("utf-8")
+        done.append("routed the task files to the merge driver in .gitattributes")
+    existing = store.load_file(ws.active_path, rules.ACTIVE_PATH)
+    tracked = repo.show("HEAD", rules.ACTIVE_PATH) is not None
+    if existing is None and not tracked:
+        doc: Document = {"last_updated": rules.format_stamp(rules.utc_now()), "tasks": []}
+        new_files[rules.ACTIVE_PATH] = document.dumps(doc)
+        done.append(f"wrote an empty task list {rules.ACTIVE_PATH}")
+    elif existing is not None and not tracked:
+        model.validate_full(existing, rules.ACTIVE_PATH)
+        new_files[rules.ACTIVE_PATH] = document.dumps(existing)
+        done.append(f"took the existing {rules.ACTIVE_PATH} into git")
+    if new_files:
+        ws.commit_files("init", [], {}, new_files)
+
+
+def sync_timeout(ws: Workspace) -> float:
+    """The bounded wait of each network step (`gittasks.syncTimeout`, seconds; 30 by default)."""
+    try:
+        return max(0.5, float(ws.setting("syncTimeout") or os.environ.get("GITTASKS_SYNC_TIMEOUT") or 30))
+    except ValueError:
+        return 30.0

@@ -55,7 +55,8 @@ class Cli:
         return int(git(self.root, "rev-list", "--count", "HEAD"))
 
 
-def init_repo(path: Path, machine: str = "test-machine") -> Cli:
+def init_repo(path: Path, machine: str = "test-machine", *, inline: bool = True) -> Cli:
+    """`gittasks init` in `path`: the inline layout (the 0.1 suite runs on it) unless `inline` is False."""
     cli = Cli(path, machine)
-    cli.ok("init")
+    cli.ok("init", *(["--inline"] if inline else []))
     return cli

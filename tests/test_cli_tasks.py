@@ -18,7 +18,7 @@ def cli(make_repo) -> Cli:  # type: ignore[no-untyped-def]
 def test_init_in_fresh_repo_without_commits_then_idempotent(make_repo) -> None:  # type: ignore[no-untyped-def]
     root = make_repo()
     cli = Cli(root)
-    out = cli.ok("init")
+    out = cli.ok("init", "--inline")
     assert "merge driver" in out
     assert cli.commit_count() == 1
     assert json.loads((root / ACTIVE).read_text())["tasks"] == []
@@ -33,7 +33,7 @@ def test_init_makes_repository_when_none(tmp_path: Path) -> None:
     target = tmp_path / "new"
     target.mkdir()
     cli = Cli(target)
-    cli.ok("init")
+    cli.ok("init", "--inline")
     assert (target / ".git").is_dir()
     assert (target / ACTIVE).exists()
 

@@ -29,7 +29,7 @@ TOOLS = {"task_create", "task_update", "task_list", "task_get", "task_ready", "t
 @pytest.fixture
 def root(make_repo: Callable[..., Path]) -> Path:
     path = make_repo()
-    init(path)
+    init(path, inline=True)
     return path
 
 

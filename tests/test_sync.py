@@ -322,6 +322,7 @@ def test_first_sync_of_a_repository_without_commits(two: tuple[Cli, Cli], bare_r
     a.ok("sync")
     fresh = Cli(make_repo("fresh"), "WS-C")
     git(fresh.root, "remote", "add", "origin", str(bare_remote))
+    git(fresh.root, "config", "gittasks.layout", "inline")  # the remote keeps its tasks inline, on main
     data = json.loads(fresh.ok("sync", "--json"))
     assert [(i["id"], i["change"]) for i in data["incoming"]] == [(tid, "added")]
     assert [t["id"] for t in fresh.json("list")] == [tid]

@@ -191,7 +191,9 @@ class TaskTools:
             raise GittasksError("limit must be 1 or more")
         ws = self.workspace()
         task_id = archive.history_id(ws, given) if given is not None else None
-        entries = history.task_log(ws.repo, task_id, limit if limit is not None else (None if task_id else 20))
+        rev = ws.history_rev()
+        wanted = limit if limit is not None else (None if task_id else 20)
+        entries = history.task_log(ws.repo, task_id, wanted, rev) if rev else []
         self._finish(ws)
         return entries
 

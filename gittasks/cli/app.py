@@ -16,7 +16,7 @@ from gittasks.cli import output
 GROUPS: dict[str, tuple[str, ...]] = {
     "task_commands": ("create", "update", "start", "done", "block", "cancel", "reopen", "delete", "list", "show",
                       "ready", "checklist"),
-    "setup_commands": ("init", "doctor", "validate", "demo", "merge-driver"),
+    "setup_commands": ("init", "migrate", "doctor", "validate", "demo", "merge-driver"),
     "sync_commands": ("sync", "status", "conflicts", "resolve"),
     "history_commands": ("log", "archive", "restore", "report"),
     "claude_commands": ("recover", "install-claude", "hook"),

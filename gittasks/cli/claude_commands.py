@@ -100,10 +100,10 @@ def hook_session_start() -> None:
 
         cwd = payload.get("cwd")
         ws = Workspace.open(Path(cwd) if isinstance(cwd, str) and cwd else output._state["repo"])
-        if ws.repo.out("remote"):
+        if ws.repo.remotes():
             try:
                 subprocess.run(
-                    [sys.executable, "-m", "gittasks", "sync"],
+                    [sys.executable, "-m", "gittasks", "sync", "--tasks-only"],
                     cwd=ws.repo.root,
                     capture_output=True,
                     timeout=SESSION_SYNC_TIMEOUT,

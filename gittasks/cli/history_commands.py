@@ -24,7 +24,9 @@ def register(app: typer.Typer) -> None:
 
         ws = output.workspace()
         resolved = archive.history_id(ws, task_id) if task_id is not None else None
-        entries = history.task_log(ws.repo, resolved, limit if limit is not None else (None if resolved else 20))
+        rev = ws.history_rev()
+        wanted = limit if limit is not None else (None if resolved else 20)
+        entries = history.task_log(ws.repo, resolved, wanted, rev) if rev else []
         output.flush_messages(ws)
         if as_json:
             output.emit_json(

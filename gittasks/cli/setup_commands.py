@@ -17,16 +17,44 @@ def register(app: typer.Typer) -> None:
         path: Annotated[
             Path | None, typer.Argument(help="Folder (default: here); made a git repository if need be.")
         ] = None,
+        inline: Annotated[
+            bool, typer.Option("--inline", help="Commit the task files on the current branch (0.1's layout).")
+        ] = False,
     ) -> None:
-        """Set up gittasks here: an empty task list, the merge driver, one commit. Safe to run again."""
+        """Set up gittasks here: the task branch (or the remote's), the task files, the merge driver. Idempotent."""
         from gittasks import workspace
 
         target = path or output._state["repo"]
-        ws, done = workspace.init(target, remote)
+        ws, done = workspace.init(target, remote, inline=inline)
         output.flush_messages(ws)
         for line in done:
             output.echo(f"- {line}")
         output.echo(f"gittasks is set up in {ws.repo.root}" if done else "gittasks was already set up; nothing to do")
+
+    @app.command()
+    def migrate(
+        yes: Annotated[bool, typer.Option("--yes", help="Do it without asking.")] = False,
+    ) -> None:
+        """Move an inline task list onto a branch of its own (one commit there, one on the current branch)."""
+        from gittasks import migrate as migrate_module
+
+        ws = output.workspace()
+        plan = migrate_module.plan(ws)
+        output.flush_messages(ws)
+        for line in plan:
+            output.echo(line)
+        if not yes:
+            import sys
+
+            if not sys.stdin.isatty():
+                output.note("nothing was changed; run `gittasks migrate --yes` to do it")
+                raise typer.Exit(1)
+            if not typer.confirm("Go ahead?", default=False):
+                output.note("nothing was changed")
+                raise typer.Exit(1)
+        for line in migrate_module.migrate(ws):
+            output.echo(f"- {line}")
+        output.flush_messages(ws)
 
     @app.command()
     def doctor(

@@ -20,8 +20,11 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option("--remote", help="Remote name (default: upstream, else origin).")
         ] = None,
         as_json: JsonOpt = False,
+        tasks_only: Annotated[
+            bool, typer.Option("--tasks-only", hidden=True, help="Push or merge gittasks commits only (inline).")
+        ] = False,
     ) -> None:
-        """Commit what is pending, fetch, merge field by field, push."""
+        """Commit what is pending, fetch, merge field by field, push (the task branch alone)."""
         from gittasks import sync as sync_module
 
         ws = output.workspace()
@@ -32,7 +35,7 @@ def register(app: typer.Typer) -> None:
                 print(f"gittasks: {text}…", file=sys.stderr)
 
         try:
-            report = sync_module.sync(ws, remote, progress)
+            report = sync_module.sync(ws, remote, progress, only_task_commits=tasks_only)
         except sync_module.SyncFailed as exc:
             output.flush_messages(ws)
             if as_json:

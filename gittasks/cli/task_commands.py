@@ -245,7 +245,7 @@ def register(app: typer.Typer) -> None:
         if at is not None:
             from gittasks import history
 
-            task = history.task_at(ws.repo, task_id, at)
+            task = history.task_at(ws.repo, task_id, ws.revision(at))
             if task is None:
                 raise GittasksError(f"no task {task_id!r} at {at}")
         else:

@@ -1,0 +1,126 @@
+"""The own-branch layout's bookkeeping: which task files a work tree holds and which task-branch commit they were
+last written from.
+
+The record lives in the work tree's own git dir (`gittasks-worktree.json`; linked worktrees each have one) and
+holds, per file, a digest of the bytes gittasks wrote with their size and modification time. A file whose size and
+time match is taken as unchanged without reading it; any other is read and hashed. So a read that finds the branch
+tip equal to the recorded commit and every file as recorded starts no git process at all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gittasks import rules, store
+
+STATE_FILE = "gittasks-worktree.json"
+DEFAULT_BRANCH = "gittasks"
+EXCLUDE_LINES = (f"/{rules.ACTIVE_PATH}", f"/{rules.ARCHIVE_DIR}/", f"/{rules.WORK_ITEMS_DIR}/")
+EXCLUDE_COMMENT = "# gittasks: the task files live on their own branch (git log gittasks)"
+
+
+def is_task_path(rel: str) -> bool:
+    """One of the files gittasks keeps: the active list, an archive month, a work-item month."""
+    if rel == rules.ACTIVE_PATH:
+        return True
+    return (
+        rel.endswith(".jsonl")
+        and rel.count("/") == 3
+        and rel.startswith((rules.ARCHIVE_DIR + "/", rules.WORK_ITEMS_DIR + "/"))
+    )
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha1(data, usedforsecurity=False).hexdigest()
+
+
+@dataclass
+class State:
+    """What this work tree's task files were last written from."""
+
+    branch: str
+    commit: str | None
+    files: dict[str, list[object]] = field(default_factory=dict)  # rel -> [digest, size, mtime_ns]
+
+
+def load_state(git_dir: Path) -> State | None:
+    try:
+        raw = json.loads((git_dir / STATE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(raw, dict) or not isinstance(raw.get("files"), dict):
+        return None
+    commit = raw.get("commit")
+    return State(str(raw.get("branch") or DEFAULT_BRANCH), commit if isinstance(commit, str) else None, raw["files"])
+
+
+def save_state(git_dir: Path, root: Path, branch: str, commit: str | None, files: dict[str, bytes]) -> None:
+    """Record that the work tree now holds `files` (exactly these bytes) from `commit`."""
+    entries: dict[str, list[object]] = {}
+    for rel, data in sorted(files.items()):
+        try:
+            info = (root / rel).stat()
+            entries[rel] = [digest(data), info.st_size, info.st_mtime_ns]
+        except OSError:
+            entries[rel] = [digest(data), -1, -1]
+    text = json.dumps({"branch": branch, "commit": commit, "files": entries}, indent=1, sort_keys=True)
+    store.write_atomic(git_dir / STATE_FILE, text.encode("utf-8"))
+
+
+def worktree_paths(root: Path) -> list[str]:
+    """The task files present in the work tree."""
+    found = []
+    if (root / rules.ACTIVE_PATH).is_file():
+        found.append(rules.ACTIVE_PATH)
+    for folder in (rules.ARCHIVE_DIR, rules.WORK_ITEMS_DIR):
+        with contextlib.suppress(OSError):
+            found += sorted(f"{folder}/{name}" for name in os.listdir(root / folder) if name.endswith(".jsonl"))
+    return found
+
+
+def read_worktree(root: Path) -> dict[str, bytes]:
+    files = {}
+    for rel in worktree_paths(root):
+        data = store.read_bytes(root / rel)
+        if data is not None:
+            files[rel] = data
+    return files
+
+
+def unchanged(root: Path, state: State) -> bool:
+    """Does the work tree hold exactly the files `state` records (nothing missing, added or changed)?"""
+    present = worktree_paths(root)
+    if sorted(present) != sorted(state.files):
+        return False
+    for rel in present:
+        entry = state.files[rel]
+        try:
+            info = (root / rel).stat()
+        except OSError:
+            return False
+        if len(entry) == 3 and entry[1] == info.st_size and entry[2] == info.st_mtime_ns and rel != rules.ACTIVE_PATH:
+            continue
+        data = store.read_bytes(root / rel)
+        if data is None or digest(data) != entry[0]:
+            return False
+    return True
+
+
+def ensure_excluded(common_dir: Path) -> bool:
+    """Add the task files to the repository's `info/exclude` (local, never committed); True when it wrote."""
+    path = common_dir / "info" / "exclude"
+    text = (store.read_bytes(path) or b"").decode("utf-8", "replace")
+    present = {line.strip() for line in text.splitlines()}
+    missing = [line for line in EXCLUDE_LINES if line not in present]
+    if not missing:
+        return False
+    if text and not text.endswith("\n"):
+        text += "\n"
+    text += "\n".join([EXCLUDE_COMMENT, *missing]) + "\n"
+    store.write_atomic(path, text.encode("utf-8"))
+    return True

@@ -1,0 +1,129 @@
+"""The commit message format, both ways: the subject and `Task:`/`Action:`/`Machine:`/`Timestamp:` trailers that
+gittasks writes, and how history reads them back (`git log --format` fields, quoted values, older stamp forms).
+
+Pure: no I/O. Text from users can never forge a trailer: a value with control characters, line breaks or
+surrounding blanks is written as a JSON string.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import orjson
+
+from gittasks import rules
+
+# actions about many tasks alike; the others are about their first task (the rest changed through links)
+BULK_ACTIONS = frozenset({"external-edit", "archive", "sync", "reconcile", "repair", "capture-todowrite", "migrate"})
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+# what `git log --format` prints for each commit: fields split by FIELD_SEP, records started by RECORD_SEP
+FIELD_SEP = "\x1f"
+RECORD_SEP = "\x1e"
+TASK_SEP = "\x1d"
+LOG_FORMAT = FIELD_SEP.join(
+    [
+        "%H",
+        "%ct",
+        "%P",
+        "%aI",
+        "%an",
+        "%(trailers:key=Task,valueonly,separator=%x1d)",
+        "%(trailers:key=Action,valueonly,separator=)",
+        "%(trailers:key=Machine,valueonly,separator=)",
+        "%(trailers:key=Timestamp,valueonly,separator=)",
+        "%(trailers:key=Migrated-From,valueonly,separator=)",
+        "%s",
+    ]
+)
+LOG_FIELDS = 11
+
+
+def value(text: str) -> str:
+    """A trailer value that cannot break out of its line (control characters and newlines are escaped)."""
+    if _UNSAFE.search(text) or text != text.strip() or not text:
+        return orjson.dumps(text).decode()
+    return text
+
+
+def read_value(written: str) -> str:
+    """The text of a trailer value as `value` wrote it."""
+    written = written.strip()
+    if written.startswith('"'):
+        try:
+            parsed = orjson.loads(written)
+            return parsed if isinstance(parsed, str) else written
+        except orjson.JSONDecodeError:
+            return written
+    return written
+
+
+def one_line(text: str, limit: int = 72) -> str:
+    flat = " ".join(_UNSAFE.sub(" ", text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def message(
+    action: str,
+    ids: list[str],
+    subjects: dict[str, str],
+    machine: str,
+    stamp: str,
+    title: str | None = None,
+    extra: dict[str, str] | None = None,
+) -> str:
+    """The whole commit message of one gittasks change."""
+    if title is not None:
+        title = f"gittasks: {one_line(title, 100)}" + (f" ({len(ids)} task{'s' * (len(ids) != 1)})" if ids else "")
+    elif not ids:
+        title = f"gittasks: {action}"
+    elif len(ids) == 1 or action not in BULK_ACTIONS:
+        title = f'gittasks: {action} {one_line(ids[0], 40)} "{one_line(subjects.get(ids[0], ""), 60)}"'
+        if len(ids) > 1:
+            title += f" (+{len(ids) - 1} linked)"
+    else:
+        title = f"gittasks: {action} {len(ids)} tasks"
+    lines = [f"Task: {value(i)}" for i in ids]
+    lines += [f"Action: {value(action)}", f"Machine: {value(machine)}", f"Timestamp: {stamp}"]
+    lines += [f"{key}: {value(text)}" for key, text in (extra or {}).items()]
+    return title + "\n\n" + "\n".join(lines) + "\n"
+
+
+def normal_stamp(text: str) -> str | None:
+    """Trailer stamps of every version: ISO with Z, or the older `YYYY-MM-DD HH:MM:SS` (taken as UTC)."""
+    moment = rules.parse_stamp(text)
+    return rules.format_stamp(moment) if moment else None
+
+
+def parse_log(out: str) -> list[dict[str, Any]]:
+    """The commits `git log --format=RECORD_SEP+LOG_FORMAT` printed, newest first."""
+    commits: list[dict[str, Any]] = []
+    for chunk in out.split(RECORD_SEP):
+        if not chunk.strip():
+            continue
+        parts = chunk.rstrip("\n").split(FIELD_SEP)
+        if len(parts) < LOG_FIELDS:
+            continue
+        sha, seconds, parents, author_date, author, tasks, action, machine, stamp, migrated, subject = parts[
+            :LOG_FIELDS
+        ]
+        commits.append(
+            {
+                "commit": sha,
+                "time": int(seconds or 0),
+                "parents": parents.split(),
+                "when": normal_stamp(stamp.strip()) or author_date,
+                "machine": read_value(machine) or None,
+                "action": read_value(action) or None,
+                "tasks": [read_value(t) for t in tasks.split(TASK_SEP) if t.strip()],
+                "migrated_from": migrated.strip() or None,
+                "author": author,
+                "subject": subject,
+            }
+        )
+    return commits
+
+
+def is_gittasks_subject(subject: str) -> bool:
+    return subject.startswith("gittasks: ")
