@@ -33,6 +33,7 @@ LOCATION_VARIABLES = (
     "GIT_NAMESPACE",
     "GIT_PREFIX",
 )
+_SECTION = re.compile(r'\[\s*([A-Za-z0-9.-]+)(?:\s+"((?:[^"\\]|\\.)*)")?\s*\]')
 _HEX = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
 _LOCK_ERROR = re.compile(r"Unable to create '([^']+\.lock)'|cannot lock ref|index\.lock", re.IGNORECASE)
 _NO_IDENTITY = re.compile(r"tell me who you are|auto-detect email|empty ident|no email was given", re.IGNORECASE)
@@ -212,13 +213,15 @@ class Repo:
                 if not line or line[0] in "#;":
                     continue
                 if line.startswith("["):
-                    header = re.fullmatch(r"\[\s*([A-Za-z0-9.-]+)\s*\]\s*(?:[#;].*)?", line)
-                    if header is None:  # a subsection or odd header: only ours matters
-                        section = "" if "gittasks" not in line.lower() else "?"
-                    else:
-                        section = header.group(1).lower()
-                    if section == "?":
-                        return self.config_get(f"gittasks.{key}")
+                    header = _SECTION.match(line)
+                    if header is None:
+                        if "gittasks" in line.lower():
+                            return self.config_get(f"gittasks.{key}")
+                        section = ""
+                        continue
+                    section = header.group(1).lower() + (f".{header.group(2)}" if header.group(2) is not None else "")
+                    if header.end() < len(line) and line[header.end() :].strip()[:1] not in ("", "#", ";"):
+                        return self.config_get(f"gittasks.{key}")  # a value on the header's line
                     continue
                 if section != "gittasks":
                     continue

@@ -290,8 +290,6 @@ def sync(
             raise unreachable(ws, side.tip(), tracking, fetched.detail, report)
         theirs = repo.ref(tracking) if fetched.outcome == "ok" else None
         with ws.lock:
-            ws.invalidate()
-            ws.preflight()
             ours = side.tip()
             if only_task_commits and ws.inline:
                 foreign = _foreign_commits(repo, ours, theirs)

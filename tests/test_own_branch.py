@@ -1,0 +1,330 @@
+"""The own-branch layout in ordinary code repositories: tasks on `gittasks`, the user's branch, index and HEAD never
+touched, whatever the user's git is in the middle of; sync of the task branch alone; migrate from the inline layout."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import git
+from helpers import ACTIVE, Cli, init_repo
+
+
+def code_repo(path: Path, remote: Path | None = None, branch: str = "main") -> Path:
+    """A repository with some code committed (and pushed to `remote`)."""
+    path.mkdir(parents=True)
+    git(path, "init", "-q", "-b", branch)
+    (path / "app.py").write_text("print('one')\n")
+    git(path, "add", "app.py")
+    git(path, "commit", "-qm", "The application")
+    if remote is not None:
+        git(path, "remote", "add", "origin", str(remote))
+        git(path, "push", "-q", "origin", branch)
+    return path
+
+
+def user_state(root: Path) -> tuple[str, str, str, str]:
+    """What gittasks must never change: HEAD, the branch, the index and the work tree's status."""
+    head = git(root, "rev-parse", "HEAD")
+    branch = git(root, "symbolic-ref", "-q", "HEAD", check=False)
+    index = (root / ".git" / "index").read_bytes() if (root / ".git" / "index").exists() else b""
+    return head, branch, str(hash(index)), git(root, "status", "--porcelain=v1", "--untracked-files=all")
+
+
+def task_ids(cli: Cli) -> set[str]:
+    return {t["id"] for t in cli.json("list")}
+
+
+def capture_create(cli: Cli, native: str, subject: str, session: str = "s1") -> subprocess.CompletedProcess[str]:
+    payload = {
+        "session_id": session,
+        "hook_event_name": "PostToolUse",
+        "tool_name": "TaskCreate",
+        "tool_input": {"subject": subject, "description": "d"},
+        "tool_response": {"task": {"id": native, "subject": subject}},
+        "cwd": str(cli.root),
+    }
+    return cli.run("hook", "capture", input=json.dumps(payload))
+
+
+@pytest.fixture
+def remote(bare_remote: Path) -> Path:
+    return bare_remote
+
+
+def test_code_repository_with_wip_feature_branch_and_stopped_rebase(tmp_path: Path, remote: Path) -> None:
+    a_root = code_repo(tmp_path / "a", remote)
+    a = init_repo(a_root, "WS-A", inline=False)
+    first = a.create("Plan the release")
+    a.ok("sync")
+    b = Cli(tmp_path / "b", "WS-B")
+    git(tmp_path, "clone", "-q", str(remote), str(b.root))
+    c = Cli(tmp_path / "c", "WS-C")
+    git(tmp_path, "clone", "-q", str(remote), str(c.root))
+    assert task_ids(b) == {first}  # a fresh clone's first command writes the files from origin/gittasks
+    remote_main = git(remote, "rev-parse", "refs/heads/main")
+
+    # A: an unpushed WIP commit on a feature branch, then a rebase stopped on a conflict
+    git(a_root, "switch", "-q", "-c", "feature")
+    (a_root / "app.py").write_text("print('feature')\n")
+    git(a_root, "commit", "-qam", "WIP: experimental, do not push")
+    git(a_root, "switch", "-q", "main")
+    (a_root / "app.py").write_text("print('main')\n")
+    git(a_root, "commit", "-qam", "main moves on")
+    git(a_root, "switch", "-q", "feature")
+    proc = subprocess.run(["git", "rebase", "main"], cwd=a_root, capture_output=True, text=True)
+    assert proc.returncode != 0 and (a_root / ".git" / "rebase-merge").is_dir()
+    before = user_state(a_root)
+
+    during = a.create("Made during the rebase")
+    assert capture_create(a, "1", "Captured during the rebase").returncode == 0
+    a.ok("sync")
+    assert user_state(a_root) == before  # HEAD, branch, index and status exactly as they were
+    git(a_root, "rebase", "--abort")
+
+    b.create("From B")
+    b.ok("sync")
+    c.ok("sync")
+    a.ok("sync")
+    b.ok("sync")
+    every = task_ids(a)
+    assert len(every) == 4 and during in every
+    assert task_ids(b) == task_ids(c) == every
+    assert (a_root / ACTIVE).read_bytes() == (b.root / ACTIVE).read_bytes() == (c.root / ACTIVE).read_bytes()
+    assert git(remote, "rev-parse", "refs/heads/main") == remote_main
+    assert git(remote, "for-each-ref", "--format=%(refname)") == "refs/heads/gittasks\nrefs/heads/main"
+    for root in (a_root, b.root, c.root):
+        subjects = git(root, "log", "--format=%s", "main").splitlines()
+        assert not [s for s in subjects if s.startswith("gittasks:")]
+        assert git(root, "status", "--porcelain") == ""
+        assert git(root, "ls-files", ".claude") == ""
+    log = git(a_root, "log", "--format=%s%n%(trailers:key=Machine,valueonly)", "gittasks")
+    assert "Made during the rebase" in log and "WS-B" in log
+
+
+def test_bisect_detached_head_and_stopped_merge(tmp_path: Path) -> None:
+    root = code_repo(tmp_path / "a")
+    for n in range(3):
+        (root / "app.py").write_text(f"print({n})\n")
+        git(root, "commit", "-qam", f"change {n}")
+    cli = init_repo(root, inline=False)
+    git(root, "bisect", "start", "HEAD", "HEAD~3")
+    one = cli.create("During bisect")
+    assert capture_create(cli, "1", "Captured during bisect").returncode == 0
+    git(root, "bisect", "reset")
+    git(root, "checkout", "-q", "--detach", "HEAD~1")
+    two = cli.create("On a detached HEAD")
+    git(root, "switch", "-q", "main")
+    git(root, "switch", "-q", "-c", "other", "HEAD~1")
+    (root / "app.py").write_text("print('other')\n")
+    git(root, "commit", "-qam", "other")
+    assert subprocess.run(["git", "merge", "main"], cwd=root, capture_output=True).returncode != 0
+    assert "During bisect" in cli.ok("list")
+    three = cli.create("During a stopped merge")
+    cli.ok("start", three)
+    ids = task_ids(cli)
+    assert {one, two, three} <= ids and len(ids) == 4
+    assert (root / ".git" / "MERGE_HEAD").exists()
+    git(root, "merge", "--abort")
+    assert task_ids(cli) == ids
+
+
+def test_a_missing_file_is_written_again_never_an_empty_list(tmp_path: Path) -> None:
+    root = code_repo(tmp_path / "a")
+    cli = init_repo(root, inline=False)
+    ids = {cli.create("One"), cli.create("Two")}
+    (root / ACTIVE).unlink()
+    assert task_ids(cli) == ids
+    (root / ACTIVE).unlink()
+    three = cli.create("Three")
+    assert task_ids(cli) == ids | {three}
+    shown = git(root, "show", f"gittasks:{ACTIVE}")
+    assert all(i in shown for i in ids | {three})
+
+
+def test_sparse_checkout_keeps_every_task(tmp_path: Path, remote: Path) -> None:
+    a_root = code_repo(tmp_path / "a", remote)
+    (a_root / "src").mkdir()
+    (a_root / "src" / "x.py").write_text("x = 1\n")
+    git(a_root, "add", "src")
+    git(a_root, "commit", "-qm", "src")
+    git(a_root, "push", "-q", "origin", "main")
+    a = init_repo(a_root, "WS-A", inline=False)
+    ids = {a.create("One"), a.create("Two")}
+    a.ok("sync")
+    b = Cli(tmp_path / "b", "WS-B")
+    git(tmp_path, "clone", "-q", "--no-checkout", str(remote), str(b.root))
+    git(b.root, "sparse-checkout", "set", "src")
+    git(b.root, "checkout", "-q", "main")
+    three = b.create("Three")
+    b.ok("sync")
+    a.ok("sync")
+    assert task_ids(a) == task_ids(b) == ids | {three}
+
+
+def test_an_external_edit_is_committed_and_merged_with_a_moved_branch(tmp_path: Path) -> None:
+    root = code_repo(tmp_path / "a")
+    cli = init_repo(root, inline=False)
+    tid = cli.create("Hand edited")
+    other = cli.create("Changed elsewhere")
+    second = tmp_path / "second"
+    git(root, "worktree", "add", "-q", "--detach", str(second))
+    elsewhere = Cli(second)
+    elsewhere.ok("update", other, "--owner", "Agent 2")  # the branch moves under the first work tree
+    doc = json.loads((root / ACTIVE).read_text())
+    next(t for t in doc["tasks"] if t["id"] == tid)["subject"] = "Edited by the assistant"
+    (root / ACTIVE).write_text(json.dumps(doc, indent=2))
+    listed = {t["id"]: t for t in cli.json("list")}
+    assert listed[tid]["subject"] == "Edited by the assistant"
+    assert listed[other]["owner"] == "Agent 2"
+    actions = git(root, "log", "--format=%(trailers:key=Action,valueonly)", "gittasks").split()
+    assert actions[0] == "external-edit"
+    assert {t["id"]: t["subject"] for t in elsewhere.json("list")}[tid] == "Edited by the assistant"
+
+
+def test_two_linked_worktrees_change_tasks_at_once(tmp_path: Path) -> None:
+    root = code_repo(tmp_path / "a")
+    init_repo(root, inline=False)
+    second = tmp_path / "wt2"
+    git(root, "worktree", "add", "-q", "-b", "feature", str(second))
+    procs = []
+    for n in range(4):
+        for folder in (root, second):
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "gittasks", "create", f"task {folder.name} {n}"],
+                    cwd=folder,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+            )
+    results = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), results
+    made = {out.strip() for out, _ in results}
+    assert task_ids(Cli(root)) == task_ids(Cli(second)) == made and len(made) == 8
+    assert git(root, "rev-list", "--count", "gittasks") == "9"
+
+
+def test_git_dir_of_another_repository_in_the_environment(tmp_path: Path) -> None:
+    mine = code_repo(tmp_path / "mine")
+    other = code_repo(tmp_path / "other")
+    cli = init_repo(mine, inline=False)
+    other_refs = git(other, "for-each-ref")
+    env = {"GIT_DIR": str(other / ".git"), "GIT_WORK_TREE": str(other), "GIT_INDEX_FILE": str(other / ".git/index")}
+    tid = cli.ok("create", "Only mine", env=env).strip()
+    assert tid in git(mine, "show", f"gittasks:{ACTIVE}")
+    assert git(other, "for-each-ref") == other_refs
+    assert not (other / ".claude").exists()
+
+
+def test_main_and_master_machines_share_one_list(tmp_path: Path, remote: Path) -> None:
+    a = init_repo(code_repo(tmp_path / "a", remote, "main"), "WS-A", inline=False)
+    b_root = tmp_path / "b"
+    b_root.mkdir()
+    git(b_root, "init", "-q", "-b", "master")
+    git(b_root, "remote", "add", "origin", str(remote))
+    b = Cli(b_root, "WS-B")
+    one = a.create("From main")
+    a.ok("sync")
+    two = b.create("From master")
+    b.ok("sync")
+    a.ok("sync")
+    assert task_ids(a) == task_ids(b) == {one, two}
+
+
+def test_a_protected_main_does_not_matter(tmp_path: Path, remote: Path) -> None:
+    a = init_repo(code_repo(tmp_path / "a", remote), "WS-A", inline=False)
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text('#!/bin/sh\nwhile read old new ref; do\n  [ "$ref" = refs/heads/main ] && exit 1\ndone\nexit 0\n')
+    hook.chmod(hook.stat().st_mode | stat.S_IEXEC)
+    a.create("Task")
+    out = a.ok("sync")
+    assert "pushed" in out
+    assert git(remote, "rev-parse", "gittasks") == git(a.root, "rev-parse", "gittasks")
+
+
+def test_a_silent_remote_is_offline_within_the_bounded_wait(tmp_path: Path) -> None:
+    a = init_repo(code_repo(tmp_path / "a"), "WS-A", inline=False)
+    git(a.root, "remote", "add", "origin", "ssh://silent.invalid/repo.git")
+    git(a.root, "config", "gittasks.syncTimeout", "1")
+    a.create("Kept")
+    proc = a.run("sync", env={"GIT_SSH_COMMAND": "sleep 30 #"})
+    assert proc.returncode == 1 and "could not reach origin" in proc.stderr
+    assert "1 changes not yet pushed" in proc.stderr or "changes not yet pushed" in proc.stderr
+    assert len(task_ids(a)) == 1
+
+
+def test_fresh_repository_syncs_the_remote_task_branch(tmp_path: Path, remote: Path) -> None:
+    a = init_repo(code_repo(tmp_path / "a", remote), "WS-A", inline=False)
+    tid = a.create("On the remote")
+    a.ok("sync")
+    fresh = Cli(tmp_path / "fresh", "WS-C")
+    fresh.root.mkdir()
+    git(fresh.root, "init", "-q")
+    git(fresh.root, "remote", "add", "origin", str(remote))
+    data = json.loads(fresh.ok("sync", "--json"))
+    assert [i["id"] for i in data["incoming"]] == [tid]
+    assert task_ids(fresh) == {tid}
+
+
+def test_show_at_a_task_branch_revision_or_a_date(tmp_path: Path) -> None:
+    cli = init_repo(code_repo(tmp_path / "a"), inline=False)
+    tid = cli.create("Old subject")
+    cli.ok("update", tid, "--subject", "New subject")
+    assert cli.json("show", tid, "--at", "gittasks~1")["subject"] == "Old subject"
+    assert cli.json("show", tid, "--at", "HEAD~1")["subject"] == "Old subject"  # HEAD: the task branch's tip
+    assert cli.json("show", tid, "--at", "@{now}")["subject"] == "New subject"
+    assert "no commit before" in cli.fail("show", tid, "--at", "3 years ago")
+    assert "unknown revision or date" in cli.fail("show", tid, "--at", "nonsense")
+    log = cli.json("log", tid)
+    assert [e["action"] for e in log] == ["update", "create"]
+
+
+def test_migrate_an_inline_repository_with_history(tmp_path: Path, remote: Path) -> None:
+    a_root = code_repo(tmp_path / "a", remote)
+    a = init_repo(a_root, "WS-A")  # inline, as 0.1 made it
+    tid = a.create("Made inline")
+    a.ok("start", tid)
+    a.ok("sync")
+    b = Cli(tmp_path / "b", "WS-B")
+    git(tmp_path, "clone", "-q", str(remote), str(b.root))
+    assert task_ids(b) == {tid}
+    assert "nothing was changed" in a.fail("migrate")  # asks first; no terminal: nothing done
+    out = a.ok("migrate", "--yes")
+    assert "started the branch gittasks" in out
+    assert git(a_root, "ls-files", ".claude") == ""
+    assert git(a_root, "status", "--porcelain") == ""
+    assert git(a_root, "log", "-1", "--format=%s").startswith("gittasks: migrate")
+    a.ok("done", tid)
+    actions = [e["action"] for e in a.json("log", tid)]
+    assert actions[0] == "complete" and "create" in actions and "start" in actions
+    a.ok("sync")
+    git(a_root, "push", "-q", "origin", "main")
+    git(b.root, "pull", "-q", "--no-rebase")
+    listed = b.json("list")
+    assert [(t["id"], t["status"]) for t in listed] == [(tid, "completed")]
+    assert b.json("status")["layout"] == "branch"
+
+
+def test_read_commands_start_no_git_process_when_nothing_moved(tmp_path: Path) -> None:
+    cli = init_repo(code_repo(tmp_path / "a"), inline=False)
+    tid = cli.create("Counted")
+    real = subprocess.run(["sh", "-c", "command -v git"], capture_output=True, text=True).stdout.strip()
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "git-calls"
+    wrapper = bin_dir / "git"
+    wrapper.write_text(f'#!/bin/sh\necho "$@" >> "{calls}"\nexec "{real}" "$@"\n')
+    wrapper.chmod(0o755)
+    env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    for args in (["list"], ["show", tid], ["ready"], ["checklist"], ["list", "--json"]):
+        cli.ok(*args, env=env)
+    assert not calls.exists(), calls.read_text()
+    cli.ok("update", tid, "--owner", "x", env=env)
+    assert calls.read_text().count("\n") <= 8  # a change: tree, blob, commit, update-ref (plus config once)
