@@ -125,6 +125,31 @@ def check_index_lock(ws: Workspace, report: Report, fix: bool) -> None:
 def run(ws: Workspace, *, fix: bool) -> Report:
     report = Report()
     repo = ws.repo
+    if ws.inline:
+        report.ok("layout: inline (the task files are committed on the current branch; `gittasks migrate` moves them)")
+        _check_inline(ws, report, fix)
+    else:
+        report.ok(f"layout: own branch ({ws.branch}; `git log {ws.branch}` is the task history)")
+        _check_branch(ws, report, fix)
+    problems = validate_files([], repo.root)
+    for line in problems:
+        report.problem(line)
+    if not problems:
+        report.ok("task files valid")
+    check_index_lock(ws, report, fix)
+    holder = store.RepoLock(repo.common_dir, timeout=0)
+    try:
+        with holder:
+            report.ok("no gittasks command holds the lock")
+    except GittasksError as exc:
+        report.lines.append(f"note     {exc}")
+    _check_clocks(ws, report)
+    _check_secrets(ws, report)
+    return report
+
+
+def _check_inline(ws: Workspace, report: Report, fix: bool) -> None:
+    repo = ws.repo
     registered = repo.config_get("merge.gittasks.driver")
     if registered and driver_runs(registered):
         report.ok(f"merge driver registered: {registered}")
@@ -160,21 +185,61 @@ def run(ws: Workspace, *, fix: bool) -> Report:
                 f"{rules.ACTIVE_PATH} was committed with conflict markers or invalid JSON in {broken[:10]}; "
                 "`gittasks doctor --fix` rebuilds it from that merge's parents"
             )
-    problems = validate_files([], repo.root)
-    for line in problems:
-        report.problem(line)
-    if not problems:
-        report.ok("task files valid")
-    check_index_lock(ws, report, fix)
-    holder = store.RepoLock(repo.common_dir, timeout=0)
-    try:
-        with holder:
-            report.ok("no gittasks command holds the lock")
-    except GittasksError as exc:
-        report.lines.append(f"note     {exc}")
-    _check_clocks(ws, report)
-    _check_secrets(ws, report)
-    return report
+    reason = ws.stopped_operation()
+    if reason is not None:
+        report.lines.append(f"note     {reason}")
+
+
+def _check_branch(ws: Workspace, report: Report, fix: bool) -> None:
+    from gittasks import model, taskbranch
+
+    repo = ws.repo
+    tip = ws.task_branch_tip()
+    if tip is None and ws.remote_task_branch() is None:
+        report.problem(f"there is no task branch {ws.branch} here or on a remote yet; `gittasks init` starts one")
+        return
+    if tip is None or not _files_current(ws):
+        if fix:
+            with ws.lock:
+                ws.bring_in()
+            report.fixed(f"brought the task branch {ws.branch} into the work-tree files")
+        else:
+            report.problem(
+                "the work-tree task files are not yet in step with the task branch (an edit or a sync not yet "
+                "taken in); any gittasks command, or `gittasks doctor --fix`, takes it in"
+            )
+    else:
+        report.ok(f"the work-tree task files are those of {ws.branch} ({tip[:10]})")
+    tip = ws.task_branch_tip()
+    if tip is not None:
+        found = []
+        for rel, data in sorted(ws.branch_files(tip).items()):
+            found += model.problems(data, f"{ws.branch}:{rel}")
+        for line in found:
+            report.problem(line)
+        if not found:
+            report.ok(f"the task files committed on {ws.branch} are valid")
+    exclude = (store.read_bytes(repo.common_dir / "info" / "exclude") or b"").decode("utf-8", "replace")
+    if all(line in exclude.splitlines() for line in taskbranch.EXCLUDE_LINES):
+        report.ok("the task files are kept out of the code branches (.git/info/exclude)")
+    elif fix:
+        taskbranch.ensure_excluded(repo.common_dir)
+        report.fixed("kept the task files out of the code branches (.git/info/exclude)")
+    else:
+        report.problem("the task files are not in .git/info/exclude; `gittasks doctor --fix` adds them")
+    tracked = repo.out("ls-files", "--", rules.ACTIVE_PATH, rules.ARCHIVE_DIR, rules.WORK_ITEMS_DIR)
+    if tracked:
+        report.problem(
+            f"the current branch also tracks {tracked.splitlines()[0]} while the tasks live on {ws.branch}; "
+            f"stop tracking it with `git rm --cached -r -- {rules.ACTIVE_PATH} {rules.TASKS_DIR}` and commit"
+        )
+
+
+def _files_current(ws: Workspace) -> bool:
+    from gittasks import taskbranch
+
+    state = taskbranch.load_state(ws.repo.git_dir)
+    return state is not None and state.commit == ws.task_branch_tip() and taskbranch.unchanged(ws.repo.root, state)
 
 
 def _check_secrets(ws: Workspace, report: Report) -> None:

@@ -39,7 +39,8 @@ def _detect(lines: list[str]) -> list[str]:
     from detect_secrets.core.scan import scan_line
     from detect_secrets.settings import transient_settings
 
-    names: list[str] = [str(getattr(cls, "__name__", "")) for cls in get_mapping_from_secret_type_to_class().values()]
+    classes: list[Any] = list(get_mapping_from_secret_type_to_class().values())
+    names = [str(getattr(cls, "__name__", "")) for cls in classes]
     plugins = [{"name": name} for name in names if name and name not in SKIPPED_DETECTORS]
     found: list[str] = []
     with transient_settings({"plugins_used": plugins}):

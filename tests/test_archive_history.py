@@ -36,7 +36,7 @@ def test_archive_and_restore_round_trip(cli: Cli) -> None:
     changed = git(cli.root, "show", "--name-only", "--format=", "HEAD").splitlines()
     assert ACTIVE in changed and any(p.startswith(".claude/tasks/archive/") for p in changed)
     assert [t["id"] for t in cli.json("list")] == [waiting]
-    assert sorted(t["id"] for t in archived_lines(cli.root)) == sorted([done, cancelled])
+    assert sorted(str(t["id"]) for t in archived_lines(cli.root)) == sorted([done, cancelled])
     files = list((cli.root / ".claude/tasks/archive").glob("*.jsonl"))
     assert all(len(f.stem) == 7 for f in files)
     # references to archived tasks stay valid and count as completed

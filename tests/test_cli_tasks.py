@@ -101,13 +101,14 @@ ILLEGAL = [
 
 
 def _bring_to(cli: Cli, task_id: str, status: str) -> None:
-    path = {
+    paths: dict[str, list[tuple[str, ...]]] = {
         "pending": [],
         "in_progress": [("start",)],
         "blocked": [("block", "--reason", "r")],
         "completed": [("start",), ("done",)],
         "cancelled": [("cancel",)],
-    }[status]
+    }
+    path = paths[status]
     for step in path:
         cli.ok(step[0], task_id, *step[1:])
     assert cli.task(task_id)["status"] == status

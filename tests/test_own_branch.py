@@ -328,3 +328,82 @@ def test_read_commands_start_no_git_process_when_nothing_moved(tmp_path: Path) -
     assert not calls.exists(), calls.read_text()
     cli.ok("update", tid, "--owner", "x", env=env)
     assert calls.read_text().count("\n") <= 8  # a change: tree, blob, commit, update-ref (plus config once)
+
+
+@pytest.mark.parametrize("point", ["before-write", "after-commit", "after-temp-write", "after-rename"])
+def test_crash_during_a_change_on_the_task_branch(tmp_path: Path, point: str) -> None:
+    cli = init_repo(code_repo(tmp_path / "a"), inline=False)
+    kept = {cli.create(f"kept {i}") for i in range(2)}
+    tip = git(cli.root, "rev-parse", "gittasks")
+    proc = cli.run("create", "in flight", env={"GITTASKS_FAILPOINT": point})
+    assert proc.returncode == 77, proc.stderr
+    listed = {t["subject"]: t["id"] for t in cli.json("list")}
+    assert kept <= set(listed.values())
+    committed = git(cli.root, "show", f"gittasks:{ACTIVE}")
+    if "in flight" in listed:  # fully there: in a commit of its own on the task branch
+        assert "in flight" in committed
+    else:
+        assert git(cli.root, "rev-parse", "gittasks") == tip
+    assert json.loads(committed) == json.loads((cli.root / ACTIVE).read_text())
+    cli.create("after the crash")
+    assert not list((cli.root / ".claude").glob(".*gittasks-tmp*"))
+    assert "PROBLEM" not in cli.ok("doctor")
+
+
+def test_inline_refuses_changes_while_an_operation_is_stopped_and_reads_still_work(tmp_path: Path) -> None:
+    root = code_repo(tmp_path / "a")
+    cli = init_repo(root)  # inline
+    tid = cli.create("Inline task")
+    git(root, "switch", "-q", "-c", "side")
+    (root / "app.py").write_text("side\n")
+    git(root, "commit", "-qam", "side")
+    git(root, "switch", "-q", "main")
+    (root / "app.py").write_text("main\n")
+    git(root, "commit", "-qam", "main")
+    assert subprocess.run(["git", "merge", "side"], cwd=root, capture_output=True).returncode != 0
+    head = git(root, "rev-parse", "HEAD")
+    err = cli.fail("create", "Not now")
+    assert "merge is in progress" in err and len(err.strip().splitlines()) == 1
+    assert [t["id"] for t in cli.json("list")] == [tid]
+    proc = capture_create(cli, "1", "Captured")
+    assert proc.returncode == 0 and "merge is in progress" in proc.stderr
+    assert git(root, "rev-parse", "HEAD") == head
+    git(root, "merge", "--abort")
+    git(root, "checkout", "-q", "--detach")
+    assert "HEAD is detached" in cli.fail("start", tid)
+
+
+def test_inline_session_start_never_pushes_code(tmp_path: Path, remote: Path) -> None:
+    root = code_repo(tmp_path / "a", remote)
+    cli = init_repo(root)  # inline
+    git(root, "push", "-q", "-u", "origin", "main")
+    cli.create("Task")
+    (root / "app.py").write_text("wip\n")
+    git(root, "commit", "-qam", "WIP: experimental, do not push")
+    before = git(remote, "rev-parse", "main")
+    err = cli.fail("sync", "--tasks-only")
+    assert "not task changes" in err
+    assert git(remote, "rev-parse", "main") == before
+    out = cli.run("hook", "session-start", input="{}").stdout
+    assert "Task" in out
+    assert git(remote, "rev-parse", "main") == before
+
+
+def test_inline_sparse_checkout_without_the_task_list(tmp_path: Path, remote: Path) -> None:
+    a_root = code_repo(tmp_path / "a", remote)
+    (a_root / "src").mkdir()
+    (a_root / "src" / "x.py").write_text("x = 1\n")
+    git(a_root, "add", "src")
+    git(a_root, "commit", "-qm", "src")
+    a = init_repo(a_root, "WS-A")  # inline
+    ids = {a.create("One"), a.create("Two")}
+    a.ok("sync")
+    b = Cli(tmp_path / "b", "WS-B")
+    git(tmp_path, "clone", "-q", "--no-checkout", str(remote), str(b.root))
+    git(b.root, "config", "gittasks.layout", "inline")
+    git(b.root, "sparse-checkout", "set", "src")
+    git(b.root, "checkout", "-q", "main")
+    assert not (b.root / ACTIVE).exists()
+    assert task_ids(b) == ids  # read from git's copy, never an empty list
+    assert "sparse checkout" in b.fail("create", "Three")
+    assert "Two" in git(b.root, "show", f"HEAD:{ACTIVE}")

@@ -42,7 +42,7 @@ def random_op(rng: random.Random, ws: Workspace, created: set[str], deleted: set
     op = rng.choice(["create", "create", "update", "start", "done", "block", "dep", "undep", "delete", "sync", "sync"])
     if not ids and op not in ("create", "sync"):
         op = "create"
-    target = rng.choice(ids) if ids else None
+    target: str = rng.choice(ids) if ids else ""
     log.append(f"{ws.machine}: {op} {target or ''}")
     try:
         if op == "create":
@@ -60,7 +60,7 @@ def random_op(rng: random.Random, ws: Workspace, created: set[str], deleted: set
             ws.change("update", lambda d, c: fn(d, other, target, c))
         elif op == "delete":
             ws.change("delete", lambda d, c: model.delete_task(d, target, c))
-            deleted.add(target)  # type: ignore[arg-type]
+            deleted.add(target)
         elif op == "sync":
             sync.sync(ws)
     except GittasksError as exc:
