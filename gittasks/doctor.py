@@ -227,10 +227,10 @@ def _check_branch(ws: Workspace, report: Report, fix: bool) -> None:
         report.fixed("kept the task files out of the code branches (.git/info/exclude)")
     else:
         report.problem("the task files are not in .git/info/exclude; `gittasks doctor --fix` adds them")
-    tracked = repo.out("ls-files", "--", rules.ACTIVE_PATH, rules.ARCHIVE_DIR, rules.WORK_ITEMS_DIR)
+    tracked = repo.tracked([rules.ACTIVE_PATH, rules.ARCHIVE_DIR, rules.WORK_ITEMS_DIR])
     if tracked:
         report.problem(
-            f"the current branch also tracks {tracked.splitlines()[0]} while the tasks live on {ws.branch}; "
+            f"the current branch also tracks {tracked[0]} while the tasks live on {ws.branch}; "
             f"stop tracking it with `git rm --cached -r -- {rules.ACTIVE_PATH} {rules.TASKS_DIR}` and commit"
         )
 

@@ -452,6 +452,93 @@ class Repo:
     def count(self, *revs: str) -> int:
         return int(self.out("rev-list", "--count", *revs) or 0)
 
+    # -- the operations the layouts, sync, history and repair need --------------------------------------------------
+    def merge_tree(self, ours: str, theirs: str, unrelated: bool) -> tuple[str, list[str]]:
+        """git's own merge of two commits without touching anything: (tree, conflicted paths). The task files'
+        merge driver is switched off: gittasks merges those itself."""
+        args = ["merge-tree", "--write-tree", "-z", "--name-only", "--no-messages"]
+        if unrelated:
+            args.append("--allow-unrelated-histories")
+        proc = self.run(*args, ours, theirs, check=False, config=["merge.gittasks.driver=false"])
+        if proc.returncode not in (0, 1):
+            raise GitError(f"git merge-tree failed ({_first_line(proc.stderr)}); gittasks needs git 2.38 or later")
+        parts = [p for p in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
+        return parts[0], sorted(set(parts[1:]))
+
+    def fast_forward(self, target: str) -> str | None:
+        """Move the current branch and the work tree to `target`, a descendant; git's complaint when it cannot."""
+        proc = self.run("merge", "--ff-only", "--quiet", "--no-stat", target, check=False)
+        return None if proc.returncode == 0 else proc.stderr.decode("utf-8", "replace")
+
+    def subjects(self, *revs: str, limit: int = 200) -> list[str]:
+        """The subjects of the (non-merge) commits `revs` select."""
+        return self.out("log", "--no-merges", "--format=%s", "-n", str(limit), *revs).splitlines()
+
+    def ahead_behind(self, local: str, other: str) -> tuple[int, int]:
+        counts = self.out("rev-list", "--left-right", "--count", f"{local}...{other}").split()
+        return int(counts[0]), int(counts[1])
+
+    def log(self, rev: str, fmt: str, *args: str) -> str:
+        """`git log --format=FMT REV ARGS...` as text."""
+        return self.run("log", f"--format={fmt}", rev, *args).stdout.decode("utf-8", "replace")
+
+    def root_trailer(self, rev: str, key: str) -> str | None:
+        """The value of the trailer `key` of the first commit of `rev`'s history, if any."""
+        out = self.out("log", "--max-parents=0", f"--format=%(trailers:key={key},valueonly,separator=)", rev)
+        return next((line.strip() for line in out.splitlines() if line.strip()), None)
+
+    def commits_touching(self, rev: str, paths: Sequence[str], limit: int | None = None) -> list[str]:
+        """The commits of `rev` that change `paths`, newest first."""
+        return self.out("rev-list", *(["-n", str(limit)] if limit else []), rev, "--", *paths).split()
+
+    def parents(self, rev: str) -> list[str]:
+        return self.out("rev-list", "--parents", "-n", "1", rev).split()[1:]
+
+    def merge_base(self, one: str, other: str) -> str | None:
+        return self.run("merge-base", one, other, check=False).stdout.decode().strip() or None
+
+    def last_before(self, when: str, rev: str) -> str | None:
+        """The newest commit of `rev` made before the date `when` (any form git's approxidate reads)."""
+        return self.out("rev-list", "-1", f"--before={when}", rev) or None
+
+    def tracked(self, paths: Sequence[str]) -> list[str]:
+        """The files below `paths` that the index tracks."""
+        return self.out("ls-files", "--", *paths).splitlines()
+
+    def unmerged(self) -> list[str]:
+        out = self.run("ls-files", "-u", "-z").stdout.decode("utf-8", "surrogateescape")
+        return sorted({entry.split("\t", 1)[1] for entry in out.split("\0") if "\t" in entry})
+
+    def stage(self, paths: Sequence[str]) -> None:
+        self.run_retrying_locks("add", "--", *paths)
+
+    def untrack(self, paths: Sequence[str]) -> None:
+        """Drop `paths` from the index (the files stay in the work tree)."""
+        self.run_retrying_locks("rm", "--cached", "-q", "-r", "--ignore-unmatch", "--", *paths)
+
+    def reset_paths(self, paths: Sequence[str]) -> None:
+        self.run("reset", "-q", "--", *paths, check=False)
+
+    def continue_operation(self, operation: str) -> bool:
+        """`git merge/rebase/cherry-pick/revert --continue` without an editor; False when git refused."""
+        steps = {
+            "merge": ["commit", "--no-edit", "--quiet"],
+            "rebase": ["rebase", "--continue"],
+            "cherry-pick": ["cherry-pick", "--continue"],
+            "revert": ["revert", "--continue"],
+        }
+        proc = self.run(*steps[operation], check=False, env={"GIT_EDITOR": "true"}, config=self.identity_config())
+        return proc.returncode == 0
+
+    def delete_ref(self, name: str, old: str) -> None:
+        self.run("update-ref", "-d", name, old, check=False)
+
+    def remote_url(self, name: str) -> str:
+        return self.out("remote", "get-url", "--", name)
+
+    def add_remote(self, name: str, url: str) -> None:
+        self.run("remote", "add", "--", name, url)
+
     # -- writing objects -------------------------------------------------------------------------------------------
     def tree_with_files(self, base: str | None, files: Mapping[str, bytes | None]) -> str:
         """The tree of `base` (a commit or tree; None: empty) with `files` replaced (None: removed), built in a

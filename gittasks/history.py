@@ -21,8 +21,7 @@ _PATH_KEY = re.compile(r"\['([^']*)'\]|\[(\d+)\]")
 def _commits(repo: Repo, rev: str, args: list[str]) -> list[dict[str, Any]]:
     """The commits `git log REV ARGS` lists, with their trailers; a history that began with `gittasks migrate`
     goes on with the inline history it came from (the `Migrated-From:` trailer of its first commit)."""
-    out = repo.run("log", f"--format={trailers.RECORD_SEP}{trailers.LOG_FORMAT}", rev, *args).stdout
-    commits: list[dict[str, Any]] = trailers.parse_log(out.decode("utf-8", "replace"))
+    commits = trailers.parse_log(repo.log(rev, trailers.RECORD_SEP + trailers.LOG_FORMAT, *args))
     for commit in commits:
         if not commit["parents"] and commit["migrated_from"]:
             commit["parents"] = [commit["migrated_from"]]  # compare the first version with the one it came from
@@ -34,8 +33,7 @@ def _commits(repo: Repo, rev: str, args: list[str]) -> list[dict[str, Any]]:
 
 def _migrated_from(repo: Repo, rev: str) -> str | None:
     """The inline commit a task branch was migrated from (a trailer of its first commit), if any."""
-    out = repo.out("log", "--max-parents=0", "--format=%(trailers:key=Migrated-From,valueonly,separator=)", rev)
-    found = next((line.strip() for line in out.splitlines() if line.strip()), None)
+    found = repo.root_trailer(rev, "Migrated-From")
     return found if found and found != rev else None
 
 
@@ -48,8 +46,7 @@ def _interleave(
     seconds = {c["commit"]: c["time"] for c in found.values()}
     if not untagged or not tagged or not {c["time"] for c in tagged} & {c["time"] for c in untagged}:
         return sorted(found.values(), key=lambda c: seconds[c["commit"]], reverse=True)
-    listing = repo.out("rev-list", rev, *paths)
-    ordered = [found[sha] for sha in listing.split() if sha in found]
+    ordered = [found[sha] for sha in repo.commits_touching(rev, paths[1:]) if sha in found]
     listed = {c["commit"] for c in ordered}
     return ordered + sorted((c for c in found.values() if c["commit"] not in listed), key=lambda c: -c["time"])
 

@@ -71,9 +71,9 @@ def migrate(ws: Workspace) -> list[str]:
         if not repo.update_ref(ws.branch_ref, task_commit, None, "gittasks: migrate"):
             raise GittasksError(f"a task branch {ws.branch} appeared meanwhile; nothing was changed")
         if not repo.update_ref("HEAD", code_commit, head, "gittasks: migrate"):
-            repo.run("update-ref", "-d", ws.branch_ref, task_commit, check=False)
+            repo.delete_ref(ws.branch_ref, task_commit)
             raise GittasksError("the current branch moved meanwhile; nothing was changed, run `gittasks migrate` again")
-        repo.run_retrying_locks("rm", "--cached", "-q", "-r", "--ignore-unmatch", "--", *sorted(files))
+        repo.untrack(sorted(files))
         done.append(f"started the branch {ws.branch} with the task list ({task_commit[:10]})")
         done.append(f"the current branch stops tracking the task files ({code_commit[:10]})")
         repo.config_set_local("gittasks.layout", BRANCH)

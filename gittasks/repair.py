@@ -12,18 +12,14 @@ from gittasks.document import DocumentError
 from gittasks.errors import GittasksError
 from gittasks.workspace import Workspace
 
-FINISH = {
-    "merge": ["commit", "--no-edit", "--quiet"],
-    "rebase": ["rebase", "--continue"],
-    "cherry-pick": ["cherry-pick", "--continue"],
-    "revert": ["revert", "--continue"],
-}
+# how the user finishes each operation by hand once nothing is unmerged
+FINISH = {"merge": "git commit", "rebase": "git rebase --continue", "cherry-pick": "git cherry-pick --continue",
+          "revert": "git revert --continue"}  # fmt: skip
 
 
 def unmerged_paths(ws: Workspace) -> tuple[list[str], list[str]]:
     """(unmerged task files, other unmerged paths)."""
-    out = ws.repo.run("ls-files", "-u", "-z").stdout.decode("utf-8", "surrogateescape")
-    paths = sorted({entry.split("\t", 1)[1] for entry in out.split("\0") if "\t" in entry})
+    paths = ws.repo.unmerged()
     tasks = [p for p in paths if p == rules.ACTIVE_PATH or p.startswith(rules.TASKS_DIR + "/")]
     return tasks, [p for p in paths if p not in tasks]
 
@@ -48,16 +44,16 @@ def repair_unmerged(ws: Workspace, paths: list[str]) -> list[str]:
     done = []
     for path in paths:
         store.write_atomic(ws.repo.root / path, merge_stages(ws, path))
-        ws.repo.run_retrying_locks("add", "--", path)
+        ws.repo.stage([path])
         done.append(f"merged {path} field by field from the line merge's three versions and staged it")
     operation = ws.repo.operation_in_progress()
     _, others = unmerged_paths(ws)
     if operation in FINISH and not others:
-        done.append(f"finish the {operation} with: git {' '.join(FINISH[operation][:2])}")
+        done.append(f"finish the {operation} with: {FINISH[operation]}")
     elif others:
         done.append(f"still unmerged (not task files): {', '.join(others)}; resolve them with git")
     elif operation is None:
-        ws.repo.run("reset", "-q", "--", *paths, check=False)
+        ws.repo.reset_paths(paths)
         done[-1] = done[-1].replace(" and staged it", "; it is left as a change in the work tree")
     return done
 
@@ -77,13 +73,8 @@ def repair_for_sync(ws: Workspace) -> list[str]:
         )
     operation = ws.repo.operation_in_progress()
     if operation in FINISH:
-        proc = ws.repo.run(
-            *FINISH[operation], check=False, env={"GIT_EDITOR": "true"}, config=ws.repo.identity_config()
-        )
-        if proc.returncode != 0:
-            raise GittasksError(
-                f"merged the task files but `git {' '.join(FINISH[operation][:2])}` failed; finish it by hand"
-            )
+        if not ws.repo.continue_operation(operation):
+            raise GittasksError(f"merged the task files but `{FINISH[operation]}` failed; finish it by hand")
         done = [d for d in done if not d.startswith("finish the")]
         done.append(f"finished the {operation}")
         # a rebase may stop again on the next commit: repair that one too
@@ -96,10 +87,10 @@ def find_broken_commit(ws: Workspace, path: str = rules.ACTIVE_PATH) -> str | No
     repo = ws.repo
     if not _invalid(ws, "HEAD", path):
         return None
-    revs = repo.out("log", "--format=%H", "-n", "200", "--", path).split()
+    revs = repo.commits_touching("HEAD", [path], limit=200)
     for rev in revs:
         if _invalid(ws, rev, path):
-            parents = repo.out("rev-list", "--parents", "-n", "1", rev).split()[1:]
+            parents = repo.parents(rev)
             if any(not _invalid(ws, p, path) for p in parents):
                 return rev
     return None
@@ -124,13 +115,13 @@ def repair_committed(ws: Workspace, path: str = rules.ACTIVE_PATH) -> list[str]:
     if broken is None:
         return []
     repo = ws.repo
-    parents = repo.out("rev-list", "--parents", "-n", "1", broken).split()[1:]
+    parents = repo.parents(broken)
     if len(parents) < 2:
         raise GittasksError(
             f"{path} was committed broken in {broken[:10]}, which is not a merge; restore it with "
             f"`git checkout {broken[:10]}~1 -- {path}` and redo that commit's change"
         )
-    base_rev = repo.run("merge-base", parents[0], parents[1], check=False).stdout.decode().strip() or None
+    base_rev = repo.merge_base(parents[0], parents[1])
     base = repo.show(base_rev, path) if base_rev else None
     ours = repo.show(parents[0], path) or b""
     theirs = repo.show(parents[1], path) or b""

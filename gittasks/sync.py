@@ -115,15 +115,10 @@ def merge_commit(ws: Workspace, ours: str, theirs: str, label: str, report: Sync
     """Make (not check out) the merge commit of `ours` and `theirs`; raises SyncFailed if other files conflict."""
     repo = ws.repo
     bases = repo.merge_bases(ours, theirs)
-    args = ["merge-tree", "--write-tree", "-z", "--name-only", "--no-messages"]
-    if not bases:
-        args.append("--allow-unrelated-histories")
-    proc = repo.run(*args, ours, theirs, check=False, config=["merge.gittasks.driver=false"])
-    if proc.returncode not in (0, 1):
-        raise SyncFailed(f"git merge-tree failed ({one_line(proc.stderr.decode('utf-8', 'replace'), 120)}); "
-                         "gittasks sync needs git 2.38 or later", report)  # fmt: skip
-    parts = [p for p in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
-    tree, conflicted = parts[0], sorted(set(parts[1:]))
+    try:
+        tree, conflicted = repo.merge_tree(ours, theirs, unrelated=not bases)
+    except GitError as exc:
+        raise SyncFailed(str(exc), report) from None
     others = [p for p in conflicted if not (p == rules.ACTIVE_PATH or p.startswith(rules.TASKS_DIR + "/"))]
     if others:
         shown = ", ".join(others[:5]) + (" ..." if len(others) > 5 else "")
@@ -149,9 +144,8 @@ def merge_commit(ws: Workspace, ours: str, theirs: str, label: str, report: Sync
 
 def fast_forward(ws: Workspace, target: str, report: SyncReport) -> None:
     """Inline layout: move the current branch and its work tree to `target` (a descendant of HEAD)."""
-    proc = ws.repo.run("merge", "--ff-only", "--quiet", "--no-stat", target, check=False)
-    if proc.returncode != 0:
-        err = proc.stderr.decode("utf-8", "replace")
+    err = ws.repo.fast_forward(target)
+    if err is not None:
         files = [ln.strip() for ln in err.splitlines() if ln.startswith(("\t", "    "))]
         shown = ", ".join(files[:5]) if files else one_line(err, 120)
         raise SyncFailed(
@@ -220,8 +214,7 @@ def _foreign_commits(repo: Repo, ours: str | None, theirs: str | None) -> list[s
         specs = [[ours]]
     found = []
     for spec in specs:
-        out = repo.out("log", "--no-merges", "--format=%s", "-n", "200", *spec)
-        found += [line for line in out.splitlines() if line and not trailers.is_gittasks_subject(line)]
+        found += [line for line in repo.subjects(*spec) if line and not trailers.is_gittasks_subject(line)]
     return found
 
 
@@ -405,8 +398,7 @@ def status(ws: Workspace) -> dict[str, Any]:
     local = _Side(ws).tip()
     known = repo.ref(tracking)
     if local and known:
-        counts = repo.out("rev-list", "--left-right", "--count", f"{local}...{known}").split()
-        out["ahead"], out["behind"] = int(counts[0]), int(counts[1])
+        out["ahead"], out["behind"] = repo.ahead_behind(local, known)
     elif local:
         out["ahead"], out["behind"] = repo.count(local), 0
     return out

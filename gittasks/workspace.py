@@ -514,7 +514,7 @@ class Workspace:
                 f"unknown revision or date {spec!r}; give a commit of `{where}` or a date such as '2 days ago' "
                 "or 2026-11-30"
             )
-        found_rev = self.repo.out("rev-list", "-1", f"--before={when}", rev)
+        found_rev = self.repo.last_before(when, rev)
         if not found_rev:
             raise GittasksError(f"the task history has no commit before {when!r}")
         return found_rev
@@ -692,14 +692,14 @@ def _set_remote(repo: Repo, remote: str | None, done: list[str]) -> None:
         return
     names = repo.remotes()
     if "origin" in names:
-        current = repo.out("remote", "get-url", "origin")
+        current = repo.remote_url("origin")
         if current != remote:
             raise GittasksError(
                 f"remote origin is {current} already; to use {remote}, run `git remote set-url origin {remote}` "
                 "first, or add it under another name and set `git config gittasks.remote NAME`"
             )
     else:
-        repo.run("remote", "add", "--", "origin", remote)
+        repo.add_remote("origin", remote)
         done.append(f"added remote origin {remote}")
 
 
