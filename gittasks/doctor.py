@@ -219,6 +219,21 @@ def _check_branch(ws: Workspace, report: Report, fix: bool) -> None:
             report.problem(line)
         if not found:
             report.ok(f"the task files committed on {ws.branch} are valid")
+        summary = repo.history_summary(
+            ws.branch_ref, lambda rel: rel == ".gitattributes" or taskbranch.is_task_path(rel)
+        )
+        by_machine = ", ".join(f"{m} {n}" for m, n in sorted(summary["machines"].items())) or "none"
+        report.ok(f"task history: {summary['commits']} commits (by machine: {by_machine})")
+        if summary["untagged"]:
+            report.lines.append(
+                f"note     {len(summary['untagged'])} commit(s) on {ws.branch} carry no gittasks trailers (made by "
+                f"hand), e.g. {summary['untagged'][0][:10]}"
+            )
+        if summary["stray"]:
+            report.problem(
+                f"{ws.branch} holds files that are not task files ({', '.join(summary['stray'][:3])}); they do not "
+                "belong on the task branch"
+            )
     exclude = (store.read_bytes(repo.common_dir / "info" / "exclude") or b"").decode("utf-8", "replace")
     if all(line in exclude.splitlines() for line in taskbranch.EXCLUDE_LINES):
         report.ok("the task files are kept out of the code branches (.git/info/exclude)")

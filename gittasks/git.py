@@ -12,9 +12,10 @@ import random
 import re
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from gittasks import failpoints
 from gittasks.errors import GittasksError
@@ -609,6 +610,31 @@ class Repo:
         if any(h in low for h in _UNREACHABLE_HINTS):
             return Transfer("unreachable", err)
         return Transfer("refused", err)
+
+    # -- whole-history walks (GitPython: its import, ~0.1 s, pays off only where the walk itself dominates) ---------
+    def history_summary(self, ref: str, allowed: Callable[[str], bool]) -> dict[str, Any]:
+        """A walk over every commit of `ref`: how many, by which machine, which carry no gittasks trailers, and the
+        files of its tip that `allowed` refuses (code committed onto the task branch by hand)."""
+        import git as gitpython  # GitPython, imported here only: `doctor` is the one command that walks it all
+
+        handle = gitpython.Repo(self.root)
+        try:
+            handle.git.update_environment(**dict.fromkeys(LOCATION_VARIABLES))
+            machines: dict[str, int] = {}
+            untagged: list[str] = []
+            total = 0
+            for commit in handle.iter_commits(ref):
+                total += 1
+                found = commit.trailers_dict
+                if len(commit.parents) < 2 and not ({"Action", "Machine", "Timestamp"} <= set(found)):
+                    untagged.append(commit.hexsha)
+                for machine in found.get("Machine", []):
+                    machines[machine] = machines.get(machine, 0) + 1
+            stray = [item.path for item in handle.commit(ref).tree.traverse() if item.type == "blob"
+                     and not allowed(str(item.path))]  # fmt: skip
+        finally:
+            handle.close()
+        return {"commits": total, "machines": machines, "untagged": untagged, "stray": sorted(stray)}
 
 
 def _first_line(raw: bytes) -> str:
