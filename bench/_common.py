@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -25,6 +27,10 @@ except ImportError:  # Windows: no CPU times of children
 
 GIT_NAME = "Bench Author"
 GIT_EMAIL = "bench@example.invalid"
+ACTIVE_PATH = ".claude/active-tasks.json"
+TASK_BRANCH = "gittasks"  # the own-branch layout's branch (the default layout since `gittasks init` without --inline)
+TASK_REF = f"refs/heads/{TASK_BRANCH}"
+GIT_LOG_VARIABLE = "GITTASKS_BENCH_GIT_LOG"
 
 
 class CommandFailed(RuntimeError):
@@ -122,6 +128,117 @@ def time_steps(
 
 def git(repo: Path, env: Mapping[str, str], *args: str) -> str:
     return run(["git", *args], repo, env).stdout.decode("utf-8", "replace").strip()
+
+
+# -- the own-branch layout -----------------------------------------------------------------------------------------
+
+
+def commit_on_branch(repo: Path, env: Mapping[str, str], ref: str, files: Mapping[str, bytes], message: str) -> str:
+    """One commit on `ref` (which must exist) with `files` added or replaced, built with plumbing on a private index
+    as gittasks builds its own (read-tree, hash-object, update-index, write-tree, commit-tree, then a
+    compare-and-swap update-ref); the work tree, the user's index and HEAD are not touched. Returns the commit."""
+    old = git(repo, env, "rev-parse", "--verify", f"{ref}^{{commit}}")
+    index_env = {**env, "GIT_INDEX_FILE": str(repo / ".git" / "bench-index")}
+    try:
+        run(["git", "read-tree", old], repo, index_env)
+        lines = []
+        for path, data in sorted(files.items()):
+            blob = run(["git", "hash-object", "-w", "--stdin"], repo, env, input=data).stdout.decode().strip()
+            lines.append(f"100644 {blob}\t{path}\n")
+        run(["git", "update-index", "--index-info"], repo, index_env, input="".join(lines).encode())
+        tree = run(["git", "write-tree"], repo, index_env).stdout.decode().strip()
+    finally:
+        (repo / ".git" / "bench-index").unlink(missing_ok=True)
+    new = run(["git", "commit-tree", "-p", old, "-F", "-", tree], repo, env, input=message.encode()).stdout
+    commit = new.decode().strip()
+    run(["git", "update-ref", "-m", "bench", ref, commit, old], repo, env)
+    return commit
+
+
+@dataclass
+class Layout:
+    """What a repository in the own-branch layout holds: the commits of the task branch and of `main`."""
+
+    task_commits: int
+    main_commits: int
+    tasks: int
+    active_bytes: int
+
+    def describe(self) -> str:
+        return (
+            f"{self.tasks} tasks, {self.active_bytes:,} bytes in {ACTIVE_PATH}; {self.task_commits} commits on the "
+            f"task branch {TASK_BRANCH}, {self.main_commits} on main (no task file, no gittasks commit)"
+        )
+
+
+def check_own_branch(repo: Path, env: Mapping[str, str], tasks: int | None = None) -> Layout:
+    """Check that `repo` keeps its tasks in the own-branch layout: `gittasks.layout` is `branch` (or unset, as in a
+    clone whose first gittasks command took the task branch from the remote), the task file is
+    committed on the task branch and equal to the work-tree copy, `main` holds no task file and no gittasks commit,
+    and the work tree is clean for git (the copy is excluded). CommandFailed otherwise; `tasks`: the count expected."""
+    layout = subprocess.run(["git", "config", "--get", "gittasks.layout"], cwd=repo, env=dict(env), capture_output=True)
+    if layout.stdout.strip() not in (b"branch", b""):  # unset in a clone: found from its task branch
+        raise CommandFailed(f"gittasks.layout is {layout.stdout.decode().strip()!r}, not 'branch'")
+    if any(p.startswith(".claude/") for p in git(repo, env, "ls-tree", "-r", "--name-only", "main").splitlines()):
+        raise CommandFailed("main holds task files: the repository is in the inline layout")
+    on_main = git(repo, env, "log", "--format=%s", "main").splitlines()
+    if any(s.startswith("gittasks: ") for s in on_main):
+        raise CommandFailed("main holds gittasks commits")
+    committed = run(["git", "show", f"{TASK_REF}:{ACTIVE_PATH}"], repo, env).stdout
+    if (repo / ACTIVE_PATH).read_bytes() != committed:
+        raise CommandFailed(f"the work-tree copy of {ACTIVE_PATH} differs from the task branch's")
+    status = git(repo, env, "status", "--porcelain", "--untracked-files=all")
+    if status:
+        raise CommandFailed(f"git status is not clean in the own-branch layout: {status.splitlines()[:3]}")
+    count = len(json.loads(committed)["tasks"])
+    if tasks is not None and count != tasks:
+        raise CommandFailed(f"the task branch holds {count} tasks, not {tasks}")
+    return Layout(int(git(repo, env, "rev-list", "--count", TASK_REF)), len(on_main), count, len(committed))
+
+
+# -- counting git processes ------------------------------------------------------------------------------------------
+
+
+def git_counter(tmp: Path, env: Mapping[str, str]) -> tuple[dict[str, str], Path]:
+    """An environment whose PATH starts with a wrapper script named `git` that appends its arguments to a log file
+    (one line per git process) and execs the real git; returns it and the log file."""
+    real = shutil.which("git", path=env.get("PATH"))
+    if real is None:
+        raise CommandFailed("git is not on PATH")
+    folder = tmp / "git-wrapper"
+    folder.mkdir(exist_ok=True)
+    log = tmp / "git-calls.log"
+    script = folder / "git"
+    script.write_text(
+        f'#!/bin/sh\nprintf \'%s\\n\' "$*" >> "${GIT_LOG_VARIABLE}"\nexec {shlex.quote(real)} "$@"\n',
+        encoding="utf-8",
+    )
+    script.chmod(0o755)
+    counted = {**env, "PATH": f"{folder}{os.pathsep}{env.get('PATH', '')}", GIT_LOG_VARIABLE: str(log)}
+    return counted, log
+
+
+def git_calls(
+    cmd: Sequence[str], cwd: Path, env: Mapping[str, str], log: Path, input: bytes | None = None
+) -> list[str]:
+    """Run `cmd` once in the `git_counter` environment; the git subcommands it started, in order."""
+    log.write_bytes(b"")
+    run(cmd, cwd, env, input=input)
+    calls = []
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        words = line.split()
+        while len(words) >= 2 and words[0] == "-c":  # `git -c KEY=VALUE subcommand`
+            words = words[2:]
+        calls.append(words[0] if words else "?")
+    return calls
+
+
+def print_git_calls(rows: Sequence[tuple[str, list[str]]]) -> None:
+    """The git processes each command started: the count and the subcommands."""
+    width = max(len(name) for name, _ in rows)
+    print(f"{'command':<{width}}  {'git':>3}  subcommands")
+    for name, calls in rows:
+        print(f"{name:<{width}}  {len(calls):3d}  {' '.join(calls) or '-'}")
 
 
 @dataclass

@@ -2,10 +2,13 @@
 
     .venv/bin/python bench/archive_scale.py [--runs 15] [--warmups 2] [--tasks 50] [--keep]
 
-Two repositories with the same 50 active tasks; one also has 100,000 archived tasks in monthly
-`.claude/tasks/archive/YYYY-MM.jsonl` files. The active-list commands (list --json, show, ready, create) must not
-read the archive, so their ratio big/empty should stay near 1. `list --all --json` has to stream: the time until its
-first line is printed next to the time of the whole listing.
+Two code repositories in the own-branch layout (the default) with the same 50 active tasks on the task branch
+`gittasks` (the set-up of cli_latency.py); one also has 100,000 archived tasks in twelve monthly
+`.claude/tasks/archive/YYYY-MM.jsonl` files, committed onto the task branch with plumbing (as a sync brings in an
+archive made on another machine) and brought into the work-tree copy by the next gittasks command. The active-list
+commands (list --json, show, ready, create) must not read the archive, so their ratio big/empty should stay near 1.
+`list --all --json` has to stream: the time until its first line is printed next to the time of the whole listing.
+Prints the data sets, the medians of the interleaved runs, the ratios and the git processes each command starts.
 """
 
 from __future__ import annotations
@@ -26,12 +29,12 @@ except ImportError:  # run as a script: bench/ itself is on sys.path
     import cli_latency as data  # type: ignore[no-redef,unused-ignore]
 
 ARCHIVED = 100_000
+ARCHIVE_DIR = ".claude/tasks/archive"
 
 
-def write_archive(repo: Path, env: dict[str, str], count: int) -> None:
-    """`count` completed tasks spread over twelve monthly archive files, committed."""
-    folder = repo / ".claude" / "tasks" / "archive"
-    folder.mkdir(parents=True, exist_ok=True)
+def write_archive(repo: Path, env: dict[str, str], gittasks: str, count: int) -> int:
+    """`count` completed tasks spread over twelve monthly archive files, committed onto the task branch in one
+    plumbing commit, then brought into the work tree by `gittasks list --json`; returns the bytes of the archive."""
     now = datetime.now(UTC) - timedelta(days=400)
     months: dict[str, list[bytes]] = {}
     for index, task in enumerate(data.make_tasks(count, random.Random(7), now)):
@@ -40,10 +43,13 @@ def write_archive(repo: Path, env: dict[str, str], count: int) -> None:
         task["parent"] = None
         line = json.dumps(task, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
         months.setdefault(ended.strftime("%Y-%m"), []).append(line.encode("utf-8"))
-    for month, lines in months.items():
-        (folder / f"{month}.jsonl").write_bytes(b"".join(sorted(lines)))
-    common.git(repo, env, "add", "--", ".claude/tasks/archive")
-    common.git(repo, env, "commit", "-q", "-m", f"bench: {count} archived tasks")
+    files = {f"{ARCHIVE_DIR}/{month}.jsonl": b"".join(sorted(lines)) for month, lines in months.items()}
+    common.commit_on_branch(repo, env, common.TASK_REF, files, f"bench: {count} archived tasks")
+    common.run([gittasks, "list", "--json"], repo, env)
+    for rel, raw in files.items():
+        if (repo / rel).read_bytes() != raw:
+            raise common.CommandFailed(f"gittasks did not bring {rel} into the work tree")
+    return sum(len(raw) for raw in files.values())
 
 
 def first_line_ms(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
@@ -72,7 +78,9 @@ def main(argv: list[str] | None = None) -> int:
             (tmp / "big").mkdir()
             empty, show_id = data.setup_repo(tmp / "empty", env, gittasks, args.tasks)
             big, _ = data.setup_repo(tmp / "big", env, gittasks, args.tasks)
-            write_archive(big, env, ARCHIVED)
+            archive_bytes = write_archive(big, env, gittasks, ARCHIVED)
+            layouts = {"empty": common.check_own_branch(empty, env, args.tasks)}
+            layouts["big"] = common.check_own_branch(big, env, args.tasks)
             benches = []
             for label, repo in (("empty archive", empty), (f"{ARCHIVED:,} archived", big)):
                 for name, cmd in (
@@ -84,10 +92,26 @@ def main(argv: list[str] | None = None) -> int:
                     benches.append(common.Bench(f"{name} ({label})", cmd, repo, env))
             common.measure(benches, args.runs, args.warmups)
             stream = [first_line_ms([gittasks, "list", "--all", "--json"], big, env) for _ in range(3)]
+            counted, log = common.git_counter(tmp, env)
+            calls = []
+            for label, repo in (("empty archive", empty), (f"{ARCHIVED:,} archived", big)):
+                for name, cmd in (
+                    ("list --json", [gittasks, "list", "--json"]),
+                    ("show", [gittasks, "show", show_id]),
+                    ("ready", [gittasks, "ready", "--json"]),
+                    ("create", [gittasks, "create", "bench task"]),
+                    ("list --all --json", [gittasks, "list", "--all", "--json"]),
+                ):
+                    calls.append((f"{name} ({label})", common.git_calls(cmd, repo, counted, log)))
             total = time.perf_counter() - began
             print(
-                f"gittasks with a {ARCHIVED:,}-task archive: {args.tasks} active tasks, median of {args.runs} "
-                f"interleaved runs after {args.warmups} warm-ups (total {total:.1f} s)"
+                f"gittasks with a {ARCHIVED:,}-task archive, own-branch layout: {args.tasks} active tasks, median of "
+                f"{args.runs} interleaved runs after {args.warmups} warm-ups (total {total:.1f} s)"
+            )
+            print(f"empty archive: {layouts['empty'].describe()}")
+            print(
+                f"big archive:   {layouts['big'].describe()}; {ARCHIVED:,} archived tasks, {archive_bytes:,} bytes "
+                f"in 12 files under {ARCHIVE_DIR}/ (one commit)"
             )
             print(f"{common.load_average()}\n")
             common.print_table(benches)
@@ -101,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
             totals = sorted(s[1] for s in stream)
             print(f"\nlist --all --json over {ARCHIVED + args.tasks:,} tasks: first line after {firsts[1]:.0f} ms, "
                   f"all of it after {totals[1]:.0f} ms (median of 3): it streams")  # fmt: skip
+            print("\ngit processes started (a wrapper named `git` first on PATH logs each call):")
+            common.print_git_calls(calls)
     except common.CommandFailed as exc:
         print(f"archive_scale: {exc}", file=sys.stderr)
         return 1

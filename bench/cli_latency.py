@@ -2,11 +2,23 @@
 
     .venv/bin/python bench/cli_latency.py [--runs 15] [--warmups 2] [--tasks 1000] [--keep]
 
-Builds a temporary git repository holding 1,000 realistic tasks (written directly in the canonical file format, then
-committed), and times as medians: `gittasks list --json`, `gittasks create SUBJECT` (a real commit every run) and
-`gittasks show ID`; the floors `python -c pass` (the interpreter gittasks runs on) and one `git commit` of the task
-file; and, when Taskwarrior's `task` is installed, `task list` and `task add` on a Taskwarrior data dir holding 1,000
-pending tasks. Prints the medians and the ratios against their targets (PASS/OVER).
+Builds a temporary code repository in the own-branch layout (the default): one ordinary commit on main,
+`gittasks init`, then 1,000 realistic tasks written in the canonical file format into the work-tree copy of the task
+file and committed onto the task branch `gittasks` by the next gittasks command as an external edit (see
+`setup_repo`). Times, interleaved, as medians: `gittasks list --json`, `gittasks create SUBJECT` (a real commit on
+the task branch every run) and `gittasks show ID`; the floors `python -c pass` (the interpreter gittasks runs on) and
+the plumbing commit gittasks makes, as one `sh -c` process (GIT_INDEX_FILE=private index: `git read-tree TIP`,
+`git hash-object -w --stdin`, `git update-index --index-info`, `git write-tree`, `git commit-tree -p TIP`,
+`git update-ref REF NEW TIP`), and for comparison with 0.1's figure 0.1's floor, one `git commit` of the task file
+(in a repository of its own holding it on main, the inline layout); `python -c "import git"` (GitPython, when
+installed) next to `python -c pass`, the start-up cost the hot commands avoid by running the git command line; and,
+when Taskwarrior's `task` is installed, `task list` and `task add` on a Taskwarrior data dir holding 1,000 pending
+tasks. Prints the medians and the ratios against their targets (PASS/OVER).
+
+Then counts, through a wrapper script named `git` first on PATH that logs each call and execs the real git, the git
+processes that `list --json`, `show ID`, `ready`, `checklist` (0 expected: nothing moved), `create`, `update` and
+`import git` start, and `list --json` after the task branch moved (as after a sync) and `create` with the identity
+in the git config rather than in GIT_AUTHOR_* variables.
 
 It is a measurement, not a test: it exits 0 whatever the ratios are, and non-zero only when a command fails. Git and
 Taskwarrior read no config of yours (HOME, the global git config and TASKRC/TASKDATA point into the temporary folder).
@@ -31,11 +43,12 @@ try:
 except ImportError:  # run as a script: bench/ itself is on sys.path
     import _common as common  # type: ignore[no-redef,unused-ignore]
 
-ACTIVE_PATH = ".claude/active-tasks.json"
+ACTIVE_PATH = common.ACTIVE_PATH
 ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 TW_RC = ["rc.confirmation=off", "rc.verbose=nothing"]
 LIST_TARGET = 5.0  # list --json / task list
-CREATE_TARGET = 6.0  # create / (python -c pass + git commit)
+CREATE_TARGET = 6.0  # create / (python -c pass + the plumbing commit floor)
+CREATE_01 = 6.07  # what 0.1 reported for create / (python -c pass + git commit), inline layout
 
 VERBS = [
     ("Design", "Designing"),
@@ -202,8 +215,16 @@ def taskwarrior_tasks(tasks: list[dict[str, Any]], rng: random.Random) -> list[d
 # -- set-up ------------------------------------------------------------------------------------------------------
 
 
-def setup_repo(tmp: Path, env: dict[str, str], gittasks: str, count: int) -> tuple[Path, str]:
-    """A gittasks repository with `count` tasks committed; returns it and the id of a task in the middle."""
+def setup_repo(
+    tmp: Path, env: dict[str, str], gittasks: str, count: int, doc: dict[str, Any] | None = None
+) -> tuple[Path, str]:
+    """A gittasks repository in the own-branch layout (the default) holding `count` tasks, set up as a user would: a
+    code repository with one ordinary commit on main, `gittasks init` (the task branch `gittasks` with an empty list,
+    the work-tree copy excluded in .git/info/exclude), then the tasks written into the work-tree copy of the task file
+    and committed onto the task branch by the next gittasks command (`gittasks list --json`) as an edit made outside
+    gittasks (`Action: external-edit`), as an assistant's edit of the file is. Checks that the tasks are on the task
+    branch and that main holds no task commit; returns the repository and the id of a task in the middle. `doc`: the
+    task list to write instead of `count` tasks made an hour ago."""
     repo = tmp / "repo"
     repo.mkdir()
     common.git(repo, env, "init", "-q", "-b", "main")
@@ -211,19 +232,25 @@ def setup_repo(tmp: Path, env: dict[str, str], gittasks: str, count: int) -> tup
     common.git(repo, env, "add", "README.md")
     common.git(repo, env, "commit", "-q", "-m", "initial commit")
     common.run([gittasks, "init"], repo, env)
-    now = datetime.now(UTC) - timedelta(hours=1)
-    tasks = make_tasks(count, random.Random(1000), now)
-    doc = {"last_updated": stamp(now), "tasks": tasks}
+    if doc is None:
+        now = datetime.now(UTC) - timedelta(hours=1)
+        doc = {"last_updated": stamp(now), "tasks": make_tasks(count, random.Random(1000), now)}
+    tasks = doc["tasks"]
     (repo / ACTIVE_PATH).write_bytes(canonical_bytes(doc))
-    common.git(repo, env, "add", "--", ACTIVE_PATH)
-    common.git(repo, env, "commit", "-q", "-m", f"bench: {count} tasks", "--", ACTIVE_PATH)
+    said = common.run([gittasks, "list", "--json"], repo, env).stderr.decode("utf-8", "replace")
+    if "committed an edit made outside gittasks" not in said:
+        raise common.CommandFailed(f"gittasks did not commit the task file as an external edit: {said.strip()!r}")
+    actions = common.git(repo, env, "log", "--format=%(trailers:key=Action,valueonly,separator=)", common.TASK_REF)
+    if actions.split() != ["external-edit", "init"]:
+        raise common.CommandFailed(f"the task branch holds the actions {actions.split()}, not external-edit, init")
+    common.check_own_branch(repo, env, count)
     common.run([gittasks, "validate"], repo, env)
     return repo, tasks[len(tasks) // 2]["id"]
 
 
 def make_touch(path: Path) -> Callable[[], None]:
-    """A `prepare` step for the git commit floor: change the task file's `last_updated` (same length, still a
-    valid canonical task file, so gittasks sees a clean tree afterwards)."""
+    """A `prepare` step for the floors: change the task file's `last_updated` (same length, still a valid canonical
+    task file), so that every floor run hashes and commits new bytes as gittasks does."""
     key = b'"last_updated": "'
 
     def touch() -> None:
@@ -233,6 +260,62 @@ def make_touch(path: Path) -> Callable[[], None]:
         path.write_bytes(raw[:at] + new + raw[at + len(new) :])
 
     return touch
+
+
+FLOOR_REF = "refs/heads/bench-floor"
+FLOOR_SCRIPT = """set -e
+GIT_INDEX_FILE="$1"; export GIT_INDEX_FILE
+read -r old < "$2"
+git read-tree "$old"
+blob=$(git hash-object -w --stdin < "$3")
+printf '100644 %s\\t%s\\n' "$blob" "$4" | git update-index --index-info
+tree=$(git write-tree)
+new=$(printf 'bench: floor\\n' | git commit-tree --no-gpg-sign -p "$old" -F - "$tree")
+git update-ref -m bench "$5" "$new" "$old"
+rm -f "$GIT_INDEX_FILE"
+"""
+FLOOR_TEXT = (
+    "sh -c 'GIT_INDEX_FILE=tmp: git read-tree TIP; git hash-object -w --stdin < FILE; git update-index --index-info; "
+    f"git write-tree; git commit-tree -p TIP; git update-ref {FLOOR_REF} NEW TIP' (6 git processes; TIP read from the "
+    "ref file, as gittasks reads it)"
+)
+
+
+def plumbing_floor(tmp: Path, repo: Path, env: dict[str, str]) -> common.Bench:
+    """The floor of a change in the own-branch layout: the commit sequence gittasks runs, as one `sh -c` process
+    (so it counts git's own cost and a shell's, no Python), committing a copy of the task file (kept outside the work
+    tree and touched before every run) onto a branch of its own started at the task branch's tip, in the same
+    repository (same object store)."""
+    copy = tmp / "floor-active-tasks.json"
+    copy.write_bytes((repo / ACTIVE_PATH).read_bytes())
+    common.git(repo, env, "update-ref", FLOOR_REF, common.git(repo, env, "rev-parse", common.TASK_REF))
+    args = [str(repo / ".git" / "bench-floor-index"), str(repo / ".git" / FLOOR_REF), str(copy), ACTIVE_PATH]
+    return common.Bench(
+        "floor: plumbing commit (sh -c)",
+        ["sh", "-c", FLOOR_SCRIPT, "floor", *args, FLOOR_REF],
+        repo,
+        env,
+        prepare=make_touch(copy),
+    )
+
+
+def commit_floor(tmp: Path, env: dict[str, str], raw: bytes) -> common.Bench:
+    """0.1's floor, for comparison with its figure: one `git commit` of the task file, in a repository of its own
+    that holds the same task file committed on main (the inline layout; the own-branch work tree cannot commit it)."""
+    inline = tmp / "inline-floor"
+    inline.mkdir()
+    common.git(inline, env, "init", "-q", "-b", "main")
+    (inline / ".claude").mkdir()
+    (inline / ACTIVE_PATH).write_bytes(raw)
+    common.git(inline, env, "add", "--", ACTIVE_PATH)
+    common.git(inline, env, "commit", "-q", "-m", "bench: tasks")
+    return common.Bench(
+        "git commit (task file, inline repo)",
+        ["git", "commit", "-q", "-m", "bench: touch", "--", ACTIVE_PATH],
+        inline,
+        env,
+        prepare=make_touch(inline / ACTIVE_PATH),
+    )
 
 
 def setup_taskwarrior(tmp: Path, env: dict[str, str], task: str, tasks: list[dict[str, Any]]) -> dict[str, str]:
@@ -266,6 +349,49 @@ def default_gittasks() -> str:
     return "gittasks"
 
 
+def has_gitpython(python: str, env: dict[str, str], cwd: Path) -> str | None:
+    """GitPython's version when `python` can import it, else None."""
+    try:
+        proc = common.run([python, "-c", "import git; print(git.__version__)"], cwd, env)
+    except common.CommandFailed:
+        return None
+    return proc.stdout.decode().strip()
+
+
+def count_git(
+    tmp: Path, repo: Path, env: dict[str, str], gittasks: str, python: str, show_id: str, gitpython: bool
+) -> list[tuple[str, list[str]]]:
+    """The git processes each command starts (wrapper named `git` first on PATH), in a settled repository."""
+    counted, log = common.git_counter(tmp, env)
+    rows: list[tuple[str, list[str]]] = []
+
+    def count(name: str, cmd: list[str], where: Path = repo, run_env: dict[str, str] = counted) -> None:
+        rows.append((name, common.git_calls(cmd, where, run_env, log)))
+
+    common.run([gittasks, "list", "--json"], repo, env)  # settle: the work tree as the task branch holds it
+    count("gittasks list --json", [gittasks, "list", "--json"])
+    count(f"gittasks show {show_id}", [gittasks, "show", show_id])
+    count("gittasks ready", [gittasks, "ready"])
+    count("gittasks checklist", [gittasks, "checklist"])
+    count('gittasks create "..."', [gittasks, "create", "Count the git processes of create"])
+    count(f"gittasks update {show_id} --owner counted", [gittasks, "update", show_id, "--owner", "counted"])
+    count("gittasks list --json (after the update)", [gittasks, "list", "--json"])
+    raw = (repo / ACTIVE_PATH).read_bytes()
+    moved = raw.replace(b'"owner": "counted"', b'"owner": "elsewhere"', 1)
+    common.commit_on_branch(repo, env, common.TASK_REF, {ACTIVE_PATH: moved}, "bench: the task branch moved")
+    count("gittasks list --json (task branch moved)", [gittasks, "list", "--json"])
+    count("gittasks list --json (settled again)", [gittasks, "list", "--json"])
+    home = tmp / "home-config-identity"
+    home.mkdir()
+    (home / ".gitconfig").write_text(f"[user]\n\tname = {common.GIT_NAME}\n\temail = {common.GIT_EMAIL}\n")
+    config_identity = {k: v for k, v in counted.items() if not k.startswith(("GIT_AUTHOR_", "GIT_COMMITTER_"))}
+    config_identity.update({"HOME": str(home), "GIT_CONFIG_GLOBAL": str(home / ".gitconfig")})
+    count('gittasks create "..." (identity from git config)', [gittasks, "create", "Identity"], repo, config_identity)
+    if gitpython:
+        count('python -c "import git" (GitPython)', [python, "-c", "import git"])
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     found = common.bench_args("cli_latency", __doc__, 1000, argv, default_gittasks(), "timed runs per command")
     if found is None:
@@ -281,21 +407,22 @@ def main(argv: list[str] | None = None) -> int:
         with common.temp_folder("gittasks-bench-latency-", keep=args.keep) as tmp:
             env = common.isolated_env(tmp)
             repo, show_id = setup_repo(tmp, env, gittasks, args.tasks)
+            before = common.check_own_branch(repo, env, args.tasks)
+            gitpython = has_gitpython(python, env, repo)
             benches = {
                 "python": common.Bench("python -c pass", [python, "-c", "pass"], repo, env),
-                "commit": common.Bench(
-                    "git commit (task file)",
-                    ["git", "commit", "-q", "-m", "bench: touch", "--", ACTIVE_PATH],
-                    repo,
-                    env,
-                    prepare=make_touch(repo / ACTIVE_PATH),
-                ),
+                "floor": plumbing_floor(tmp, repo, env),
+                "commit": commit_floor(tmp, env, (repo / ACTIVE_PATH).read_bytes()),
                 "list": common.Bench("gittasks list --json", [gittasks, "list", "--json"], repo, env),
                 "show": common.Bench(f"gittasks show {show_id}", [gittasks, "show", show_id], repo, env),
                 "create": common.Bench(
                     'gittasks create "..."', [gittasks, "create", "Benchmark the create command"], repo, env
                 ),
             }
+            if gitpython:
+                benches["gitpython"] = common.Bench(
+                    f'python -c "import git" ({gitpython})', [python, "-c", "import git"], repo, env
+                )
             if task:
                 tasks = json.loads((repo / ACTIVE_PATH).read_bytes())["tasks"]
                 tw_env = setup_taskwarrior(tmp, env, task, tasks)
@@ -309,51 +436,66 @@ def main(argv: list[str] | None = None) -> int:
             if len(listed) != args.tasks:
                 raise common.CommandFailed(f"gittasks list --json printed {len(listed)} tasks, not {args.tasks}")
             common.measure(list(benches.values()), args.runs, args.warmups)
-            commits = int(common.git(repo, env, "rev-list", "--count", "HEAD"))
+            after = common.check_own_branch(repo, env, args.tasks + args.runs + args.warmups)
+            calls = count_git(tmp, repo, env, gittasks, python, show_id, gitpython is not None)
     except common.CommandFailed as exc:
         print(f"cli_latency: {exc}", file=sys.stderr)
         return 1
 
     print(
-        f"gittasks CLI latency: {args.tasks} tasks, median of {args.runs} runs after {args.warmups} warm-ups "
-        f"(set-up {setup_s:.1f} s, total {time.perf_counter() - began:.1f} s, {commits} commits in the repo)"
+        f"gittasks CLI latency, own-branch layout: median of {args.runs} interleaved runs after {args.warmups} "
+        f"warm-ups (set-up {setup_s:.1f} s, total {time.perf_counter() - began:.1f} s)"
     )
+    print(f"data set at the start: {before.describe()}")
+    print(f"data set at the end:   {after.describe()}; each create run added a task and a commit")
     print(f"python: {python}; {load_before} before, {common.load_average()} after")
+    print(f"floor: {FLOOR_TEXT}")
     print()
-    width = max(len(b.name) for b in benches.values())
-    print(f"{'command':<{width}}  {'median ms':>9}  {'min ms':>8}  {'max ms':>8}  {'cpu ms':>8}")
-    for bench in benches.values():
-        low, high = bench.spread_ms
-        print(f"{bench.name:<{width}}  {bench.median_ms:9.1f}  {low:8.1f}  {high:8.1f}  {bench.cpu_median_ms:8.1f}")
+    common.print_table(list(benches.values()))
     if not task:
         print("\nTaskwarrior (`task`) is not installed: the task list and task add baselines are skipped.")
     else:
         print(f"\n(task list: Taskwarrior {task_version}, {args.tasks} pending tasks, all listed, 80 columns)")
+    if not gitpython:
+        print("GitPython is not installed for this interpreter: its import cost is skipped.")
     print()
-    wall = {key: bench.median_ms for key, bench in benches.items()}
-    cpu = {key: bench.cpu_median_ms for key, bench in benches.items()}
-    ratios: list[tuple[str, str, str, float | None]] = []  # name, numerator, denominator, target
+    b = benches
+    rows: list[common.Ratio] = []
     if task:
-        ratios.append(("list --json / task list", "list", "task_list", LIST_TARGET))
-    ratios.append(("create / (python pass + git commit)", "create", "python+commit", CREATE_TARGET))
-    ratios.append(("show / python pass", "show", "python", None))
-    if task:
-        ratios.append(("create / task add", "create", "task_add", None))
-
-    def ratio(times: dict[str, float], top: str, bottom: str) -> float:
-        return times[top] / sum(times[key] for key in bottom.split("+"))
-
-    label = max(len(r[0]) for r in ratios)
-    print(f"{'ratio of medians':<{label}}  {'wall':>7}  {'cpu':>7}")
-    for name, top, bottom, target in ratios:
-        value = ratio(wall, top, bottom)
-        note = "information" if target is None else f"target <= {target:g}x  {common.verdict(value, target)}"
-        print(f"{name:<{label}}  {value:6.2f}x  {ratio(cpu, top, bottom):6.2f}x  {note}")
-    if busy or common.busy():
-        print(
-            "\nThe machine was busy (load above half the CPUs): wall-clock medians include waiting for a CPU and short "
-            "commands suffer most; the cpu ratios are steadier. The verdicts use the wall-clock ratios."
+        rows.append(("list --json / task list", [b["list"]], [b["task_list"]], LIST_TARGET, ""))
+    rows.append(
+        ("create / (python pass + plumbing floor)", [b["create"]], [b["python"], b["floor"]], CREATE_TARGET, "")
+    )
+    rows.append(
+        (
+            "create / (python pass + git commit)",
+            [b["create"]],
+            [b["python"], b["commit"]],
+            None,
+            f"information: 0.1 reported {CREATE_01:.2f}x (inline layout)",
         )
+    )
+    rows.append(("plumbing floor / git commit", [b["floor"]], [b["commit"]], None, "information"))
+    rows.append(("show / python pass", [b["show"]], [b["python"]], None, "information"))
+    if task:
+        rows.append(("create / task add", [b["create"]], [b["task_add"]], None, "information"))
+    if gitpython:
+        extra = b["gitpython"].median_ms - b["python"].median_ms
+        rows.append(
+            (
+                'python -c "import git" / python -c pass',
+                [b["gitpython"]],
+                [b["python"]],
+                None,
+                f"information: the import alone adds {extra:.1f} ms",
+            )
+        )
+    common.print_ratios(rows)
+    print()
+    print("git processes started (a wrapper named `git` first on PATH logs each call; 0 expected when nothing moved):")
+    common.print_git_calls(calls)
+    if busy or common.busy():
+        print("\n" + common.busy_note())
     return 0
 
 

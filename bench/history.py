@@ -1,19 +1,23 @@
-"""Latency of `gittasks log ID` on a long history, against `git log --grep` on the same repository, same run.
+"""Latency of `gittasks log ID` on a long history, against `git log --grep` on the same branch, same run.
 
     .venv/bin/python bench/history.py [--runs 15] [--warmups 2] [--tasks 500] [--commits 5000] [--keep]
 
-Builds a temporary gittasks repository (`gittasks init`, then one commit adding 500 realistic tasks, the data set
-of cli_latency.py) and appends 5,000 commits with `git fast-import` (one process, seconds instead of 5,000 CLI
-runs). Each commit changes one field of one task in `.claude/active-tasks.json` (owner, description, activeForm,
-type, a `metadata` or a `context` key; with `updated_at`, `updated_by` and `last_updated`), keeps the file in
-canonical form (keys sorted, indent 2, trailing newline) and carries a message in gittasks' format: subject
+Builds a temporary code repository in the own-branch layout (the default): one ordinary commit on main,
+`gittasks init`, then 500 realistic tasks (the data set and set-up of cli_latency.py) committed onto the task branch
+`gittasks` as an external edit, and appends to the task branch 5,000 commits with `git fast-import` (one process,
+seconds instead of 5,000 CLI runs); the next gittasks command brings the moved branch into the work-tree copy, as
+after a sync. Each commit changes one field of one task in `.claude/active-tasks.json` (owner, description,
+activeForm, type, a `metadata` or a `context` key; with `updated_at`, `updated_by` and `last_updated`), keeps the
+file in canonical form (keys sorted, indent 2, trailing newline) and carries a message in gittasks' format: subject
 `gittasks: update ID "Subject"`, trailers `Task:`, `Action: update`, `Machine: bench`, `Timestamp:`. Every task is
-changed the same number of times (5,000 / 500 = 10), in shuffled order, one commit every ten minutes or so.
+changed the same number of times (5,000 / 500 = 10), in shuffled order, one commit every ten minutes or so. main
+keeps its one commit.
 
-Then times, interleaved, as medians: `gittasks log ID`, `gittasks log ID --json`, the baseline
-`git log --format=%H --grep="Task: ID"`, and `gittasks list --json`; prints them and the ratios against the target
-(PASS/OVER). It is a measurement, not a test: it exits 0 whatever the ratios are, and non-zero only when a command
-fails. Git reads no config of yours (HOME and the global git config point into the temporary folder).
+Then times, interleaved, as medians: `gittasks log ID` (which reads `git log gittasks`), `gittasks log ID --json`,
+the baseline `git log --format=%H --grep="Task: ID" gittasks` (the same branch), and `gittasks list --json`; prints
+them and the ratios against the target (PASS/OVER). It is a measurement, not a test: it exits 0 whatever the ratios
+are, and non-zero only when a command fails. Git reads no config of yours (HOME and the global git config point into
+the temporary folder).
 """
 
 from __future__ import annotations
@@ -89,7 +93,7 @@ def message(task: dict[str, Any], now: str) -> bytes:
 def fast_import_stream(
     tasks: list[dict[str, Any]], commits: int, parent: str, start: datetime, end: datetime, rng: random.Random
 ) -> Iterator[bytes]:
-    """The fast-import commands of `commits` commits on refs/heads/main after `parent`; the tasks are changed in
+    """The fast-import commands of `commits` commits on the task branch after `parent`; the tasks are changed in
     place, so afterwards they hold the last version."""
     chunks = [task_chunk(t) for t in tasks]
     order = [i for _ in range(commits // len(tasks) + 1) for i in rng.sample(range(len(tasks)), len(tasks))][:commits]
@@ -103,7 +107,7 @@ def fast_import_stream(
         body = file_bytes(now, chunks)
         msg = message(task, now)
         header = (
-            f"commit refs/heads/main\n"
+            f"commit {common.TASK_REF}\n"
             f"committer {common.GIT_NAME} <{common.GIT_EMAIL}> {int(moment.timestamp())} +0000\n"
             f"data {len(msg)}\n"
         ).encode()
@@ -113,20 +117,13 @@ def fast_import_stream(
 
 
 def setup_history(tmp: Path, env: dict[str, str], gittasks: str, count: int, commits: int) -> tuple[Path, str]:
-    """The repository with `count` tasks and `commits` update commits; returns it and the id of a task to log."""
-    repo = tmp / "repo"
-    repo.mkdir()
-    common.git(repo, env, "init", "-q", "-b", "main")
-    (repo / "README.md").write_text("bench repository\n", encoding="utf-8")
-    common.git(repo, env, "add", "README.md")
-    common.git(repo, env, "commit", "-q", "-m", "initial commit")
-    common.run([gittasks, "init"], repo, env)
+    """The repository with `count` tasks and `commits` update commits on its task branch; returns it and the id of a
+    task to log."""
     end = datetime.now(UTC) - timedelta(hours=1)
     start = end - timedelta(minutes=10 * commits)
     tasks = data.make_tasks(count, random.Random(1000), start - timedelta(days=3))
-    (repo / ACTIVE_PATH).write_bytes(data.canonical_bytes({"last_updated": data.stamp(start), "tasks": tasks}))
-    common.git(repo, env, "commit", "-q", "-m", f"bench: {count} tasks", "--", ACTIVE_PATH)
-    parent = common.git(repo, env, "rev-parse", "HEAD")
+    repo, _ = data.setup_repo(tmp, env, gittasks, count, {"last_updated": data.stamp(start), "tasks": tasks})
+    parent = common.git(repo, env, "rev-parse", common.TASK_REF)
     proc = subprocess.Popen(
         ["git", "fast-import", "--quiet", "--done"], cwd=repo, env=env, stdin=subprocess.PIPE, stderr=subprocess.PIPE
     )
@@ -140,10 +137,11 @@ def setup_history(tmp: Path, env: dict[str, str], gittasks: str, count: int, com
     err = proc.stderr.read().decode("utf-8", "replace").strip()
     if proc.wait() != 0:
         raise common.CommandFailed(f"git fast-import exited with {proc.returncode}: {err.splitlines()[:3]}")
-    common.git(repo, env, "reset", "-q", "--hard", "HEAD")  # the index and work tree follow the imported branch
+    common.run([gittasks, "list", "--json"], repo, env)  # the moved task branch into the work-tree copy
+    common.check_own_branch(repo, env, count)
     final = (repo / ACTIVE_PATH).read_bytes()
-    if final != data.canonical_bytes(json.loads(final)):
-        raise common.CommandFailed(f"the imported {ACTIVE_PATH} is not in canonical form")
+    if final != data.canonical_bytes({"last_updated": json.loads(final)["last_updated"], "tasks": tasks}):
+        raise common.CommandFailed(f"the imported {ACTIVE_PATH} is not the canonical form of the last version")
     common.run([gittasks, "validate"], repo, env)
     return repo, tasks[len(tasks) // 2]["id"]
 
@@ -176,36 +174,41 @@ def main(argv: list[str] | None = None) -> int:
             env = common.isolated_env(tmp)
             repo, task_id = setup_history(tmp, env, gittasks, args.tasks, args.commits)
             setup_s = time.perf_counter() - began
-            grep = ["git", "log", "--format=%H", f"--grep=Task: {task_id}"]
+            grep = ["git", "log", "--format=%H", f"--grep=Task: {task_id}", common.TASK_BRANCH]
             benches = {
                 "log": common.Bench(f"gittasks log {task_id}", [gittasks, "log", task_id], repo, env),
                 "log_json": common.Bench(
                     f"gittasks log {task_id} --json", [gittasks, "log", task_id, "--json"], repo, env
                 ),
-                "grep": common.Bench(f'git log --format=%H --grep="Task: {task_id}"', grep, repo, env),
+                "grep": common.Bench(
+                    f'git log --format=%H --grep="Task: {task_id}" {common.TASK_BRANCH}', grep, repo, env
+                ),
                 "list": common.Bench("gittasks list --json", [gittasks, "list", "--json"], repo, env),
             }
             found = common.run(grep, repo, env).stdout.decode().split()
             entries = json.loads(common.run([gittasks, "log", task_id, "--json"], repo, env).stdout)
             updates = [e for e in entries if e["action"] == "update"]
-            if len(updates) != len(found) or {e["commit"] for e in updates} != set(found):
+            if len(entries) != len(found) or {e["commit"] for e in entries} != set(found):
                 raise common.CommandFailed(
-                    f"gittasks log {task_id} found {len(updates)} update commits, git log --grep {len(found)}"
+                    f"gittasks log {task_id} found {len(entries)} commits, git log --grep {len(found)}"
                 )
+            if len(updates) not in (args.commits // args.tasks, args.commits // args.tasks + 1):
+                raise common.CommandFailed(f"gittasks log {task_id} found {len(updates)} update commits")
             common.measure(list(benches.values()), args.runs, args.warmups)
-            commits = int(common.git(repo, env, "rev-list", "--count", "HEAD"))
+            layout = common.check_own_branch(repo, env, args.tasks)
     except common.CommandFailed as exc:
         print(f"history: {exc}", file=sys.stderr)
         return 1
 
     print(
-        f"gittasks history latency: {commits} commits, {args.tasks} tasks, {args.commits} task updates built with "
-        f"git fast-import; median of {args.runs} runs after {args.warmups} warm-ups "
+        f"gittasks history latency, own-branch layout: {args.commits} task updates built with git fast-import; "
+        f"median of {args.runs} interleaved runs after {args.warmups} warm-ups "
         f"(set-up {setup_s:.1f} s, total {time.perf_counter() - began:.1f} s)"
     )
+    print(f"data set: {layout.describe()}")
     print(
-        f"task {task_id}: {len(found)} commits found by git log --grep, {len(entries)} entries in gittasks log "
-        f"(the updates and the commit that added the task)"
+        f"task {task_id}: {len(found)} commits found by git log --grep on {common.TASK_BRANCH}, {len(entries)} "
+        f"entries in gittasks log ({len(updates)} updates and the external edit that added it)"
     )
     print(f"python: {python}; {load_before} before, {common.load_average()} after")
     print()

@@ -2,17 +2,20 @@
 
     .venv/bin/python bench/hook_capture.py [--runs 15] [--warmups 2] [--tasks 200] [--keep]
 
-Builds a temporary gittasks repository holding 200 realistic tasks (the data set of cli_latency.py) and times,
-interleaved, as medians: `gittasks hook capture` fed on stdin the payload Claude Code sends after a TaskCreate
+Builds a temporary code repository in the own-branch layout (the default) holding 200 realistic tasks on the task
+branch `gittasks` (the data set and set-up of cli_latency.py) and times, interleaved, as medians:
+`gittasks hook capture` fed on stdin the payload Claude Code sends after a TaskCreate
 (`{"session_id": "s", "tool_name": "TaskCreate", "tool_input": {"subject": "x"},
 "tool_response": {"task": {"id": "<n>"}}}`, a new native id every run: one new task and one commit each), the floor
-of a change (`python -c pass` on gittasks' interpreter plus one `git commit` of the task file) and, for comparison,
-`gittasks create SUBJECT`. Prints the medians and the ratios (information only: no target of its own; the core
-target for `create` is <= 6x the floor).
+of a change (`python -c pass` on gittasks' interpreter plus the plumbing commit of the task file that gittasks makes,
+as one `sh -c` process: see cli_latency.py) and, for comparison, `gittasks create SUBJECT`. Prints the medians, the
+ratios (information only: no target of its own; the core target for `create` is <= 6x the floor) and the git
+processes one hook capture starts.
 
 The hook exits 0 even when it fails (it must never break a session), so the script checks afterwards that every
-run added its task and its commit. It is a measurement, not a test: it exits 0 whatever the ratios are, and non-zero
-only when a command fails. Git reads no config of yours (HOME and the global git config are temporary).
+run added its task and its commit on the task branch. It is a measurement, not a test: it exits 0 whatever the
+ratios are, and non-zero only when a command fails. Git reads no config of yours (HOME and the global git config are
+temporary).
 """
 
 from __future__ import annotations
@@ -31,12 +34,12 @@ except ImportError:  # run as a script: bench/ itself is on sys.path
     import cli_latency as data  # type: ignore[no-redef,unused-ignore]
 
 ACTIVE_PATH = data.ACTIVE_PATH
-CORE_CREATE_TARGET = 6.0  # for `gittasks create` / (python -c pass + git commit); information here
+CORE_CREATE_TARGET = 6.0  # for `gittasks create` / (python -c pass + plumbing floor); information here
 
 
-def payloads() -> Callable[[], bytes]:
-    """A TaskCreate PostToolUse payload with a new native id on every call."""
-    counter = iter(range(1, 10**9))
+def payloads_after(start: int = 0) -> Callable[[], bytes]:
+    """A TaskCreate PostToolUse payload with a new native id on every call (the first is `start` + 1)."""
+    counter = iter(range(start + 1, 10**9))
 
     def payload() -> bytes:
         n = next(counter)
@@ -65,19 +68,14 @@ def main(argv: list[str] | None = None) -> int:
         with common.temp_folder("gittasks-bench-hook-", keep=args.keep) as tmp:
             env = common.isolated_env(tmp)
             repo, _ = data.setup_repo(tmp, env, gittasks, args.tasks)
+            before = common.check_own_branch(repo, env, args.tasks)
             hook = common.Bench(
-                "gittasks hook capture (TaskCreate)", [gittasks, "hook", "capture"], repo, env, stdin=payloads()
+                "gittasks hook capture (TaskCreate)", [gittasks, "hook", "capture"], repo, env, stdin=payloads_after()
             )
             benches = {
                 "hook": hook,
                 "python": common.Bench("python -c pass", [python, "-c", "pass"], repo, env),
-                "commit": common.Bench(
-                    "git commit (task file)",
-                    ["git", "commit", "-q", "-m", "bench: touch", "--", ACTIVE_PATH],
-                    repo,
-                    env,
-                    prepare=data.make_touch(repo / ACTIVE_PATH),
-                ),
+                "floor": data.plumbing_floor(tmp, repo, env),
                 "create": common.Bench(
                     'gittasks create "..."', [gittasks, "create", "Benchmark the create command"], repo, env
                 ),
@@ -87,7 +85,9 @@ def main(argv: list[str] | None = None) -> int:
             per_command = args.runs + args.warmups
             tasks = json.loads((repo / ACTIVE_PATH).read_bytes())["tasks"]
             captured = [t for t in tasks if any(ref.get("session") == "s" for ref in t.get("native") or [])]
-            hook_commits = common.git(repo, env, "log", "--format=%H", "--grep=^Action: capture-taskcreate$")
+            hook_commits = common.git(
+                repo, env, "log", "--format=%H", "--grep=^Action: capture-taskcreate$", common.TASK_REF
+            )
             if len(captured) != per_command or len(hook_commits.split()) != per_command:
                 raise common.CommandFailed(
                     f"gittasks hook capture ran {per_command} times but recorded {len(captured)} tasks in "
@@ -96,6 +96,14 @@ def main(argv: list[str] | None = None) -> int:
             if len(tasks) != args.tasks + 2 * per_command:
                 raise common.CommandFailed(f"{len(tasks)} tasks at the end, not {args.tasks + 2 * per_command}")
             common.run([gittasks, "validate"], repo, env)
+            after = common.check_own_branch(repo, env, len(tasks))
+            counted, log = common.git_counter(tmp, env)
+            calls = [
+                ("gittasks hook capture (TaskCreate)", common.git_calls(
+                    [gittasks, "hook", "capture"], repo, counted, log, input=payloads_after(per_command)())),
+                ('gittasks create "..."', common.git_calls([gittasks, "create", "Count"], repo, counted, log)),
+            ]  # fmt: skip
+            common.check_own_branch(repo, env, len(tasks) + 2)  # the counted hook run and create added theirs
     except common.CommandFailed as exc:
         print(f"hook_capture: {exc}", file=sys.stderr)
         return 1
@@ -105,20 +113,26 @@ def main(argv: list[str] | None = None) -> int:
         f"create run adds one), median of {args.runs} runs after {args.warmups} warm-ups "
         f"(set-up {setup_s:.1f} s, total {time.perf_counter() - began:.1f} s)"
     )
+    print(f"data set at the start: {before.describe()}")
+    print(f"data set at the end:   {after.describe()}")
     print(f"python: {python}; {load_before} before, {common.load_average()} after")
+    print(f"floor: python -c pass + {data.FLOOR_TEXT}")
     print()
     common.print_table(list(benches.values()))
     print()
     hook, create = benches["hook"], benches["create"]
-    floor = [benches["python"], benches["commit"]]
+    floor = [benches["python"], benches["floor"]]
     note = f"information, core target for create is <= {CORE_CREATE_TARGET:g}x"
     common.print_ratios(
         [
-            ("hook capture / (python pass + git commit)", [hook], floor, None, note),
-            ("create / (python pass + git commit)", [create], floor, None, "information, same floor"),
+            ("hook capture / (python pass + plumbing floor)", [hook], floor, None, note),
+            ("create / (python pass + plumbing floor)", [create], floor, None, "information, same floor"),
             ("hook capture / create", [hook], [create], None, "information"),
         ]
     )
+    print()
+    print("git processes started by one more run of each (a wrapper named `git` first on PATH logs each call):")
+    common.print_git_calls(calls)
     if busy or common.busy():
         print("\n" + common.busy_note())
     return 0

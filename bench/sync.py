@@ -2,20 +2,33 @@
 
     .venv/bin/python bench/sync.py [--runs 15] [--warmups 2] [--tasks 200] [--keep]
 
-Set-up, under a temporary folder: a local bare remote; clone A, a gittasks repository holding 200 realistic tasks
-(the data set of cli_latency.py), given the remote with `gittasks init --remote <bare>` and pushed with
-`gittasks sync`; clone B, a `git clone` of the remote armed by one gittasks command (`gittasks list --json`).
+Set-up, under a temporary folder, in the own-branch layout (the default): a local bare remote; clone A, a code
+repository holding 200 realistic tasks on the task branch `gittasks` (the data set and set-up of cli_latency.py),
+given the remote with `gittasks init --remote <bare>`, its code branch pushed with `git push origin main` and its
+task branch with `gittasks sync`; clone B, a `git clone` of the remote (main checked out, origin/gittasks fetched)
+whose first gittasks command (`gittasks list --json`) takes the task branch from origin/gittasks into its work tree.
 
 Every round makes one task change on A and carries it to B twice, once each way (the rounds interleave the two, so
-slow drift of a shared machine spreads over both):
+slow drift of a shared machine spreads over both); the change itself is untimed and the same for both,
+`gittasks update ID --owner x<n>` in A (one plumbing commit on A's task branch):
 
-- gittasks: `gittasks update ID --owner x<n>` in A (untimed: it is the change), then timed: `gittasks sync` in A
-  (fetch, push) followed by `gittasks sync` in B (fetch, fast-forward, report what came in);
-- plain git: the same kind of edit of the same file written in A and committed with `git commit` (untimed), then
-  timed: `git pull --no-rebase` and `git push` in A followed by `git pull --no-rebase` in B.
+- gittasks: timed, `gittasks sync` in A (fetch, push) followed by `gittasks sync` in B (fetch, fast-forward of the
+  task branch, the work-tree copy written, report of what came in);
+- plain git, the baseline: the same ref moved with git alone, timed,
+  `git fetch origin +refs/heads/gittasks:refs/remotes/origin/gittasks` and
+  `git push origin refs/heads/gittasks:refs/heads/gittasks` in A (the refspecs gittasks' sync uses), followed by
+  `git fetch origin refs/heads/gittasks:refs/heads/gittasks` in B (one fetch that also fast-forwards B's local task
+  branch, which gittasks does with its fetch and an update-ref; plain git writes no work-tree copy). So the baseline
+  is `git fetch && git push` of the ref by the sender plus the `git fetch` that brings it to the receiver.
 
-Prints the medians (and of each step), the ratio gittasks / git against its target (PASS/OVER) and checks that A,
-B and the remote end on the same commit. It is a measurement, not a test: it exits 0 whatever the ratio is, and
+The plain round leaves B's work-tree copy behind its task branch; the untimed change of the next gittasks round also
+runs `gittasks list --json` in B to bring it in, so that each timed `gittasks sync` in B carries exactly one change,
+as it would for a user who only runs gittasks.
+
+Prints the medians (and of each step), the ratio gittasks / git against the target (<= 2x: a sync of one change
+costs at most twice plain git's fetch and push of the same ref; PASS/OVER), the ratio of each side, the git processes
+each `gittasks sync` starts, and checks that A, B and the remote end on the same task-branch commit, that A and B hold
+the same task file and that main never moved. It is a measurement, not a test: it exits 0 whatever the ratio is, and
 non-zero only when a command fails. Git reads no config of yours (HOME and the global git config are temporary).
 """
 
@@ -25,7 +38,6 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 try:
@@ -35,8 +47,13 @@ except ImportError:  # run as a script: bench/ itself is on sys.path
     import _common as common  # type: ignore[no-redef,unused-ignore]
     import cli_latency as data  # type: ignore[no-redef,unused-ignore]
 
-SYNC_TARGET = 2.0  # (gittasks sync in A + gittasks sync in B) / (git pull + git push in A + git pull in B)
+SYNC_TARGET = 2.0  # (gittasks sync in A + gittasks sync in B) / (git fetch + git push in A + git fetch in B)
 ACTIVE_PATH = data.ACTIVE_PATH
+REF = common.TASK_REF
+TRACKING = f"refs/remotes/origin/{common.TASK_BRANCH}"
+FETCH_A = ["git", "fetch", "-q", "origin", f"+{REF}:{TRACKING}"]
+PUSH_A = ["git", "push", "-q", "origin", f"{REF}:{REF}"]
+FETCH_B = ["git", "fetch", "-q", "origin", f"{REF}:{REF}"]
 
 
 def setup_clones(tmp: Path, env: dict[str, str], gittasks: str, count: int) -> tuple[Path, Path, Path, list[str]]:
@@ -45,47 +62,28 @@ def setup_clones(tmp: Path, env: dict[str, str], gittasks: str, count: int) -> t
     common.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], tmp, env)
     clone_a, _ = data.setup_repo(tmp, env, gittasks, count)
     common.run([gittasks, "init", "--remote", str(bare)], clone_a, env)
+    common.run(["git", "push", "-q", "origin", "main"], clone_a, env)
     common.run([gittasks, "sync"], clone_a, env)
     clone_b = tmp / "clone-b"
     common.run(["git", "clone", "-q", str(bare), str(clone_b)], tmp, env)
-    common.run([gittasks, "list", "--json"], clone_b, env)  # arms B: registers the merge driver in its config
-    if 'merge "gittasks"' not in (clone_b / ".git" / "config").read_text(encoding="utf-8"):
-        raise common.CommandFailed("the first gittasks command in clone B did not register the merge driver")
+    said = common.run([gittasks, "list", "--json"], clone_b, env).stderr.decode("utf-8", "replace")
+    if "took the task list from origin" not in said:
+        raise common.CommandFailed(f"the first gittasks command in clone B did not take the task branch: {said!r}")
+    common.check_own_branch(clone_b, env, count)
     ids = [t["id"] for t in json.loads((clone_a / ACTIVE_PATH).read_bytes())["tasks"]]
     return bare, clone_a, clone_b, ids
 
 
-def gittasks_change(gittasks: str, clone: Path, env: dict[str, str], ids: list[str]) -> Callable[[], None]:
-    """The untimed change of a gittasks round: a new owner for the next task in turn (one commit)."""
+def changes(gittasks: str, clone_a: Path, clone_b: Path, env: dict[str, str], ids: list[str]) -> Callable[[bool], None]:
+    """The untimed change of a round: a new owner for the next task in turn (one commit in A); `settle_b` also brings
+    B's work-tree copy up to its task branch (moved by the plain-git round before)."""
     counter = iter(range(10**9))
 
-    def change() -> None:
+    def change(settle_b: bool) -> None:
         n = next(counter)
-        common.run([gittasks, "update", ids[(n * 7) % len(ids)], "--owner", f"x{n}"], clone, env)
-
-    return change
-
-
-def git_change(clone: Path, env: dict[str, str], ids: list[str]) -> Callable[[], None]:
-    """The untimed change of a plain-git round: the same kind of edit (owner, bookkeeping stamps) written into the
-    task file in canonical form and committed with `git commit`, with a message in gittasks' format."""
-    counter = iter(range(10**9))
-    path = clone / ACTIVE_PATH
-
-    def change() -> None:
-        n = next(counter)
-        task_id = ids[(n * 11 + 3) % len(ids)]
-        doc = json.loads(path.read_bytes())
-        now = data.stamp(datetime.now(UTC))
-        task = next(t for t in doc["tasks"] if t["id"] == task_id)
-        task.update({"owner": f"y{n}", "updated_at": now, "updated_by": "bench"})
-        doc["last_updated"] = now
-        path.write_bytes(data.canonical_bytes(doc))
-        message = (
-            f'gittasks: update {task_id} "{task["subject"]}"\n\n'
-            f"Task: {task_id}\nAction: update\nMachine: bench\nTimestamp: {now}\n"
-        )
-        common.run(["git", "commit", "-q", "-F", "-", "--", ACTIVE_PATH], clone, env, input=message.encode())
+        common.run([gittasks, "update", ids[(n * 7) % len(ids)], "--owner", f"x{n}"], clone_a, env)
+        if settle_b:
+            common.run([gittasks, "list", "--json"], clone_b, env)
 
     return change
 
@@ -103,52 +101,76 @@ def main(argv: list[str] | None = None) -> int:
         with common.temp_folder("gittasks-bench-sync-", keep=args.keep) as tmp:
             env = common.isolated_env(tmp)
             bare, clone_a, clone_b, ids = setup_clones(tmp, env, gittasks, args.tasks)
+            before = common.check_own_branch(clone_a, env, args.tasks)
+            change = changes(gittasks, clone_a, clone_b, env, ids)
             tool = common.Bench(
                 "gittasks: sync A, sync B",
                 [gittasks, "sync"],
                 clone_a,
                 env,
-                prepare=gittasks_change(gittasks, clone_a, env, ids),
+                prepare=lambda: change(True),
                 then=[([gittasks, "sync"], clone_b)],
             )
             plain = common.Bench(
-                "git: pull+push A, pull B",
-                ["git", "pull", "--no-rebase"],
+                "git: fetch+push A, fetch B",
+                FETCH_A,
                 clone_a,
                 env,
-                prepare=git_change(clone_a, env, ids),
-                then=[(["git", "push"], clone_a), (["git", "pull", "--no-rebase"], clone_b)],
+                prepare=lambda: change(False),
+                then=[(PUSH_A, clone_a), (FETCH_B, clone_b)],
             )
             setup_s = time.perf_counter() - began
             common.measure([tool, plain], args.runs, args.warmups)
-            heads = {common.git(repo, env, "rev-parse", "main") for repo in (clone_a, clone_b, bare)}
-            if len(heads) != 1:
-                raise common.CommandFailed(f"A, B and the remote ended on different commits: {sorted(heads)}")
+            counted, log = common.git_counter(tmp, env)
+            change(True)
+            calls = [
+                ("gittasks sync (A, one change to push)", common.git_calls([gittasks, "sync"], clone_a, counted, log)),
+                ("gittasks sync (B, one change to take)", common.git_calls([gittasks, "sync"], clone_b, counted, log)),
+                ("gittasks sync (B again, nothing moved)", common.git_calls([gittasks, "sync"], clone_b, counted, log)),
+            ]
+            tips = {common.git(repo, env, "rev-parse", REF) for repo in (clone_a, clone_b, bare)}
+            if len(tips) != 1:
+                raise common.CommandFailed(f"A, B and the remote ended on different task commits: {sorted(tips)}")
+            mains = {common.git(repo, env, "rev-parse", "main") for repo in (clone_a, clone_b, bare)}
+            if len(mains) != 1:
+                raise common.CommandFailed(f"main differs between A, B and the remote: {sorted(mains)}")
             if (clone_a / ACTIVE_PATH).read_bytes() != (clone_b / ACTIVE_PATH).read_bytes():
                 raise common.CommandFailed("the task files of A and B differ after the last round")
+            after = common.check_own_branch(clone_b, env, args.tasks)
+            common.check_own_branch(clone_a, env, args.tasks)
             common.run([gittasks, "validate"], clone_b, env)
-            commits = int(common.git(clone_b, env, "rev-list", "--count", "HEAD"))
     except common.CommandFailed as exc:
         print(f"sync: {exc}", file=sys.stderr)
         return 1
 
     print(
-        f"gittasks sync latency: one task change carried from clone A to clone B through a local bare remote, "
-        f"{args.tasks} tasks, median of {args.runs} interleaved rounds after {args.warmups} warm-ups "
-        f"(set-up {setup_s:.1f} s, total {time.perf_counter() - began:.1f} s, {commits} commits in the repo)"
+        f"gittasks sync latency, own-branch layout: one task change carried from clone A to clone B through a local "
+        f"bare remote, median of {args.runs} interleaved rounds after {args.warmups} warm-ups "
+        f"(set-up {setup_s:.1f} s, total {time.perf_counter() - began:.1f} s)"
     )
+    print(f"data set at the start: {before.describe()}")
+    print(f"data set at the end (B): {after.describe()}; one commit per round and method")
     print(f"python: {python}; {load_before} before, {common.load_average()} after")
+    print("compared, per round (untimed before each: `gittasks update ID --owner x<n>` in A):")
+    print("  gittasks:  A: gittasks sync  then  B: gittasks sync")
+    print(f"  plain git: A: {' '.join(FETCH_A)} && {' '.join(PUSH_A)}  then  B: {' '.join(FETCH_B)}")
     print()
     common.print_table(
         [tool, plain],
         {
             tool.name: ["gittasks sync (A)", "gittasks sync (B)"],
-            plain.name: ["git pull --no-rebase (A)", "git push (A)", "git pull --no-rebase (B)"],
+            plain.name: ["git fetch (A)", "git push (A)", "git fetch (B, fast-forwards the branch)"],
         },
     )
-    print("(untimed in each round: the change itself, `gittasks update` or an edit + `git commit`)")
     print()
     common.print_ratios([("gittasks / git", [tool], [plain], SYNC_TARGET, "")])
+    sync_a, sync_b = tool.step_median_ms(0), tool.step_median_ms(1)
+    fetch_push_a = plain.step_median_ms(0) + plain.step_median_ms(1)
+    print(f"  sender:   gittasks sync (A) / git fetch+push (A)  {sync_a / fetch_push_a:6.2f}x  (medians of the steps)")
+    print(f"  receiver: gittasks sync (B) / git fetch (B)       {sync_b / plain.step_median_ms(2):6.2f}x")
+    print()
+    print("git processes started by one more round (a wrapper named `git` first on PATH logs each call):")
+    common.print_git_calls(calls)
     if busy or common.busy():
         print("\n" + common.busy_note())
     return 0

@@ -630,8 +630,8 @@ class Repo:
                     untagged.append(commit.hexsha)
                 for machine in found.get("Machine", []):
                     machines[machine] = machines.get(machine, 0) + 1
-            stray = [item.path for item in handle.commit(ref).tree.traverse() if item.type == "blob"
-                     and not allowed(str(item.path))]  # fmt: skip
+            blobs = [item for item in handle.commit(ref).tree.traverse() if isinstance(item, gitpython.Blob)]
+            stray = [str(blob.path) for blob in blobs if not allowed(str(blob.path))]
         finally:
             handle.close()
         return {"commits": total, "machines": machines, "untagged": untagged, "stray": sorted(stray)}
