@@ -540,6 +540,9 @@ class Repo:
     def add_remote(self, name: str, url: str) -> None:
         self.run("remote", "add", "--", name, url)
 
+    def set_remote_url(self, name: str, url: str) -> None:
+        self.run("remote", "set-url", "--", name, url)
+
     # -- writing objects -------------------------------------------------------------------------------------------
     def tree_with_files(self, base: str | None, files: Mapping[str, bytes | None]) -> str:
         """The tree of `base` (a commit or tree; None: empty) with `files` replaced (None: removed), built in a

@@ -687,23 +687,28 @@ def gitattributes_with_driver(text: str) -> str | None:
     return text + "\n".join(missing) + "\n"
 
 
-def _set_remote(repo: Repo, remote: str | None, done: list[str]) -> None:
+def _set_remote(repo: Repo, remote: str | None, done: list[str], force: bool) -> None:
     if not remote:
         return
     names = repo.remotes()
     if "origin" in names:
         current = repo.remote_url("origin")
-        if current != remote:
+        if current != remote and not force:
             raise GittasksError(
-                f"remote origin is {current} already; to use {remote}, run `git remote set-url origin {remote}` "
-                "first, or add it under another name and set `git config gittasks.remote NAME`"
+                f"remote origin is {current} already; nothing was changed. Repoint it with `gittasks init --remote "
+                f"{remote} --force`, or add it under another name and set `git config gittasks.remote NAME`"
             )
+        if current != remote:
+            repo.set_remote_url("origin", remote)
+            done.append(f"set remote origin to {remote}")
     else:
         repo.add_remote("origin", remote)
         done.append(f"added remote origin {remote}")
 
 
-def init(path: Path | None, remote: str | None = None, inline: bool = False) -> tuple[Workspace, list[str]]:
+def init(
+    path: Path | None, remote: str | None = None, inline: bool = False, force: bool = False
+) -> tuple[Workspace, list[str]]:
     """Make `path` (default: here) a gittasks repository; idempotent. Returns the workspace and what was done."""
     from gittasks import git
 
@@ -720,7 +725,7 @@ def init(path: Path | None, remote: str | None = None, inline: bool = False) -> 
         if not repo.has_merge_driver() or repo.config_get("merge.gittasks.driver") != driver_command():
             ws.register_driver()
             done.append("registered the merge driver in .git/config")
-        _set_remote(repo, remote, done)
+        _set_remote(repo, remote, done, force)
         if remote and ws.task_branch_tip() is None:
             transfer = repo.fetch(
                 "origin", f"refs/heads/{ws.branch}", f"refs/remotes/origin/{ws.branch}", sync_timeout(ws)

@@ -20,12 +20,13 @@ def register(app: typer.Typer) -> None:
         inline: Annotated[
             bool, typer.Option("--inline", help="Commit the task files on the current branch (0.1's layout).")
         ] = False,
+        force: Annotated[bool, typer.Option("--force", help="Repoint an existing origin to --remote.")] = False,
     ) -> None:
         """Set up gittasks here: the task branch (or the remote's), the task files, the merge driver. Idempotent."""
         from gittasks import workspace
 
         target = path or output._state["repo"]
-        ws, done = workspace.init(target, remote, inline=inline)
+        ws, done = workspace.init(target, remote, inline=inline, force=force)
         output.flush_messages(ws)
         for line in done:
             output.echo(f"- {line}")
