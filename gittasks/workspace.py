@@ -521,8 +521,17 @@ class Workspace:
 
     # -- changing --------------------------------------------------------------------------------------------------
     def check_can_commit(self) -> None:
-        """Refuse, in one line, a change that cannot be committed now (inline layout only)."""
+        """Refuse, in one line, a change that cannot be committed now."""
         if not self.inline:
+            try:
+                head = (self.repo.git_dir / "HEAD").read_text(encoding="utf-8").strip()
+            except OSError:
+                head = ""
+            if head == f"ref: {self.branch_ref}":
+                raise GittasksError(
+                    f"the task branch {self.branch} is checked out in this work tree; switch back to your code "
+                    "branch (`git switch -`) and retry: gittasks writes that branch itself"
+                )
             return
         reason = self.stopped_operation()
         if reason is not None:

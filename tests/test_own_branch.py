@@ -430,3 +430,14 @@ def test_doctor_walks_the_task_history(tmp_path: Path) -> None:
     Cli(cli.root, "OTHER").create("Two")
     out = cli.ok("doctor")
     assert "task history: 3 commits" in out and "OTHER 1" in out and "PROBLEM" not in out
+
+
+def test_the_task_branch_checked_out_by_hand_is_refused_in_one_line(tmp_path: Path) -> None:
+    cli = init_repo(code_repo(tmp_path / "a"), inline=False)
+    tid = cli.create("One")
+    git(cli.root, "switch", "-q", "gittasks")
+    tip = git(cli.root, "rev-parse", "gittasks")
+    assert "is checked out in this work tree" in cli.fail("start", tid)
+    assert git(cli.root, "rev-parse", "gittasks") == tip
+    git(cli.root, "switch", "-q", "main")
+    cli.ok("start", tid)
