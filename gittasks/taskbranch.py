@@ -111,16 +111,23 @@ def unchanged(root: Path, state: State) -> bool:
     return True
 
 
+def with_lines(text: str, lines: tuple[str, ...], comment: str | None = None) -> str | None:
+    """`text` (a line-based file such as `.gitattributes` or `info/exclude`) with the `lines` it lacks appended,
+    after `comment`; None when none is missing."""
+    present = {line.strip() for line in text.splitlines()}
+    missing = [line for line in lines if line not in present]
+    if not missing:
+        return None
+    if text and not text.endswith("\n"):
+        text += "\n"
+    return text + "\n".join([*([comment] if comment else []), *missing]) + "\n"
+
+
 def ensure_excluded(common_dir: Path) -> bool:
     """Add the task files to the repository's `info/exclude` (local, never committed); True when it wrote."""
     path = common_dir / "info" / "exclude"
-    text = (store.read_bytes(path) or b"").decode("utf-8", "replace")
-    present = {line.strip() for line in text.splitlines()}
-    missing = [line for line in EXCLUDE_LINES if line not in present]
-    if not missing:
+    text = with_lines((store.read_bytes(path) or b"").decode("utf-8", "replace"), EXCLUDE_LINES, EXCLUDE_COMMENT)
+    if text is None:
         return False
-    if text and not text.endswith("\n"):
-        text += "\n"
-    text += "\n".join([EXCLUDE_COMMENT, *missing]) + "\n"
     store.write_atomic(path, text.encode("utf-8"))
     return True

@@ -687,13 +687,7 @@ def start_background_sync(root: Path) -> None:
 
 def gitattributes_with_driver(text: str) -> str | None:
     """`.gitattributes` text with the lines routing task files to the driver, or None when all are there."""
-    present = {line.strip() for line in text.splitlines()}
-    missing = [line for line in GITATTRIBUTES_LINES if line not in present]
-    if not missing:
-        return None
-    if text and not text.endswith("\n"):
-        text += "\n"
-    return text + "\n".join(missing) + "\n"
+    return taskbranch.with_lines(text, GITATTRIBUTES_LINES)
 
 
 def _set_remote(repo: Repo, remote: str | None, done: list[str], force: bool) -> None:

@@ -28,6 +28,16 @@ def code_repo(path: Path, remote: Path | None = None, branch: str = "main") -> P
     return path
 
 
+def diverge(root: Path, side: str, message: str = "side") -> None:
+    """`side` and main change app.py differently (merging or rebasing one onto the other stops on a conflict)."""
+    git(root, "switch", "-q", "-c", side)
+    (root / "app.py").write_text(f"print({side!r})\n")
+    git(root, "commit", "-qam", message)
+    git(root, "switch", "-q", "main")
+    (root / "app.py").write_text("print('main')\n")
+    git(root, "commit", "-qam", "main moves on")
+
+
 def user_state(root: Path) -> tuple[str, str, str, str]:
     """What gittasks must never change: HEAD, the branch, the index and the work tree's status."""
     head = git(root, "rev-parse", "HEAD")
@@ -70,12 +80,7 @@ def test_code_repository_with_wip_feature_branch_and_stopped_rebase(tmp_path: Pa
     remote_main = git(remote, "rev-parse", "refs/heads/main")
 
     # A: an unpushed WIP commit on a feature branch, then a rebase stopped on a conflict
-    git(a_root, "switch", "-q", "-c", "feature")
-    (a_root / "app.py").write_text("print('feature')\n")
-    git(a_root, "commit", "-qam", "WIP: experimental, do not push")
-    git(a_root, "switch", "-q", "main")
-    (a_root / "app.py").write_text("print('main')\n")
-    git(a_root, "commit", "-qam", "main moves on")
+    diverge(a_root, "feature", "WIP: experimental, do not push")
     git(a_root, "switch", "-q", "feature")
     proc = subprocess.run(["git", "rebase", "main"], cwd=a_root, capture_output=True, text=True)
     assert proc.returncode != 0 and (a_root / ".git" / "rebase-merge").is_dir()
@@ -354,12 +359,7 @@ def test_inline_refuses_changes_while_an_operation_is_stopped_and_reads_still_wo
     root = code_repo(tmp_path / "a")
     cli = init_repo(root)  # inline
     tid = cli.create("Inline task")
-    git(root, "switch", "-q", "-c", "side")
-    (root / "app.py").write_text("side\n")
-    git(root, "commit", "-qam", "side")
-    git(root, "switch", "-q", "main")
-    (root / "app.py").write_text("main\n")
-    git(root, "commit", "-qam", "main")
+    diverge(root, "side")
     assert subprocess.run(["git", "merge", "side"], cwd=root, capture_output=True).returncode != 0
     head = git(root, "rev-parse", "HEAD")
     err = cli.fail("create", "Not now")
