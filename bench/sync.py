@@ -8,9 +8,9 @@ given the remote with `gittasks init --remote <bare>`, its code branch pushed wi
 task branch with `gittasks sync`; clone B, a `git clone` of the remote (main checked out, origin/gittasks fetched)
 whose first gittasks command (`gittasks list --json`) takes the task branch from origin/gittasks into its work tree.
 
-Every round makes one task change on A and carries it to B twice, once each way (the rounds interleave the two, so
-slow drift of a shared machine spreads over both); the change itself is untimed and the same for both,
-`gittasks update ID --owner x<n>` in A (one plumbing commit on A's task branch):
+Every round carries one task change from A to B with each of the two methods in turn (two changes a round; the
+interleaving spreads slow drift of a shared machine over both). The change is untimed and of the same kind for both,
+`gittasks update ID --owner x<n>` in A (one plumbing commit on A's task branch); then:
 
 - gittasks: timed, `gittasks sync` in A (fetch, push) followed by `gittasks sync` in B (fetch, fast-forward of the
   task branch, the work-tree copy written, report of what came in);
@@ -27,9 +27,10 @@ as it would for a user who only runs gittasks.
 
 Prints the medians (and of each step), the ratio gittasks / git against the target (<= 2x: a sync of one change
 costs at most twice plain git's fetch and push of the same ref; PASS/OVER), the ratio of each side, the git processes
-each `gittasks sync` starts, and checks that A, B and the remote end on the same task-branch commit, that A and B hold
-the same task file and that main never moved. It is a measurement, not a test: it exits 0 whatever the ratio is, and
-non-zero only when a command fails. Git reads no config of yours (HOME and the global git config are temporary).
+each `gittasks sync` starts, and checks that A, B and the remote end on the same task-branch commit, that A and B
+hold the same task file and that main is the same single commit in all three. It is a measurement, not a test: it
+exits 0 whatever the ratio is, and non-zero only when a command fails. Git reads no config of yours (HOME and the
+global git config are temporary).
 """
 
 from __future__ import annotations

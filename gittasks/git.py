@@ -85,6 +85,7 @@ class Repo:
     git_dir: Path
     common_dir: Path
     _config: dict[str, list[str]] | None = field(default=None, repr=False)
+    cache: dict[str, Any] = field(default_factory=dict, repr=False)  # what a process reads once (commits' files)
 
     # -- running git -------------------------------------------------------------------------------------------
     def run(
@@ -199,14 +200,13 @@ class Repo:
         texts = self._config_texts()
         return texts is None or any(word in text.lower() for text in texts)
 
-    def gittasks_setting(self, key: str) -> str | None:
-        """`gittasks.KEY` from git config, read from the files without starting git in the common case (a plain
-        `[gittasks]` section); git is asked whenever the files hold anything this reader does not follow."""
+    def _config_entries(self) -> list[tuple[str, str, str]] | None:
+        """(section[.subsection], key, value) of every plain entry of the config files, lowest precedence first;
+        None when the files hold anything this small reader does not follow (then git is asked)."""
         texts = self._config_texts()
         if texts is None:
-            return self.config_get(f"gittasks.{key}")
-        value: str | None = None
-        wanted = key.lower()
+            return None
+        entries: list[tuple[str, str, str]] = []
         for text in texts:
             section = ""
             for raw in text.splitlines():
@@ -215,24 +215,28 @@ class Repo:
                     continue
                 if line.startswith("["):
                     header = _SECTION.match(line)
-                    if header is None:
-                        if "gittasks" in line.lower():
-                            return self.config_get(f"gittasks.{key}")
-                        section = ""
-                        continue
-                    section = header.group(1).lower() + (f".{header.group(2)}" if header.group(2) is not None else "")
-                    if header.end() < len(line) and line[header.end() :].strip()[:1] not in ("", "#", ";"):
-                        return self.config_get(f"gittasks.{key}")  # a value on the header's line
-                    continue
-                if section != "gittasks":
+                    if header is None or line[header.end() :].strip()[:1] not in ("", "#", ";"):
+                        return None
+                    sub = header.group(2)
+                    section = header.group(1).lower() + (f".{sub}" if sub is not None else "")
                     continue
                 name, sep, rest = line.partition("=")
-                if name.strip().lower() != wanted:
-                    continue
-                if any(ch in rest for ch in '"\\') or rest.rstrip().endswith("\\"):
-                    return self.config_get(f"gittasks.{key}")
+                if any(ch in rest for ch in '"\\') or not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]*", name.strip()):
+                    return None
                 value = re.split(r"\s[#;]", rest, maxsplit=1)[0].strip() if sep else "true"
-        return value
+                entries.append((section, name.strip().lower(), value))
+        return entries
+
+    def file_setting(self, section: str, key: str) -> str | None:
+        """`SECTION.KEY` from git config, read from the files without starting git in the common case."""
+        entries = self._config_entries()
+        if entries is None:
+            return self.config_get(f"{section}.{key}")
+        found = [value for sec, name, value in entries if sec == section.lower() and name == key.lower()]
+        return found[-1] if found else None
+
+    def gittasks_setting(self, key: str) -> str | None:
+        return self.file_setting("gittasks", key)
 
     def has_merge_driver(self) -> bool:
         """Does this clone's config route the task files to the gittasks merge driver?"""
@@ -324,9 +328,9 @@ class Repo:
     def identity_config(self) -> list[str]:
         """`-c` settings giving gittasks commits an identity where git has none configured."""
         extra: list[str] = []
-        if not (os.environ.get("GIT_AUTHOR_NAME") or self.config_get("user.name")):
+        if not (os.environ.get("GIT_AUTHOR_NAME") or self.file_setting("user", "name")):
             extra.append("user.name=gittasks")
-        if not (os.environ.get("GIT_AUTHOR_EMAIL") or self.config_get("user.email")):
+        if not (os.environ.get("GIT_AUTHOR_EMAIL") or self.file_setting("user", "email")):
             extra.append("user.email=gittasks@localhost")
         return extra
 
@@ -577,7 +581,12 @@ class Repo:
 
     # -- the network: every step has a bounded wait ------------------------------------------------------------------
     def remotes(self) -> list[str]:
-        return self.out("remote").split()
+        """The names of the remotes (from the config files where they are plain)."""
+        entries = self._config_entries()
+        if entries is None:
+            return self.out("remote").split()
+        names = [sec.split(".", 1)[1] for sec, _, _ in entries if sec.startswith("remote.") and "." in sec]
+        return list(dict.fromkeys(names))
 
     def fetch(self, remote: str, source: str, target: str, timeout: float) -> Transfer:
         """Fetch the ref `source` of `remote` into the local ref `target`."""

@@ -18,14 +18,16 @@ from gittasks.git import Repo
 _PATH_KEY = re.compile(r"\['([^']*)'\]|\[(\d+)\]")
 
 
-def _commits(repo: Repo, rev: str, args: list[str]) -> list[dict[str, Any]]:
-    """The commits `git log REV ARGS` lists, with their trailers; a history that began with `gittasks migrate`
-    goes on with the inline history it came from (the `Migrated-From:` trailer of its first commit)."""
+CREATING_ACTIONS = frozenset({"create", "capture-taskcreate"})
+
+
+def _commits(repo: Repo, rev: str, args: list[str], origin: str | None = None) -> list[dict[str, Any]]:
+    """The commits `git log REV ARGS` lists, with their trailers, then those of `origin` (the inline history a
+    task branch was migrated from, if any)."""
     commits = trailers.parse_log(repo.log(rev, trailers.RECORD_SEP + trailers.LOG_FORMAT, *args))
     for commit in commits:
         if not commit["parents"] and commit["migrated_from"]:
             commit["parents"] = [commit["migrated_from"]]  # compare the first version with the one it came from
-    origin = _migrated_from(repo, rev) if rev != "HEAD" else None
     if origin is not None and repo.rev(origin):
         commits += _commits(repo, origin, args)
     return commits
@@ -72,7 +74,7 @@ def _task_in_canonical_blob(blob: bytes, task_id: str) -> dict[str, Any] | None:
 def _tasks_at(repo: Repo, revs: list[str], wanted: str | None = None) -> dict[str, dict[str, dict[str, Any]]]:
     """{rev: {id: task}} for each rev: the active lists are read through one `cat-file --batch`; the archive of a
     rev is read only when the wanted task is not in its active list (or when no task is wanted)."""
-    from gittasks.sync import task_files_at
+    from gittasks import taskbranch
 
     unique = list(dict.fromkeys(revs))
     out: dict[str, dict[str, dict[str, Any]]] = {}
@@ -92,7 +94,7 @@ def _tasks_at(repo: Repo, revs: list[str], wanted: str | None = None) -> dict[st
                     tasks = {}
         if wanted is None or wanted not in tasks:
             try:
-                files = task_files_at(repo, rev)
+                files = taskbranch.files_at(repo, rev, keep=False)
                 if any(taskset.is_archive_path(p) for p in files):
                     tasks = taskset.task_map(taskset.fold(files).doc)
             except DocumentError:
@@ -164,13 +166,21 @@ def task_log(
         # git does the searching: the commits whose Task trailer names the task, and the commits without an Action
         # trailer (hand edits, other tools), which are then checked by comparing the task's two versions
         written = trailers.value(task_id)  # as the trailer spells it (quoted when it has odd characters)
-        tagged = [c for c in _commits(repo, rev, ["-F", f"--grep=Task: {written}", *paths]) if task_id in c["tasks"]]
-        untagged = [
-            c for c in _commits(repo, rev, ["-E", "--invert-grep", "--grep=^Action: ", *paths]) if not c["action"]
-        ]
+        grep = ["-F", f"--grep=Task: {written}", *paths]
+        tagged = [c for c in _commits(repo, rev, grep) if task_id in c["tasks"]]
+        origin = None
+        if rev != "HEAD" and not any(c["action"] in CREATING_ACTIONS for c in tagged):
+            origin = _migrated_from(repo, rev)  # the task may predate a `gittasks migrate`: follow it there
+            if origin is not None:
+                tagged += [c for c in _commits(repo, origin, grep) if task_id in c["tasks"]]
+        hand = ["-E", "--invert-grep", "--grep=^Action: ", *paths]
+        untagged = [c for c in _commits(repo, rev, hand, origin) if not c["action"]]
         commits = _interleave(repo, rev, tagged, untagged, paths)
     else:
         commits = _commits(repo, rev, [*(["-n", str(limit * 2 + 10)] if limit else []), *paths])
+        root = commits[-1] if commits and (limit is None or len(commits) < limit * 2 + 10) else None
+        if root is not None and root["migrated_from"] and repo.rev(root["migrated_from"]):
+            commits += _commits(repo, root["migrated_from"], [*(["-n", str(limit * 2 + 10)] if limit else []), *paths])
     revs = []
     for commit in commits:
         revs.append(commit["commit"])

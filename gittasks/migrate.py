@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from gittasks import rules, taskbranch, trailers
 from gittasks.errors import GittasksError
-from gittasks.sync import task_files_at
 from gittasks.workspace import BRANCH, GITATTRIBUTES_LINES, Workspace
 
 
@@ -34,7 +33,7 @@ def plan(ws: Workspace) -> list[str]:
     _check(ws)
     ws.load()
     head = _check(ws)
-    files = task_files_at(ws.repo, head)
+    files = taskbranch.files_at(ws.repo, head)
     branch = ws.repo.branch() or "HEAD"
     return [
         "gittasks migrate will:",
@@ -52,7 +51,7 @@ def migrate(ws: Workspace) -> list[str]:
         ws.invalidate()
         ws.load()
         head = _check(ws)
-        files = task_files_at(repo, head)
+        files = taskbranch.files_at(repo, head)
         if rules.ACTIVE_PATH not in files:
             raise GittasksError(f"{rules.ACTIVE_PATH} is not committed on the current branch; nothing to migrate")
         stamp = rules.format_stamp(rules.utc_now())

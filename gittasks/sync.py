@@ -56,14 +56,6 @@ class SyncFailed(GittasksError):
 # -- reading versions ---------------------------------------------------------------------------------------------
 
 
-def task_files_at(repo: Repo, rev: str | None) -> dict[str, bytes]:
-    """{path: bytes} of every task file in the commit `rev` (empty for None)."""
-    if rev is None:
-        return {}
-    paths = [p for p in repo.paths_at(rev, (rules.ACTIVE_PATH, rules.TASKS_DIR)) if taskbranch.is_task_path(p)]
-    return repo.files_at(rev, paths)
-
-
 @dataclass
 class Merged:
     files: dict[str, bytes | None]
@@ -129,7 +121,10 @@ def merge_commit(ws: Workspace, ours: str, theirs: str, label: str, report: Sync
         )
     base_rev = bases[0] if bases else None
     merged = merge_task_files(
-        task_files_at(repo, base_rev), task_files_at(repo, ours), task_files_at(repo, theirs), have_base=bool(bases)
+        taskbranch.files_at(repo, base_rev),
+        taskbranch.files_at(repo, ours),
+        taskbranch.files_at(repo, theirs),
+        have_base=bool(bases),
     )
     report.incoming = merged.incoming
     report.conflicts = merged.conflicts
@@ -298,15 +293,15 @@ def sync(
                 before: dict[str, bytes] = {}
                 moved = side.move(theirs, None, report)
                 report.fast_forward = True
-                report.incoming = merge_task_files(before, before, task_files_at(repo, theirs)).incoming
+                report.incoming = merge_task_files(before, before, taskbranch.files_at(repo, theirs)).incoming
             elif theirs is not None and ours is not None and ours != theirs:
                 if repo.is_ancestor(theirs, ours):  # we are ahead: nothing to merge
                     pass
                 elif repo.is_ancestor(ours, theirs):
-                    before = task_files_at(repo, ours)
+                    before = taskbranch.files_at(repo, ours)
                     moved = side.move(theirs, ours, report)
                     report.fast_forward = True
-                    report.incoming = merge_task_files(before, before, task_files_at(repo, theirs)).incoming
+                    report.incoming = merge_task_files(before, before, taskbranch.files_at(repo, theirs)).incoming
                 else:
                     say(f"merging {label}")
                     commit = merge_commit(ws, ours, theirs, label, report)

@@ -13,12 +13,15 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gittasks import rules, store
+from gittasks.git import Repo
 
 STATE_FILE = "gittasks-worktree.json"
+_SHA = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
 DEFAULT_BRANCH = "gittasks"
 EXCLUDE_LINES = (f"/{rules.ACTIVE_PATH}", f"/{rules.ARCHIVE_DIR}/", f"/{rules.WORK_ITEMS_DIR}/")
 EXCLUDE_COMMENT = "# gittasks: the task files live on their own branch (git log gittasks)"
@@ -33,6 +36,21 @@ def is_task_path(rel: str) -> bool:
         and rel.count("/") == 3
         and rel.startswith((rules.ARCHIVE_DIR + "/", rules.WORK_ITEMS_DIR + "/"))
     )
+
+
+def files_at(repo: Repo, rev: str | None, keep: bool = True) -> dict[str, bytes]:
+    """{path: bytes} of every task file in the commit `rev` (empty for None); with `keep`, a commit's files are read
+    once per process (sync and the bring-in read the same few commits; history reads many once each)."""
+    if rev is None:
+        return {}
+    cache: dict[str, dict[str, bytes]] = repo.cache.setdefault("task-files", {})
+    if rev not in cache:
+        paths = [p for p in repo.paths_at(rev, (rules.ACTIVE_PATH, rules.TASKS_DIR)) if is_task_path(p)]
+        files = repo.files_at(rev, paths)
+        if not keep or not _SHA.fullmatch(rev):
+            return files
+        cache[rev] = files
+    return dict(cache[rev])
 
 
 def digest(data: bytes) -> str:
@@ -59,17 +77,36 @@ def load_state(git_dir: Path) -> State | None:
     return State(str(raw.get("branch") or DEFAULT_BRANCH), commit if isinstance(commit, str) else None, raw["files"])
 
 
-def save_state(git_dir: Path, root: Path, branch: str, commit: str | None, files: dict[str, bytes]) -> None:
-    """Record that the work tree now holds `files` (exactly these bytes) from `commit`."""
-    entries: dict[str, list[object]] = {}
-    for rel, data in sorted(files.items()):
-        try:
-            info = (root / rel).stat()
-            entries[rel] = [digest(data), info.st_size, info.st_mtime_ns]
-        except OSError:
-            entries[rel] = [digest(data), -1, -1]
+def _entry(root: Path, rel: str, data: bytes) -> list[object]:
+    try:
+        info = (root / rel).stat()
+        return [digest(data), info.st_size, info.st_mtime_ns]
+    except OSError:
+        return [digest(data), -1, -1]
+
+
+def _write_state(git_dir: Path, branch: str, commit: str | None, entries: dict[str, list[object]]) -> None:
     text = json.dumps({"branch": branch, "commit": commit, "files": entries}, indent=1, sort_keys=True)
     store.write_atomic(git_dir / STATE_FILE, text.encode("utf-8"))
+
+
+def save_state(git_dir: Path, root: Path, branch: str, commit: str | None, files: dict[str, bytes]) -> None:
+    """Record that the work tree now holds `files` (exactly these bytes) from `commit`."""
+    _write_state(git_dir, branch, commit, {rel: _entry(root, rel, data) for rel, data in sorted(files.items())})
+
+
+def record_written(
+    git_dir: Path, root: Path, previous: State | None, branch: str, commit: str, written: dict[str, bytes | None]
+) -> None:
+    """Record that `commit` differs from the recorded one only by `written` (None: removed), which the work tree
+    now holds; the other files' entries stay as they were (no need to read them again)."""
+    entries = dict(previous.files) if previous is not None else {}
+    for rel, data in written.items():
+        if data is None:
+            entries.pop(rel, None)
+        else:
+            entries[rel] = _entry(root, rel, data)
+    _write_state(git_dir, branch, commit, entries)
 
 
 def worktree_paths(root: Path) -> list[str]:

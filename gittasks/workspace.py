@@ -247,10 +247,7 @@ class Workspace:
 
     def branch_files(self, rev: str | None) -> dict[str, bytes]:
         """The task files (not `.gitattributes`) in the task-branch commit `rev`."""
-        if rev is None:
-            return {}
-        paths = [p for p in self.repo.paths_at(rev, TASK_PATHS) if taskbranch.is_task_path(p)]
-        return self.repo.files_at(rev, paths)
+        return taskbranch.files_at(self.repo, rev)
 
     def bring_in(self) -> None:
         """(lock held) Bring the task branch into the work tree: a fresh clone's first command takes the remote's
@@ -363,20 +360,20 @@ class Workspace:
         tip = self.task_branch_tip()
         if tip is not None and (state is None or state.commit != tip):
             raise BranchMoved("the task branch moved while gittasks changed it; run the command again")
-        current = taskbranch.read_worktree(self.repo.root)
         if tip is None:
             taskbranch.ensure_excluded(self.repo.common_dir)
+            state = taskbranch.State(self.branch, None, {})
         failpoints.hit("before-write")
         commit = self._branch_commit(tip, files, message)
         if commit is None:
             raise BranchMoved("the task branch moved while gittasks changed it; run the command again")
-        result = dict(current)
-        for rel, data in files.items():
+        for rel, data in sorted(files.items()):
             if data is None:
-                result.pop(rel, None)
+                store.remove_file(self.repo.root / rel)
             else:
-                result[rel] = data
-        self._write_worktree(current, result, commit)
+                store.write_atomic(self.repo.root / rel, data)
+        taskbranch.record_written(self.repo.git_dir, self.repo.root, state, self.branch, commit, files)
+        self._doc = None
         return commit
 
     # -- inline layout ---------------------------------------------------------------------------------------------
