@@ -47,6 +47,7 @@ def isolated_env(tmp: Path, extra: Mapping[str, str] | None = None) -> dict[str,
     gitconfig = home / ".gitconfig"
     gitconfig.touch()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # measure what users get: Python's bytecode cache in use
     env.update(
         {
             "HOME": str(home),

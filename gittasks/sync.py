@@ -323,8 +323,9 @@ def sync(
         )
         failpoints.hit("after-push")
         if pushed.outcome == "ok":
-            if not ws.inline:
-                repo.update_ref(tracking, ours, repo.ref(tracking), "gittasks: pushed")
+            known = repo.ref(tracking)
+            if not ws.inline and known != ours:  # a remote without a fetch refspec: git did not note the push
+                repo.update_ref(tracking, ours, known, "gittasks: pushed")
             report.pushed = True
             report.ok = True
             break
