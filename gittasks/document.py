@@ -100,8 +100,8 @@ def parse_bytes(raw: bytes, name: str) -> Any:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise DocumentError(
-            f"{name}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg}); fix the file or restore it with "
-            f"`git checkout -- {name}`"
+            f"{name}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg}); fix the file, or delete it to get the "
+            "last committed version back (`gittasks log` shows the history)"
         ) from None
 
 

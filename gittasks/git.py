@@ -10,6 +10,7 @@ import contextlib
 import os
 import random
 import re
+import signal
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -101,16 +102,41 @@ class Repo:
         for item in config:
             cmd += ["-c", item]
         cmd += list(args)
+        if timeout is not None:
+            return self._run_bounded(cmd, input, env, timeout, check)
         try:
-            proc = subprocess.run(
-                cmd, cwd=self.root, input=input, capture_output=True, env=child_env(env), timeout=timeout
-            )
+            proc = subprocess.run(cmd, cwd=self.root, input=input, capture_output=True, env=child_env(env))
         except FileNotFoundError:
             raise GitError("git is not installed or not on PATH; install git and try again") from None
-        except subprocess.TimeoutExpired:
-            raise GitTimeout(f"git {args[0]} did not finish within {timeout:g} s") from None
         if check and proc.returncode != 0:
             raise GitError(f"git {args[0]} failed: {_first_line(proc.stderr)}")
+        return proc
+
+    def _run_bounded(
+        self, cmd: list[str], input: bytes | None, env: Mapping[str, str] | None, timeout: float, check: bool
+    ) -> subprocess.CompletedProcess[bytes]:
+        """Run a git command that may talk to the network; past `timeout` it is stopped with everything it started
+        (its ssh or credential helper too), so nothing is left waiting on a silent remote."""
+        options: dict[str, Any] = {"start_new_session": True} if os.name == "posix" else {}
+        try:
+            child = subprocess.Popen(
+                cmd, cwd=self.root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                env=child_env(env), **options,
+            )  # fmt: skip
+        except FileNotFoundError:
+            raise GitError("git is not installed or not on PATH; install git and try again") from None
+        try:
+            out, err = child.communicate(input, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            if os.name == "posix":
+                with contextlib.suppress(OSError):
+                    os.killpg(child.pid, signal.SIGKILL)
+            child.kill()
+            child.communicate()
+            raise GitTimeout(f"git {cmd[1]} did not finish within {timeout:g} s") from None
+        proc = subprocess.CompletedProcess(cmd, child.returncode, out, err)
+        if check and proc.returncode != 0:
+            raise GitError(f"git {cmd[1]} failed: {_first_line(proc.stderr)}")
         return proc
 
     def out(self, *args: str, **kwargs: object) -> str:
@@ -655,6 +681,16 @@ def _first_line(raw: bytes) -> str:
     return lines[0] if lines else "no message"
 
 
+def looks_bare(folder: Path) -> bool:
+    """Is `folder` (or a folder above it) a bare repository's git dir?"""
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return False
+        if (candidate / "HEAD").is_file() and (candidate / "objects").is_dir() and (candidate / "refs").is_dir():
+            return True
+    return False
+
+
 def find_repo(start: Path | None = None) -> Repo:
     """The repository containing `start` (default: the current folder), found without starting git."""
     here = (start or Path.cwd()).resolve()
@@ -669,6 +705,8 @@ def find_repo(start: Path | None = None) -> Repo:
                 if not git_dir.is_absolute():
                     git_dir = (folder / git_dir).resolve()
                 return Repo(folder, git_dir, _common_dir(git_dir))
+    if looks_bare(here):
+        raise GittasksError(f"{here} is a bare repository (no work tree); run gittasks in a clone of it")
     raise GittasksError(f"not inside a git repository: {here}; run `gittasks init` or `git init` first")
 
 

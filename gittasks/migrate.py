@@ -29,14 +29,13 @@ def _check(ws: Workspace) -> str:
 
 
 def plan(ws: Workspace) -> list[str]:
-    """What `migrate` will do, for the user to confirm (commits a pending external edit first)."""
-    _check(ws)
-    ws.load()
+    """What `migrate` will do, for the user to confirm; changes nothing."""
     head = _check(ws)
     files = taskbranch.files_at(ws.repo, head)
     branch = ws.repo.branch() or "HEAD"
     return [
         "gittasks migrate will:",
+        "- commit first, as its own change, an edit of the task files not yet committed (if there is one)",
         f"- start the branch {ws.branch} from the task files committed on {branch} ({', '.join(sorted(files))})",
         f"- commit on {branch} one change that stops tracking those files; they stay in the work tree, kept out of "
         "the code branches through .git/info/exclude",

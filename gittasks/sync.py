@@ -216,6 +216,30 @@ def _foreign_commits(repo: Repo, ours: str | None, theirs: str | None) -> list[s
 # -- the whole sync -----------------------------------------------------------------------------------------------
 
 
+def _follow_a_migrate(ws: Workspace, remote: str | None, report: SyncReport) -> None:
+    """Inline layout: fetch the remote's task branch too; when another clone moved the list there (`gittasks
+    migrate`), follow it instead of syncing the current branch."""
+    from gittasks.workspace import sync_timeout
+
+    try:
+        name, _, _ = pick_remote(ws, remote)
+    except GittasksError:
+        return  # (a stopped rebase, no remote, ...) the inline sync itself says what to do
+    tracking = f"refs/remotes/{name}/{ws.branch}"
+    fetched = ws.repo.fetch(name, f"refs/heads/{ws.branch}", tracking, sync_timeout(ws))
+    if fetched.outcome != "ok" or ws.repo.ref(tracking) is None:
+        return
+    ws.invalidate()
+    ws.preflight()  # follows when the current branch no longer tracks the list
+    if ws.inline:
+        raise SyncFailed(
+            f"the task list moved to the branch {ws.branch} on {name} (`gittasks migrate` on another clone); run "
+            f"`git pull` first (it stops tracking the task files here), then `gittasks sync`: your task changes are "
+            "merged onto that branch",
+            report,
+        )
+
+
 class _Side:
     """Where a sync reads and moves the local tip: the task branch (own-branch layout) or HEAD (inline)."""
 
@@ -257,6 +281,8 @@ def sync(
     report = SyncReport()
     repo = ws.repo
     side = _Side(ws)
+    if ws.inline:
+        _follow_a_migrate(ws, remote, report)
     with ws.lock:
         if ws.inline:
             from gittasks import repair

@@ -108,6 +108,7 @@ class Workspace:
         self._checked = False
         self._doc: Document | None = None  # the active list as read after the preflight, for this process
         self._layout: str | None = None
+        self.head_tracks_list = False  # own branch: the checked-out commit tracks the task file (predates a migrate)
         self.network_allowed = True  # False where the caller must never touch the network (the capture hook)
         self.messages: list[str] = []  # one-line notices for stderr (driver registered, external edit committed)
 
@@ -228,10 +229,11 @@ class Workspace:
         self._checked = True
 
     def _migrated_elsewhere(self) -> bool:
-        """Inline layout: has the current branch stopped tracking the task list while a task branch exists?"""
-        if self.active_path.exists() or (self.task_branch_tip() is None and self.remote_task_branch() is None):
+        """Inline layout: has the current branch stopped tracking the task list while a task branch exists (a
+        `gittasks migrate` on another clone, pulled here)?"""
+        if self.task_branch_tip() is None and self.remote_task_branch() is None:
             return False
-        return self.repo.show("HEAD", rules.ACTIVE_PATH) is None
+        return self.repo.head() is not None and self.repo.show("HEAD", rules.ACTIVE_PATH) is None
 
     # -- own-branch layout -----------------------------------------------------------------------------------------
     def _branch_preflight(self) -> None:
@@ -271,19 +273,34 @@ class Workspace:
             current_state = state is not None and state.branch == self.branch and tip == state.commit
             if current_state and state is not None and taskbranch.unchanged(repo.root, state):
                 return
-            base_rev = state.commit if state is not None and state.commit and repo.rev(state.commit) else None
-            base = self.branch_files(base_rev) if base_rev else None
             theirs = self.branch_files(tip)
+            if state is None and rules.ACTIVE_PATH not in theirs:
+                raise GittasksError(
+                    f"a branch {self.branch} exists and holds no task list (is it one of yours?); gittasks leaves it "
+                    f"alone: name the task branch otherwise with `git config gittasks.branch NAME`"
+                )
             current = taskbranch.read_worktree(repo.root)
+            if rules.ACTIVE_PATH in current and repo.show("HEAD", rules.ACTIVE_PATH) is not None:
+                # the checked-out commit tracks the task file (it predates `gittasks migrate`): git wrote that file,
+                # not the user; leave it alone, read the task branch, refuse changes until HEAD moves on
+                self.head_tracks_list = True
+                self._doc = document.load_document(theirs[rules.ACTIVE_PATH], f"{self.branch}:{rules.ACTIVE_PATH}")
+                return
+            base_rev = state.commit if state is not None and state.commit and repo.rev(state.commit) else None
+            if base_rev is None and state is None:
+                origin = repo.root_trailer(tip, "Migrated-From")  # an inline clone following a migrate
+                base_rev = origin if origin and repo.rev(origin) else None
+            base = self.branch_files(base_rev) if base_rev else None
             ours = dict(current)
-            if base is not None and state is not None:
-                for rel in state.files:  # a recorded file that is missing (sparse checkout, deleted) is unchanged
+            if base is not None:
+                # a file that is missing (sparse checkout, deleted, never written here) is no edit
+                for rel in state.files if state is not None else base:
                     if rel not in ours and rel in base:
                         ours[rel] = base[rel]
             edited = not same_files(ours, base) if base is not None else bool(current) and not same_files(ours, theirs)
             result = theirs
             if edited:
-                result = self._merge_edit(base, ours, theirs)
+                result = self._merge_edit(base, self._stamp_edit(base, ours), theirs)
                 if not same_files(result, theirs):
                     ids, subjects = self._changed_ids(theirs, result)
                     stamp = rules.format_stamp(rules.utc_now())
@@ -300,6 +317,34 @@ class Workspace:
             self._write_worktree(current, result, tip)
             return
         raise BranchMoved(f"the task branch {self.branch} kept moving while gittasks read it; run the command again")
+
+    def _stamp_edit(self, base: dict[str, bytes] | None, ours: dict[str, bytes]) -> dict[str, bytes]:
+        """The edited active list with `updated_at`/`updated_by` set on each task the edit changed, so that the
+        edit counts as the newest change of those tasks when it is merged (an editor does not stamp them)."""
+        raw = ours.get(rules.ACTIVE_PATH)
+        if raw is None or (base is not None and base.get(rules.ACTIVE_PATH) == raw):
+            return ours
+        try:
+            doc = document.load_document(raw, rules.ACTIVE_PATH)
+            old = (
+                document.load_document(base[rules.ACTIVE_PATH], rules.ACTIVE_PATH)
+                if base and rules.ACTIVE_PATH in base
+                else {"tasks": []}
+            )
+        except DocumentError:
+            return ours  # refused with the file's own message by the merge's check
+        before = {t["id"]: document.canonical_task(t) for t in old["tasks"]}
+        now = rules.format_stamp(rules.utc_now())
+        changed = False
+        for task in doc["tasks"]:
+            previous = before.get(task["id"])
+            if previous is not None and previous == document.canonical_task(task):
+                continue
+            if str(task.get("updated_at") or "") < now:
+                task["updated_at"] = now
+            task["updated_by"] = self.machine
+            changed = True
+        return {**ours, rules.ACTIVE_PATH: document.dumps(doc)} if changed else ours
 
     def _merge_edit(
         self, base: dict[str, bytes] | None, ours: dict[str, bytes], theirs: dict[str, bytes]
@@ -352,6 +397,7 @@ class Workspace:
             if rel not in files:
                 store.remove_file(root / rel)
         taskbranch.save_state(self.repo.git_dir, root, self.branch, commit, files)
+        taskbranch.ensure_excluded(self.repo.common_dir)
         self._doc = None
 
     def _branch_change(self, files: dict[str, bytes | None], message: str) -> str:
@@ -505,7 +551,8 @@ class Workspace:
         if not given.startswith("@{") and (found := self.repo.rev(mapped)) is not None:
             return found
         when = given[2:-1] if given.startswith("@{") and given.endswith("}") else given
-        if not _DATE_WORDS.search(when) or when.startswith("-"):
+        looks_like_rev = bool(re.search(r"[~^:]", when)) or when.startswith(("HEAD", self.branch, "refs/"))
+        if looks_like_rev or not _DATE_WORDS.search(when) or when.startswith("-"):
             where = "git log" if self.inline else f"git log {self.branch}"
             raise GittasksError(
                 f"unknown revision or date {spec!r}; give a commit of `{where}` or a date such as '2 days ago' "
@@ -519,6 +566,12 @@ class Workspace:
     # -- changing --------------------------------------------------------------------------------------------------
     def check_can_commit(self) -> None:
         """Refuse, in one line, a change that cannot be committed now."""
+        if self.head_tracks_list and not self.inline:
+            raise GittasksError(
+                f"the checked-out commit tracks {rules.ACTIVE_PATH} (it predates the move of the tasks to the branch "
+                f"{self.branch}); gittasks leaves git's copy alone: switch to a newer branch (`git switch -`) to "
+                "change tasks; reads show the task branch"
+            )
         if not self.inline:
             try:
                 head = (self.repo.git_dir / "HEAD").read_text(encoding="utf-8").strip()
@@ -558,6 +611,7 @@ class Workspace:
             self._checked = False
             self._doc = None
             self.preflight()
+            self.check_can_commit()
             store.remove_stale_temp_files(self.active_path.parent)
             before_raw = store.read_bytes(self.active_path)
             doc = self._read_active() or {"tasks": []}
@@ -714,6 +768,10 @@ def init(
 
     target = (path or Path.cwd()).resolve()
     done: list[str] = []
+    if git.looks_bare(target):
+        raise GittasksError(
+            f"{target} is a bare repository (no work tree); run `gittasks init` in a clone of it instead"
+        )
     try:
         ws = Workspace.open(target)
     except GittasksError:
@@ -726,12 +784,14 @@ def init(
             ws.register_driver()
             done.append("registered the merge driver in .git/config")
         _set_remote(repo, remote, done, force)
-        if remote and ws.task_branch_tip() is None:
+        names = repo.remotes()
+        chosen = ws.setting("remote") or ("origin" if "origin" in names else (names[0] if len(names) == 1 else None))
+        if chosen and not inline and ws.task_branch_tip() is None:
             transfer = repo.fetch(
-                "origin", f"refs/heads/{ws.branch}", f"refs/remotes/origin/{ws.branch}", sync_timeout(ws)
+                chosen, f"refs/heads/{ws.branch}", f"refs/remotes/{chosen}/{ws.branch}", sync_timeout(ws)
             )
             if transfer.outcome == "ok":
-                done.append(f"found a task list on origin/{ws.branch}")
+                done.append(f"found a task list on {chosen}/{ws.branch}")
         if inline or ws.inline:
             if ws.layout != INLINE:
                 if ws.task_branch_tip() is not None or ws.remote_task_branch() is not None:

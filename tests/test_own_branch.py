@@ -441,3 +441,100 @@ def test_the_task_branch_checked_out_by_hand_is_refused_in_one_line(tmp_path: Pa
     assert git(cli.root, "rev-parse", "gittasks") == tip
     git(cli.root, "switch", "-q", "main")
     cli.ok("start", tid)
+
+
+def test_checking_out_a_commit_from_before_a_migrate_loses_nothing(tmp_path: Path) -> None:
+    root = code_repo(tmp_path / "a")
+    cli = init_repo(root)  # inline, then moved
+    old = cli.create("From the inline days")
+    cli.ok("migrate", "--yes")
+    new = cli.create("After the move")
+    git(root, "checkout", "-q", "HEAD~1")  # git writes the old tracked task file over the work-tree copy
+    assert task_ids(cli) == {old, new}  # read from the task branch
+    assert "predates the move" in cli.fail("create", "Not now")
+    assert git(root, "status", "--porcelain") == ""
+    git(root, "switch", "-q", "main")
+    assert task_ids(cli) == {old, new}
+    assert new in git(root, "show", f"gittasks:{ACTIVE}")
+
+
+def test_odd_repositories_and_branches_are_refused_in_one_line(tmp_path: Path, remote: Path) -> None:
+    err = Cli(remote).fail("init")
+    assert "bare repository" in err and not (remote / ".git").exists()
+    root = code_repo(tmp_path / "a")
+    git(root, "branch", "gittasks")  # the user's own branch of that name
+    assert "holds no task list" in Cli(root).fail("init")
+    assert git(root, "log", "--format=%s", "gittasks") == "The application"
+
+
+def test_first_command_sync_excludes_and_init_takes_the_remote_list(tmp_path: Path, remote: Path) -> None:
+    a = init_repo(code_repo(tmp_path / "a", remote), "WS-A", inline=False)
+    b = Cli(tmp_path / "b", "WS-B")
+    git(tmp_path, "clone", "-q", str(remote), str(b.root))  # before A pushes its task branch
+    c = Cli(tmp_path / "c", "WS-C")
+    git(tmp_path, "clone", "-q", str(remote), str(c.root))
+    tid = a.create("Shared")
+    a.ok("sync")
+    b.ok("sync")
+    assert git(b.root, "status", "--porcelain") == ""
+    assert task_ids(b) == {tid}
+    assert "found a task list on origin/gittasks" in c.ok("init")
+    assert task_ids(c) == {tid}
+
+
+def test_an_external_edit_is_stamped_as_the_newest_change(tmp_path: Path) -> None:
+    cli = init_repo(code_repo(tmp_path / "a"), "EDITOR-BOX", inline=False)
+    tid = cli.create("Before")
+    stamp = cli.json("show", tid)["updated_at"]
+    doc = json.loads((cli.root / ACTIVE).read_text())
+    doc["tasks"][0]["subject"] = "After"
+    (cli.root / ACTIVE).write_text(json.dumps(doc, indent=2))
+    task = cli.json("show", tid)
+    assert task["subject"] == "After" and task["updated_at"] > stamp and task["updated_by"] == "EDITOR-BOX"
+
+
+def test_show_at_beyond_the_history_and_migrate_without_yes_change_nothing(tmp_path: Path) -> None:
+    root = code_repo(tmp_path / "a")
+    cli = init_repo(root)  # inline
+    tid = cli.create("Task")
+    assert "unknown revision" in cli.fail("show", tid, "--at", "HEAD~999")
+    doc = json.loads((root / ACTIVE).read_text())
+    doc["tasks"][0]["subject"] = "Pending edit"
+    (root / ACTIVE).write_text(json.dumps(doc, indent=2))
+    head = git(root, "rev-parse", "HEAD")
+    assert "nothing was changed" in cli.fail("migrate")
+    assert git(root, "rev-parse", "HEAD") == head
+    cli.ok("migrate", "--yes")
+    assert cli.json("show", tid)["subject"] == "Pending edit"
+    assert "unknown revision" in cli.fail("show", tid, "--at", "gittasks~999")
+
+
+def test_an_inline_clone_follows_a_migrate_made_elsewhere(tmp_path: Path, remote: Path) -> None:
+    a = init_repo(code_repo(tmp_path / "a", remote), "WS-A")  # inline
+    git(a.root, "push", "-q", "-u", "origin", "main")
+    tid = a.create("Old")
+    a.ok("sync")
+    b = Cli(tmp_path / "b", "WS-B")
+    git(tmp_path, "clone", "-q", str(remote), str(b.root))
+    assert task_ids(b) == {tid}
+    a.ok("migrate", "--yes")
+    a.ok("update", tid, "-d", "from A")
+    a.ok("sync")
+    git(a.root, "push", "-q", "origin", "main")
+    assert "git pull" in b.fail("sync")  # b still tracks the list on main: told to pull, nothing pushed
+    git(b.root, "pull", "-q", "--no-rebase")
+    assert [t["description"] for t in b.json("list")] == ["from A"]
+    new = b.create("New on B")
+    b.ok("sync")
+    a.ok("sync")
+    assert task_ids(a) == task_ids(b) == {tid, new}
+    assert ".claude" not in git(remote, "ls-tree", "--name-only", "main")
+
+
+def test_doctor_knows_archived_tasks_on_the_branch(tmp_path: Path) -> None:
+    cli = init_repo(code_repo(tmp_path / "a"), inline=False)
+    first = cli.create("P")
+    second = cli.create("Q", "--blocked-by", first)
+    cli.ok("cancel", second)
+    cli.ok("archive")
+    assert "PROBLEM" not in cli.ok("doctor")
