@@ -229,6 +229,8 @@ def _follow_a_migrate(ws: Workspace, remote: str | None, report: SyncReport) -> 
     fetched = ws.repo.fetch(name, f"refs/heads/{ws.branch}", tracking, sync_timeout(ws))
     if fetched.outcome != "ok" or ws.repo.ref(tracking) is None:
         return
+    if not ws.repo.root_trailer(tracking, "Migrated-From"):
+        return  # a task branch that no migrate made: this repository's list stays where it is
     ws.invalidate()
     ws.preflight()  # follows when the current branch no longer tracks the list
     if ws.inline:
