@@ -516,10 +516,22 @@ class Workspace:
         return list(document.canonical(self.load())["tasks"])
 
     def resolve(self, given: str, doc: Document | None = None) -> str:
+        """The id of the active task `given` names (an id or a unique prefix); an archived one is named as such."""
         from gittasks.ids import resolve_id
 
         doc = doc if doc is not None else self.load()
-        return resolve_id((t["id"] for t in doc["tasks"]), given)
+        ids = [t["id"] for t in doc["tasks"]]
+        if given not in ids and not any(i.startswith(given) for i in ids) and given:
+            from gittasks import archive
+
+            found = None
+            with contextlib.suppress(GittasksError):  # an ambiguous or broken archive: the plain message below
+                found = archive.find_archived(self.repo.root, given)
+            if found is not None:
+                raise GittasksError(
+                    f"task {found['id']!r} is archived; bring it back with `gittasks restore {found['id']}`"
+                )
+        return resolve_id(ids, given)
 
     def get(self, given: str) -> document.Task:
         doc = self.load()

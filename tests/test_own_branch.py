@@ -538,3 +538,15 @@ def test_doctor_knows_archived_tasks_on_the_branch(tmp_path: Path) -> None:
     cli.ok("cancel", second)
     cli.ok("archive")
     assert "PROBLEM" not in cli.ok("doctor")
+
+
+def test_changing_an_archived_task_names_restore_and_status_before_a_sync(tmp_path: Path, remote: Path) -> None:
+    cli = init_repo(code_repo(tmp_path / "a", remote), inline=False)
+    tid = cli.create("Old")
+    cli.ok("cancel", tid)
+    cli.ok("archive")
+    assert f"gittasks restore {tid}" in cli.fail("update", tid, "--owner", "x")
+    assert "no task with id 'zzzz'" in cli.fail("start", "zzzz")
+    fresh = Cli(code_repo(tmp_path / "fresh"))
+    git(fresh.root, "remote", "add", "origin", str(remote))
+    assert "not synced yet" in fresh.ok("status")

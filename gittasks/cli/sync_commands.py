@@ -73,6 +73,8 @@ def register(app: typer.Typer) -> None:
         output.echo(f"tasks:      {info['tasks']} active")
         if info["remote"] is None:
             output.echo("remote:     none (add one with `git remote add origin URL`)")
+        elif info["ahead"] is None:
+            output.echo(f"remote:     {info['remote']}: not synced yet (run `gittasks sync`)")
         else:
             output.echo(
                 f"remote:     {info['remote']}: {info['ahead']} ahead, {info['behind']} behind (as of last fetch)"
