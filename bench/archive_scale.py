@@ -81,27 +81,22 @@ def main(argv: list[str] | None = None) -> int:
             archive_bytes = write_archive(big, env, gittasks, ARCHIVED)
             layouts = {"empty": common.check_own_branch(empty, env, args.tasks)}
             layouts["big"] = common.check_own_branch(big, env, args.tasks)
+            commands = (
+                ("list --json", [gittasks, "list", "--json"]),
+                ("show", [gittasks, "show", show_id]),
+                ("ready", [gittasks, "ready", "--json"]),
+                ("create", [gittasks, "create", "bench task"]),
+            )
             benches = []
             for label, repo in (("empty archive", empty), (f"{ARCHIVED:,} archived", big)):
-                for name, cmd in (
-                    ("list --json", [gittasks, "list", "--json"]),
-                    ("show", [gittasks, "show", show_id]),
-                    ("ready", [gittasks, "ready", "--json"]),
-                    ("create", [gittasks, "create", "bench task"]),
-                ):
+                for name, cmd in commands:
                     benches.append(common.Bench(f"{name} ({label})", cmd, repo, env))
             common.measure(benches, args.runs, args.warmups)
             stream = [first_line_ms([gittasks, "list", "--all", "--json"], big, env) for _ in range(3)]
             counted, log = common.git_counter(tmp, env)
             calls = []
             for label, repo in (("empty archive", empty), (f"{ARCHIVED:,} archived", big)):
-                for name, cmd in (
-                    ("list --json", [gittasks, "list", "--json"]),
-                    ("show", [gittasks, "show", show_id]),
-                    ("ready", [gittasks, "ready", "--json"]),
-                    ("create", [gittasks, "create", "bench task"]),
-                    ("list --all --json", [gittasks, "list", "--all", "--json"]),
-                ):
+                for name, cmd in [*commands, ("list --all --json", [gittasks, "list", "--all", "--json"])]:
                     calls.append((f"{name} ({label})", common.git_calls(cmd, repo, counted, log)))
             total = time.perf_counter() - began
             print(

@@ -15,12 +15,15 @@ from conftest import git
 from helpers import ACTIVE, Cli, init_repo
 
 
-def code_repo(path: Path, remote: Path | None = None, branch: str = "main") -> Path:
-    """A repository with some code committed (and pushed to `remote`)."""
+def code_repo(path: Path, remote: Path | None = None, branch: str = "main", with_src: bool = False) -> Path:
+    """A repository with some code committed (and pushed to `remote`); `with_src` adds a src/ folder."""
     path.mkdir(parents=True)
     git(path, "init", "-q", "-b", branch)
     (path / "app.py").write_text("print('one')\n")
-    git(path, "add", "app.py")
+    if with_src:
+        (path / "src").mkdir()
+        (path / "src" / "x.py").write_text("x = 1\n")
+    git(path, "add", ".")
     git(path, "commit", "-qm", "The application")
     if remote is not None:
         git(path, "remote", "add", "origin", str(remote))
@@ -153,12 +156,7 @@ def test_a_missing_file_is_written_again_never_an_empty_list(tmp_path: Path) -> 
 
 
 def test_sparse_checkout_keeps_every_task(tmp_path: Path, remote: Path) -> None:
-    a_root = code_repo(tmp_path / "a", remote)
-    (a_root / "src").mkdir()
-    (a_root / "src" / "x.py").write_text("x = 1\n")
-    git(a_root, "add", "src")
-    git(a_root, "commit", "-qm", "src")
-    git(a_root, "push", "-q", "origin", "main")
+    a_root = code_repo(tmp_path / "a", remote, with_src=True)
     a = init_repo(a_root, "WS-A", inline=False)
     ids = {a.create("One"), a.create("Two")}
     a.ok("sync")
@@ -390,11 +388,7 @@ def test_inline_session_start_never_pushes_code(tmp_path: Path, remote: Path) ->
 
 
 def test_inline_sparse_checkout_without_the_task_list(tmp_path: Path, remote: Path) -> None:
-    a_root = code_repo(tmp_path / "a", remote)
-    (a_root / "src").mkdir()
-    (a_root / "src" / "x.py").write_text("x = 1\n")
-    git(a_root, "add", "src")
-    git(a_root, "commit", "-qm", "src")
+    a_root = code_repo(tmp_path / "a", remote, with_src=True)
     a = init_repo(a_root, "WS-A")  # inline
     ids = {a.create("One"), a.create("Two")}
     a.ok("sync")
