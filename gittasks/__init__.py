@@ -1,3 +1,1 @@
 """gittasks: a task list for AI coding assistants, kept as versioned files in git and merged field by field."""
-
-__version__ = "0.1.0"

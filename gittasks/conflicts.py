@@ -28,7 +28,8 @@ def parse_value(text: str) -> Any:
         return text
 
 
-def resolve(ws: Workspace, given: str, field_name: str, *, keep: bool, value: str | None) -> Outcome:
+def resolve(ws: Workspace, given: str, field_name: str, *, value: str | None) -> Outcome:
+    """Settle the conflict of `field_name`: keep the value the merge kept (`value` None), or set `value`."""
     from gittasks import model
 
     def run(doc: dict[str, Any], change: model.Change) -> dict[str, Any]:

@@ -384,14 +384,6 @@ def _note_completion(doc: Document, task: Task, change: Change) -> None:
                 change.notes.append(f"every subtask of {parent_id} is completed: it is ready to complete")
 
 
-EDITABLE_TEXT_FIELDS = {
-    "subject": "subject",
-    "description": "description",
-    "activeForm": "activeForm",
-    "owner": "owner",
-}
-
-
 def set_fields(doc: Document, task_id: str, values: dict[str, Any], change: Change) -> Task:
     task = task_index(doc)[task_id]
     changed = False

@@ -151,7 +151,8 @@ def _apply_status(doc: Document, tid: str, edit: Edit, change: model.Change) -> 
         )
 
 
-def _resolver(doc: Document, ws: Workspace) -> Callable[[str], str]:
+def _resolver(doc: Document) -> Callable[[str], str]:
+    """Resolve an id or unique prefix among the tasks of `doc`."""
     ids = [t["id"] for t in doc["tasks"]]
     return lambda given: model.resolve_id(ids, given)
 
@@ -172,7 +173,7 @@ def create(
     """Add a pending task (ids of other tasks may be unique prefixes); the Outcome's value is the task."""
 
     def run(doc: Document, change: model.Change) -> dict[str, Any]:
-        resolve = _resolver(doc, ws)
+        resolve = _resolver(doc)
         return model.create_task(
             doc,
             change,
@@ -204,7 +205,7 @@ def update(ws: Workspace, given: str, edit: Edit, action: str | None = None) -> 
 
     def run(doc: Document, change: model.Change) -> dict[str, Any]:
         tid = ws.resolve(given, doc)
-        apply_edit(doc, tid, edit, change, _resolver(doc, ws))
+        apply_edit(doc, tid, edit, change, _resolver(doc))
         return model.task_index(doc)[tid]
 
     return ws.change(action, run)

@@ -8,7 +8,6 @@ import secrets
 import socket
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
@@ -197,10 +196,3 @@ else:
 
     def _unlock(handle: IO[bytes]) -> None:
         fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
-@contextlib.contextmanager
-def locked(git_dir: Path) -> Iterator[RepoLock]:
-    lock = RepoLock(git_dir)
-    with lock:
-        yield lock

@@ -21,9 +21,7 @@ def set_repo(path: Path | None) -> None:
 
 
 def workspace() -> Workspace:
-    ws = Workspace.open(_state["repo"])
-    _state["ws"] = ws
-    return ws
+    return Workspace.open(_state["repo"])
 
 
 def flush_messages(ws: Workspace) -> None:

@@ -113,7 +113,7 @@ def register(app: typer.Typer) -> None:
         if keep == (value is not None):
             raise GittasksError("give exactly one of --keep or --value VALUE")
         ws = output.workspace()
-        outcome = conflicts_module.resolve(ws, task_id, field_name, keep=keep, value=value)
+        outcome = conflicts_module.resolve(ws, task_id, field_name, value=value)
         output.flush_messages(ws)
         if as_json:
             output.emit_json(outcome.value)
