@@ -199,7 +199,7 @@ def _check_branch(ws: Workspace, report: Report, fix: bool) -> None:
     if tip is None and ws.remote_task_branch() is None:
         report.problem(f"there is no task branch {ws.branch} here or on a remote yet; `gittasks init` starts one")
         return
-    if tip is None or not _files_current(ws):
+    if tip is None or not ws.files_current(taskbranch.load_state(repo.git_dir), tip):
         if fix:
             with ws.lock:
                 ws.bring_in()
@@ -257,13 +257,6 @@ def _check_branch(ws: Workspace, report: Report, fix: bool) -> None:
             f"the current branch also tracks {tracked[0]} while the tasks live on {ws.branch}; "
             f"stop tracking it with `git rm --cached -r -- {rules.ACTIVE_PATH} {rules.TASKS_DIR}` and commit"
         )
-
-
-def _files_current(ws: Workspace) -> bool:
-    from gittasks import taskbranch
-
-    state = taskbranch.load_state(ws.repo.git_dir)
-    return state is not None and state.commit == ws.task_branch_tip() and taskbranch.unchanged(ws.repo.root, state)
 
 
 def _check_secrets(ws: Workspace, report: Report) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from gittasks import rules, taskbranch, trailers
 from gittasks.errors import GittasksError
-from gittasks.workspace import BRANCH, GITATTRIBUTES_LINES, Workspace
+from gittasks.workspace import BRANCH, BRANCH_GITATTRIBUTES, Workspace
 
 
 def _check(ws: Workspace) -> str:
@@ -54,8 +54,7 @@ def migrate(ws: Workspace) -> list[str]:
         if rules.ACTIVE_PATH not in files:
             raise GittasksError(f"{rules.ACTIVE_PATH} is not committed on the current branch; nothing to migrate")
         stamp = rules.format_stamp(rules.utc_now())
-        attributes = ("\n".join(GITATTRIBUTES_LINES) + "\n").encode("utf-8")
-        tree = repo.tree_with_files(None, {**files, ".gitattributes": attributes})
+        tree = repo.tree_with_files(None, {**files, ".gitattributes": BRANCH_GITATTRIBUTES})
         message = trailers.message(
             "migrate", [], {}, ws.machine, stamp, title=f"migrate: the task list from {head[:10]}",
             extra={"Migrated-From": head},

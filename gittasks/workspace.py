@@ -38,6 +38,7 @@ GITATTRIBUTES_LINES = (
     f"{rules.ARCHIVE_DIR}/*.jsonl merge=gittasks text eol=lf",
     f"{rules.WORK_ITEMS_DIR}/*.jsonl merge=gittasks text eol=lf",
 )
+BRANCH_GITATTRIBUTES = ("\n".join(GITATTRIBUTES_LINES) + "\n").encode("utf-8")  # the task branch's own file
 BRANCH = "branch"
 INLINE = "inline"
 CAS_ATTEMPTS = 8
@@ -67,11 +68,15 @@ def driver_command() -> str:
     return f"{shlex.quote(exe)} -m gittasks merge-driver %O %A %B %P"
 
 
-def changed_task_ids(before: Document | None, after: Document) -> list[str]:
-    old = {t["id"]: t for t in (before or {}).get("tasks", [])}
-    new = {t["id"]: t for t in after.get("tasks", [])}
+def changed_ids(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """The ids whose task differs between two {id: task} maps (added, changed or removed), in natural order."""
     ids = [i for i in new if old.get(i) != new[i]] + [i for i in old if i not in new]
     return sorted(ids, key=document.natural_key)
+
+
+def changed_task_ids(before: Document | None, after: Document) -> list[str]:
+    old = {t["id"]: t for t in (before or {}).get("tasks", [])}
+    return changed_ids(old, {t["id"]: t for t in after.get("tasks", [])})
 
 
 def same_files(one: dict[str, bytes], other: dict[str, bytes]) -> bool:
@@ -236,13 +241,21 @@ class Workspace:
         return self.repo.head() is not None and self.repo.show("HEAD", rules.ACTIVE_PATH) is None
 
     # -- own-branch layout -----------------------------------------------------------------------------------------
+    def files_current(self, state: taskbranch.State | None, tip: str | None) -> bool:
+        """Does the work tree hold exactly the files of the task-branch tip, as its record says (no git)?"""
+        return (
+            state is not None
+            and state.branch == self.branch
+            and tip == state.commit
+            and taskbranch.unchanged(self.repo.root, state)
+        )
+
     def _branch_preflight(self) -> None:
         state = taskbranch.load_state(self.repo.git_dir)
         tip = self.task_branch_tip()
-        if state is not None and state.branch == self.branch and tip == state.commit:
-            if taskbranch.unchanged(self.repo.root, state):
-                return
-        elif state is None and tip is None and self.remote_task_branch() is None:
+        if self.files_current(state, tip):
+            return
+        if state is None and tip is None and self.remote_task_branch() is None:
             return  # no task branch anywhere yet: the first change starts one
         with self._lock:
             self.bring_in()
@@ -267,11 +280,9 @@ class Workspace:
                         continue
                     tip = remote[1]
                     self.messages.append(f"took the task list from {remote[0]}/{self.branch}")
-                    taskbranch.ensure_excluded(repo.common_dir)
             if tip is None:
                 return
-            current_state = state is not None and state.branch == self.branch and tip == state.commit
-            if current_state and state is not None and taskbranch.unchanged(repo.root, state):
+            if self.files_current(state, tip):
                 return
             theirs = self.branch_files(tip)
             if state is None and rules.ACTIVE_PATH not in theirs:
@@ -369,16 +380,14 @@ class Workspace:
         from gittasks import taskset
 
         old, new = taskset.task_map(taskset.fold(before).doc), taskset.task_map(taskset.fold(after).doc)
-        ids = [i for i in new if old.get(i) != new[i]] + [i for i in old if i not in new]
-        subjects = {i: str((new.get(i) or old.get(i) or {}).get("subject", "")) for i in ids}
-        return sorted(ids, key=document.natural_key), subjects
+        ids = changed_ids(old, new)
+        return ids, {i: str((new.get(i) or old.get(i) or {}).get("subject", "")) for i in ids}
 
     def _branch_commit(self, tip: str | None, changes: dict[str, bytes | None], message: str) -> str | None:
         """One commit on the task branch with `changes` (None: remove) on top of `tip`; None when the branch moved
         meanwhile (compare-and-swap)."""
         if tip is None:
-            attributes = "\n".join(GITATTRIBUTES_LINES) + "\n"
-            changes = {".gitattributes": attributes.encode("utf-8"), **changes}
+            changes = {".gitattributes": BRANCH_GITATTRIBUTES, **changes}
         tree = self.repo.tree_with_files(tip, changes)
         commit = self.repo.commit_tree(tree, [tip] if tip else [], message)
         subject = message.split("\n", 1)[0]

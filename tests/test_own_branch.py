@@ -155,15 +155,22 @@ def test_a_missing_file_is_written_again_never_an_empty_list(tmp_path: Path) -> 
     assert all(i in shown for i in ids | {three})
 
 
-def test_sparse_checkout_keeps_every_task(tmp_path: Path, remote: Path) -> None:
-    a_root = code_repo(tmp_path / "a", remote, with_src=True)
-    a = init_repo(a_root, "WS-A", inline=False)
+def sparse_pair(tmp_path: Path, remote: Path, inline: bool) -> tuple[Cli, Cli, set[str]]:
+    """Clone A with two tasks, synced; clone B of the same remote with a sparse checkout of src/ only."""
+    a = init_repo(code_repo(tmp_path / "a", remote, with_src=True), "WS-A", inline=inline)
     ids = {a.create("One"), a.create("Two")}
     a.ok("sync")
     b = Cli(tmp_path / "b", "WS-B")
     git(tmp_path, "clone", "-q", "--no-checkout", str(remote), str(b.root))
+    if inline:
+        git(b.root, "config", "gittasks.layout", "inline")
     git(b.root, "sparse-checkout", "set", "src")
     git(b.root, "checkout", "-q", "main")
+    return a, b, ids
+
+
+def test_sparse_checkout_keeps_every_task(tmp_path: Path, remote: Path) -> None:
+    a, b, ids = sparse_pair(tmp_path, remote, inline=False)
     three = b.create("Three")
     b.ok("sync")
     a.ok("sync")
@@ -388,15 +395,7 @@ def test_inline_session_start_never_pushes_code(tmp_path: Path, remote: Path) ->
 
 
 def test_inline_sparse_checkout_without_the_task_list(tmp_path: Path, remote: Path) -> None:
-    a_root = code_repo(tmp_path / "a", remote, with_src=True)
-    a = init_repo(a_root, "WS-A")  # inline
-    ids = {a.create("One"), a.create("Two")}
-    a.ok("sync")
-    b = Cli(tmp_path / "b", "WS-B")
-    git(tmp_path, "clone", "-q", "--no-checkout", str(remote), str(b.root))
-    git(b.root, "config", "gittasks.layout", "inline")
-    git(b.root, "sparse-checkout", "set", "src")
-    git(b.root, "checkout", "-q", "main")
+    _, b, ids = sparse_pair(tmp_path, remote, inline=True)
     assert not (b.root / ACTIVE).exists()
     assert task_ids(b) == ids  # read from git's copy, never an empty list
     assert "sparse checkout" in b.fail("create", "Three")
