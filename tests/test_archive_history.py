@@ -6,8 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import git
-from helpers import ACTIVE, Cli, init_repo
+from helpers import ACTIVE, Cli, git, init_repo
 
 
 @pytest.fixture

@@ -8,8 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import git
-from helpers import ACTIVE, Cli, init_repo
+from helpers import ACTIVE, Cli, git, init_repo
 
 
 @pytest.fixture

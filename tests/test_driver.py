@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 import pytest
-from conftest import git
+from helpers import git
 
 from gittasks import document, driver, merge
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import anyio
 import pytest
-from conftest import git
+from helpers import git
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.types import CallToolResult

@@ -11,8 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import git
-from helpers import ACTIVE, Cli, init_repo
+from helpers import ACTIVE, Cli, git, init_repo
 
 
 def code_repo(path: Path, remote: Path | None = None, branch: str = "main", with_src: bool = False) -> Path:

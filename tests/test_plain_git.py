@@ -10,8 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import git
-from helpers import ACTIVE, Cli, init_repo
+from helpers import ACTIVE, Cli, git, init_repo
 
 
 def now_stamp() -> str:

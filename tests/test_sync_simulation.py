@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import git
+from helpers import git
 
 from gittasks import model, rules, sync
 from gittasks.errors import GittasksError

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import git
-from helpers import ACTIVE, Cli, init_repo
+from helpers import ACTIVE, Cli, git, init_repo
 
 
 def work_items(root: Path) -> list[dict[str, object]]:

@@ -24,17 +24,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 GLOBAL_OPTIONS_WITH_VALUE = ("--repo",)
 
-app = typer.Typer(
-    name="gittasks",
-    help="A task list for AI coding assistants, kept in git and merged field by field across machines.",
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    no_args_is_help=True,
-    rich_markup_mode=None,
-)
 
-
-@app.callback()
 def main(
     repo: Annotated[
         Path | None,
@@ -65,7 +55,16 @@ def command_name(args: list[str]) -> str | None:
 
 
 def register(args: list[str]) -> typer.Typer:
-    """The app with the commands `args` needs registered."""
+    """A new app with the commands `args` needs registered (new each call, so one process can run several)."""
+    app = typer.Typer(
+        name="gittasks",
+        help="A task list for AI coding assistants, kept in git and merged field by field across machines.",
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        no_args_is_help=True,
+        rich_markup_mode=None,
+    )
+    app.callback()(main)
     name = command_name(args)
     wanted = [group for group, names in GROUPS.items() if name in names] or list(GROUPS)
     for group in wanted:
