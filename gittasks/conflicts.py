@@ -1,11 +1,12 @@
-"""Settling recorded merge conflicts."""
+"""Settling recorded merge conflicts (`gittasks resolve`): keep the merged value or set another, one commit."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from gittasks.errors import GittasksError
+from gittasks import ids, model, operations
+from gittasks.errors import GittasksError, UnknownId
 from gittasks.workspace import Outcome, Workspace
 
 
@@ -30,16 +31,15 @@ def parse_value(text: str) -> Any:
 
 def resolve(ws: Workspace, given: str, field_name: str, *, value: str | None) -> Outcome:
     """Settle the conflict of `field_name`: keep the value the merge kept (`value` None), or set `value`."""
-    from gittasks import model
 
     def run(doc: dict[str, Any], change: model.Change) -> dict[str, Any]:
-        ids = [t["id"] for t in doc["tasks"]]
+        active = [t["id"] for t in doc["tasks"]]
         records = [r for r in doc.get("conflicts") or [] if isinstance(r, dict)]
-        task_ids = {str(r.get("task")) for r in records}
+        recorded = {str(r.get("task")) for r in records}
         try:
-            task_id = model.resolve_id(ids, given)
-        except GittasksError:
-            task_id = model.resolve_id(task_ids, given)
+            task_id = ids.resolve_id(active, given)
+        except UnknownId:  # a task no longer active (deleted, archived) may still have a record
+            task_id = ids.resolve_id(recorded, given)
         mine = [r for r in records if r.get("task") == task_id and r.get("field") == field_name]
         if not mine:
             fields = sorted({str(r.get("field")) for r in records if r.get("task") == task_id})
@@ -57,4 +57,4 @@ def resolve(ws: Workspace, given: str, field_name: str, *, value: str | None) ->
             change.touched.append(task_id)
         return task or {"id": task_id}
 
-    return ws.change("resolve", run)
+    return operations.change(ws, "resolve", run)

@@ -9,15 +9,18 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gittasks import repair, rules, store
+from gittasks import archive, clone, repair, rules, schema, secrets_check, store, taskbranch, taskset
 from gittasks.errors import GittasksError
-from gittasks.workspace import Workspace, driver_command, gitattributes_with_driver
+from gittasks.git import find_repo
+from gittasks.workspace import Workspace
 
 STALE_LOCK_SECONDS = 300.0
 
 
 @dataclass
-class Report:
+class Findings:
+    """What `doctor` found, a line each (ok, PROBLEM, fixed); `failed` when a problem is left."""
+
     lines: list[str] = field(default_factory=list)
     failed: bool = False
 
@@ -40,9 +43,6 @@ def task_files(root: Path) -> list[Path]:
 
 
 def validate_files(files: list[Path], repo_path: Path | None) -> list[str]:
-    from gittasks import archive, model
-    from gittasks.git import find_repo
-
     root: Path | None = None
     if not files:
         root = find_repo(repo_path).root
@@ -64,7 +64,7 @@ def validate_files(files: list[Path], repo_path: Path | None) -> list[str]:
         if raw is None:
             found.append(f"{path}: no such file")
             continue
-        found += model.problems(raw, str(path).replace("\\", "/"), known_elsewhere=archived)
+        found += schema.problems(raw, str(path).replace("\\", "/"), known_elsewhere=archived)
     return found
 
 
@@ -102,10 +102,10 @@ def git_process_running(root: Path) -> bool | None:
     return False
 
 
-def check_index_lock(ws: Workspace, report: Report, fix: bool) -> None:
+def check_index_lock(ws: Workspace, findings: Findings, fix: bool) -> None:
     lock = ws.repo.git_dir / "index.lock"
     if not lock.exists():
-        report.ok("no git index.lock left behind")
+        findings.ok("no git index.lock left behind")
         return
     age = time.time() - lock.stat().st_mtime
     running = git_process_running(ws.repo.root)
@@ -113,108 +113,108 @@ def check_index_lock(ws: Workspace, report: Report, fix: bool) -> None:
     stale = age >= threshold and running is not True
     if fix and stale:
         lock.unlink()
-        report.fixed(f"removed stale {lock} ({int(age)} s old, no git process running)")
+        findings.fixed(f"removed stale {lock} ({int(age)} s old, no git process running)")
     elif stale:
-        report.problem(f"{lock} is {int(age)} s old and no git process runs: stale; `gittasks doctor --fix` removes it")
+        findings.problem(
+            f"{lock} is {int(age)} s old and no git process runs: stale; `gittasks doctor --fix` removes it"
+        )
     else:
-        report.problem(
+        findings.problem(
             f"{lock} exists ({int(age)} s old); a git process may be running - wait, or if none is, "
             f"remove it after {int(threshold)} s with `gittasks doctor --fix`"
         )
 
 
-def run(ws: Workspace, *, fix: bool) -> Report:
-    report = Report()
+def run(ws: Workspace, *, fix: bool) -> Findings:
+    findings = Findings()
     repo = ws.repo
     if ws.inline:
-        report.ok("layout: inline (the task files are committed on the current branch; `gittasks migrate` moves them)")
-        _check_inline(ws, report, fix)
+        findings.ok(
+            "layout: inline (the task files are committed on the current branch; `gittasks migrate` moves them)"
+        )
+        _check_inline(ws, findings, fix)
     else:
-        report.ok(f"layout: own branch ({ws.branch}; `git log {ws.branch}` is the task history)")
-        _check_branch(ws, report, fix)
+        findings.ok(f"layout: own branch ({ws.branch}; `git log {ws.branch}` is the task history)")
+        _check_branch(ws, findings, fix)
     problems = validate_files([], repo.root)
     for line in problems:
-        report.problem(line)
+        findings.problem(line)
     if not problems:
-        report.ok("task files valid")
-    check_index_lock(ws, report, fix)
+        findings.ok("task files valid")
+    check_index_lock(ws, findings, fix)
     holder = store.RepoLock(repo.common_dir, timeout=0)
     try:
         with holder:
-            report.ok("no gittasks command holds the lock")
+            findings.ok("no gittasks command holds the lock")
     except GittasksError as exc:
-        report.lines.append(f"note     {exc}")
-    _check_clocks(ws, report)
-    _check_secrets(ws, report)
-    return report
+        findings.lines.append(f"note     {exc}")
+    _check_clocks(ws, findings)
+    _check_secrets(ws, findings)
+    return findings
 
 
-def _check_inline(ws: Workspace, report: Report, fix: bool) -> None:
+def _check_inline(ws: Workspace, findings: Findings, fix: bool) -> None:
     repo = ws.repo
     registered = repo.config_get("merge.gittasks.driver")
     if registered and driver_runs(registered):
-        report.ok(f"merge driver registered: {registered}")
+        findings.ok(f"merge driver registered: {registered}")
     elif fix:
-        ws.register_driver()
-        report.fixed(f"registered the merge driver: {driver_command()}")
+        clone.register_driver(ws.repo)
+        findings.fixed(f"registered the merge driver: {clone.driver_command()}")
     elif registered:
-        report.problem(
+        findings.problem(
             f"the registered merge driver does not run ({registered}); `gittasks doctor --fix` re-registers it"
         )
     else:
-        report.problem("this clone's git config lacks the merge driver; `gittasks doctor --fix` registers it")
+        findings.problem("this clone's git config lacks the merge driver; `gittasks doctor --fix` registers it")
     attributes = (store.read_bytes(repo.root / ".gitattributes") or b"").decode("utf-8", "replace")
-    if gitattributes_with_driver(attributes) is None:
-        report.ok(".gitattributes routes the task files to the merge driver")
+    if clone.gitattributes_with_driver(attributes) is None:
+        findings.ok(".gitattributes routes the task files to the merge driver")
     else:
-        report.problem(".gitattributes does not route the task files to the driver; run `gittasks init`")
+        findings.problem(".gitattributes does not route the task files to the driver; run `gittasks init`")
     entries = repo.status((rules.ACTIVE_PATH, rules.TASKS_DIR))
     unmerged = [p for kind, p in entries if kind == "unmerged"]
     if unmerged:
         if fix:
             for line in repair.repair_unmerged(ws, unmerged):
-                report.fixed(line)
+                findings.fixed(line)
         else:
-            report.problem(f"{', '.join(unmerged)} unmerged after a line merge; `gittasks doctor --fix` merges it")
+            findings.problem(f"{', '.join(unmerged)} unmerged after a line merge; `gittasks doctor --fix` merges it")
     broken = repair.find_broken_commit(ws) if not unmerged else None
     if broken is not None:
         if fix:
             for line in repair.repair_committed(ws):
-                report.fixed(line)
+                findings.fixed(line)
         else:
-            report.problem(
+            findings.problem(
                 f"{rules.ACTIVE_PATH} was committed with conflict markers or invalid JSON in {broken[:10]}; "
                 "`gittasks doctor --fix` rebuilds it from that merge's parents"
             )
     reason = ws.stopped_operation()
     if reason is not None:
-        report.lines.append(f"note     {reason}")
+        findings.lines.append(f"note     {reason}")
 
 
-def _check_branch(ws: Workspace, report: Report, fix: bool) -> None:
-    from gittasks import model, taskbranch
-
+def _check_branch(ws: Workspace, findings: Findings, fix: bool) -> None:
     repo = ws.repo
     tip = ws.task_branch_tip()
     if tip is None and ws.remote_task_branch() is None:
-        report.problem(f"there is no task branch {ws.branch} here or on a remote yet; `gittasks init` starts one")
+        findings.problem(f"there is no task branch {ws.branch} here or on a remote yet; `gittasks init` starts one")
         return
     if tip is None or not ws.files_current(taskbranch.load_state(repo.git_dir), tip):
         if fix:
             with ws.lock:
                 ws.bring_in()
-            report.fixed(f"brought the task branch {ws.branch} into the work-tree files")
+            findings.fixed(f"brought the task branch {ws.branch} into the work-tree files")
         else:
-            report.problem(
+            findings.problem(
                 "the work-tree task files are not yet in step with the task branch (an edit or a sync not yet "
                 "taken in); any gittasks command, or `gittasks doctor --fix`, takes it in"
             )
     else:
-        report.ok(f"the work-tree task files are those of {ws.branch} ({tip[:10]})")
+        findings.ok(f"the work-tree task files are those of {ws.branch} ({tip[:10]})")
     tip = ws.task_branch_tip()
     if tip is not None:
-        from gittasks import taskset
-
         found = []
         files = ws.branch_files(tip)
         archived: set[str] = set()
@@ -223,57 +223,55 @@ def _check_branch(ws: Workspace, report: Report, fix: bool) -> None:
                 with contextlib.suppress(GittasksError):  # reported below with the file's own problems
                     archived |= {t["id"] for t in taskset.parse_archive(data, rel)}
         for rel, data in sorted(files.items()):
-            found += model.problems(data, f"{ws.branch}:{rel}", known_elsewhere=archived)
+            found += schema.problems(data, f"{ws.branch}:{rel}", known_elsewhere=archived)
         for line in found:
-            report.problem(line)
+            findings.problem(line)
         if not found:
-            report.ok(f"the task files committed on {ws.branch} are valid")
+            findings.ok(f"the task files committed on {ws.branch} are valid")
         summary = repo.history_summary(
             ws.branch_ref, lambda rel: rel == ".gitattributes" or taskbranch.is_task_path(rel)
         )
         by_machine = ", ".join(f"{m} {n}" for m, n in sorted(summary["machines"].items())) or "none"
-        report.ok(f"task history: {summary['commits']} commits (by machine: {by_machine})")
+        findings.ok(f"task history: {summary['commits']} commits (by machine: {by_machine})")
         if summary["untagged"]:
-            report.lines.append(
+            findings.lines.append(
                 f"note     {len(summary['untagged'])} commit(s) on {ws.branch} carry no gittasks trailers (made by "
                 f"hand), e.g. {summary['untagged'][0][:10]}"
             )
         if summary["stray"]:
-            report.problem(
+            findings.problem(
                 f"{ws.branch} holds files that are not task files ({', '.join(summary['stray'][:3])}); they do not "
                 "belong on the task branch"
             )
     exclude = (store.read_bytes(repo.common_dir / "info" / "exclude") or b"").decode("utf-8", "replace")
     if all(line in exclude.splitlines() for line in taskbranch.EXCLUDE_LINES):
-        report.ok("the task files are kept out of the code branches (.git/info/exclude)")
+        findings.ok("the task files are kept out of the code branches (.git/info/exclude)")
     elif fix:
         taskbranch.ensure_excluded(repo.common_dir)
-        report.fixed("kept the task files out of the code branches (.git/info/exclude)")
+        findings.fixed("kept the task files out of the code branches (.git/info/exclude)")
     else:
-        report.problem("the task files are not in .git/info/exclude; `gittasks doctor --fix` adds them")
+        findings.problem("the task files are not in .git/info/exclude; `gittasks doctor --fix` adds them")
     tracked = repo.tracked([rules.ACTIVE_PATH, rules.ARCHIVE_DIR, rules.WORK_ITEMS_DIR])
     if tracked:
-        report.problem(
+        findings.problem(
             f"the current branch also tracks {tracked[0]} while the tasks live on {ws.branch}; "
             f"stop tracking it with `git rm --cached -r -- {rules.ACTIVE_PATH} {rules.TASKS_DIR}` and commit"
         )
 
 
-def _check_secrets(ws: Workspace, report: Report) -> None:
-    from gittasks import secrets_check
-
+def _check_secrets(ws: Workspace, findings: Findings) -> None:
     try:
         doc = store.load_file(ws.active_path, rules.ACTIVE_PATH)
     except GittasksError:
         return
     found = secrets_check.warnings_for(doc["tasks"]) if doc else []
     for line in found:
-        report.lines.append(f"note     {line.removeprefix('warning: ')}")
+        findings.lines.append(f"note     {line.removeprefix('warning: ')}")
     if not found:
-        report.ok("no task text looks like a credential")
+        findings.ok("no task text looks like a credential")
 
 
-def _check_clocks(ws: Workspace, report: Report) -> None:
+def _check_clocks(ws: Workspace, findings: Findings) -> None:
     try:
         doc = store.load_file(ws.active_path, rules.ACTIVE_PATH)
     except GittasksError:
@@ -287,8 +285,8 @@ def _check_clocks(ws: Workspace, report: Report) -> None:
         if stamp is not None and stamp > now + rules.FUTURE_SLACK:
             ahead.append(f"{task['id']} ({task.get('updated_at')} by {task.get('updated_by', '?')})")
     if ahead:
-        report.problem(
+        findings.problem(
             "stamps far in the future (a machine's clock is wrong; they are clamped when merging): " + ", ".join(ahead)
         )
     else:
-        report.ok("no stamps from the future")
+        findings.ok("no stamps from the future")

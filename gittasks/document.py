@@ -1,4 +1,5 @@
-"""The task files as plain parsed JSON: parse, structural check, canonical bytes.
+"""The task files as plain parsed JSON: parse, structural check, canonical bytes; the JSONL reader and writer
+(archive and work-item files, one object a line) and the conflict record.
 
 Pure (bytes in, bytes out) and light: the merge driver, the read path and the store all use it, so it imports only
 the standard library, orjson and `rules`.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import orjson
@@ -71,6 +72,12 @@ def _sort_tasks(tasks: list[Task]) -> list[Task]:
             out[start:end] = sorted(out[start:end], key=task_order_key)
         start = end
     return out
+
+
+def is_blank(raw: bytes) -> bool:
+    """Nothing but a BOM and ASCII whitespace (what `bytes.strip` removes), found without copying the bytes."""
+    raw = raw.removeprefix(b"\xef\xbb\xbf")
+    return not raw or raw.isspace()
 
 
 def parse_bytes(raw: bytes, name: str) -> Any:
@@ -206,6 +213,26 @@ def conflict_key(record: Any) -> bytes:
     return orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
 
 
+def conflict_value(value: Any, machine: Any, updated_at: Any) -> dict[str, Any]:
+    """One side's value in a conflict record, with the machine and stamp of that side's change."""
+    return {"value": value, "machine": machine, "updated_at": updated_at}
+
+
+def conflict_record(
+    task_id: str | None, field: str, kind: str, values: Iterable[dict[str, Any]], *, base: Any = None, kept: Any = None
+) -> dict[str, Any]:
+    """A conflict record (task-format.md, "Conflicts"): what was kept and every value that was not, sorted so that
+    the record is the same whichever side made it."""
+    return {
+        "task": task_id,
+        "field": field,
+        "kind": kind,
+        "base": base,
+        "values": sorted(values, key=conflict_key),
+        "kept": kept,
+    }
+
+
 def canonical_conflicts(records: Iterable[Any]) -> list[Any]:
     unique = {conflict_key(r): r for r in records}
     return [unique[k] for k in sorted(unique)]
@@ -247,3 +274,60 @@ def dumps(doc: Document) -> bytes:
 def dump_line(value: Any) -> bytes:
     """One JSON object on one line (archive and work-item files)."""
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
+
+
+def dump_lines(values: Iterable[Any]) -> bytes:
+    """A JSONL file: each value on its own line, in the order given."""
+    return b"".join(dump_line(v) for v in values)
+
+
+# -- JSONL: the one reader of archive and work-item files -----------------------------------------------------------
+
+
+def parse_line(line: bytes, where: str) -> dict[str, Any] | None:
+    """One line of a JSONL file: a JSON object, None for a blank line (a trailing CR is read as if absent)."""
+    line = line.rstrip(b"\r\n")
+    if not line.strip():
+        return None
+    if _MARKER.match(line):
+        raise DocumentError(f"{where}: conflict markers from a line merge; run `gittasks doctor --fix` to merge it")
+    try:
+        value = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        raise DocumentError(f"{where}: not valid JSON ({exc.msg}); fix the line or restore it from git") from None
+    if not isinstance(value, dict):
+        raise DocumentError(f"{where}: each line must be a JSON object")
+    return value
+
+
+def iter_lines(lines: Iterable[bytes], name: str) -> Iterator[dict[str, Any]]:
+    """The objects of a JSONL file given line by line (a file opened in binary mode, say); a BOM is skipped."""
+    for number, line in enumerate(lines, start=1):
+        if number == 1:
+            line = line.removeprefix(b"\xef\xbb\xbf")
+        value = parse_line(line, f"{name}:{number}")
+        if value is not None:
+            yield value
+
+
+def read_lines(raw: bytes, name: str) -> list[dict[str, Any]]:
+    """The objects of a JSONL file, one per non-empty line."""
+    return list(iter_lines(raw.split(b"\n"), name))
+
+
+def iter_task_lines(lines: Iterable[bytes], name: str, *, unique: bool = False) -> Iterator[Task]:
+    """The tasks of an archive file given line by line, each structurally checked; with `unique`, a repeated id is
+    refused (the merge needs one task per id)."""
+    seen: set[str] = set()
+    for number, task in enumerate(iter_lines(lines, name), start=1):
+        check_task(task, f"{name}: task {number}")
+        if unique:
+            if task["id"] in seen:
+                raise DocumentError(f"{name}: task {number}: duplicate id {task['id']!r}; give one of them a new id")
+            seen.add(task["id"])
+        yield task
+
+
+def read_task_lines(raw: bytes, name: str, *, unique: bool = False) -> list[Task]:
+    """The tasks of an archive file (see `iter_task_lines`)."""
+    return list(iter_task_lines(raw.split(b"\n"), name, unique=unique))

@@ -17,7 +17,7 @@ import os
 import sys
 import time
 
-from gittasks import merge
+from gittasks import document, merge
 from gittasks.document import DocumentError
 
 USAGE = "usage: gittasks merge-driver BASE OURS THEIRS PATH   (git: %O %A %B %P)"
@@ -77,7 +77,7 @@ def _merge(base_path: str, ours_path: str, theirs_path: str, name: str) -> int:
         if raw is None:
             _say(f"{name} ({label}, {path}): the file does not exist")
             return 1
-        if merge._is_blank(raw):
+        if document.is_blank(raw):
             _say(f"{name} ({label}, {path}): the file is empty; nothing to merge")
             return 1
     assert ours is not None and theirs is not None

@@ -6,7 +6,7 @@ import math
 import secrets
 from collections.abc import Collection, Iterable
 
-from gittasks.errors import GittasksError
+from gittasks.errors import AmbiguousId, UnknownId
 
 ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford's base32, lower case: no i, l, o, u
 
@@ -35,9 +35,9 @@ def resolve_id(ids: Iterable[str], given: str) -> str:
     if len(matches) == 1:
         return matches[0]
     if not matches:
-        raise GittasksError(f"no task with id {given!r}; see `gittasks list`")
+        raise UnknownId(f"no task with id {given!r}; see `gittasks list`")
     shown = ", ".join(matches[:10]) + (" ..." if len(matches) > 10 else "")
-    raise GittasksError(f"id prefix {given!r} is ambiguous: {shown}; give more characters")
+    raise AmbiguousId(f"id prefix {given!r} is ambiguous: {shown}; give more characters")
 
 
 __all__ = ["ID_ALPHABET", "id_length", "new_id", "resolve_id"]

@@ -9,8 +9,9 @@ branch, index or work tree changes.
 from __future__ import annotations
 
 from gittasks import rules, taskbranch, trailers
+from gittasks.clone import BRANCH_GITATTRIBUTES
 from gittasks.errors import GittasksError
-from gittasks.workspace import BRANCH, BRANCH_GITATTRIBUTES, Workspace
+from gittasks.workspace import BRANCH, Workspace
 
 
 def _check(ws: Workspace) -> str:

@@ -1,8 +1,8 @@
-"""The task model: the schema (pydantic v2), ids, and the state machine and dependency rules as pure operations.
+"""The task model as pure operations: the state machine, the dependency and parent rules, and what a change is.
 
-Documents stay plain parsed JSON (dicts) so that every field gittasks does not know passes through untouched;
-the pydantic models are the full schema check run before every write. Operations here do no I/O: they take a
-document and a `Change` (who and when) and return the ids of the tasks they touched.
+Documents stay plain parsed JSON (dicts) so that every field gittasks does not know passes through untouched.
+Operations here do no I/O: they take a document and a `Change` (who and when) and record the ids they touched.
+The full schema check (pydantic) is `schema.validate_full`, run by the write transaction.
 """
 
 from __future__ import annotations
@@ -10,83 +10,12 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
-from gittasks import document, rules
+from gittasks import document, rules, work_items
 from gittasks.document import Document, DocumentError, Task
 from gittasks.errors import GittasksError
-from gittasks.ids import ID_ALPHABET as ID_ALPHABET
-from gittasks.ids import id_length as id_length
 from gittasks.ids import new_id
-from gittasks.ids import resolve_id as resolve_id
-
-Status = Literal["pending", "in_progress", "blocked", "completed", "cancelled"]
-
-
-def _check_stamp(value: str | None) -> str | None:
-    if value is not None and rules.parse_stamp(value) is None:
-        raise ValueError("not an ISO 8601 timestamp")
-    return value
-
-
-class TaskModel(BaseModel):
-    """One task, as in task-format.md. Unknown fields are allowed and kept."""
-
-    model_config = ConfigDict(extra="allow", strict=True)
-
-    id: str = Field(min_length=1)
-    subject: str = Field(min_length=1)
-    description: str | None = None
-    activeForm: str | None = None
-    status: Status = "pending"
-    owner: str | None = None
-    created_at: str | None = None
-    started_at: str | None = None
-    completed_at: str | None = None
-    updated_at: str | None = None
-    updated_by: str | None = None
-    blocks: list[str] = Field(default_factory=list)
-    blockedBy: list[str] = Field(default_factory=list)
-    blocked_reason: str | None = None
-    parent: str | None = None
-    type: str | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
-    context: dict[str, Any] = Field(default_factory=dict)
-
-    _stamps = field_validator("created_at", "started_at", "completed_at", "updated_at")(_check_stamp)
-
-
-class TaskFileModel(BaseModel):
-    """The whole `active-tasks.json`."""
-
-    model_config = ConfigDict(extra="allow", strict=True)
-
-    last_updated: str | None = None
-    tasks: list[TaskModel]
-    conflicts: list[dict[str, Any]] | None = None
-
-    _stamp = field_validator("last_updated")(_check_stamp)
-
-
-def validate_full(doc: Document, name: str) -> None:
-    """The full schema check; DocumentError with one line naming the file, the task and the field."""
-    try:
-        TaskFileModel.model_validate(doc)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = list(err["loc"])
-        where = name
-        if len(loc) >= 2 and loc[0] == "tasks" and isinstance(loc[1], int):
-            index = loc[1]
-            task = doc["tasks"][index] if index < len(doc.get("tasks", [])) else {}
-            tid = task.get("id") if isinstance(task, dict) else None
-            where += f": tasks[{index}]" + (f" (id {tid!r})" if tid else "")
-            loc = loc[2:]
-        path = ".".join(str(p) for p in loc) or "(the task)"
-        raise DocumentError(f"{where}: field '{path}': {err['msg']}; fix the file or restore it from git") from None
-    check_relations(doc, name)
 
 
 def check_relations(doc: Document, name: str) -> None:
@@ -338,35 +267,10 @@ def set_status(
     change.stamp(task)
     if status == rules.COMPLETED:
         _note_completion(doc, task, change)
-        item = work_item(task, change)
+        item = work_items.work_item(task, change.machine, change.now)
         if item is not None:
             change.work_items.append(item)
     return task
-
-
-def work_item(task: Task, change: Change) -> dict[str, Any] | None:
-    """The billable record of a completed client task (metadata.client and context.billable_minutes), else None."""
-    metadata = document.as_object(task.get("metadata"))
-    context = document.as_object(task.get("context"))
-    client = metadata.get("client")
-    minutes = context.get("billable_minutes")
-    if not client or not isinstance(minutes, int | float) or isinstance(minutes, bool):
-        return None
-    problem = task.get("subject", "")
-    if task.get("description"):
-        problem += ": " + str(task["description"]).strip().splitlines()[0]
-    return {
-        "id": f"wi-{task['id']}",
-        "task": task["id"],
-        "category": task.get("type") or "implementation",
-        "problem": problem,
-        "solution": context.get("outcome"),
-        "billable_minutes": minutes,
-        "client": client,
-        "project": metadata.get("project"),
-        "machine": change.machine,
-        "time": task.get("completed_at") or rules.format_stamp(change.now),
-    }
 
 
 def _note_completion(doc: Document, task: Task, change: Change) -> None:
@@ -433,73 +337,3 @@ def finish(doc: Document, change: Change) -> None:
     """Bookkeeping after a change: the file's `last_updated` moves forward."""
     if change.touched:
         doc["last_updated"] = rules.next_stamp(doc.get("last_updated"), change.now)
-
-
-def problems(raw: bytes, name: str, *, known_elsewhere: Collection[str] = ()) -> list[str]:
-    """Every problem of a task file, one line each (for `validate`); empty when the file is good."""
-    from gittasks import document as doc_module
-
-    try:
-        if name.endswith(".jsonl"):
-            return _jsonl_problems(raw, name)
-        doc = doc_module.load_document(raw, name)
-    except DocumentError as exc:
-        return [str(exc)]
-    found: list[str] = []
-    try:
-        validate_full(doc, name)
-    except DocumentError as exc:
-        found.append(str(exc))
-    index = task_index(doc)
-    for task in doc["tasks"]:
-        tid = task["id"]
-        for field_name, mirror in (("blockedBy", "blocks"), ("blocks", "blockedBy")):
-            values = task.get(field_name)
-            if not isinstance(values, list):
-                continue
-            for other in values:
-                if other in index:
-                    if tid not in (index[other].get(mirror) or []):
-                        found.append(
-                            f"{name}: task {tid!r} has {other!r} in {field_name} "
-                            f"but {other!r} lacks {tid!r} in {mirror} (one-sided dependency)"
-                        )
-                elif other not in known_elsewhere:
-                    found.append(f"{name}: task {tid!r} names unknown task {other!r} in {field_name}")
-        parent = task.get("parent")
-        if isinstance(parent, str) and parent not in index and parent not in known_elsewhere:
-            found.append(f"{name}: task {tid!r} has unknown parent {parent!r}")
-    return list(dict.fromkeys(found))
-
-
-def _jsonl_problems(raw: bytes, name: str) -> list[str]:
-    from gittasks import document as doc_module
-
-    found: list[str] = []
-    seen: set[str] = set()
-    for number, line in enumerate(raw.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            value = doc_module.parse_bytes(line, f"{name}:{number}")
-        except DocumentError as exc:
-            found.append(str(exc))
-            continue
-        if "/work-items/" in name.replace("\\", "/"):
-            if not isinstance(value, dict):
-                found.append(f"{name}:{number}: a work item must be a JSON object")
-            continue
-        try:
-            doc_module.check_task(value, f"{name}:{number}")
-            TaskModel.model_validate(value)
-        except DocumentError as exc:
-            found.append(str(exc))
-            continue
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            found.append(f"{name}:{number}: field '{'.'.join(str(p) for p in err['loc'])}': {err['msg']}")
-            continue
-        if value["id"] in seen:
-            found.append(f"{name}:{number}: duplicate id {value['id']!r}")
-        seen.add(value["id"])
-    return found

@@ -1,19 +1,26 @@
 """The task operations every front end calls (the CLI, the capture hook, the MCP server).
 
-Each public function is one transaction and one commit through `Workspace.change`; `apply_edit` is the pure core
-that several of them (and the capture hook, which makes several changes in one commit) share.
+Each public function is one transaction and one commit. `change` is the one way a front end changes tasks: the
+transaction (`Workspace.change`), then what the settings ask after each change (`gittasks.autoarchive`,
+`gittasks.autosync`). `apply_edit` is the pure core that several of them (and the capture hook, which makes several
+changes in one commit) share. Also here: moving ended tasks to the archive and back (`archive`, `restore`), and
+finding a task that may be archived (`find_task`, `history_id`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeVar
 
-from gittasks import archive, model, rules
+from gittasks import archive, document, history, ids, model, rules, store, sync, taskset
 from gittasks.document import Document
-from gittasks.errors import GittasksError
+from gittasks.errors import GittasksError, UnknownId
 from gittasks.workspace import Outcome, Workspace
+
+T = TypeVar("T")
 
 # the action recorded in the commit when a change is a status change alone
 STATUS_ACTIONS = {
@@ -153,8 +160,8 @@ def _apply_status(doc: Document, tid: str, edit: Edit, change: model.Change) -> 
 
 def _resolver(doc: Document) -> Callable[[str], str]:
     """Resolve an id or unique prefix among the tasks of `doc`."""
-    ids = [t["id"] for t in doc["tasks"]]
-    return lambda given: model.resolve_id(ids, given)
+    known = [t["id"] for t in doc["tasks"]]
+    return lambda given: ids.resolve_id(known, given)
 
 
 def create(
@@ -189,7 +196,7 @@ def create(
             metadata={k: v for k, v in (metadata or {}).items() if v is not None},
         )
 
-    return ws.change("create", run)
+    return change(ws, "create", run)
 
 
 def update(ws: Workspace, given: str, edit: Edit, action: str | None = None) -> Outcome:
@@ -208,9 +215,144 @@ def update(ws: Workspace, given: str, edit: Edit, action: str | None = None) -> 
         apply_edit(doc, tid, edit, change, _resolver(doc))
         return model.task_index(doc)[tid]
 
-    return ws.change(action, run)
+    return change(ws, action, run)
 
 
 def delete(ws: Workspace, given: str) -> Outcome:
     """Remove a task and its dependency links; the Outcome's value is the removed task."""
-    return ws.change("delete", lambda doc, change: model.delete_task(doc, ws.resolve(given, doc), change))
+    return change(ws, "delete", lambda doc, done: model.delete_task(doc, ws.resolve(given, doc), done))
+
+
+def change(ws: Workspace, action: str, apply: Callable[[Document, model.Change], T]) -> Outcome:
+    """`apply(doc, change)` as one transaction and one commit (`Workspace.change`), then the settings' follow-ups:
+    `gittasks.autoarchive` (a duration: archive tasks that ended longer ago, in a commit of its own) and
+    `gittasks.autosync` (push in the background, never waiting)."""
+    outcome = ws.change(action, apply)
+    if outcome.commit is not None:
+        _follow_up(ws, outcome)
+    return outcome
+
+
+def _follow_up(ws: Workspace, outcome: Outcome) -> None:
+    if not (ws.repo.may_have("autoarchive") or ws.repo.may_have("autosync")):
+        return
+    auto_archive = ws.setting("autoarchive")
+    if auto_archive:
+        try:
+            done = archive_ended(ws, rules.parse_duration(auto_archive))
+            if done.commit is not None:
+                outcome.notes.append(f"archived {len(done.touched)} ended task(s) (gittasks.autoarchive)")
+        except GittasksError as exc:
+            outcome.notes.append(f"autoarchive skipped: {exc}")
+    if ws.network_allowed and (ws.setting("autosync") or "").lower() in ("true", "yes", "on", "1"):
+        sync.start_in_background(ws.repo.root)
+
+
+# -- the archive ---------------------------------------------------------------------------------------------------
+
+
+def find_task(ws: Workspace, given: str) -> tuple[dict[str, Any], bool]:
+    """The task `given` names (an id or unique prefix) in the active list, else in the archive: (task, archived)."""
+    try:
+        return ws.get(given), False
+    except UnknownId:
+        found = archive.find_archived(ws.repo.root, given)
+        if found is None:
+            raise
+        return found, True
+
+
+def history_id(ws: Workspace, given: str) -> str:
+    """The id whose history to show: an active or archived task's (prefixes allowed), else `given` as it is (a
+    deleted task keeps its history)."""
+    try:
+        return str(find_task(ws, given)[0]["id"])
+    except UnknownId:
+        return given
+
+
+def archive_ended(ws: Workspace, older_than: timedelta | None = None) -> Outcome:
+    """Move ended tasks (all, or those ended longer ago than `older_than`) to the archive in one commit."""
+    with ws.lock:
+        doc = ws.load()
+        now = rules.utc_now()
+        moving = []
+        for task in doc["tasks"]:
+            if task.get("status") not in rules.TERMINAL:
+                continue
+            ended = rules.parse_stamp(task.get("completed_at")) or rules.parse_stamp(task.get("updated_at"))
+            if older_than is not None and (ended is None or now - ended < older_than):
+                continue
+            moving.append(task)
+        if not moving:
+            return Outcome(None, [], ["nothing to archive"], [])
+        moving_ids = {t["id"] for t in moving}
+        by_file: dict[str, list[dict[str, Any]]] = {}
+        for task in moving:
+            by_file.setdefault(rules.archive_path(task), []).append(task)
+        new_files: dict[str, bytes | None] = {}
+        for rel, tasks in by_file.items():
+            existing = store.read_bytes(ws.repo.root / rel)
+            kept = taskset.parse_archive(existing, rel) if existing else []
+            kept = [t for t in kept if t["id"] not in moving_ids]
+            new_files[rel] = taskset.archive_bytes(kept + tasks)
+        ids = sorted(moving_ids, key=document.natural_key)
+        remaining = {**doc, "tasks": [t for t in doc["tasks"] if t["id"] not in moving_ids]}
+        model.finish(remaining, model.Change(ws.machine, now, touched=list(ids)))
+        new_files[rules.ACTIVE_PATH] = document.dumps(remaining)
+        subjects = {t["id"]: t.get("subject", "") for t in moving}
+        commit = ws.commit_files("archive", ids, subjects, new_files)
+        return Outcome(commit, ids, [], moving)
+
+
+def restore(ws: Workspace, given: str) -> Outcome:
+    """Bring one archived task back to the active list (one commit)."""
+    with ws.lock:
+        doc = ws.load()
+        if any(t["id"] == given for t in doc["tasks"]):
+            raise GittasksError(f"task {given!r} is in the active list already")
+        task = archive.find_archived(ws.repo.root, given)
+        if task is None:
+            raise GittasksError(f"no archived task with id {given!r}; see `gittasks list --all`")
+        rel = rules.archive_path(task)
+        path = ws.repo.root / rel
+        raw = store.read_bytes(path)
+        if raw is None or not any(t["id"] == task["id"] for t in taskset.parse_archive(raw, rel)):
+            rel, raw = _locate(ws.repo.root, task["id"])
+        left = [t for t in taskset.parse_archive(raw, rel) if t["id"] != task["id"]]
+        change = model.Change(ws.machine, rules.utc_now())
+        restored = dict(task)
+        change.stamp(restored)
+        active = {**doc, "tasks": [*doc["tasks"], restored]}
+        model.finish(active, change)
+        new_files: dict[str, bytes | None] = {
+            rules.ACTIVE_PATH: document.dumps(active),
+            rel: taskset.archive_bytes(left) if left else None,
+        }
+        commit = ws.commit_files("restore", [task["id"]], {task["id"]: task.get("subject", "")}, new_files)
+        return Outcome(commit, [task["id"]], [], restored)
+
+
+def _locate(root: Path, task_id: str) -> tuple[str, bytes]:
+    for path in archive.archive_files(root):
+        rel = path.relative_to(root).as_posix()
+        raw = path.read_bytes()
+        if any(t["id"] == task_id for t in taskset.parse_archive(raw, rel)):
+            return rel, raw
+    raise GittasksError(f"archived task {task_id!r} vanished while restoring it; run the command again")
+
+
+# -- history -------------------------------------------------------------------------------------------------------
+
+LOG_LIMIT = 20  # entries `log` shows without a task id and without --limit
+
+
+def task_history(ws: Workspace, given: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    """The history from git, newest first: one task's whole history (an active, archived or deleted task's id or
+    prefix), or the last `limit` (default LOG_LIMIT) entries of all tasks."""
+    if limit is not None and limit < 1:
+        raise GittasksError("limit must be 1 or more")
+    task_id = history_id(ws, given) if given is not None else None
+    rev = ws.history_rev()
+    wanted = limit if limit is not None else (None if task_id else LOG_LIMIT)
+    return history.task_log(ws.repo, task_id, wanted, rev) if rev else []

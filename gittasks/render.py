@@ -166,6 +166,18 @@ def task_detail(task: dict[str, Any], conflicts: list[dict[str, Any]] | None = N
     if task.get("description"):
         lines += ["", safe(task["description"], multiline=True)]
     for record in conflicts or []:
-        values = ", ".join(f"{safe(v.get('value'))} ({safe(v.get('machine'))})" for v in record.get("values", []))
-        lines.append(f"conflict on {safe(record.get('field'))}: {values}; kept {safe(record.get('kept'))}")
+        lines.append(f"conflict on {conflict_line(record, with_task=False)}")
     return "\n".join(lines)
+
+
+def conflict_line(record: Any, *, with_task: bool = True) -> str:
+    """One conflict record on one line: task, field and kind, the values seen (machine), the value kept."""
+    if not isinstance(record, dict):
+        return safe(record)
+    values = ", ".join(
+        f"{safe(v.get('value'))} ({safe(v.get('machine'))})" for v in record.get("values", []) if isinstance(v, dict)
+    )
+    task = f"{safe(record.get('task'))} " if with_task else ""
+    return (
+        f"{task}{safe(record.get('field'))} [{record.get('kind', 'field')}]: {values}; kept {safe(record.get('kept'))}"
+    )

@@ -6,7 +6,11 @@ pydantic, typer, git libraries or anything slow.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+
+from gittasks.errors import GittasksError
 
 ACTIVE_PATH = ".claude/active-tasks.json"
 TASKS_DIR = ".claude/tasks"
@@ -135,3 +139,26 @@ def archive_path(task: dict[str, object]) -> str:
     moment = parse_stamp(task.get("completed_at")) or parse_stamp(task.get("updated_at"))
     month = moment.strftime("%Y-%m") if moment else "undated"
     return f"{ARCHIVE_DIR}/{month}.jsonl"
+
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_duration(text: str) -> timedelta:
+    """A duration such as 30m, 12h, 7d or 2w (settings and `archive --older-than`)."""
+    match = _DURATION.match(text)
+    if match is None:
+        raise GittasksError(f"duration {text!r} not understood; write e.g. 30m, 12h, 7d or 2w")
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+def status_filter(wanted: Iterable[str]) -> Callable[[Mapping[str, object]], bool]:
+    """Which tasks have one of the `wanted` statuses (all tasks when none is wanted); an unknown status is refused."""
+    chosen = frozenset(wanted)
+    for value in sorted(chosen):
+        if value not in STATUSES:
+            raise GittasksError(f"unknown status {value!r}; use one of: {', '.join(STATUSES)}")
+    if not chosen:
+        return lambda task: True
+    return lambda task: task.get("status") in chosen

@@ -10,15 +10,21 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import random
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
-from gittasks import document, failpoints, merge, rules, taskbranch, taskset, trailers
+from gittasks import failpoints, rules, taskbranch, trailers
 from gittasks.errors import GittasksError
 from gittasks.git import GitError, Repo
+from gittasks.merge import merge_task_files
 from gittasks.trailers import one_line
 from gittasks.workspace import MOVE_HINT, Workspace
 
@@ -54,50 +60,6 @@ class SyncFailed(GittasksError):
 
 
 # -- reading versions ---------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Merged:
-    files: dict[str, bytes | None]
-    conflicts: list[dict[str, Any]]
-    incoming: list[dict[str, Any]]
-
-
-def merge_task_files(
-    base: dict[str, bytes], ours: dict[str, bytes], theirs: dict[str, bytes], *, have_base: bool = True
-) -> Merged:
-    """Merge three versions of all task files as one keyed set; the files to write (None: delete)."""
-    b, o, t = taskset.fold(base), taskset.fold(ours), taskset.fold(theirs)
-    result = merge.merge_documents(b.doc if have_base else None, o.doc, t.doc)
-    files: dict[str, bytes | None] = dict(taskset.split(result.document))
-    for path in sorted(set(b.work_items) | set(o.work_items) | set(t.work_items)):
-        files[path] = merge.merge_bytes(
-            b.work_items.get(path, b""), o.work_items.get(path, b""), t.work_items.get(path, b""), path
-        )
-    for path in set(ours) | set(theirs):
-        files.setdefault(path, None)
-    if rules.ACTIVE_PATH not in ours and rules.ACTIVE_PATH not in theirs and not result.document["tasks"]:
-        files.pop(rules.ACTIVE_PATH, None)
-    before = taskset.task_map(o.doc)
-    after = taskset.task_map(result.document)
-    incoming = []
-    for tid, task in after.items():
-        old = before.get(tid)
-        if old != task:
-            incoming.append(
-                {
-                    "id": tid,
-                    "subject": task.get("subject", ""),
-                    "change": "added" if old is None else "changed",
-                    "machine": task.get("updated_by"),
-                    "status": task.get("status"),
-                }
-            )
-    for tid, task in before.items():
-        if tid not in after:
-            incoming.append({"id": tid, "subject": task.get("subject", ""), "change": "removed", "machine": None})
-    incoming.sort(key=lambda item: document.natural_key(item["id"]))
-    return Merged(files, result.conflicts, incoming)
 
 
 # -- writing the merge --------------------------------------------------------------------------------------------
@@ -219,14 +181,13 @@ def _foreign_commits(repo: Repo, ours: str | None, theirs: str | None) -> list[s
 def _follow_a_migrate(ws: Workspace, remote: str | None, report: SyncReport) -> None:
     """Inline layout: fetch the remote's task branch too; when another clone moved the list there (`gittasks
     migrate`), follow it instead of syncing the current branch."""
-    from gittasks.workspace import sync_timeout
 
     try:
         name, _, _ = pick_remote(ws, remote)
     except GittasksError:
         return  # (a stopped rebase, no remote, ...) the inline sync itself says what to do
     tracking = f"refs/remotes/{name}/{ws.branch}"
-    fetched = ws.repo.fetch(name, f"refs/heads/{ws.branch}", tracking, sync_timeout(ws))
+    fetched = ws.repo.fetch(name, f"refs/heads/{ws.branch}", tracking, network_timeout(ws))
     if fetched.outcome != "ok" or ws.repo.ref(tracking) is None:
         return
     if not ws.repo.root_trailer(tracking, "Migrated-From"):
@@ -277,7 +238,6 @@ def sync(
     """Commit what is pending, fetch, merge, push. The network is used only outside the repository lock, with a
     bounded wait each time. `only_task_commits` (the session-start hook, inline layout) refuses to push or merge a
     commit that is not a gittasks change."""
-    from gittasks.workspace import sync_timeout
 
     say = progress or (lambda _msg: None)
     report = SyncReport()
@@ -296,7 +256,7 @@ def sync(
     report.remote, report.branch = name, branch
     label = f"{name}/{branch}"
     tracking = f"refs/remotes/{name}/{branch}"
-    timeout = sync_timeout(ws)
+    timeout = network_timeout(ws)
     delay = 0.05
     for attempt in range(1, MAX_ATTEMPTS + 1):
         report.attempts = attempt
@@ -429,3 +389,60 @@ def status(ws: Workspace) -> dict[str, Any]:
 
 
 __all__ = ["GitError", "SyncFailed", "SyncReport", "status", "sync"]
+
+
+def network_timeout(ws: Workspace) -> float:
+    """The bounded wait of each network step (`gittasks.syncTimeout`, seconds; 30 by default)."""
+    try:
+        return max(0.5, float(ws.setting("syncTimeout") or os.environ.get("GITTASKS_SYNC_TIMEOUT") or 30))
+    except ValueError:
+        return 30.0
+
+
+def start_in_background(root: Path) -> None:
+    """Start `gittasks sync` detached from this process: the command that made the change does not wait for it."""
+    options: dict[str, Any] = {}
+    if sys.platform == "win32":
+        options["creationflags"] = getattr(subprocess, "DETACHED_PROCESS", 0) | getattr(
+            subprocess, "CREATE_NEW_PROCESS_GROUP", 0
+        )
+    else:
+        options["start_new_session"] = True
+    subprocess.Popen(
+        [sys.executable, "-m", "gittasks", "sync"],
+        cwd=root,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        **options,
+    )
+
+
+def run_in_subprocess(root: Path, timeout: float, *, tasks_only: bool = False) -> bool:
+    """Run `gittasks sync` in a process group of its own and wait at most `timeout` seconds; on a timeout the whole
+    group (git and its remote helpers too) is ended. True when it finished in time (whatever its outcome)."""
+    args = [sys.executable, "-m", "gittasks", "sync", *(["--tasks-only"] if tasks_only else [])]
+    options: dict[str, Any] = {}
+    if sys.platform == "win32":
+        options["creationflags"] = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)
+    else:
+        options["start_new_session"] = True
+    child = subprocess.Popen(
+        args, cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **options
+    )
+    try:
+        child.wait(timeout=timeout)
+        return True
+    except subprocess.TimeoutExpired:
+        _end_group(child)
+        return False
+
+
+def _end_group(child: subprocess.Popen[bytes]) -> None:
+    if sys.platform == "win32":
+        child.kill()
+    else:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(child.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        child.wait(timeout=5)

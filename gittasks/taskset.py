@@ -33,13 +33,8 @@ def is_work_items_path(path: str) -> bool:
 
 
 def parse_archive(raw: bytes, name: str) -> list[dict[str, Any]]:
-    tasks = []
-    for number, line in enumerate(raw.splitlines(), 1):
-        if line.strip():
-            task = document.parse_bytes(line, f"{name}:{number}")
-            document.check_task(task, f"{name}:{number}")
-            tasks.append(task)
-    return tasks
+    """The tasks of an archive file, each structurally checked."""
+    return document.read_task_lines(raw, name)
 
 
 def fold(files: dict[str, bytes]) -> TaskSet:
@@ -68,18 +63,9 @@ def fold(files: dict[str, bytes]) -> TaskSet:
                 later = rules.ordering_stamp(task.get("updated_at")) > rules.ordering_stamp(current.get("updated_at"))
                 winner, loser = (archived, current_plain) if later else (current, task)
                 by_id[task["id"]] = winner
-                records.append(
-                    {
-                        "task": task["id"],
-                        "field": "*",
-                        "kind": "reconcile",
-                        "base": None,
-                        "values": [
-                            {"value": loser, "machine": loser.get("updated_by"), "updated_at": loser.get("updated_at")}
-                        ],
-                        "kept": "the copy changed last",
-                    }
-                )
+                lost = document.conflict_value(loser, loser.get("updated_by"), loser.get("updated_at"))
+                kept = "the copy changed last"
+                records.append(document.conflict_record(task["id"], "*", "reconcile", [lost], kept=kept))
         elif is_work_items_path(path):
             work_items[path] = files[path]
     doc["tasks"] = list(by_id.values())
@@ -107,7 +93,7 @@ def split(doc: Document) -> dict[str, bytes]:
 
 def archive_bytes(tasks: list[dict[str, Any]]) -> bytes:
     ordered = sorted(tasks, key=lambda t: (document.natural_key(t["id"]), t["id"]))
-    return b"".join(document.dump_line(document.canonical_task(t)) for t in ordered)
+    return document.dump_lines(document.canonical_task(t) for t in ordered)
 
 
 def task_map(doc: Document) -> dict[str, dict[str, Any]]:

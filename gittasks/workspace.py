@@ -17,28 +17,35 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shlex
 import socket
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from gittasks import document, failpoints, rules, store, taskbranch, trailers
+from gittasks import (
+    archive,
+    clone,
+    document,
+    failpoints,
+    ids,
+    merge,
+    model,
+    rules,
+    secrets_check,
+    store,
+    taskbranch,
+    taskset,
+    trailers,
+    work_items,
+)
 from gittasks.document import Document, DocumentError
-from gittasks.errors import GittasksError
+from gittasks.errors import GittasksError, UnknownId
 from gittasks.git import Repo, find_repo
 
 T = TypeVar("T")
 
 TASK_PATHS = (rules.ACTIVE_PATH, rules.TASKS_DIR)
-GITATTRIBUTES_LINES = (
-    f"{rules.ACTIVE_PATH} merge=gittasks text eol=lf",
-    f"{rules.ARCHIVE_DIR}/*.jsonl merge=gittasks text eol=lf",
-    f"{rules.WORK_ITEMS_DIR}/*.jsonl merge=gittasks text eol=lf",
-)
-BRANCH_GITATTRIBUTES = ("\n".join(GITATTRIBUTES_LINES) + "\n").encode("utf-8")  # the task branch's own file
 BRANCH = "branch"
 INLINE = "inline"
 CAS_ATTEMPTS = 8
@@ -60,12 +67,6 @@ class Outcome:
 
 class BranchMoved(GittasksError):
     """The task branch moved between reading it and committing on it (the compare-and-swap failed)."""
-
-
-def driver_command() -> str:
-    """The merge driver command registered in git config: an absolute interpreter path, forward slashes, quoted."""
-    exe = Path(sys.executable).as_posix()
-    return f"{shlex.quote(exe)} -m gittasks merge-driver %O %A %B %P"
 
 
 def changed_ids(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
@@ -92,8 +93,6 @@ def same_files(one: dict[str, bytes], other: dict[str, bytes]) -> bool:
                 if document.canonical(a) != document.canonical(b):
                     return False
             else:
-                from gittasks import taskset
-
                 if [document.canonical_task(t) for t in taskset.parse_archive(data, rel)] != [
                     document.canonical_task(t) for t in taskset.parse_archive(other[rel], rel)
                 ]:
@@ -207,13 +206,9 @@ class Workspace:
         """Register the merge driver in this clone's own config when it lacks it; True when it did."""
         if self.repo.has_merge_driver():
             return False
-        self.register_driver()
+        clone.register_driver(self.repo)
         self.messages.append("registered the gittasks merge driver in this clone's git config (.git/config)")
         return True
-
-    def register_driver(self) -> None:
-        self.repo.config_set_local("merge.gittasks.name", "gittasks field-level merge of task files")
-        self.repo.config_set_local("merge.gittasks.driver", driver_command())
 
     def preflight(self) -> None:
         """Make the work-tree files current (bring in a moved branch, commit a pending external edit). Runs once per
@@ -362,23 +357,20 @@ class Workspace:
     ) -> dict[str, bytes]:
         """The external edit `ours` merged with the branch `theirs` by the one merge function; refused when the edit
         is not a valid task file."""
-        from gittasks import model
-        from gittasks.sync import merge_task_files
+        from gittasks import schema  # the schema: only an edit to commit needs it
 
         for rel, data in sorted(ours.items()):
             if base is not None and base.get(rel) == data:
                 continue
-            problems = model.problems(data, rel)
+            problems = schema.problems(data, rel)
             if problems:
                 raise DocumentError(problems[0])
-        merged = merge_task_files(base or {}, ours, theirs, have_base=base is not None)
+        merged = merge.merge_task_files(base or {}, ours, theirs, have_base=base is not None)
         return {rel: data for rel, data in merged.files.items() if data is not None}
 
     @staticmethod
     def _changed_ids(before: dict[str, bytes], after: dict[str, bytes]) -> tuple[list[str], dict[str, str]]:
         """The ids of the tasks that differ between two sets of files, and their subjects."""
-        from gittasks import taskset
-
         old, new = taskset.task_map(taskset.fold(before).doc), taskset.task_map(taskset.fold(after).doc)
         ids = changed_ids(old, new)
         return ids, {i: str((new.get(i) or old.get(i) or {}).get("subject", "")) for i in ids}
@@ -387,7 +379,7 @@ class Workspace:
         """One commit on the task branch with `changes` (None: remove) on top of `tip`; None when the branch moved
         meanwhile (compare-and-swap)."""
         if tip is None:
-            changes = {".gitattributes": BRANCH_GITATTRIBUTES, **changes}
+            changes = {".gitattributes": clone.BRANCH_GITATTRIBUTES, **changes}
         tree = self.repo.tree_with_files(tip, changes)
         commit = self.repo.commit_tree(tree, [tip] if tip else [], message)
         subject = message.split("\n", 1)[0]
@@ -452,7 +444,7 @@ class Workspace:
 
     def _commit_external_edit(self, entries: list[tuple[str, str]]) -> None:
         """Commit, as its own commit, valid task files that someone else changed since the last commit."""
-        from gittasks import model, taskset
+        from gittasks import schema  # the schema: only an edit to commit needs it
 
         paths: list[str] = []
         ids: list[str] = []
@@ -472,7 +464,7 @@ class Workspace:
                 except DocumentError:
                     before = None
             if before is None or document.canonical(before) != document.canonical(after):
-                model.validate_full(after, rules.ACTIVE_PATH)
+                schema.validate_full(after, rules.ACTIVE_PATH)
                 ids = changed_task_ids(before, after)
                 subjects = {t["id"]: t.get("subject", "") for t in after["tasks"]}
                 paths.append(rules.ACTIVE_PATH)
@@ -487,7 +479,7 @@ class Workspace:
                         f"{rel} was deleted outside gittasks; restore it with `git checkout HEAD -- {rel}`"
                     )
                 continue
-            problems = model.problems(raw, rel)
+            problems = schema.problems(raw, rel)
             if problems:
                 raise DocumentError(problems[0])
             paths.append(rel)
@@ -502,6 +494,10 @@ class Workspace:
         return not self.active_path.exists() and self.repo.show("HEAD", rules.ACTIVE_PATH) is not None
 
     # -- reading ---------------------------------------------------------------------------------------------------
+    def file_bytes(self, rel: str) -> bytes | None:
+        """The bytes of the work-tree file at `rel` (a path in the repository), None when there is none."""
+        return store.read_bytes(self.repo.root / rel)
+
     def _read_active(self) -> Document | None:
         return store.load_file(self.active_path, rules.ACTIVE_PATH)
 
@@ -526,21 +522,17 @@ class Workspace:
 
     def resolve(self, given: str, doc: Document | None = None) -> str:
         """The id of the active task `given` names (an id or a unique prefix); an archived one is named as such."""
-        from gittasks.ids import resolve_id
-
         doc = doc if doc is not None else self.load()
-        ids = [t["id"] for t in doc["tasks"]]
-        if given not in ids and not any(i.startswith(given) for i in ids) and given:
-            from gittasks import archive
-
+        known = [t["id"] for t in doc["tasks"]]
+        if given not in known and not any(i.startswith(given) for i in known) and given:
             found = None
             with contextlib.suppress(GittasksError):  # an ambiguous or broken archive: the plain message below
                 found = archive.find_archived(self.repo.root, given)
-            if found is not None:
-                raise GittasksError(
+            if found is not None:  # not an active task: UnknownId, so that callers may look in the archive
+                raise UnknownId(
                     f"task {found['id']!r} is archived; bring it back with `gittasks restore {found['id']}`"
                 )
-        return resolve_id(ids, given)
+        return ids.resolve_id(known, given)
 
     def get(self, given: str) -> document.Task:
         doc = self.load()
@@ -625,8 +617,6 @@ class Workspace:
         raise AssertionError("unreachable")
 
     def _change_once(self, action: str, apply: Callable[[Document, Any], T]) -> Outcome:
-        from gittasks import model
-
         with self._lock:
             self.check_can_commit()
             self._checked = False
@@ -641,7 +631,9 @@ class Workspace:
             if not change.touched:
                 return Outcome(None, [], change.notes, value)
             model.finish(doc, change)
-            model.validate_full(doc, rules.ACTIVE_PATH)
+            from gittasks import schema  # the schema: loaded by the write transaction, `doctor` and `validate` alone
+
+            schema.validate_full(doc, rules.ACTIVE_PATH)
             self._check_secrets(doc, change.touched)
             subjects = {t["id"]: t.get("subject", "") for t in doc["tasks"]}
             for tid in change.touched:
@@ -650,51 +642,17 @@ class Workspace:
             message = trailers.message(action, change.touched, subjects, change.machine, stamp)
             new: dict[str, bytes | None] = {rules.ACTIVE_PATH: document.dumps(doc)}
             old: dict[str, bytes | None] = {rules.ACTIVE_PATH: before_raw}
-            for rel, data in self._work_item_files(change.work_items).items():
-                new[rel], old[rel] = data, store.read_bytes(self.repo.root / rel)
+            for rel, data in work_items.with_items(change.work_items, self.file_bytes).items():
+                new[rel], old[rel] = data, self.file_bytes(rel)
             commit = self._commit(new, old, message)
             outcome = Outcome(commit, change.touched, change.notes, value)
-            self._follow_up(outcome)
             return outcome
 
-    def _follow_up(self, outcome: Outcome) -> None:
-        """The optional settings acted on after each change: `gittasks.autoarchive` (a duration: archive tasks that
-        ended longer ago, in a commit of its own) and `gittasks.autosync` (push in the background, never waiting)."""
-        if not (self.repo.may_have("autoarchive") or self.repo.may_have("autosync")):
-            return
-        auto_archive = self.setting("autoarchive")
-        if auto_archive:
-            from gittasks import archive
-
-            try:
-                done = archive.archive(self, archive.parse_duration(auto_archive))
-                if done.commit is not None:
-                    outcome.notes.append(f"archived {len(done.touched)} ended task(s) (gittasks.autoarchive)")
-            except GittasksError as exc:
-                outcome.notes.append(f"autoarchive skipped: {exc}")
-        if self.network_allowed and (self.setting("autosync") or "").lower() in ("true", "yes", "on", "1"):
-            start_background_sync(self.repo.root)
-
     def _check_secrets(self, doc: Document, ids: list[str]) -> None:
-        from gittasks import secrets_check
-
         if secrets_check.disabled():
             return
         wanted = set(ids)
         self.messages += secrets_check.warnings_for([t for t in doc["tasks"] if t["id"] in wanted])
-
-    def _work_item_files(self, items: list[dict[str, Any]]) -> dict[str, bytes]:
-        """The work-item files with `items` added (an item with the same id is replaced), one record a line."""
-        files: dict[str, bytes] = {}
-        for item in items:
-            moment = rules.parse_stamp(item.get("time")) or rules.utc_now()
-            rel = f"{rules.WORK_ITEMS_DIR}/{moment.strftime('%Y-%m')}.jsonl"
-            raw = files.get(rel) or store.read_bytes(self.repo.root / rel) or b""
-            records = [document.parse_bytes(line, rel) for line in raw.splitlines() if line.strip()]
-            records = [r for r in records if not (isinstance(r, dict) and r.get("id") == item["id"])] + [item]
-            lines = sorted(document.dump_line(r) for r in records)
-            files[rel] = b"".join(lines)
-        return files
 
     def _commit(self, new: dict[str, bytes | None], old: dict[str, bytes | None], message: str) -> str:
         """(lock held) Commit the task files `new` as one change in this repository's layout."""
@@ -734,157 +692,3 @@ class Workspace:
     @property
     def lock(self) -> store.RepoLock:
         return self._lock
-
-
-def start_background_sync(root: Path) -> None:
-    """Start `gittasks sync` detached from this process: the command that made the change does not wait for it."""
-    import subprocess
-
-    options: dict[str, Any] = {}
-    if sys.platform == "win32":
-        options["creationflags"] = getattr(subprocess, "DETACHED_PROCESS", 0) | getattr(
-            subprocess, "CREATE_NEW_PROCESS_GROUP", 0
-        )
-    else:
-        options["start_new_session"] = True
-    subprocess.Popen(
-        [sys.executable, "-m", "gittasks", "sync"],
-        cwd=root,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        **options,
-    )
-
-
-def gitattributes_with_driver(text: str) -> str | None:
-    """`.gitattributes` text with the lines routing task files to the driver, or None when all are there."""
-    return taskbranch.with_lines(text, GITATTRIBUTES_LINES)
-
-
-def _set_remote(repo: Repo, remote: str | None, done: list[str], force: bool) -> None:
-    if not remote:
-        return
-    names = repo.remotes()
-    if "origin" in names:
-        current = repo.remote_url("origin")
-        if current != remote and not force:
-            raise GittasksError(
-                f"remote origin is {current} already; nothing was changed. Repoint it with `gittasks init --remote "
-                f"{remote} --force`, or add it under another name and set `git config gittasks.remote NAME`"
-            )
-        if current != remote:
-            repo.set_remote_url("origin", remote)
-            done.append(f"set remote origin to {remote}")
-    else:
-        repo.add_remote("origin", remote)
-        done.append(f"added remote origin {remote}")
-
-
-def init(
-    path: Path | None, remote: str | None = None, inline: bool = False, force: bool = False
-) -> tuple[Workspace, list[str]]:
-    """Make `path` (default: here) a gittasks repository; idempotent. Returns the workspace and what was done."""
-    from gittasks import git
-
-    target = (path or Path.cwd()).resolve()
-    done: list[str] = []
-    if git.looks_bare(target):
-        raise GittasksError(
-            f"{target} is a bare repository (no work tree); run `gittasks init` in a clone of it instead"
-        )
-    try:
-        ws = Workspace.open(target)
-    except GittasksError:
-        git.init_repo(target)
-        ws = Workspace.open(target)
-        done.append(f"made a git repository in {target}")
-    repo = ws.repo
-    with ws.lock:
-        if not repo.has_merge_driver() or repo.config_get("merge.gittasks.driver") != driver_command():
-            ws.register_driver()
-            done.append("registered the merge driver in .git/config")
-        _set_remote(repo, remote, done, force)
-        names = repo.remotes()
-        chosen = ws.setting("remote") or ("origin" if "origin" in names else (names[0] if len(names) == 1 else None))
-        if chosen and not inline and ws.task_branch_tip() is None:
-            transfer = repo.fetch(
-                chosen, f"refs/heads/{ws.branch}", f"refs/remotes/{chosen}/{ws.branch}", sync_timeout(ws)
-            )
-            if transfer.outcome == "ok":
-                done.append(f"found a task list on {chosen}/{ws.branch}")
-        if inline or ws.inline:
-            if ws.layout != INLINE:
-                if ws.task_branch_tip() is not None or ws.remote_task_branch() is not None:
-                    raise GittasksError(
-                        f"this repository keeps its tasks on the branch {ws.branch} already; --inline would start a "
-                        "second list"
-                    )
-                repo.config_set_local("gittasks.layout", INLINE)
-                ws._layout = INLINE
-            _init_inline(ws, done)
-        else:
-            _init_branch(ws, done)
-    return ws, done
-
-
-def _init_branch(ws: Workspace, done: list[str]) -> None:
-    """(lock held) The own-branch layout: take the remote's task branch or start one; files into the work tree."""
-    from gittasks import model
-
-    repo = ws.repo
-    if ws.setting("layout") != BRANCH:
-        repo.config_set_local("gittasks.layout", BRANCH)
-        ws._layout = BRANCH
-    if taskbranch.ensure_excluded(repo.common_dir):
-        done.append("kept the task files out of the code branches (.git/info/exclude)")
-    had_branch = ws.task_branch_tip() is not None
-    ws.invalidate()
-    ws.bring_in()
-    ws._checked = True
-    if not had_branch and ws.task_branch_tip() is not None:
-        done.append(f"took the task list from the remote's {ws.branch} branch into {rules.ACTIVE_PATH}")
-    if ws.task_branch_tip() is None:
-        existing = store.load_file(ws.active_path, rules.ACTIVE_PATH)
-        if existing is not None:
-            model.validate_full(existing, rules.ACTIVE_PATH)
-            doc: Document = existing
-            done.append(f"took the existing {rules.ACTIVE_PATH} onto the task branch {ws.branch}")
-        else:
-            doc = {"last_updated": rules.format_stamp(rules.utc_now()), "tasks": []}
-            done.append(f"wrote an empty task list {rules.ACTIVE_PATH}")
-        ws.commit_files("init", [], {}, {rules.ACTIVE_PATH: document.dumps(doc)})
-        done.append(f"started the task branch {ws.branch} (see `git log {ws.branch}`)")
-
-
-def _init_inline(ws: Workspace, done: list[str]) -> None:
-    """(lock held) The inline layout: the task files on the current branch, as in 0.1."""
-    from gittasks import model
-
-    repo = ws.repo
-    new_files: dict[str, bytes | None] = {}
-    old_attr = (store.read_bytes(repo.root / ".gitattributes") or b"").decode("utf-8", "replace")
-    new_attr = gitattributes_with_driver(old_attr)
-    if new_attr is not None:
-        new_files[".gitattributes"] = new_attr.encode("utf-8")
-        done.append("routed the task files to the merge driver in .gitattributes")
-    existing = store.load_file(ws.active_path, rules.ACTIVE_PATH)
-    tracked = repo.show("HEAD", rules.ACTIVE_PATH) is not None
-    if existing is None and not tracked:
-        doc: Document = {"last_updated": rules.format_stamp(rules.utc_now()), "tasks": []}
-        new_files[rules.ACTIVE_PATH] = document.dumps(doc)
-        done.append(f"wrote an empty task list {rules.ACTIVE_PATH}")
-    elif existing is not None and not tracked:
-        model.validate_full(existing, rules.ACTIVE_PATH)
-        new_files[rules.ACTIVE_PATH] = document.dumps(existing)
-        done.append(f"took the existing {rules.ACTIVE_PATH} into git")
-    if new_files:
-        ws.commit_files("init", [], {}, new_files)
-
-
-def sync_timeout(ws: Workspace) -> float:
-    """The bounded wait of each network step (`gittasks.syncTimeout`, seconds; 30 by default)."""
-    try:
-        return max(0.5, float(ws.setting("syncTimeout") or os.environ.get("GITTASKS_SYNC_TIMEOUT") or 30))
-    except ValueError:
-        return 30.0

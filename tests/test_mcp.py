@@ -19,8 +19,8 @@ from mcp.types import CallToolResult
 
 from gittasks import rules
 from gittasks.claude.mcp_server import build_server
+from gittasks.init import init
 from gittasks.operations import status_path
-from gittasks.workspace import init
 
 ACTIVE = ".claude/active-tasks.json"
 TOOLS = {"task_create", "task_update", "task_list", "task_get", "task_ready", "task_log", "sync_status"}

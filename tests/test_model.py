@@ -4,42 +4,43 @@ from __future__ import annotations
 
 import pytest
 
-from gittasks import document, model, rules
-from gittasks.errors import GittasksError
+from gittasks import document, ids, model, rules
+from gittasks.errors import AmbiguousId, GittasksError, UnknownId
 
 
 def test_ids_unique_over_100k_generated() -> None:
-    length = model.id_length(100_000)
-    ids = set()
+    length = ids.id_length(100_000)
+    generated = set()
     for _ in range(100_000):
-        ids.add(_independent_id(length))
-    assert len(ids) == 100_000
+        generated.add(_independent_id(length))
+    assert len(generated) == 100_000
 
 
 def _independent_id(length: int) -> str:
     # Each id drawn as a machine would draw it with no knowledge of the others: the collision odds must be tiny.
     import secrets
 
-    return "".join(secrets.choice(model.ID_ALPHABET) for _ in range(length))
+    return "".join(secrets.choice(ids.ID_ALPHABET) for _ in range(length))
 
 
 def test_new_id_grows_with_list_and_avoids_existing() -> None:
-    assert model.id_length(1) == 6
-    assert model.id_length(100_000) > model.id_length(100)
-    existing = {model.new_id(()) for _ in range(50)}
-    fresh = model.new_id(existing)
+    assert ids.id_length(1) == 6
+    assert ids.id_length(100_000) > ids.id_length(100)
+    existing = {ids.new_id(()) for _ in range(50)}
+    fresh = ids.new_id(existing)
     assert fresh not in existing
-    assert set(fresh) <= set(model.ID_ALPHABET)
+    assert set(fresh) <= set(ids.ID_ALPHABET)
 
 
 def test_resolve_id() -> None:
-    ids = ["abc1", "abc2", "7", "70"]
-    assert model.resolve_id(ids, "7") == "7"
-    assert model.resolve_id(ids, "abc1") == "abc1"
-    with pytest.raises(GittasksError, match="ambiguous"):
-        model.resolve_id(ids, "abc")
-    with pytest.raises(GittasksError, match="no task"):
-        model.resolve_id(ids, "zz")
+    known = ["abc1", "abc2", "7", "70"]
+    assert ids.resolve_id(known, "7") == "7"
+    assert ids.resolve_id(known, "abc1") == "abc1"
+    with pytest.raises(AmbiguousId, match="ambiguous"):
+        ids.resolve_id(known, "abc")
+    with pytest.raises(UnknownId, match="no task"):
+        ids.resolve_id(known, "zz")
+    assert issubclass(AmbiguousId, GittasksError) and issubclass(UnknownId, GittasksError)
 
 
 @pytest.mark.parametrize("old", rules.STATUSES)

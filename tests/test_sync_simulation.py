@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 from helpers import git
 
-from gittasks import model, rules, sync
+from gittasks import model, rules, schema, sync
 from gittasks.errors import GittasksError
-from gittasks.workspace import Workspace, init
+from gittasks.init import init
+from gittasks.workspace import Workspace
 
 
 def make_replicas(tmp_path: Path, count: int) -> list[Workspace]:
@@ -99,6 +100,6 @@ def test_random_replicas_converge(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     missing = created - deleted - present
     assert not missing, f"tasks lost: {sorted(missing)}; " + context
     check_symmetric(doc)
-    model.validate_full(doc, rules.ACTIVE_PATH)
+    schema.validate_full(doc, rules.ACTIVE_PATH)
     for ws in replicas:
         assert git(ws.repo.root, "status", "--porcelain") == "", context

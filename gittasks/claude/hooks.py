@@ -1,19 +1,47 @@
 """What Claude Code's hooks run: capture the native task tools into gittasks, and the session-start summary.
 
-`capture` turns one PostToolUse payload into one gittasks change (one local commit, never the network). It is
-called by the CLI, which turns any error into one line on stderr and exit 0 so the session goes on.
+`capture` turns one PostToolUse payload into one gittasks change (one local commit, never the network).
+`session_start` syncs when a remote is set (bounded: the session does not wait long) and returns the recovery
+summary. Both are called by the CLI, which turns any error into one line on stderr and exit 0 so the session goes on.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
-from gittasks import document, model, operations, rules
+from gittasks import document, model, operations, recover, rules, sync
 from gittasks.document import Document
 from gittasks.errors import GittasksError
 from gittasks.workspace import Outcome, Workspace
 
 TODO_PREFIX = "todo:"
+SESSION_SYNC_TIMEOUT = 8.0  # seconds the session-start hook waits for its sync
+
+
+def workspace_for(payload: dict[str, Any], default: Path | None = None) -> Workspace:
+    """The workspace a hook payload is about: its `cwd` (the session's folder), else `default`."""
+    cwd = payload.get("cwd")
+    return Workspace.open(Path(cwd) if isinstance(cwd, str) and cwd else default)
+
+
+def stale_after(ws: Workspace) -> timedelta:
+    """When an open task counts as stale in the recovery summary (`gittasks.staleAfter`, 24h by default)."""
+    setting = ws.setting("staleAfter")
+    try:
+        return rules.parse_duration(setting) if setting else recover.DEFAULT_STALE
+    except GittasksError:  # a bad setting must not break recovery
+        return recover.DEFAULT_STALE
+
+
+def session_start(ws: Workspace) -> str:
+    """The SessionStart hook: a quick sync of the task commits when a remote is set (in a process of its own, ended
+    after SESSION_SYNC_TIMEOUT), then the recovery summary for the new session."""
+    if ws.repo.remotes() and not sync.run_in_subprocess(ws.repo.root, SESSION_SYNC_TIMEOUT, tasks_only=True):
+        ws.messages.append("the start-of-session sync took too long; showing the local list")
+    doc = ws.load()
+    return recover.as_text(doc, ws.machine, rules.utc_now(), stale_after(ws))
 
 
 def _get(data: dict[str, Any], *names: str) -> Any:
@@ -122,7 +150,7 @@ def capture(ws: Workspace, payload: dict[str, Any]) -> Outcome:
             return reconcile_todos(doc, todos, change, machine, session)
         raise GittasksError(f"not a task tool: {tool!r}")
 
-    return ws.change(f"capture-{str(tool).lower()}", run)
+    return operations.change(ws, f"capture-{str(tool).lower()}", run)
 
 
 def reconcile_todos(

@@ -19,7 +19,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, ContentBlock, TextContent, ToolAnnotations
 
-from gittasks import document, operations, rules
+from gittasks import document, operations, rules, sync
 from gittasks.errors import GittasksError
 from gittasks.workspace import Outcome, Workspace
 
@@ -48,14 +48,6 @@ def _pick_id(*aliases: str | None) -> str:
     if not given[0].strip():
         raise GittasksError("the task id is empty")
     return given[0]
-
-
-def _statuses(status: str | list[str] | None) -> list[str]:
-    wanted = [status] if isinstance(status, str) else list(status or [])
-    for value in wanted:
-        if value not in rules.STATUSES:
-            raise GittasksError(f"unknown status {value!r}; use one of: {', '.join(rules.STATUSES)}")
-    return wanted
 
 
 class TaskTools:
@@ -162,17 +154,15 @@ class TaskTools:
 
     # -- reads -----------------------------------------------------------------------------------------------------
     def list_tasks(self, status: str | list[str] | None = None) -> list[dict[str, Any]]:
-        wanted = _statuses(status)
+        wanted = rules.status_filter([status] if isinstance(status, str) else status or [])
         ws = self.workspace()
-        tasks = [t for t in ws.tasks() if not wanted or t.get("status") in wanted]
+        tasks = [t for t in ws.tasks() if wanted(t)]
         self._finish(ws)
         return tasks
 
     def get_task(self, given: str) -> dict[str, Any]:
-        from gittasks import archive
-
         ws = self.workspace()
-        task, archived = archive.find_task(ws, given)
+        task, archived = operations.find_task(ws, given)
         if archived:
             self.notes.append("archived")
         self._finish(ws)
@@ -185,21 +175,12 @@ class TaskTools:
         return tasks
 
     def history(self, given: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
-        from gittasks import archive, history
-
-        if limit is not None and limit < 1:
-            raise GittasksError("limit must be 1 or more")
         ws = self.workspace()
-        task_id = archive.history_id(ws, given) if given is not None else None
-        rev = ws.history_rev()
-        wanted = limit if limit is not None else (None if task_id else 20)
-        entries = history.task_log(ws.repo, task_id, wanted, rev) if rev else []
+        entries = operations.task_history(ws, given, limit)
         self._finish(ws)
         return entries
 
     def sync_status(self) -> dict[str, Any]:
-        from gittasks import sync
-
         ws = self.workspace()
         info = sync.status(ws)
         self._finish(ws)

@@ -3,47 +3,34 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
-from datetime import timedelta
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from gittasks import recover as recover_module
+from gittasks import rules
+from gittasks.claude import hooks, installer
 from gittasks.cli import output
+from gittasks.git import find_repo
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
-SESSION_SYNC_TIMEOUT = 8.0
 
 hook_app = typer.Typer(help="What the Claude Code hooks run (JSON payload on stdin).", no_args_is_help=True)
-
-
-def _stale_after(ws: Any) -> timedelta:
-    from gittasks import archive, recover
-
-    setting = ws.setting("staleAfter")
-    try:
-        return archive.parse_duration(setting) if setting else recover.DEFAULT_STALE
-    except Exception:  # a bad setting must not break recovery
-        return recover.DEFAULT_STALE
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     def recover(as_json: JsonOpt = False) -> None:
         """What a new session should know: incomplete tasks, blockers first, with machine and age."""
-        from gittasks import recover as recover_module
-        from gittasks import rules
-
         ws = output.workspace()
         doc = ws.load()
         output.flush_messages(ws)
         now = rules.utc_now()
         if as_json:
-            output.emit_json(recover_module.as_json(doc, now, _stale_after(ws)))
+            output.emit_json(recover_module.as_json(doc, now, hooks.stale_after(ws)))
         else:
-            output.echo(recover_module.as_text(doc, ws.machine, now, _stale_after(ws)))
+            output.echo(recover_module.as_text(doc, ws.machine, now, hooks.stale_after(ws)))
 
     @app.command("install-claude")
     def install_claude(
@@ -52,10 +39,7 @@ def register(app: typer.Typer) -> None:
         remove: Annotated[bool, typer.Option("--remove", help="Take out what install-claude added.")] = False,
     ) -> None:
         """Write the gittasks hooks into .claude/settings.json (merging with what is there)."""
-        from gittasks.claude import installer
-        from gittasks.git import find_repo
-
-        root = find_repo(output._state["repo"]).root
+        root = find_repo(output.repo_option()).root
         done = installer.remove(root) if remove else installer.install(root, env=not no_env, mcp=mcp)
         for line in done:
             output.echo(f"- {line}")
@@ -79,11 +63,7 @@ def hook_capture() -> None:
     """PostToolUse hook: record TaskCreate / TaskUpdate / TodoWrite in gittasks (local commit only)."""
     try:
         payload = _payload()
-        from gittasks.claude import hooks
-        from gittasks.workspace import Workspace
-
-        cwd = payload.get("cwd")
-        ws = Workspace.open(Path(cwd) if isinstance(cwd, str) and cwd else output._state["repo"])
+        ws = hooks.workspace_for(payload, output.repo_option())
         hooks.capture(ws, payload)
         output.flush_messages(ws)
     except Exception as exc:  # the session must go on whatever happens here
@@ -95,24 +75,9 @@ def hook_session_start() -> None:
     """SessionStart hook: a quick sync when a remote is set, then the recovery summary on stdout."""
     try:
         payload = _payload()
-        from gittasks import recover, rules
-        from gittasks.workspace import Workspace
-
-        cwd = payload.get("cwd")
-        ws = Workspace.open(Path(cwd) if isinstance(cwd, str) and cwd else output._state["repo"])
-        if ws.repo.remotes():
-            try:
-                subprocess.run(
-                    [sys.executable, "-m", "gittasks", "sync", "--tasks-only"],
-                    cwd=ws.repo.root,
-                    capture_output=True,
-                    timeout=SESSION_SYNC_TIMEOUT,
-                    stdin=subprocess.DEVNULL,
-                )
-            except subprocess.TimeoutExpired:
-                print("gittasks: the start-of-session sync took too long; showing the local list", file=sys.stderr)
-        doc = ws.load()
+        ws = hooks.workspace_for(payload, output.repo_option())
+        summary = hooks.session_start(ws)
         output.flush_messages(ws)
-        output.echo(recover.as_text(doc, ws.machine, rules.utc_now(), _stale_after(ws)))
+        output.echo(summary)
     except Exception as exc:
         print(f"gittasks hook session-start: {exc}"[:500].replace("\n", " "), file=sys.stderr)

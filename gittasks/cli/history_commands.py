@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Annotated
 
 import typer
 
-from gittasks import render
+from gittasks import archive, operations, render, rules, work_report
 from gittasks.cli import output
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
@@ -20,13 +21,8 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """History from git: when, which machine, which action, what changed."""
-        from gittasks import archive, history
-
         ws = output.workspace()
-        resolved = archive.history_id(ws, task_id) if task_id is not None else None
-        rev = ws.history_rev()
-        wanted = limit if limit is not None else (None if resolved else 20)
-        entries = history.task_log(ws.repo, resolved, wanted, rev) if rev else []
+        entries = operations.task_history(ws, task_id, limit)
         output.flush_messages(ws)
         if as_json:
             output.emit_json(
@@ -54,11 +50,9 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Move completed and cancelled tasks to .claude/tasks/archive/ (one commit)."""
-        from gittasks import archive
-
         ws = output.workspace()
-        delta = archive.parse_duration(older_than) if older_than else None
-        outcome = archive.archive(ws, delta)
+        delta = rules.parse_duration(older_than) if older_than else None
+        outcome = operations.archive_ended(ws, delta)
         output.flush_messages(ws)
         if as_json:
             output.emit_json(outcome.value)
@@ -73,10 +67,8 @@ def register(app: typer.Typer) -> None:
         task_id: Annotated[str, typer.Argument(help="Archived task id or unique prefix.")], as_json: JsonOpt = False
     ) -> None:
         """Bring an archived task back to the active list (one commit)."""
-        from gittasks import archive
-
         ws = output.workspace()
-        outcome = archive.restore(ws, task_id)
+        outcome = operations.restore(ws, task_id)
         output.flush_messages(ws)
         if as_json:
             output.emit_json(outcome.value)
@@ -98,25 +90,20 @@ def register_report(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Work done: tasks completed, time spent, billable minutes per client and project."""
-        import itertools
-
-        from gittasks import archive
-        from gittasks import report as report_module
-
         ws = output.workspace()
         tasks = itertools.chain(ws.tasks(), archive.iter_archived(ws.repo.root))
-        data = report_module.build(
+        data = work_report.build(
             tasks,
             client=client,
             project=project,
-            since=report_module.parse_date(since, "--since"),
-            until=report_module.parse_date(until, "--until"),
+            since=work_report.parse_date(since, "--since"),
+            until=work_report.parse_date(until, "--until"),
             by=by,
         )
         output.flush_messages(ws)
         if as_json:
             output.emit_json(data)
         elif as_csv:
-            output.echo(report_module.as_csv(data))
+            output.echo(work_report.as_csv(data))
         else:
-            output.echo(report_module.as_table(data))
+            output.echo(work_report.as_table(data))

@@ -16,4 +16,4 @@ def register(app: typer.Typer) -> None:
         from gittasks.claude import mcp_server
 
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C in a terminal: stop quietly
-            mcp_server.serve(output._state["repo"])
+            mcp_server.serve(output.repo_option())

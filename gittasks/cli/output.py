@@ -20,6 +20,11 @@ def set_repo(path: Path | None) -> None:
     _state["repo"] = path
 
 
+def repo_option() -> Path | None:
+    """The folder given with the global `--repo` option (None: the current folder)."""
+    return _state["repo"]
+
+
 def workspace() -> Workspace:
     return Workspace.open(_state["repo"])
 

@@ -23,10 +23,10 @@ def register(app: typer.Typer) -> None:
         force: Annotated[bool, typer.Option("--force", help="Repoint an existing origin to --remote.")] = False,
     ) -> None:
         """Set up gittasks here: the task branch (or the remote's), the task files, the merge driver. Idempotent."""
-        from gittasks import workspace
+        from gittasks import init as init_module
 
-        target = path or output._state["repo"]
-        ws, done = workspace.init(target, remote, inline=inline, force=force)
+        target = path or output.repo_option()
+        ws, done = init_module.init(target, remote, inline=inline, force=force)
         output.flush_messages(ws)
         for line in done:
             output.echo(f"- {line}")
@@ -65,10 +65,10 @@ def register(app: typer.Typer) -> None:
         from gittasks import doctor as doctor_module
 
         ws = output.workspace()
-        report = doctor_module.run(ws, fix=fix)
-        for line in report.lines:
+        findings = doctor_module.run(ws, fix=fix)
+        for line in findings.lines:
             output.echo(line)
-        if report.failed:
+        if findings.failed:
             raise typer.Exit(1)
 
     @app.command()
@@ -78,7 +78,7 @@ def register(app: typer.Typer) -> None:
         """Validate task files; one line per problem, exit 1 if any."""
         from gittasks import doctor as doctor_module
 
-        found = doctor_module.validate_files(files or [], output._state["repo"])
+        found = doctor_module.validate_files(files or [], output.repo_option())
         for line in found:
             output.echo(line)
         if found:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -51,7 +51,7 @@ def register(app: typer.Typer) -> None:
             machine = f" (from {render.safe(item['machine'])})" if item.get("machine") else ""
             output.echo(f"in   {item['change']:<8} {render.safe(item['id'])}  {render.safe(item['subject'])}{machine}")
         for record in report.conflicts:
-            output.echo(f"conflict recorded: {conflict_line(record)}")
+            output.echo(f"conflict recorded: {render.conflict_line(record)}")
         target = f"{report.remote}/{report.branch}"
         if report.pushed:
             output.echo(f"out  pushed {report.outgoing} commit(s) to {target}")
@@ -94,7 +94,7 @@ def register(app: typer.Typer) -> None:
             output.emit_json(records)
             return
         for record in records:
-            output.echo(conflict_line(record))
+            output.echo(render.conflict_line(record))
         if not records:
             output.note("no conflicts recorded")
 
@@ -119,17 +119,3 @@ def register(app: typer.Typer) -> None:
             output.emit_json(outcome.value)
         else:
             output.echo(f"resolved {render.safe(field_name)} of {render.safe(outcome.value['id'])}")
-
-
-def conflict_line(record: Any) -> str:
-    if not isinstance(record, dict):
-        return render.safe(record)
-    values = ", ".join(
-        f"{render.safe(v.get('value'))} ({render.safe(v.get('machine'))})"
-        for v in record.get("values", [])
-        if isinstance(v, dict)
-    )
-    return (
-        f"{render.safe(record.get('task'))} {render.safe(record.get('field'))} [{record.get('kind', 'field')}]: "
-        f"{values}; kept {render.safe(record.get('kept'))}"
-    )

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from gittasks import render, rules
+from gittasks import archive, document, history, operations, render, rules
 from gittasks.cli import output
 from gittasks.errors import GittasksError
 from gittasks.workspace import Outcome, Workspace
@@ -40,8 +40,6 @@ def _report(ws: Workspace, outcome: Outcome, as_json: bool, task: dict[str, Any]
 
 
 def _update(given: str, as_json: bool, edit: Any, action: str | None = None) -> None:
-    from gittasks import operations
-
     ws = output.workspace()
     outcome = operations.update(ws, given, edit, action)
     _report(ws, outcome, as_json, outcome.value)
@@ -64,8 +62,6 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Add a pending task; prints its id."""
-        from gittasks import operations
-
         ws = output.workspace()
         metadata = {k: v for k, v in parse_meta(meta).items() if v is not None}
         if client is not None:
@@ -109,8 +105,6 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Change fields of a task."""
-        from gittasks import operations
-
         edit = operations.Edit(
             subject=subject,
             description=description,
@@ -133,8 +127,6 @@ def register(app: typer.Typer) -> None:
         task_id: IdArg, owner: Annotated[str | None, typer.Option("--owner")] = None, as_json: JsonOpt = False
     ) -> None:
         """Mark a task in progress."""
-        from gittasks import operations
-
         _update(task_id, as_json, operations.Edit(status=rules.IN_PROGRESS, owner=owner), "start")
 
     @app.command()
@@ -147,8 +139,6 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Mark a task completed (a client task with billable minutes also gets a work item)."""
-        from gittasks import operations
-
         edit = operations.Edit(status=rules.COMPLETED, outcome=outcome, minutes=minutes)
         _update(task_id, as_json, edit, "complete")
 
@@ -159,15 +149,11 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Mark a task blocked, with the reason."""
-        from gittasks import operations
-
         _update(task_id, as_json, operations.Edit(status=rules.BLOCKED, reason=reason), "block")
 
     @app.command()
     def cancel(task_id: IdArg, as_json: JsonOpt = False) -> None:
         """Cancel a task."""
-        from gittasks import operations
-
         _update(task_id, as_json, operations.Edit(status=rules.CANCELLED), "cancel")
 
     @app.command()
@@ -177,16 +163,12 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Reopen a completed or cancelled task."""
-        from gittasks import operations
-
         target = rules.IN_PROGRESS if start_it else rules.PENDING
         _update(task_id, as_json, operations.Edit(status=target, reopen=True), "reopen")
 
     @app.command()
     def delete(task_id: IdArg, as_json: JsonOpt = False) -> None:
         """Remove a task (its dependency links go with it)."""
-        from gittasks import operations
-
         ws = output.workspace()
         outcome = operations.delete(ws, task_id)
         output.flush_messages(ws)
@@ -202,18 +184,14 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """List the active tasks."""
-        for s in status:
-            if s not in rules.STATUSES:
-                raise GittasksError(f"unknown status {s!r}; use one of: {', '.join(rules.STATUSES)}")
+        wanted = rules.status_filter(status)
         ws = output.workspace()
         doc = ws.load()
         output.flush_messages(ws)
-        tasks = [t for t in ws.tasks() if not status or t.get("status") in status]
+        tasks = [t for t in ws.tasks() if wanted(t)]
         archived: Any = ()
         if include_archive:
-            from gittasks import archive
-
-            archived = (t for t in archive.iter_archived(ws.repo.root) if not status or t.get("status") in status)
+            archived = (t for t in archive.iter_archived(ws.repo.root) if wanted(t))
         if as_json:
             if not include_archive:
                 output.emit_json(tasks)
@@ -243,15 +221,11 @@ def register(app: typer.Typer) -> None:
         output.flush_messages(ws)
         archived = False
         if at is not None:
-            from gittasks import history
-
             task = history.task_at(ws.repo, task_id, ws.revision(at))
             if task is None:
                 raise GittasksError(f"no task {task_id!r} at {at}")
         else:
-            from gittasks import archive
-
-            task, archived = archive.find_task(ws, task_id)
+            task, archived = operations.find_task(ws, task_id)
         if as_json:
             output.emit_json(task)
             return
@@ -278,6 +252,4 @@ def register(app: typer.Typer) -> None:
         ws = output.workspace()
         doc = ws.load()
         output.flush_messages(ws)
-        from gittasks import document
-
         output.print_checklist(render.checklist(document.canonical(doc), detailed=detailed))

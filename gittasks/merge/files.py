@@ -1,0 +1,163 @@
+"""Files: the merge of a task file's bytes (the active list, archive task lines, work-item records) and of all task
+files of a version as one keyed set (`merge_task_files`, for sync and the edit made outside gittasks).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from gittasks import document, rules, taskset
+from gittasks.document import DocumentError
+from gittasks.merge.tasks import merge_documents, merge_documents_indexed, merge_task_lists
+from gittasks.merge.values import canonical_bytes, id_order, same, stamp_order
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing, which the merge driver does not need
+if TYPE_CHECKING:
+    from typing import Any
+
+
+def _earlier_record(a: dict[str, Any], b: dict[str, Any], now: datetime) -> dict[str, Any]:
+    a_key = (stamp_order(a.get("time"), now), canonical_bytes(a))
+    b_key = (stamp_order(b.get("time"), now), canonical_bytes(b))
+    return a if a_key <= b_key else b
+
+
+def _merge_records(
+    base: list[dict[str, Any]], ours: list[dict[str, Any]], theirs: list[dict[str, Any]], now: datetime
+) -> list[dict[str, Any]]:
+    """Work items: a three-way merge of records keyed by their `id` (by their bytes when they have none).
+
+    A record added, changed or removed on one side takes that side; one removed on one side and changed on the other
+    is kept; the same id added or changed on both sides (a task completed on two machines) keeps the earlier record
+    (by `time`, then bytes), so that the work is billed once.
+    """
+
+    def index(records: list[dict[str, Any]]) -> dict[Any, dict[str, Any]]:
+        out: dict[Any, dict[str, Any]] = {}
+        for record in records:
+            record_id = record.get("id")
+            key = ("id", record_id) if type(record_id) is str else ("bytes", document.conflict_key(record))
+            out[key] = _earlier_record(out[key], record, now) if key in out else record
+        return out
+
+    b_map, o_map, t_map = index(base), index(ours), index(theirs)
+    merged: list[dict[str, Any]] = []
+    for key in o_map.keys() | t_map.keys():
+        b, o, t = b_map.get(key), o_map.get(key), t_map.get(key)
+        if same(o, t) or same(t, b):
+            value = o
+        elif same(o, b):
+            value = t
+        elif o is None or t is None:
+            value = o if t is None else t  # removed on one side, changed on the other: kept
+        else:
+            value = _earlier_record(o, t, now)
+        if value is not None:
+            merged.append(value)
+    return merged
+
+
+def _file_kind(name: str) -> str:
+    path = "/" + name.replace("\\", "/")
+    if not path.endswith(".jsonl"):
+        return "document"
+    if f"/{rules.WORK_ITEMS_DIR}/" in path:
+        return "records"
+    return "tasks"
+
+
+def _load(raw: bytes, name: str, kind: str) -> tuple[Any, dict[str, dict[str, Any]] | None]:
+    """The parsed and checked file, and for a document its tasks by id (None when not known)."""
+    if kind == "document":
+        if document.is_blank(raw):
+            raise DocumentError(f"{name}: the file is empty; restore it from git")
+        return document.load_document_indexed(raw, name)
+    if kind == "tasks":
+        return document.read_task_lines(raw, name, unique=True), None
+    return document.read_lines(raw, name), None
+
+
+def merge_bytes(
+    base: bytes | None,
+    ours: bytes,
+    theirs: bytes,
+    name: str,
+    *,
+    now: datetime | None = None,
+    lenient_base: bool = False,
+) -> bytes:
+    """Merge three versions of the task file `name` (its path in the repository) and return canonical bytes.
+
+    `name` decides the format: `.claude/active-tasks.json` style documents; archive `.jsonl` task lines (merged by
+    id like the active list, written sorted by id; their conflict records have no place in the file and are dropped);
+    or work-item `.jsonl` records (merged by id, written sorted by bytes). An empty or None base means no common
+    ancestor. Raises
+    DocumentError (one line naming the file and the place) on an invalid input; with `lenient_base`, an invalid base
+    (a virtual base of a criss-cross merge that kept conflict markers, say) counts as no common ancestor.
+    """
+    kind = _file_kind(name)
+    base_value: Any = None
+    base_index = None
+    if base is not None and not document.is_blank(base):
+        try:
+            base_value, base_index = _load(base, f"{name} (base)", kind)
+        except DocumentError:
+            if not lenient_base:
+                raise
+    ours_value, ours_index = _load(ours, f"{name} (ours)", kind)
+    theirs_value, theirs_index = _load(theirs, f"{name} (theirs)", kind)
+
+    if kind == "document":
+        indexes = (base_index, ours_index, theirs_index)
+        return document.dumps(merge_documents_indexed(base_value, ours_value, theirs_value, now, indexes).document)
+    if kind == "records":
+        records = _merge_records(base_value or [], ours_value, theirs_value, now or rules.utc_now())
+        return b"".join(sorted(document.dump_line(r) for r in records))  # sorted by bytes: no key to sort by
+    tasks, _conflicts, _renamed = merge_task_lists(base_value or [], ours_value, theirs_value, now=now)
+    tasks.sort(key=lambda task: id_order(task["id"]))
+    return document.dump_lines(document.canonical_task(task) for task in tasks)
+
+
+@dataclass
+class Merged:
+    files: dict[str, bytes | None]
+    conflicts: list[dict[str, Any]]
+    incoming: list[dict[str, Any]]
+
+
+def merge_task_files(
+    base: dict[str, bytes], ours: dict[str, bytes], theirs: dict[str, bytes], *, have_base: bool = True
+) -> Merged:
+    """Merge three versions of all task files as one keyed set; the files to write (None: delete)."""
+    b, o, t = taskset.fold(base), taskset.fold(ours), taskset.fold(theirs)
+    result = merge_documents(b.doc if have_base else None, o.doc, t.doc)
+    files: dict[str, bytes | None] = dict(taskset.split(result.document))
+    for path in sorted(set(b.work_items) | set(o.work_items) | set(t.work_items)):
+        files[path] = merge_bytes(
+            b.work_items.get(path, b""), o.work_items.get(path, b""), t.work_items.get(path, b""), path
+        )
+    for path in set(ours) | set(theirs):
+        files.setdefault(path, None)
+    if rules.ACTIVE_PATH not in ours and rules.ACTIVE_PATH not in theirs and not result.document["tasks"]:
+        files.pop(rules.ACTIVE_PATH, None)
+    before = taskset.task_map(o.doc)
+    after = taskset.task_map(result.document)
+    incoming = []
+    for tid, task in after.items():
+        old = before.get(tid)
+        if old != task:
+            incoming.append(
+                {
+                    "id": tid,
+                    "subject": task.get("subject", ""),
+                    "change": "added" if old is None else "changed",
+                    "machine": task.get("updated_by"),
+                    "status": task.get("status"),
+                }
+            )
+    for tid, task in before.items():
+        if tid not in after:
+            incoming.append({"id": tid, "subject": task.get("subject", ""), "change": "removed", "machine": None})
+    incoming.sort(key=lambda item: document.natural_key(item["id"]))
+    return Merged(files, result.conflicts, incoming)

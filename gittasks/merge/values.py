@@ -1,0 +1,205 @@
+"""Values: the three-way merge of one value (JSON equality, text by lines, id lists as sets), the side rules.
+
+Every decision is a function of the two sides' data only, never of which side is "ours": the later `updated_at`,
+then the larger machine name, then the larger value bytes. Internal to the merge package.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import datetime
+
+import orjson
+
+from gittasks import document, rules
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing, which the merge driver does not need
+if TYPE_CHECKING:
+    from typing import Any
+
+
+class _Missing:
+    """A field that is absent: a value distinct from every JSON value, null included."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+
+
+_SORT = orjson.OPT_SORT_KEYS
+
+
+def canonical_bytes(value: Any) -> bytes:
+    """Canonical JSON bytes of a value (sorted keys); an absent value sorts before every JSON value."""
+    if value is MISSING:
+        return b""
+    return orjson.dumps(value, option=_SORT)
+
+
+def plain(value: Any) -> Any:
+    return None if value is MISSING else value
+
+
+def same(a: Any, b: Any) -> bool:
+    """JSON equality: like == but `true`, `1` and `1.0` are three different values."""
+    if a is b:
+        return True
+    kind = type(a)
+    if kind is not type(b):
+        return False
+    if kind is dict or kind is list:  # == is fast but says True == 1 == 1.0 inside; the bytes tell them apart
+        return bool(a == b) and canonical_bytes(a) == canonical_bytes(b)
+    return bool(a == b)
+
+
+@functools.lru_cache(maxsize=8192)
+def _order_str(value: str, now: datetime) -> str:
+    return rules.ordering_stamp(value, now)
+
+
+def stamp_order(value: Any, now: datetime) -> str:
+    """`rules.ordering_stamp` (a far-future stamp clamped), memoised: the same stamps come up again and again."""
+    return _order_str(value, now) if type(value) is str else ""
+
+
+def _stamp_key(value: Any, now: datetime) -> tuple[str, bytes]:
+    """Order of two stamps: the (clamped) moment, then the raw bytes so that the order is total."""
+    return stamp_order(value, now), canonical_bytes(value)
+
+
+class Side:
+    """What the side-independent rules need to know about one side's version of a task (or of the document)."""
+
+    __slots__ = ("rank", "updated_at", "updated_by")
+
+    def __init__(self, updated_at: Any, updated_by: Any, now: datetime) -> None:
+        self.updated_at = updated_at
+        self.updated_by = updated_by
+        self.rank = (stamp_order(updated_at, now), updated_by if type(updated_by) is str else "")
+
+    def entry(self, value: Any) -> dict[str, Any]:
+        return document.conflict_value(plain(value), plain(self.updated_by), plain(self.updated_at))
+
+
+class Context:
+    """One merge of one task (or of the top-level keys): the two sides and the records produced."""
+
+    __slots__ = ("conflicts", "ours", "task_id", "theirs")
+
+    def __init__(self, task_id: str | None, ours: Side, theirs: Side, conflicts: list[dict[str, Any]]) -> None:
+        self.task_id = task_id
+        self.ours = ours
+        self.theirs = theirs
+        self.conflicts = conflicts
+
+    def ours_wins(self, ov: Any, tv: Any) -> bool:
+        """The generic rule: the later `updated_at`, then the larger machine name, then the larger value bytes."""
+        return (self.ours.rank, canonical_bytes(ov)) > (self.theirs.rank, canonical_bytes(tv))
+
+    def record(self, path: str, kind: str, bv: Any, ov: Any, tv: Any, kept: Any) -> None:
+        values = (self.ours.entry(ov), self.theirs.entry(tv))
+        self.conflicts.append(
+            document.conflict_record(self.task_id, path, kind, values, base=plain(bv), kept=plain(kept))
+        )
+
+    def conflict(self, path: str, kind: str, bv: Any, ov: Any, tv: Any) -> Any:
+        kept = ov if self.ours_wins(ov, tv) else tv
+        self.record(path, kind, bv, ov, tv, kept)
+        return kept
+
+
+def merge_text(base: str, ours: str, theirs: str) -> str | None:
+    """A line-based three-way merge; None when the two sides' edits overlap."""
+    import merge3  # lazily: only a text edited on both sides needs it
+
+    # The two sides go in a fixed order, so the clean result cannot depend on which one is ours.
+    first, second = (ours, theirs) if ours <= theirs else (theirs, ours)
+    merger = merge3.Merge3(base.splitlines(True), first.splitlines(True), second.splitlines(True))
+    out: list[str] = []
+    for group in merger.merge_groups():
+        if group[0] == "conflict":
+            return None
+        out.extend(group[1])
+    return "".join(out)
+
+
+def id_order(task_id: str) -> tuple[Any, ...]:
+    return document.cached_natural_key(task_id), task_id
+
+
+def _id_set(value: Any) -> set[str] | None:
+    if value is MISSING or value is None:
+        return set()
+    if type(value) is list and all(type(v) is str for v in value):
+        return set(value)
+    return None
+
+
+def merge_id_list(ctx: Context, path: str, bv: Any, ov: Any, tv: Any) -> Any:
+    """Both sides changed a list of ids: (base ∩ ours ∩ theirs) ∪ (ours − base) ∪ (theirs − base), sorted."""
+    base, ours, theirs = _id_set(bv), _id_set(ov), _id_set(tv)
+    if base is None or ours is None or theirs is None:  # not a list of ids: an ordinary value
+        return ctx.conflict(path, "field", bv, ov, tv)
+    merged = (base & ours & theirs) | (ours - base) | (theirs - base)
+    return sorted(merged, key=id_order)
+
+
+def merge_value(ctx: Context, path: str, bv: Any, ov: Any, tv: Any, *, text: bool = False) -> Any:
+    """Three-way merge of one value; MISSING means absent (and an absent result means: leave the key out)."""
+    if same(ov, tv):
+        return ov
+    if same(ov, bv):
+        return tv
+    if same(tv, bv):
+        return ov
+    # Changed on both sides to different values.
+    if type(ov) is dict and type(tv) is dict:
+        return merge_dict(ctx, path, bv if type(bv) is dict else {}, ov, tv)
+    if type(ov) is str and type(tv) is str:
+        base_text = bv if type(bv) is str else ""
+        if text or "\n" in ov or "\n" in tv or "\n" in base_text:
+            merged = merge_text(base_text, ov, tv)
+            if merged is not None:
+                return merged
+            return ctx.conflict(path, "text", bv, ov, tv)
+    return ctx.conflict(path, "field", bv, ov, tv)
+
+
+def merge_dict(ctx: Context, path: str, base: dict[str, Any], ours: dict[str, Any], theirs: dict[str, Any]) -> Any:
+    out: dict[str, Any] = {}
+    for key in field_keys(base, ours, theirs):
+        value = merge_value(
+            ctx, f"{path}.{key}", base.get(key, MISSING), ours.get(key, MISSING), theirs.get(key, MISSING)
+        )
+        if value is not MISSING:
+            out[key] = value
+    return out
+
+
+def field_keys(base: dict[str, Any], ours: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
+    keys = list(ours)
+    keys.extend(k for k in theirs if k not in ours)
+    keys.extend(k for k in base if k not in ours and k not in theirs)
+    return keys
+
+
+def three_way_quiet(bv: Any, ov: Any, tv: Any) -> Any:
+    """Three-way merge of a bookkeeping value: both changed differently keeps the larger bytes, with no record."""
+    if same(ov, tv) or same(tv, bv):
+        return ov
+    if same(ov, bv):
+        return tv
+    return ov if canonical_bytes(ov) > canonical_bytes(tv) else tv
+
+
+def later_stamp(bv: Any, ov: Any, tv: Any, now: datetime) -> bool:
+    """True when ours' stamp is the one to keep (changed on ours only, or both changed and ours is later)."""
+    if same(tv, bv):
+        return True
+    if same(ov, bv):
+        return False
+    return _stamp_key(ov, now) > _stamp_key(tv, now)

@@ -1,0 +1,148 @@
+"""The schema of the task files (pydantic v2): the full check run before every write, by `doctor` and `validate`.
+
+Only the write transaction, `doctor` and `validate` import this module: pydantic costs the read path (`list`,
+`show`, ...) its start-up, and the merge driver never needs it. The pure rules over relations (self-links,
+cycles, parent loops) are `model.check_relations`, which this check ends with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from gittasks import document, model, rules
+from gittasks.document import Document, DocumentError
+
+Status = Literal["pending", "in_progress", "blocked", "completed", "cancelled"]
+
+
+def _check_stamp(value: str | None) -> str | None:
+    if value is not None and rules.parse_stamp(value) is None:
+        raise ValueError("not an ISO 8601 timestamp")
+    return value
+
+
+class TaskModel(BaseModel):
+    """One task, as in task-format.md. Unknown fields are allowed and kept."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    id: str = Field(min_length=1)
+    subject: str = Field(min_length=1)
+    description: str | None = None
+    activeForm: str | None = None
+    status: Status = "pending"
+    owner: str | None = None
+    created_at: str | None = None
+    started_at: str | None = None
+    completed_at: str | None = None
+    updated_at: str | None = None
+    updated_by: str | None = None
+    blocks: list[str] = Field(default_factory=list)
+    blockedBy: list[str] = Field(default_factory=list)
+    blocked_reason: str | None = None
+    parent: str | None = None
+    type: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    context: dict[str, Any] = Field(default_factory=dict)
+
+    _stamps = field_validator("created_at", "started_at", "completed_at", "updated_at")(_check_stamp)
+
+
+class TaskFileModel(BaseModel):
+    """The whole `active-tasks.json`."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    last_updated: str | None = None
+    tasks: list[TaskModel]
+    conflicts: list[dict[str, Any]] | None = None
+
+    _stamp = field_validator("last_updated")(_check_stamp)
+
+
+def validate_full(doc: Document, name: str) -> None:
+    """The full schema check; DocumentError with one line naming the file, the task and the field."""
+    try:
+        TaskFileModel.model_validate(doc)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = list(err["loc"])
+        where = name
+        if len(loc) >= 2 and loc[0] == "tasks" and isinstance(loc[1], int):
+            index = loc[1]
+            task = doc["tasks"][index] if index < len(doc.get("tasks", [])) else {}
+            tid = task.get("id") if isinstance(task, dict) else None
+            where += f": tasks[{index}]" + (f" (id {tid!r})" if tid else "")
+            loc = loc[2:]
+        path = ".".join(str(p) for p in loc) or "(the task)"
+        raise DocumentError(f"{where}: field '{path}': {err['msg']}; fix the file or restore it from git") from None
+    model.check_relations(doc, name)
+
+
+def problems(raw: bytes, name: str, *, known_elsewhere: Collection[str] = ()) -> list[str]:
+    """Every problem of a task file, one line each (for `validate`); empty when the file is good."""
+    try:
+        if name.endswith(".jsonl"):
+            return _jsonl_problems(raw, name)
+        doc = document.load_document(raw, name)
+    except DocumentError as exc:
+        return [str(exc)]
+    found: list[str] = []
+    try:
+        validate_full(doc, name)
+    except DocumentError as exc:
+        found.append(str(exc))
+    index = model.task_index(doc)
+    for task in doc["tasks"]:
+        tid = task["id"]
+        for field_name, mirror in (("blockedBy", "blocks"), ("blocks", "blockedBy")):
+            values = task.get(field_name)
+            if not isinstance(values, list):
+                continue
+            for other in values:
+                if other in index:
+                    if tid not in (index[other].get(mirror) or []):
+                        found.append(
+                            f"{name}: task {tid!r} has {other!r} in {field_name} "
+                            f"but {other!r} lacks {tid!r} in {mirror} (one-sided dependency)"
+                        )
+                elif other not in known_elsewhere:
+                    found.append(f"{name}: task {tid!r} names unknown task {other!r} in {field_name}")
+        parent = task.get("parent")
+        if isinstance(parent, str) and parent not in index and parent not in known_elsewhere:
+            found.append(f"{name}: task {tid!r} has unknown parent {parent!r}")
+    return list(dict.fromkeys(found))
+
+
+def _jsonl_problems(raw: bytes, name: str) -> list[str]:
+    found: list[str] = []
+    seen: set[str] = set()
+    for number, line in enumerate(raw.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            value = document.parse_bytes(line, f"{name}:{number}")
+        except DocumentError as exc:
+            found.append(str(exc))
+            continue
+        if "/work-items/" in name.replace("\\", "/"):
+            if not isinstance(value, dict):
+                found.append(f"{name}:{number}: a work item must be a JSON object")
+            continue
+        try:
+            document.check_task(value, f"{name}:{number}")
+            TaskModel.model_validate(value)
+        except DocumentError as exc:
+            found.append(str(exc))
+            continue
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            found.append(f"{name}:{number}: field '{'.'.join(str(p) for p in err['loc'])}': {err['msg']}")
+            continue
+        if value["id"] in seen:
+            found.append(f"{name}:{number}: duplicate id {value['id']!r}")
+        seen.add(value["id"])
+    return found
