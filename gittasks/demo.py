@@ -6,6 +6,7 @@ shut out (an identity is set in each repository made here), so the demo needs no
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -142,8 +143,6 @@ def scenario(d: Demo) -> None:
 
     d.section("The description, merged paragraph by paragraph")
     description = d.gt("WS-A", a, "show", epic, "--json", show=False)
-    import json
-
     for line in json.loads(description)["description"].splitlines():
         d.echo(f"    {line}")
 

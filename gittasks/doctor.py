@@ -8,6 +8,7 @@ import shlex
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from shutil import which
 
 from gittasks import archive, clone, repair, rules, schema, secrets_check, store, taskbranch, taskset
 from gittasks.errors import GittasksError
@@ -76,8 +77,6 @@ def driver_runs(command: str) -> bool:
         return False
     if "/" in program or "\\" in program:
         return Path(program).exists()
-    from shutil import which
-
     return which(program) is not None
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from gittasks import document, rules, taskset, trailers
+from gittasks import document, rules, taskbranch, taskset, trailers
 from gittasks.document import DocumentError
 from gittasks.git import Repo
 
@@ -74,8 +74,6 @@ def _task_in_canonical_blob(blob: bytes, task_id: str) -> dict[str, Any] | None:
 def _tasks_at(repo: Repo, revs: list[str], wanted: str | None = None) -> dict[str, dict[str, dict[str, Any]]]:
     """{rev: {id: task}} for each rev: the active lists are read through one `cat-file --batch`; the archive of a
     rev is read only when the wanted task is not in its active list (or when no task is wanted)."""
-    from gittasks import taskbranch
-
     unique = list(dict.fromkeys(revs))
     out: dict[str, dict[str, dict[str, Any]]] = {}
     if not unique:

@@ -306,7 +306,8 @@ def archive_ended(ws: Workspace, older_than: timedelta | None = None) -> Outcome
 
 
 def restore(ws: Workspace, given: str) -> Outcome:
-    """Bring one archived task back to the active list (one commit)."""
+    """Restore (out of the archive): bring one archived task back to the active list, one commit. Not `recover`
+    (a new session's summary) nor `repair` (a line merge's damage fixed)."""
     with ws.lock:
         doc = ws.load()
         if any(t["id"] == given for t in doc["tasks"]):

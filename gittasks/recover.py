@@ -1,4 +1,6 @@
-"""What a new assistant session should know: the incomplete tasks, as facts, in dependency order. Pure."""
+"""Recover (a session's summary): what a new assistant session should know, the incomplete tasks as facts, in
+dependency order. Pure. Not to be confused with `repair` (a line merge's damage fixed) or `restore` (a task brought
+back out of the archive)."""
 
 from __future__ import annotations
 

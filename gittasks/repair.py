@@ -1,4 +1,5 @@
-"""Repair of task files that a plain line merge (git without the driver) left unmerged or broken.
+"""Repair (a line merge's damage fixed): task files that a plain line merge (git without the driver) left unmerged or
+broken. Not `recover` (a new session's summary) nor `restore` (a task out of the archive).
 
 The three index stages (base, ours, theirs) go through the same field-level merge as the driver and sync; a file
 committed with conflict markers (or a "clean" line merge that is not valid JSON) is rebuilt from the merge of the
@@ -7,7 +8,7 @@ parents of the commit that broke it.
 
 from __future__ import annotations
 
-from gittasks import merge, rules, store
+from gittasks import document, merge, rules, store
 from gittasks.document import DocumentError
 from gittasks.errors import GittasksError
 from gittasks.workspace import Workspace
@@ -97,8 +98,6 @@ def find_broken_commit(ws: Workspace, path: str = rules.ACTIVE_PATH) -> str | No
 
 
 def _invalid(ws: Workspace, rev: str, path: str) -> bool:
-    from gittasks import document
-
     raw = ws.repo.show(rev, path)
     if raw is None:
         return False

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gittasks import failpoints, rules, taskbranch, trailers
+from gittasks import failpoints, repair, rules, taskbranch, trailers
 from gittasks.errors import GittasksError
 from gittasks.git import GitError, Repo
 from gittasks.merge import merge_task_files
@@ -33,7 +33,7 @@ STATE_FILE = "gittasks-sync.json"
 
 
 @dataclass
-class SyncReport:
+class SyncOutcome:
     remote: str = ""
     branch: str = ""
     ok: bool = False
@@ -53,10 +53,10 @@ class SyncReport:
 
 
 class SyncFailed(GittasksError):
-    def __init__(self, message: str, report: SyncReport) -> None:
+    def __init__(self, message: str, outcome: SyncOutcome) -> None:
         super().__init__(message)
-        report.message = message
-        self.report = report
+        outcome.message = message
+        self.outcome = outcome
 
 
 # -- reading versions ---------------------------------------------------------------------------------------------
@@ -65,21 +65,21 @@ class SyncFailed(GittasksError):
 # -- writing the merge --------------------------------------------------------------------------------------------
 
 
-def merge_commit(ws: Workspace, ours: str, theirs: str, label: str, report: SyncReport) -> str:
+def merge_commit(ws: Workspace, ours: str, theirs: str, label: str, outcome: SyncOutcome) -> str:
     """Make (not check out) the merge commit of `ours` and `theirs`; raises SyncFailed if other files conflict."""
     repo = ws.repo
     bases = repo.merge_bases(ours, theirs)
     try:
         tree, conflicted = repo.merge_tree(ours, theirs, unrelated=not bases)
     except GitError as exc:
-        raise SyncFailed(str(exc), report) from None
+        raise SyncFailed(str(exc), outcome) from None
     others = [p for p in conflicted if not (p == rules.ACTIVE_PATH or p.startswith(rules.TASKS_DIR + "/"))]
     if others:
         shown = ", ".join(others[:5]) + (" ..." if len(others) > 5 else "")
         raise SyncFailed(
             f"sync stopped: {shown} changed here and on {label} in ways git cannot merge; nothing was changed. "
             f"Merge them with `git pull` (task files merge by themselves), then run `gittasks sync` again",
-            report,
+            outcome,
         )
     base_rev = bases[0] if bases else None
     merged = merge_task_files(
@@ -88,8 +88,8 @@ def merge_commit(ws: Workspace, ours: str, theirs: str, label: str, report: Sync
         taskbranch.files_at(repo, theirs),
         have_base=bool(bases),
     )
-    report.incoming = merged.incoming
-    report.conflicts = merged.conflicts
+    outcome.incoming = merged.incoming
+    outcome.conflicts = merged.conflicts
     new_tree = repo.tree_with_files(tree, merged.files)
     ids = [item["id"] for item in merged.incoming]
     subjects = {item["id"]: item["subject"] for item in merged.incoming}
@@ -99,7 +99,7 @@ def merge_commit(ws: Workspace, ours: str, theirs: str, label: str, report: Sync
     return repo.commit_tree(new_tree, [ours, theirs], message)
 
 
-def fast_forward(ws: Workspace, target: str, report: SyncReport) -> None:
+def fast_forward(ws: Workspace, target: str, outcome: SyncOutcome) -> None:
     """Inline layout: move the current branch and its work tree to `target` (a descendant of HEAD)."""
     err = ws.repo.fast_forward(target)
     if err is not None:
@@ -108,7 +108,7 @@ def fast_forward(ws: Workspace, target: str, report: SyncReport) -> None:
         raise SyncFailed(
             f"sync stopped: your uncommitted changes to {shown} would be overwritten by what came in; nothing was "
             "changed. Commit or stash them, then run `gittasks sync` again",
-            report,
+            outcome,
         )
 
 
@@ -146,12 +146,12 @@ def pick_remote(ws: Workspace, remote: str | None) -> tuple[str, str, bool]:
     return name, remote_branch, bool(upstream_merge and name == upstream_remote)
 
 
-def unreachable(ws: Workspace, local: str | None, tracking: str, detail: str, report: SyncReport) -> SyncFailed:
-    report.not_pushed = count_not_pushed(ws.repo, local, tracking)
+def unreachable(ws: Workspace, local: str | None, tracking: str, detail: str, outcome: SyncOutcome) -> SyncFailed:
+    outcome.not_pushed = count_not_pushed(ws.repo, local, tracking)
     return SyncFailed(
-        f"could not reach {report.remote} ({one_line(detail, 100)}); {report.not_pushed} changes not yet pushed, "
+        f"could not reach {outcome.remote} ({one_line(detail, 100)}); {outcome.not_pushed} changes not yet pushed, "
         "they stay committed here: run `gittasks sync` again when the remote is reachable",
-        report,
+        outcome,
     )
 
 
@@ -178,7 +178,7 @@ def _foreign_commits(repo: Repo, ours: str | None, theirs: str | None) -> list[s
 # -- the whole sync -----------------------------------------------------------------------------------------------
 
 
-def _follow_a_migrate(ws: Workspace, remote: str | None, report: SyncReport) -> None:
+def _follow_a_migrate(ws: Workspace, remote: str | None, outcome: SyncOutcome) -> None:
     """Inline layout: fetch the remote's task branch too; when another clone moved the list there (`gittasks
     migrate`), follow it instead of syncing the current branch."""
 
@@ -199,7 +199,7 @@ def _follow_a_migrate(ws: Workspace, remote: str | None, report: SyncReport) -> 
             f"the task list moved to the branch {ws.branch} on {name} (`gittasks migrate` on another clone); run "
             f"`git pull` first (it stops tracking the task files here), then `gittasks sync`: your task changes are "
             "merged onto that branch",
-            report,
+            outcome,
         )
 
 
@@ -215,13 +215,13 @@ class _Side:
     def local_name(self) -> str:
         return self.ws.branch_ref if not self.ws.inline else "HEAD"
 
-    def move(self, target: str, old: str | None, report: SyncReport) -> bool:
+    def move(self, target: str, old: str | None, outcome: SyncOutcome) -> bool:
         """Move the local tip from `old` to `target` and bring it into the work tree; False when it moved."""
         ws = self.ws
         if ws.inline:
-            fast_forward(ws, target, report)
+            fast_forward(ws, target, outcome)
             return True
-        if not ws.repo.update_ref(ws.branch_ref, target, old, f"gittasks: sync {report.remote}"):
+        if not ws.repo.update_ref(ws.branch_ref, target, old, f"gittasks: sync {outcome.remote}"):
             return False
         ws.invalidate()
         ws.bring_in()
@@ -234,36 +234,34 @@ def sync(
     progress: Callable[[str], None] | None = None,
     *,
     only_task_commits: bool = False,
-) -> SyncReport:
+) -> SyncOutcome:
     """Commit what is pending, fetch, merge, push. The network is used only outside the repository lock, with a
     bounded wait each time. `only_task_commits` (the session-start hook, inline layout) refuses to push or merge a
     commit that is not a gittasks change."""
 
     say = progress or (lambda _msg: None)
-    report = SyncReport()
+    outcome = SyncOutcome()
     repo = ws.repo
     side = _Side(ws)
     if ws.inline:
-        _follow_a_migrate(ws, remote, report)
+        _follow_a_migrate(ws, remote, outcome)
     with ws.lock:
         if ws.inline:
-            from gittasks import repair
-
-            report.repaired = repair.repair_for_sync(ws)
+            outcome.repaired = repair.repair_for_sync(ws)
         ws.invalidate()
         ws.preflight()
         name, branch, has_upstream = pick_remote(ws, remote)
-    report.remote, report.branch = name, branch
+    outcome.remote, outcome.branch = name, branch
     label = f"{name}/{branch}"
     tracking = f"refs/remotes/{name}/{branch}"
     timeout = network_timeout(ws)
     delay = 0.05
     for attempt in range(1, MAX_ATTEMPTS + 1):
-        report.attempts = attempt
+        outcome.attempts = attempt
         say(f"fetching {label}")
         fetched = repo.fetch(name, f"refs/heads/{branch}", tracking, timeout)
         if fetched.outcome == "unreachable":
-            raise unreachable(ws, side.tip(), tracking, fetched.detail, report)
+            raise unreachable(ws, side.tip(), tracking, fetched.detail, outcome)
         theirs = repo.ref(tracking) if fetched.outcome == "ok" else None
         with ws.lock:
             ours = side.tip()
@@ -274,37 +272,37 @@ def sync(
                         f"not synced: {len(foreign)} commit(s) on the current branch are not task changes (e.g. "
                         f"{one_line(foreign[0], 60)!r}); a session start never pushes or merges code. Run "
                         f"`gittasks sync` yourself, or {MOVE_HINT}",
-                        report,
+                        outcome,
                     )
             moved = True
             if theirs is not None and ours is None:
                 before: dict[str, bytes] = {}
-                moved = side.move(theirs, None, report)
-                report.fast_forward = True
-                report.incoming = merge_task_files(before, before, taskbranch.files_at(repo, theirs)).incoming
+                moved = side.move(theirs, None, outcome)
+                outcome.fast_forward = True
+                outcome.incoming = merge_task_files(before, before, taskbranch.files_at(repo, theirs)).incoming
             elif theirs is not None and ours is not None and ours != theirs:
                 if repo.is_ancestor(theirs, ours):  # we are ahead: nothing to merge
                     pass
                 elif repo.is_ancestor(ours, theirs):
                     before = taskbranch.files_at(repo, ours)
-                    moved = side.move(theirs, ours, report)
-                    report.fast_forward = True
-                    report.incoming = merge_task_files(before, before, taskbranch.files_at(repo, theirs)).incoming
+                    moved = side.move(theirs, ours, outcome)
+                    outcome.fast_forward = True
+                    outcome.incoming = merge_task_files(before, before, taskbranch.files_at(repo, theirs)).incoming
                 else:
                     say(f"merging {label}")
-                    commit = merge_commit(ws, ours, theirs, label, report)
+                    commit = merge_commit(ws, ours, theirs, label, outcome)
                     failpoints.hit("after-merge-commit")
-                    moved = side.move(commit, ours, report)
+                    moved = side.move(commit, ours, outcome)
                     failpoints.hit("after-merge-checkout")
-                    report.merge_commit = commit
+                    outcome.merge_commit = commit
             if not moved:
                 continue
             ours = side.tip()
         if ours is None or ours == theirs:
-            report.ok = True
+            outcome.ok = True
             break
-        report.outgoing = repo.count(ours, *([f"^{theirs}"] if theirs else []))
-        say(f"pushing {report.outgoing} commit(s) to {label}")
+        outcome.outgoing = repo.count(ours, *([f"^{theirs}"] if theirs else []))
+        say(f"pushing {outcome.outgoing} commit(s) to {label}")
         failpoints.hit("before-push")
         pushed = repo.push(
             name, f"{side.local_name()}:refs/heads/{branch}", timeout, set_upstream=ws.inline and not has_upstream
@@ -314,38 +312,38 @@ def sync(
             known = repo.ref(tracking)
             if not ws.inline and known != ours:  # a remote without a fetch refspec: git did not note the push
                 repo.update_ref(tracking, ours, known, "gittasks: pushed")
-            report.pushed = True
-            report.ok = True
+            outcome.pushed = True
+            outcome.ok = True
             break
         if pushed.outcome == "race":
             time.sleep(delay * (1 + random.random()))
             delay = min(delay * 2, 2.0)
             continue
         if pushed.outcome == "unreachable":
-            raise unreachable(ws, side.tip(), tracking, pushed.detail, report)
-        report.not_pushed = count_not_pushed(repo, side.tip(), tracking)
+            raise unreachable(ws, side.tip(), tracking, pushed.detail, outcome)
+        outcome.not_pushed = count_not_pushed(repo, side.tip(), tracking)
         raise SyncFailed(
-            f"{name} refused the push ({one_line(pushed.detail, 100)}); {report.not_pushed} changes not yet pushed, "
+            f"{name} refused the push ({one_line(pushed.detail, 100)}); {outcome.not_pushed} changes not yet pushed, "
             "they stay committed here",
-            report,
+            outcome,
         )
     else:
-        report.not_pushed = count_not_pushed(repo, side.tip(), tracking)
+        outcome.not_pushed = count_not_pushed(repo, side.tip(), tracking)
         raise SyncFailed(
-            f"the remote kept moving: gave up after {MAX_ATTEMPTS} attempts; {report.not_pushed} changes not yet "
+            f"the remote kept moving: gave up after {MAX_ATTEMPTS} attempts; {outcome.not_pushed} changes not yet "
             "pushed, run `gittasks sync` again",
-            report,
+            outcome,
         )
-    save_state(repo, report)
+    save_state(repo, outcome)
     ws.invalidate()
-    return report
+    return outcome
 
 
 # -- machine-local state and status --------------------------------------------------------------------------------
 
 
-def save_state(repo: Repo, report: SyncReport) -> None:
-    state = {"last_sync": rules.format_stamp(rules.utc_now()), "remote": report.remote, "branch": report.branch}
+def save_state(repo: Repo, outcome: SyncOutcome) -> None:
+    state = {"last_sync": rules.format_stamp(rules.utc_now()), "remote": outcome.remote, "branch": outcome.branch}
     with contextlib.suppress(OSError):
         (repo.git_dir / STATE_FILE).write_text(json.dumps(state), encoding="utf-8")
 
@@ -388,7 +386,7 @@ def status(ws: Workspace) -> dict[str, Any]:
     return out
 
 
-__all__ = ["GitError", "SyncFailed", "SyncReport", "status", "sync"]
+__all__ = ["GitError", "SyncFailed", "SyncOutcome", "status", "sync"]
 
 
 def network_timeout(ws: Workspace) -> float:

@@ -721,16 +721,3 @@ def test_merge_bytes_invalid_base_is_refused_unless_lenient() -> None:
     with pytest.raises(DocumentError, match=r"\(base\)"):
         merge.merge_bytes(bad_base, good, good, ".claude/active-tasks.json")
     assert merge.merge_bytes(bad_base, good, good, ".claude/active-tasks.json", lenient_base=True) == good
-
-
-def test_merge_module_imports_nothing_heavy() -> None:
-    import subprocess
-    import sys
-
-    code = (
-        "import sys, gittasks.merge, gittasks.driver; "
-        "bad = [m for m in ('pydantic', 'typer', 'git', 'rich', 'merge3', 'gittasks.cli') if m in sys.modules]; "
-        "print(bad)"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
-    assert out == "[]", f"the merge path imported {out}"

@@ -401,21 +401,6 @@ def test_inline_sparse_checkout_without_the_task_list(tmp_path: Path, remote: Pa
     assert "Two" in git(b.root, "show", f"HEAD:{ACTIVE}")
 
 
-def test_the_read_path_loads_no_schema_and_no_git_library(tmp_path: Path) -> None:
-    cli = init_repo(code_repo(tmp_path / "a"), inline=False)
-    tid = cli.create("Read me")
-    heavy = ("pydantic", "git", "deepdiff")
-    for args in (["list"], ["show", tid], ["ready"], ["checklist"], ["recover"]):
-        script = (
-            "import sys\nfrom gittasks.main import main\n"
-            f"code = main({args!r})\n"
-            f"print([m for m in {heavy!r} if m in sys.modules])\nsys.exit(code)\n"
-        )
-        proc = subprocess.run([sys.executable, "-c", script], cwd=cli.root, capture_output=True, text=True)
-        assert proc.returncode == 0, proc.stderr
-        assert proc.stdout.strip().splitlines()[-1] == "[]", (args, proc.stdout)
-
-
 def test_doctor_walks_the_task_history(tmp_path: Path) -> None:
     cli = init_repo(code_repo(tmp_path / "a"), inline=False)
     cli.create("One")

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from gittasks import demo as demo_module
+from gittasks import init as init_module
+from gittasks import migrate as migrate_module
 from gittasks.cli import output
+from gittasks.driver import main as driver_main
 
 
 def register(app: typer.Typer) -> None:
@@ -23,8 +28,6 @@ def register(app: typer.Typer) -> None:
         force: Annotated[bool, typer.Option("--force", help="Repoint an existing origin to --remote.")] = False,
     ) -> None:
         """Set up gittasks here: the task branch (or the remote's), the task files, the merge driver. Idempotent."""
-        from gittasks import init as init_module
-
         target = path or output.repo_option()
         ws, done = init_module.init(target, remote, inline=inline, force=force)
         output.flush_messages(ws)
@@ -37,16 +40,12 @@ def register(app: typer.Typer) -> None:
         yes: Annotated[bool, typer.Option("--yes", help="Do it without asking.")] = False,
     ) -> None:
         """Move an inline task list onto a branch of its own (one commit there, one on the current branch)."""
-        from gittasks import migrate as migrate_module
-
         ws = output.workspace()
         plan = migrate_module.plan(ws)
         output.flush_messages(ws)
         for line in plan:
             output.echo(line)
         if not yes:
-            import sys
-
             if not sys.stdin.isatty():
                 output.note("nothing was changed; run `gittasks migrate --yes` to do it")
                 raise typer.Exit(1)
@@ -87,13 +86,9 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def demo(keep: Annotated[bool, typer.Option("--keep", help="Keep the temporary folder.")] = False) -> None:
         """Two workstations and a bare remote on local repos: concurrent edits, sync, the merged result."""
-        from gittasks import demo as demo_module
-
         demo_module.run(keep=keep, echo=output.echo)
 
     @app.command("merge-driver", context_settings={"ignore_unknown_options": True})
     def merge_driver(args: Annotated[list[str], typer.Argument(help="%O %A %B %P as git passes them.")]) -> None:
         """What git runs to merge task files (registered by `init`)."""
-        from gittasks.driver import main as driver_main
-
         raise typer.Exit(driver_main(args))

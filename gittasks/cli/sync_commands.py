@@ -7,8 +7,11 @@ from typing import Annotated
 
 import typer
 
+from gittasks import conflicts as conflicts_module
 from gittasks import render
+from gittasks import sync as sync_module
 from gittasks.cli import output
+from gittasks.errors import GittasksError
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 
@@ -25,8 +28,6 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Commit what is pending, fetch, merge field by field, push (the task branch alone)."""
-        from gittasks import sync as sync_module
-
         ws = output.workspace()
         progress = None
         if sys.stderr.isatty() and not as_json:
@@ -35,34 +36,32 @@ def register(app: typer.Typer) -> None:
                 print(f"gittasks: {text}…", file=sys.stderr)
 
         try:
-            report = sync_module.sync(ws, remote, progress, only_task_commits=tasks_only)
+            outcome = sync_module.sync(ws, remote, progress, only_task_commits=tasks_only)
         except sync_module.SyncFailed as exc:
             output.flush_messages(ws)
             if as_json:
-                output.emit_json(exc.report.as_json())
+                output.emit_json(exc.outcome.as_json())
             raise
         output.flush_messages(ws)
         if as_json:
-            output.emit_json(report.as_json())
+            output.emit_json(outcome.as_json())
             return
-        for line in report.repaired:
+        for line in outcome.repaired:
             output.echo(f"repaired: {line}")
-        for item in report.incoming:
+        for item in outcome.incoming:
             machine = f" (from {render.safe(item['machine'])})" if item.get("machine") else ""
             output.echo(f"in   {item['change']:<8} {render.safe(item['id'])}  {render.safe(item['subject'])}{machine}")
-        for record in report.conflicts:
+        for record in outcome.conflicts:
             output.echo(f"conflict recorded: {render.conflict_line(record)}")
-        target = f"{report.remote}/{report.branch}"
-        if report.pushed:
-            output.echo(f"out  pushed {report.outgoing} commit(s) to {target}")
-        if not report.incoming and not report.pushed:
+        target = f"{outcome.remote}/{outcome.branch}"
+        if outcome.pushed:
+            output.echo(f"out  pushed {outcome.outgoing} commit(s) to {target}")
+        if not outcome.incoming and not outcome.pushed:
             output.echo(f"up to date with {target}")
 
     @app.command()
     def status(as_json: JsonOpt = False) -> None:
         """Ahead/behind the remote, last sync, open conflicts."""
-        from gittasks import sync as sync_module
-
         ws = output.workspace()
         info = sync_module.status(ws)
         output.flush_messages(ws)
@@ -107,9 +106,6 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Settle a recorded conflict (one commit); the record goes away on every machine after sync."""
-        from gittasks import conflicts as conflicts_module
-        from gittasks.errors import GittasksError
-
         if keep == (value is not None):
             raise GittasksError("give exactly one of --keep or --value VALUE")
         ws = output.workspace()

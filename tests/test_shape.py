@@ -1,0 +1,123 @@
+"""The shape of the code, as guards: what each path imports, and that the modules import each other without a cycle.
+
+The import guards run the real entry point in a new interpreter (nothing is loaded in advance) and read
+`sys.modules` after the command ran, so a stray import anywhere on a path fails here instead of slowing every call.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import Cli, git, init_repo
+
+PACKAGE = Path(__file__).resolve().parent.parent / "gittasks"
+# what a read or the driver must never load: the schema, the git library, the diff library, the MCP SDK, the secret
+# scanner, and typer's rich formatting
+HEAVY = ("pydantic", "git", "deepdiff", "mcp", "detect_secrets", "rich", "typer.rich_utils")
+MARK = "@@loaded@@"
+
+
+def loaded_heavy(cwd: Path, args: list[str], stdin: str | None = None) -> list[str]:
+    """The HEAVY modules in `sys.modules` after `gittasks ARGS` ran in a new interpreter (asserting it succeeded)."""
+    script = (
+        "import sys\nfrom gittasks.main import main\n"
+        f"code = main({args!r})\n"
+        f"print({MARK!r} + repr(sorted(m for m in {HEAVY!r} if m in sys.modules)))\nsys.exit(code)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], cwd=cwd, capture_output=True, text=True, input=stdin)
+    assert proc.returncode == 0, (args, proc.stderr)
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith(MARK))
+    return list(ast.literal_eval(line[len(MARK) :]))
+
+
+@pytest.fixture(params=[False, True], ids=["own-branch", "inline"])
+def cli(request: pytest.FixtureRequest, make_repo) -> Cli:  # type: ignore[no-untyped-def]
+    return init_repo(make_repo(), inline=request.param)
+
+
+def test_the_read_path_loads_nothing_heavy(cli: Cli) -> None:
+    tid = cli.create("Read me")
+    for args in (["list"], ["list", "--status", "pending", "--json"], ["show", tid], ["ready"], ["checklist"],
+                 ["checklist", "--detailed"], ["recover"], ["recover", "--json"]):  # fmt: skip
+        assert loaded_heavy(cli.root, args) == [], args
+
+
+def test_a_capture_that_changes_nothing_loads_no_schema_and_a_change_does(cli: Cli) -> None:
+    def payload(tool: str, tool_input: dict[str, object]) -> str:
+        response = {"task": {"id": "1"}} if tool == "TaskCreate" else {"success": True}
+        return json.dumps(
+            {"session_id": "s1", "hook_event_name": "PostToolUse", "tool_name": tool, "tool_input": tool_input,
+             "tool_response": response, "cwd": str(cli.root)}
+        )  # fmt: skip
+
+    created = payload("TaskCreate", {"subject": "Native task"})
+    assert "pydantic" in loaded_heavy(cli.root, ["hook", "capture"], created)  # the guard sees a real load
+    [task] = cli.json("list")
+    assert task["subject"] == "Native task"
+    commits = git(cli.root, "rev-list", "--all", "--count")
+    for stdin in (payload("Read", {"file_path": "x"}), payload("TaskUpdate", {"taskId": "1", "status": "pending"})):
+        assert loaded_heavy(cli.root, ["hook", "capture"], stdin) == []
+    assert git(cli.root, "rev-list", "--all", "--count") == commits and cli.json("list") == [task]
+
+
+def test_a_write_loads_the_schema(cli: Cli) -> None:
+    assert "pydantic" in loaded_heavy(cli.root, ["create", "Written"])
+    assert [t["subject"] for t in cli.json("list")] == ["Written"]
+
+
+def test_the_merge_driver_path_loads_nothing_heavy() -> None:
+    code = (
+        "import sys, gittasks.merge, gittasks.driver; "
+        "bad = [m for m in ('pydantic', 'typer', 'git', 'rich', 'merge3', 'gittasks.cli', 'gittasks.schema') "
+        "if m in sys.modules]; print(bad)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]", f"the merge path imported {out}"
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Module -> the gittasks modules it imports (at the top or inside a function)."""
+    modules = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        modules[name] = path
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets: list[str] = []
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("gittasks"):
+                targets = [f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in modules else node.module
+                           for a in node.names]  # fmt: skip
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names if a.name.startswith("gittasks")]
+            graph[name] |= {t for t in targets if t in modules and t != name}
+    return graph
+
+
+def test_no_import_cycle() -> None:
+    graph = _import_graph()
+    assert len(graph) > 30 and "gittasks.workspace" in graph["gittasks.operations"]  # the graph is read
+    done: set[str] = set()
+
+    def visit(node: str, path: list[str]) -> None:
+        if node in path:
+            raise AssertionError("import cycle: " + " -> ".join([*path[path.index(node) :], node]))
+        if node in done:
+            return
+        for nxt in sorted(graph[node]):
+            visit(nxt, [*path, node])
+        done.add(node)
+
+    for name in sorted(graph):
+        visit(name, [])
+
+
+def test_only_the_write_transaction_init_and_doctor_import_the_schema() -> None:
+    importers = {name for name, deps in _import_graph().items() if "gittasks.schema" in deps}
+    assert importers == {"gittasks.workspace", "gittasks.init", "gittasks.doctor"}
