@@ -18,6 +18,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 try:
@@ -408,3 +409,75 @@ def busy_note() -> str:
         "The machine was busy (load above half the CPUs): wall-clock medians include waiting for a CPU and short "
         "commands suffer most; the cpu ratios are steadier. The verdicts use the wall-clock ratios."
     )
+
+
+# -- the floor of a change, and where gittasks is -------------------------------------------------------------------
+
+
+def _stamp_now() -> str:
+    """Now in the task file's stamp format (as `dataset.stamp` writes it)."""
+    moment = datetime.now(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def make_touch(path: Path) -> Callable[[], None]:
+    """A `prepare` step for the floors: change the task file's `last_updated` (same length, still a valid canonical
+    task file), so that every floor run hashes and commits new bytes as gittasks does."""
+    key = b'"last_updated": "'
+
+    def touch() -> None:
+        raw = path.read_bytes()
+        at = raw.index(key) + len(key)
+        new = _stamp_now().encode()
+        path.write_bytes(raw[:at] + new + raw[at + len(new) :])
+
+    return touch
+
+
+FLOOR_REF = "refs/heads/bench-floor"
+FLOOR_SCRIPT = """set -e
+GIT_INDEX_FILE="$1"; export GIT_INDEX_FILE
+read -r old < "$2"
+git read-tree "$old"
+blob=$(git hash-object -w --stdin < "$3")
+printf '100644 %s\\t%s\\n' "$blob" "$4" | git update-index --index-info
+tree=$(git write-tree)
+new=$(printf 'bench: floor\\n' | git commit-tree --no-gpg-sign -p "$old" -F - "$tree")
+git update-ref -m bench "$5" "$new" "$old"
+rm -f "$GIT_INDEX_FILE"
+"""
+FLOOR_TEXT = (
+    "sh -c 'GIT_INDEX_FILE=tmp: git read-tree TIP; git hash-object -w --stdin < FILE; git update-index --index-info; "
+    f"git write-tree; git commit-tree -p TIP; git update-ref {FLOOR_REF} NEW TIP' (6 git processes; TIP read from the "
+    "ref file, as gittasks reads it)"
+)
+
+
+def plumbing_floor(tmp: Path, repo: Path, env: dict[str, str]) -> Bench:
+    """The floor of a change in the own-branch layout: the commit sequence gittasks runs, as one `sh -c` process
+    (so it counts git's own cost and a shell's, no Python), committing a copy of the task file (kept outside the work
+    tree and touched before every run) onto a branch of its own started at the task branch's tip, in the same
+    repository (same object store)."""
+    copy = tmp / "floor-active-tasks.json"
+    copy.write_bytes((repo / ACTIVE_PATH).read_bytes())
+    git(repo, env, "update-ref", FLOOR_REF, git(repo, env, "rev-parse", TASK_REF))
+    args = [str(repo / ".git" / "bench-floor-index"), str(repo / ".git" / FLOOR_REF), str(copy), ACTIVE_PATH]
+    return Bench(
+        "floor: plumbing commit (sh -c)",
+        ["sh", "-c", FLOOR_SCRIPT, "floor", *args, FLOOR_REF],
+        repo,
+        env,
+        prepare=make_touch(copy),
+    )
+
+
+def default_gittasks() -> str:
+    """gittasks next to this interpreter, else on PATH, else in the repository's .venv."""
+    for candidate in (
+        Path(sys.executable).parent / "gittasks",
+        shutil.which("gittasks"),
+        Path(__file__).resolve().parents[1] / ".venv" / "bin" / "gittasks",
+    ):
+        if candidate and Path(candidate).exists():
+            return str(candidate)
+    return "gittasks"

@@ -3,7 +3,7 @@
     .venv/bin/python bench/archive_scale.py [--runs 15] [--warmups 2] [--tasks 50] [--keep]
 
 Two code repositories in the own-branch layout (the default) with the same 50 active tasks on the task branch
-`gittasks` (the set-up of cli_latency.py); one also has 100,000 archived tasks in twelve monthly
+`gittasks` (the set-up of dataset.py); one also has 100,000 archived tasks in twelve monthly
 `.claude/tasks/archive/YYYY-MM.jsonl` files, committed onto the task branch with plumbing (as a sync brings in an
 archive made on another machine) and brought into the work-tree copy by the next gittasks command. The active-list
 commands (list --json, show, ready, create) must not read the archive, so their ratio big/empty should stay near 1.
@@ -23,10 +23,10 @@ from pathlib import Path
 
 try:
     from bench import _common as common
-    from bench import cli_latency as data
+    from bench import dataset
 except ImportError:  # run as a script: bench/ itself is on sys.path
     import _common as common  # type: ignore[no-redef,unused-ignore]
-    import cli_latency as data  # type: ignore[no-redef,unused-ignore]
+    import dataset  # type: ignore[no-redef,unused-ignore]
 
 ARCHIVED = 100_000
 ARCHIVE_DIR = ".claude/tasks/archive"
@@ -37,9 +37,11 @@ def write_archive(repo: Path, env: dict[str, str], gittasks: str, count: int) ->
     plumbing commit, then brought into the work tree by `gittasks list --json`; returns the bytes of the archive."""
     now = datetime.now(UTC) - timedelta(days=400)
     months: dict[str, list[bytes]] = {}
-    for index, task in enumerate(data.make_tasks(count, random.Random(7), now)):
+    for index, task in enumerate(dataset.make_tasks(count, random.Random(7), now)):
         ended = now + timedelta(days=index % 360)
-        task.update(status="completed", completed_at=data.stamp(ended), id=f"arch{index:06d}", blocks=[], blockedBy=[])
+        task.update(
+            status="completed", completed_at=dataset.stamp(ended), id=f"arch{index:06d}", blocks=[], blockedBy=[]
+        )
         task["parent"] = None
         line = json.dumps(task, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
         months.setdefault(ended.strftime("%Y-%m"), []).append(line.encode("utf-8"))
@@ -66,7 +68,7 @@ def first_line_ms(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float
 
 
 def main(argv: list[str] | None = None) -> int:
-    found = common.bench_args("archive_scale", __doc__, 50, argv, data.default_gittasks(), "timed runs per command")
+    found = common.bench_args("archive_scale", __doc__, 50, argv, common.default_gittasks(), "timed runs per command")
     if found is None:
         return 2
     args, gittasks = found
@@ -76,8 +78,8 @@ def main(argv: list[str] | None = None) -> int:
             env = common.isolated_env(tmp)
             (tmp / "empty").mkdir()
             (tmp / "big").mkdir()
-            empty, show_id = data.setup_repo(tmp / "empty", env, gittasks, args.tasks)
-            big, _ = data.setup_repo(tmp / "big", env, gittasks, args.tasks)
+            empty, show_id = dataset.setup_repo(tmp / "empty", env, gittasks, args.tasks)
+            big, _ = dataset.setup_repo(tmp / "big", env, gittasks, args.tasks)
             archive_bytes = write_archive(big, env, gittasks, ARCHIVED)
             layouts = {"empty": common.check_own_branch(empty, env, args.tasks)}
             layouts["big"] = common.check_own_branch(big, env, args.tasks)

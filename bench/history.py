@@ -3,7 +3,7 @@
     .venv/bin/python bench/history.py [--runs 15] [--warmups 2] [--tasks 500] [--commits 5000] [--keep]
 
 Builds a temporary code repository in the own-branch layout (the default): one ordinary commit on main,
-`gittasks init`, then 500 realistic tasks (the data set and set-up of cli_latency.py) committed onto the task branch
+`gittasks init`, then 500 realistic tasks (the data set and set-up of dataset.py) committed onto the task branch
 `gittasks` as an external edit, and appends to the task branch 5,000 commits with `git fast-import` (one process,
 seconds instead of 5,000 CLI runs); the next gittasks command brings the moved branch into the work-tree copy, as
 after a sync. Each commit changes one field of one task in `.claude/active-tasks.json` (owner, description,
@@ -36,13 +36,13 @@ from typing import Any
 
 try:
     from bench import _common as common
-    from bench import cli_latency as data
+    from bench import dataset
 except ImportError:  # run as a script: bench/ itself is on sys.path
     import _common as common  # type: ignore[no-redef,unused-ignore]
-    import cli_latency as data  # type: ignore[no-redef,unused-ignore]
+    import dataset  # type: ignore[no-redef,unused-ignore]
 
 LOG_TARGET = 3.0  # gittasks log ID / git log --grep "Task: ID"
-ACTIVE_PATH = data.ACTIVE_PATH
+ACTIVE_PATH = common.ACTIVE_PATH
 MACHINE = "bench"
 FIELDS = ["owner", "owner", "owner", "description", "description", "activeForm", "type", "metadata", "context"]
 NOTES = ["waiting on review", "split into two PRs", "needs a migration", "flaky test fixed", "client asked for a demo"]
@@ -67,13 +67,13 @@ def file_bytes(last_updated: str, chunks: list[bytes]) -> bytes:
 def change_task(task: dict[str, Any], field: str, rng: random.Random, n: int, now: str) -> None:
     """Change one field of `task` (never to the value it has), with the bookkeeping stamps of a gittasks change."""
     if field == "owner":
-        task["owner"] = rng.choice([o for o in [*data.OWNERS, f"agent-{n % 17}"] if o != task["owner"]])
+        task["owner"] = rng.choice([o for o in [*dataset.OWNERS, f"agent-{n % 17}"] if o != task["owner"]])
     elif field == "description":
         task["description"] = f"{task['subject']}. Revision {n}: {rng.choice(NOTES)}; acceptance: tests pass."
     elif field == "activeForm":
         task["activeForm"] = f"{task['activeForm'].split(' (')[0]} (step {n})"
     elif field == "type":
-        task["type"] = rng.choice([t for t in data.TASK_TYPES if t != task["type"]])
+        task["type"] = rng.choice([t for t in dataset.TASK_TYPES if t != task["type"]])
     elif field == "metadata":
         task["metadata"] = {**task["metadata"], "priority": rng.choice(["high", "medium", "low"]), "rev": str(n)}
     else:
@@ -100,7 +100,7 @@ def fast_import_stream(
     step = (end - start) / max(commits, 1)
     for n, index in enumerate(order):
         moment = start + step * n + timedelta(milliseconds=rng.randrange(1000))
-        now = data.stamp(moment)
+        now = dataset.stamp(moment)
         task = tasks[index]
         change_task(task, FIELDS[rng.randrange(len(FIELDS))], rng, n, now)
         chunks[index] = task_chunk(task)
@@ -121,8 +121,8 @@ def setup_history(tmp: Path, env: dict[str, str], gittasks: str, count: int, com
     task to log."""
     end = datetime.now(UTC) - timedelta(hours=1)
     start = end - timedelta(minutes=10 * commits)
-    tasks = data.make_tasks(count, random.Random(1000), start - timedelta(days=3))
-    repo, _ = data.setup_repo(tmp, env, gittasks, count, {"last_updated": data.stamp(start), "tasks": tasks})
+    tasks = dataset.make_tasks(count, random.Random(1000), start - timedelta(days=3))
+    repo, _ = dataset.setup_repo(tmp, env, gittasks, count, {"last_updated": dataset.stamp(start), "tasks": tasks})
     parent = common.git(repo, env, "rev-parse", common.TASK_REF)
     proc = subprocess.Popen(
         ["git", "fast-import", "--quiet", "--done"], cwd=repo, env=env, stdin=subprocess.PIPE, stderr=subprocess.PIPE
@@ -140,7 +140,7 @@ def setup_history(tmp: Path, env: dict[str, str], gittasks: str, count: int, com
     common.run([gittasks, "list", "--json"], repo, env)  # the moved task branch into the work-tree copy
     common.check_own_branch(repo, env, count)
     final = (repo / ACTIVE_PATH).read_bytes()
-    if final != data.canonical_bytes({"last_updated": json.loads(final)["last_updated"], "tasks": tasks}):
+    if final != dataset.canonical_bytes({"last_updated": json.loads(final)["last_updated"], "tasks": tasks}):
         raise common.CommandFailed(f"the imported {ACTIVE_PATH} is not the canonical form of the last version")
     common.run([gittasks, "validate"], repo, env)
     return repo, tasks[len(tasks) // 2]["id"]
@@ -152,7 +152,7 @@ def setup_history(tmp: Path, env: dict[str, str], gittasks: str, count: int, com
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument(
-        "--gittasks", default=data.default_gittasks(), help="the gittasks command (default: %(default)s)"
+        "--gittasks", default=common.default_gittasks(), help="the gittasks command (default: %(default)s)"
     )
     parser.add_argument("--runs", type=int, default=15, help="timed runs per command (default: %(default)s)")
     parser.add_argument("--warmups", type=int, default=2, help="untimed runs first (default: %(default)s)")

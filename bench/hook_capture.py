@@ -2,20 +2,18 @@
 
     .venv/bin/python bench/hook_capture.py [--runs 15] [--warmups 2] [--tasks 200] [--keep]
 
-Builds a temporary code repository in the own-branch layout (the default) holding 200 realistic tasks on the task
-branch `gittasks` (the data set and set-up of cli_latency.py) and times, interleaved, as medians:
-`gittasks hook capture` fed on stdin the payload Claude Code sends after a TaskCreate
-(`{"session_id": "s", "tool_name": "TaskCreate", "tool_input": {"subject": "x"},
-"tool_response": {"task": {"id": "<n>"}}}`, a new native id every run: one new task and one commit each), the floor
-of a change (`python -c pass` on gittasks' interpreter plus the plumbing commit of the task file that gittasks makes,
-as one `sh -c` process: see cli_latency.py) and, for comparison, `gittasks create SUBJECT`. Prints the medians, the
-ratios (information only: no target of its own; the core target for `create` is <= 6x the floor) and the git
-processes one hook capture starts.
+Builds a temporary code repository in the own-branch layout (the default) holding 200 realistic tasks on the task branch
+`gittasks` (the data set and set-up of dataset.py) and times, interleaved, as medians: `gittasks hook capture` fed on
+stdin the payload Claude Code sends after a TaskCreate (`{"session_id": "s", "tool_name": "TaskCreate", "tool_input":
+{"subject": "x"}, "tool_response": {"task": {"id": "<n>"}}}`, a new native id every run: one new task and one commit
+each), the floor of a change (`python -c pass` on gittasks' interpreter plus the plumbing commit of the task file that
+gittasks makes, as one `sh -c` process: see `_common.plumbing_floor`) and, for comparison, `gittasks create SUBJECT`.
+Prints the medians, the ratios (information only: no target of its own; the core target for `create` is <= 6x the floor)
+and the git processes one hook capture starts.
 
-The hook exits 0 even when it fails (it must never break a session), so the script checks afterwards that every
-run added its task and its commit on the task branch. It is a measurement, not a test: it exits 0 whatever the
-ratios are, and non-zero only when a command fails. Git reads no config of yours (HOME and the global git config are
-temporary).
+The hook exits 0 even when it fails (it must never break a session), so the script checks afterwards that every run
+added its task and its commit on the task branch. It is a measurement, not a test: it exits 0 whatever the ratios are,
+and non-zero only when a command fails. Git reads no config of yours (HOME and the global git config are temporary).
 """
 
 from __future__ import annotations
@@ -28,12 +26,12 @@ from pathlib import Path
 
 try:
     from bench import _common as common
-    from bench import cli_latency as data
+    from bench import dataset
 except ImportError:  # run as a script: bench/ itself is on sys.path
     import _common as common  # type: ignore[no-redef,unused-ignore]
-    import cli_latency as data  # type: ignore[no-redef,unused-ignore]
+    import dataset  # type: ignore[no-redef,unused-ignore]
 
-ACTIVE_PATH = data.ACTIVE_PATH
+ACTIVE_PATH = common.ACTIVE_PATH
 CORE_CREATE_TARGET = 6.0  # for `gittasks create` / (python -c pass + plumbing floor); information here
 
 
@@ -56,7 +54,7 @@ def payloads_after(start: int = 0) -> Callable[[], bytes]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    found = common.bench_args("hook_capture", __doc__, 200, argv, data.default_gittasks(), "timed runs per command")
+    found = common.bench_args("hook_capture", __doc__, 200, argv, common.default_gittasks(), "timed runs per command")
     if found is None:
         return 2
     args, gittasks = found
@@ -67,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with common.temp_folder("gittasks-bench-hook-", keep=args.keep) as tmp:
             env = common.isolated_env(tmp)
-            repo, _ = data.setup_repo(tmp, env, gittasks, args.tasks)
+            repo, _ = dataset.setup_repo(tmp, env, gittasks, args.tasks)
             before = common.check_own_branch(repo, env, args.tasks)
             hook = common.Bench(
                 "gittasks hook capture (TaskCreate)", [gittasks, "hook", "capture"], repo, env, stdin=payloads_after()
@@ -75,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             benches = {
                 "hook": hook,
                 "python": common.Bench("python -c pass", [python, "-c", "pass"], repo, env),
-                "floor": data.plumbing_floor(tmp, repo, env),
+                "floor": common.plumbing_floor(tmp, repo, env),
                 "create": common.Bench(
                     'gittasks create "..."', [gittasks, "create", "Benchmark the create command"], repo, env
                 ),
@@ -116,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"data set at the start: {before.describe()}")
     print(f"data set at the end:   {after.describe()}")
     print(f"python: {python}; {load_before} before, {common.load_average()} after")
-    print(f"floor: python -c pass + {data.FLOOR_TEXT}")
+    print(f"floor: python -c pass + {common.FLOOR_TEXT}")
     print()
     common.print_table(list(benches.values()))
     print()

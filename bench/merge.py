@@ -3,7 +3,7 @@
     .venv/bin/python bench/merge.py [--runs 15] [--warmups 2] [--tasks 10000] [--changed 1000] [--keep]
 
 Builds, under a temporary folder, the three files git hands a merge driver: a base document of 10,000 realistic tasks
-(the data set of cli_latency.py, a third of them with descriptions of several paragraphs; canonical bytes from
+(the data set of dataset.py, a third of them with descriptions of several paragraphs; canonical bytes from
 `gittasks.document.dumps`) and two sides made from it as the tool makes edits (each bumps the task's `updated_at`
 and sets `updated_by` to the side's machine). Each side changes 1,000 tasks; 200 of them are changed on both sides:
 the same field to different values (owner, status: a conflict record), different fields, different paragraphs of the
@@ -52,12 +52,12 @@ from gittasks import document, merge
 
 try:
     from bench import _common as common
-    from bench import cli_latency as data
+    from bench import dataset
 except ImportError:  # run as a script: bench/ itself is on sys.path
     import _common as common  # type: ignore[no-redef,unused-ignore]
-    import cli_latency as data  # type: ignore[no-redef,unused-ignore]
+    import dataset  # type: ignore[no-redef,unused-ignore]
 
-ACTIVE_PATH = data.ACTIVE_PATH
+ACTIVE_PATH = common.ACTIVE_PATH
 DRIVER_TARGET = 2.0  # merge-driver process / git merge-file -p
 IN_PROCESS_TARGET_MS = 50.0  # merge.merge_documents on parsed documents
 OURS_MACHINE = "laptop-ours"
@@ -69,11 +69,11 @@ THEIRS_MACHINE = "desktop-theirs"
 
 def with_paragraphs(task: dict[str, Any], rng: random.Random) -> None:
     """Give a task a description of three paragraphs (the first is the generator's one-liner)."""
-    files = ", ".join(f"`src/{rng.choice(data.PROJECTS)}/module_{rng.randrange(100)}.py`" for _ in range(2))
+    files = ", ".join(f"`src/{rng.choice(dataset.PROJECTS)}/module_{rng.randrange(100)}.py`" for _ in range(2))
     task["description"] = (
         f"{task['description']}\n\n"
         f"Steps:\n- read {files}\n- write the change and its tests\n- ask for a review\n\n"
-        f"Notes: found while working on {rng.choice(data.OBJECTS)}; client {task['metadata']['client']}.\n"
+        f"Notes: found while working on {rng.choice(dataset.OBJECTS)}; client {task['metadata']['client']}.\n"
     )
 
 
@@ -89,7 +89,7 @@ class Side:
 
     def stamp(self) -> str:
         self.clock += timedelta(milliseconds=1500)
-        return data.stamp(self.clock)
+        return dataset.stamp(self.clock)
 
     def edit(self, task_id: str, **fields: Any) -> dict[str, Any]:
         task = self.by_id[task_id]
@@ -103,9 +103,9 @@ class Side:
         task = self.by_id[task_id]
         status = task["status"]
         if status == "pending":
-            self.edit(task_id, status="in_progress", started_at=data.stamp(self.clock))
+            self.edit(task_id, status="in_progress", started_at=dataset.stamp(self.clock))
         elif status == "in_progress":
-            self.edit(task_id, status="completed", completed_at=data.stamp(self.clock))
+            self.edit(task_id, status="completed", completed_at=dataset.stamp(self.clock))
         elif status == "blocked":
             self.edit(task_id, status="in_progress", blocked_reason=None)
         else:
@@ -114,12 +114,12 @@ class Side:
     def depend(self, blocked: str, blocker: str) -> None:
         """`blocked` is blockedBy `blocker` (and `blocker` blocks `blocked`): two edited tasks."""
         task, other = self.by_id[blocked], self.by_id[blocker]
-        self.edit(blocked, blockedBy=sorted({*task["blockedBy"], blocker}, key=data.id_sort_key))
-        self.edit(blocker, blocks=sorted({*other["blocks"], blocked}, key=data.id_sort_key))
+        self.edit(blocked, blockedBy=sorted({*task["blockedBy"], blocker}, key=dataset.id_sort_key))
+        self.edit(blocker, blocks=sorted({*other["blocks"], blocked}, key=dataset.id_sort_key))
 
     def create(self, rng: random.Random, taken: set[str], subject: str) -> None:
         stamp = self.stamp()
-        task_id = data.new_id(rng, taken)
+        task_id = dataset.new_id(rng, taken)
         self.doc["tasks"].append(
             {
                 "id": task_id,
@@ -138,7 +138,7 @@ class Side:
                 "blocked_reason": None,
                 "parent": None,
                 "type": "implementation",
-                "metadata": {"client": rng.choice(data.CLIENTS), "project": rng.choice(data.PROJECTS)},
+                "metadata": {"client": rng.choice(dataset.CLIENTS), "project": rng.choice(dataset.PROJECTS)},
                 "context": {},
             }
         )
@@ -149,7 +149,7 @@ class Side:
         del self.by_id[task_id]
 
     def finish(self) -> dict[str, Any]:
-        self.doc["last_updated"] = data.stamp(self.clock)
+        self.doc["last_updated"] = dataset.stamp(self.clock)
         return self.doc
 
 
@@ -180,10 +180,10 @@ def build(tasks: int, changed: int, seed: int = 4242) -> tuple[dict[str, Any], d
     """The base document and the two sides; returns them and a one-line description of the changes."""
     rng = random.Random(seed)
     now = datetime.now(UTC) - timedelta(hours=2)
-    base_tasks = data.make_tasks(tasks, rng, now)
+    base_tasks = dataset.make_tasks(tasks, rng, now)
     for task in base_tasks[::3]:
         with_paragraphs(task, rng)
-    base: dict[str, Any] = {"last_updated": data.stamp(now), "tasks": base_tasks}
+    base: dict[str, Any] = {"last_updated": dataset.stamp(now), "tasks": base_tasks}
     ids = [t["id"] for t in base_tasks]
     position = {task_id: i for i, task_id in enumerate(ids)}
     start = now + timedelta(minutes=1)
@@ -215,7 +215,7 @@ def build(tasks: int, changed: int, seed: int = 4242) -> tuple[dict[str, Any], d
             single_edit(theirs, task_id, 3, rng)
         else:  # the same edit on both sides
             for side in (ours, theirs):
-                side.by_id[task_id].update(owner="pair", updated_at=data.stamp(start), updated_by="pair-session")
+                side.by_id[task_id].update(owner="pair", updated_at=dataset.stamp(start), updated_by="pair-session")
     for task_id in paragraph_set:  # description edited in different paragraphs: a clean text merge
         ours.edit(task_id, description=edit_paragraph(ours.by_id[task_id], 0, "Also handle the retry case."))
         theirs.edit(task_id, description=edit_paragraph(theirs.by_id[task_id], 2, "Client asked for it by Friday."))

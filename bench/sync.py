@@ -3,7 +3,7 @@
     .venv/bin/python bench/sync.py [--runs 15] [--warmups 2] [--tasks 200] [--keep]
 
 Set-up, under a temporary folder, in the own-branch layout (the default): a local bare remote; clone A, a code
-repository holding 200 realistic tasks on the task branch `gittasks` (the data set and set-up of cli_latency.py),
+repository holding 200 realistic tasks on the task branch `gittasks` (the data set and set-up of dataset.py),
 given the remote with `gittasks init --remote <bare>`, its code branch pushed with `git push origin main` and its
 task branch with `gittasks sync`; clone B, a `git clone` of the remote (main checked out, origin/gittasks fetched)
 whose first gittasks command (`gittasks list --json`) takes the task branch from origin/gittasks into its work tree.
@@ -43,13 +43,13 @@ from pathlib import Path
 
 try:
     from bench import _common as common
-    from bench import cli_latency as data
+    from bench import dataset
 except ImportError:  # run as a script: bench/ itself is on sys.path
     import _common as common  # type: ignore[no-redef,unused-ignore]
-    import cli_latency as data  # type: ignore[no-redef,unused-ignore]
+    import dataset  # type: ignore[no-redef,unused-ignore]
 
 SYNC_TARGET = 2.0  # (gittasks sync in A + gittasks sync in B) / (git fetch + git push in A + git fetch in B)
-ACTIVE_PATH = data.ACTIVE_PATH
+ACTIVE_PATH = common.ACTIVE_PATH
 REF = common.TASK_REF
 TRACKING = f"refs/remotes/origin/{common.TASK_BRANCH}"
 FETCH_A = ["git", "fetch", "-q", "origin", f"+{REF}:{TRACKING}"]
@@ -61,7 +61,7 @@ def setup_clones(tmp: Path, env: dict[str, str], gittasks: str, count: int) -> t
     """The bare remote and the clones A and B, in step; returns them and the ids of the tasks."""
     bare = tmp / "remote.git"
     common.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], tmp, env)
-    clone_a, _ = data.setup_repo(tmp, env, gittasks, count)
+    clone_a, _ = dataset.setup_repo(tmp, env, gittasks, count)
     common.run([gittasks, "init", "--remote", str(bare)], clone_a, env)
     common.run(["git", "push", "-q", "origin", "main"], clone_a, env)
     common.run([gittasks, "sync"], clone_a, env)
@@ -90,7 +90,7 @@ def changes(gittasks: str, clone_a: Path, clone_b: Path, env: dict[str, str], id
 
 
 def main(argv: list[str] | None = None) -> int:
-    found = common.bench_args("sync", __doc__, 200, argv, data.default_gittasks(), "timed rounds")
+    found = common.bench_args("sync", __doc__, 200, argv, common.default_gittasks(), "timed rounds")
     if found is None:
         return 2
     args, gittasks = found
