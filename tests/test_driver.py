@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import os
 import subprocess
 import sys
@@ -11,6 +10,7 @@ from typing import Any
 
 import orjson
 import pytest
+from factories import doc, edit, task
 from helpers import git
 
 from gittasks import document, driver, merge
@@ -18,33 +18,11 @@ from gittasks import document, driver, merge
 ACTIVE = ".claude/active-tasks.json"
 ARCHIVE = ".claude/tasks/archive/2026-01.jsonl"
 ATTRIBUTES = ".claude/active-tasks.json merge=gittasks\n.claude/tasks/**/*.jsonl merge=gittasks\n"
-T0 = "2026-01-20T10:00:00Z"
 
 
-def task(task_id: str, **fields: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "id": task_id,
-        "subject": f"Task {task_id}",
-        "description": "First paragraph.\n\nSecond paragraph.\n\nThird paragraph.\n",
-        "status": "pending",
-        "owner": None,
-        "created_at": T0,
-        "started_at": None,
-        "completed_at": None,
-        "updated_at": T0,
-        "updated_by": "seed",
-        "blocks": [],
-        "blockedBy": [],
-        "metadata": {"client": "Dataforth"},
-    }
-    out.update(fields)
-    return out
-
-
-BASE_DOC: dict[str, Any] = {
-    "last_updated": T0,
-    "tasks": [task("1", blocks=["2"]), task("2", blockedBy=["1"]), task("3")],
-}
+PARAGRAPHS = "First paragraph.\n\nSecond paragraph.\n\nThird paragraph.\n"
+SEED = {"description": PARAGRAPHS, "updated_by": "seed", "metadata": {"client": "Dataforth"}}
+BASE_DOC: dict[str, Any] = doc(task("1", blocks=["2"], **SEED), task("2", blockedBy=["1"], **SEED), task("3", **SEED))
 
 
 # ---- in-process: arguments and invalid input -------------------------------------------------------------------------
@@ -63,17 +41,8 @@ def files(tmp_path: Path, base: bytes | None, ours: bytes, theirs: bytes) -> lis
     return [*paths, ACTIVE]
 
 
-def edited(doc: dict[str, Any], task_id: str, machine: str, stamp: str, **fields: Any) -> dict[str, Any]:
-    out = copy.deepcopy(doc)
-    for t in out["tasks"]:
-        if t["id"] == task_id:
-            t.update(fields, updated_at=stamp, updated_by=machine)
-    out["last_updated"] = max(out["last_updated"], stamp)
-    return out
-
-
-OURS = edited(BASE_DOC, "1", "pc-a", "2026-01-21T10:00:00Z", owner="Alice")
-THEIRS = edited(BASE_DOC, "2", "pc-b", "2026-01-21T11:00:00Z", status="in_progress")
+OURS = edit(BASE_DOC, "1", "pc-a", "2026-01-21T10:00:00Z", owner="Alice")
+THEIRS = edit(BASE_DOC, "2", "pc-b", "2026-01-21T11:00:00Z", status="in_progress")
 
 
 def one_line(err: str) -> str:
@@ -214,7 +183,7 @@ def commit(repo: Path, message: str) -> None:
 
 def change(repo: Path, machine: str, stamp: str, task_id: str, **fields: Any) -> None:
     """Edit one task as the tool would (bumping updated_at/updated_by) and commit."""
-    write_doc(repo, edited(read_doc(repo), task_id, machine, stamp, **fields))
+    write_doc(repo, edit(read_doc(repo), task_id, machine, stamp, **fields))
     commit(repo, f"gittasks: update {task_id} on {machine}")
 
 

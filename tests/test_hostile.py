@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from factories import write_tasks
 from helpers import ACTIVE, Cli, git, init_repo
 
 
@@ -14,15 +15,9 @@ def cli(make_repo) -> Cli:  # type: ignore[no-untyped-def]
     return init_repo(make_repo())
 
 
-def write_doc(cli: Cli, tasks: list[dict[str, object]]) -> None:
-    doc = cli.doc()
-    doc["tasks"] = tasks
-    (cli.root / ACTIVE).write_text(json.dumps(doc, indent=2))
-
-
 def test_fifty_megabyte_task_file(cli: Cli) -> None:
     text = "x" * 480
-    write_doc(cli, [{"id": f"t{i}", "subject": f"task {i}", "status": "pending", "description": text}
+    write_tasks(cli.root, [{"id": f"t{i}", "subject": f"task {i}", "status": "pending", "description": text}
                     for i in range(100_000)])  # fmt: skip
     assert (cli.root / ACTIVE).stat().st_size > 50_000_000
     assert len(cli.json("list", "--status", "in_progress")) == 0
@@ -84,7 +79,7 @@ ODD_IDS = ["-rf", "a/b", "../etc", "with space", 'quo"te', "new\nline", "Machine
 
 
 def test_odd_ids_are_never_options_paths_or_trailers(cli: Cli) -> None:
-    write_doc(cli, [{"id": i, "subject": f"task {i!r}", "status": "pending"} for i in ODD_IDS])
+    write_tasks(cli.root, [{"id": i, "subject": f"task {i!r}", "status": "pending"} for i in ODD_IDS])
     for task_id in ODD_IDS:
         cli.ok("start", "--", task_id)
         assert json.loads(cli.ok("show", "--json", "--", task_id))["status"] == "in_progress"

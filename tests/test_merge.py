@@ -12,64 +12,12 @@ from typing import Any
 
 import orjson
 import pytest
+from factories import DELETE, T0, add, doc, edit, remove, task
 
 from gittasks import document, merge
 from gittasks.document import DocumentError
 
 NOW = datetime(2026, 2, 1, 12, 0, tzinfo=UTC)
-T0 = "2026-01-20T10:00:00Z"
-DELETE = object()
-
-
-def task(task_id: str, **fields: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "id": task_id,
-        "subject": f"Task {task_id}",
-        "description": "",
-        "status": "pending",
-        "owner": None,
-        "created_at": T0,
-        "started_at": None,
-        "completed_at": None,
-        "updated_at": T0,
-        "updated_by": "base-pc",
-        "blocks": [],
-        "blockedBy": [],
-        "metadata": {},
-    }
-    out.update(fields)
-    return out
-
-
-def doc(*tasks: dict[str, Any], **top: Any) -> dict[str, Any]:
-    return {"last_updated": T0, "tasks": list(tasks), **top}
-
-
-def edit(d: dict[str, Any], task_id: str, machine: str, stamp: str, **changes: Any) -> dict[str, Any]:
-    """A copy of `d` with one task changed as the tool would change it (updated_at/updated_by bumped)."""
-    out = copy.deepcopy(d)
-    t = next(t for t in out["tasks"] if t["id"] == task_id)
-    for key, value in changes.items():
-        if value is DELETE:
-            t.pop(key, None)
-        else:
-            t[key] = value
-    t["updated_at"] = stamp
-    t["updated_by"] = machine
-    out["last_updated"] = max(out.get("last_updated", ""), stamp)
-    return out
-
-
-def add(d: dict[str, Any], *tasks: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(d)
-    out["tasks"].extend(copy.deepcopy(list(tasks)))
-    return out
-
-
-def remove(d: dict[str, Any], task_id: str) -> dict[str, Any]:
-    out = copy.deepcopy(d)
-    out["tasks"] = [t for t in out["tasks"] if t["id"] != task_id]
-    return out
 
 
 def both_ways(base: dict[str, Any] | None, ours: dict[str, Any], theirs: dict[str, Any]) -> merge.MergeResult:

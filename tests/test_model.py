@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from gittasks import document, ids, model, rules
@@ -16,11 +18,12 @@ def test_ids_unique_over_100k_generated() -> None:
     assert len(generated) == 100_000
 
 
+_SYSTEM_RANDOM = random.SystemRandom()
+
+
 def _independent_id(length: int) -> str:
     # Each id drawn as a machine would draw it with no knowledge of the others: the collision odds must be tiny.
-    import secrets
-
-    return "".join(secrets.choice(ids.ID_ALPHABET) for _ in range(length))
+    return "".join(_SYSTEM_RANDOM.choices(ids.ID_ALPHABET, k=length))
 
 
 def test_new_id_grows_with_list_and_avoids_existing() -> None:

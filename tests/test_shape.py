@@ -121,3 +121,24 @@ def test_no_import_cycle() -> None:
 def test_only_the_write_transaction_init_and_doctor_import_the_schema() -> None:
     importers = {name for name, deps in _import_graph().items() if "gittasks.schema" in deps}
     assert importers == {"gittasks.workspace", "gittasks.init", "gittasks.doctor"}
+
+
+CORE = {"errors", "rules", "ids", "document", "model", "schema", "work_items", "taskset", "merge", "trailers", "render",
+        "recover", "work_report"}  # fmt: skip
+FRONT = {"main", "driver", "cli", "claude", "__main__"}
+
+
+def _layer(module: str) -> int:
+    top = module.split(".")[1] if module.count(".") else ""
+    return 0 if top in CORE else 2 if top in FRONT else 1
+
+
+def test_layers_import_downwards_only() -> None:
+    """The README's module map: the pure core imports only the core; the shell never imports a front end."""
+    wrong = [
+        f"{name} -> {dep}"
+        for name, deps in _import_graph().items()
+        for dep in deps
+        if name != "gittasks" and _layer(dep) > _layer(name)
+    ]
+    assert wrong == []
