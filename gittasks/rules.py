@@ -56,7 +56,6 @@ TASK_TYPES: tuple[str, ...] = (
 ID_LIST_FIELDS: tuple[str, ...] = ("blocks", "blockedBy")
 # Fields that hold a single task id.
 ID_FIELDS: tuple[str, ...] = ("parent",)
-TIMESTAMP_FIELDS: tuple[str, ...] = ("created_at", "started_at", "completed_at", "updated_at")
 # Bookkeeping never conflicts: the later stamp wins and `updated_by` follows it.
 BOOKKEEPING_FIELDS: tuple[str, ...] = ("updated_at", "updated_by")
 
