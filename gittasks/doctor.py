@@ -11,6 +11,7 @@ from pathlib import Path
 from shutil import which
 
 from gittasks import archive, clone, repair, rules, schema, secrets_check, store, taskbranch, taskset
+from gittasks.claude import installer
 from gittasks.errors import GittasksError
 from gittasks.git import find_repo
 from gittasks.workspace import Workspace
@@ -149,7 +150,30 @@ def run(ws: Workspace, *, fix: bool) -> Findings:
         findings.lines.append(f"note     {exc}")
     _check_clocks(ws, findings)
     _check_secrets(ws, findings)
+    _check_claude(ws, findings)
     return findings
+
+
+def _check_claude(ws: Workspace, findings: Findings) -> None:
+    """The gittasks hooks in the project's Claude Code settings start without relying on Claude Code's PATH."""
+    path = ws.repo.root / ".claude" / "settings.json"
+    try:
+        settings = installer.read_settings(path)
+    except GittasksError as exc:
+        findings.problem(str(exc))
+        return
+    commands = sorted(set(installer.commands_in(settings)))
+    if not commands:
+        return
+    failing = [c for c in commands if not installer.runs(c)]
+    if not failing:
+        findings.ok(f"Claude Code hooks start gittasks by its path ({len(commands)} command(s))")
+        return
+    for command in failing:
+        findings.problem(
+            f"the Claude Code hook `{command}` runs only where that program is on Claude Code's PATH (or it moved); "
+            "`gittasks install-claude` writes this installation's path"
+        )
 
 
 def _check_inline(ws: Workspace, findings: Findings, fix: bool) -> None:

@@ -186,6 +186,10 @@ class Repo:
         self.run_retrying_locks("config", "--local", key, value)
         self._config = None
 
+    def config_unset_local(self, key: str) -> None:
+        self.run_retrying_locks("config", "--local", "--unset-all", key)
+        self._config = None
+
     def local_config_text(self) -> str:
         """The text of this repository's own config file (read without starting git)."""
         try:

@@ -333,6 +333,30 @@ def delete_task(doc: Document, task_id: str, change: Change) -> Task:
     return task
 
 
+def stamp_edit(before: Document | None, after: Document, change: Change) -> None:
+    """An edit made outside gittasks (an editor, an assistant's Write) as if gittasks had made it: every task it
+    added or changed gets `updated_at`/`updated_by`, and a status it changed gets the stamps that go with it
+    (`started_at` when work starts, `completed_at` when it ends, cleared when it is reopened)."""
+    old = {t["id"]: document.canonical_task(t) for t in (before or {}).get("tasks", [])}
+    now = rules.format_stamp(change.now)
+    for task in after["tasks"]:
+        previous = old.get(task["id"])
+        if previous is not None and previous == document.canonical_task(task):
+            continue
+        status = task.get("status", rules.PENDING)
+        if previous is None or previous.get("status", rules.PENDING) != status:
+            if status == rules.IN_PROGRESS and not task.get("started_at"):
+                task["started_at"] = now
+            if status in rules.TERMINAL and not task.get("completed_at"):
+                task["completed_at"] = now
+            if status in rules.OPEN and previous is not None and task.get("completed_at"):
+                task["completed_at"] = None
+        if str(task.get("updated_at") or "") < now:
+            task["updated_at"] = now
+        task["updated_by"] = change.machine
+        change.touched.append(task["id"])
+
+
 def finish(doc: Document, change: Change) -> None:
     """Bookkeeping after a change: the file's `last_updated` moves forward."""
     if change.touched:

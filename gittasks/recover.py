@@ -45,13 +45,33 @@ def is_stale(task: dict[str, Any], now: datetime, stale_after: timedelta) -> boo
     return task.get("status") == rules.IN_PROGRESS and moment is not None and now - moment > stale_after
 
 
+CONTINUE = (
+    "To go on with one of these tasks in this session, call TaskCreate with its subject and metadata "
+    '{"gittasks_id": "ID"} (the gittasks MCP tools take the id directly): it continues that task, no second one is '
+    "made. Change tasks through the task tools, the gittasks MCP tools or the gittasks command line; never edit "
+    ".claude/active-tasks.json itself."
+)
+
+
+def _conflict_kinds(doc: dict[str, Any]) -> dict[str, list[str]]:
+    kinds: dict[str, list[str]] = {}
+    for record in doc.get("conflicts") or []:
+        if isinstance(record, dict) and isinstance(record.get("task"), str):
+            kinds.setdefault(record["task"], []).append(str(record.get("kind", "field")))
+    return kinds
+
+
 def as_json(doc: dict[str, Any], now: datetime, stale_after: timedelta = DEFAULT_STALE) -> list[dict[str, Any]]:
+    """The open tasks as facts, each with how a new session continues it (`continue`: the TaskCreate metadata)."""
+    kinds = _conflict_kinds(doc)
     out = []
     for task in open_tasks(doc):
         item = {key: task.get(key) for key in JSON_FIELDS}
         item["machine"] = task.get("updated_by")
         item["blockedBy"] = list(task.get("blockedBy") or [])
         item["stale"] = is_stale(task, now, stale_after)
+        item["conflicts"] = sorted(set(kinds.get(task["id"], [])))
+        item["continue"] = {"tool": "TaskCreate", "metadata": {"gittasks_id": task["id"]}}
         out.append(item)
     return out
 
@@ -72,20 +92,27 @@ def as_text(
         f"blockers listed first. This machine: {render.safe(machine)}."
     )
     lines = [head]
-    used = len(head) + 1
+    used = len(head) + 1 + len(CONTINUE) + 1
+    kinds = _conflict_kinds(doc)
     for shown, task in enumerate(tasks):
-        line = _task_line(task, by_id, machine, now, stale_after)
+        line = _task_line(task, by_id, machine, now, stale_after, kinds.get(task["id"], []))
         tail = f"... and {len(tasks) - shown} more incomplete tasks (see `gittasks list`)"
         if used + len(line) + 1 + len(tail) + 1 > limit:
             lines.append(tail)
             break
         lines.append(line)
         used += len(line) + 1
+    lines.append(CONTINUE)
     return "\n".join(lines)
 
 
 def _task_line(
-    task: dict[str, Any], by_id: dict[str, dict[str, Any]], machine: str, now: datetime, stale_after: timedelta
+    task: dict[str, Any],
+    by_id: dict[str, dict[str, Any]],
+    machine: str,
+    now: datetime,
+    stale_after: timedelta,
+    conflicts: list[str],
 ) -> str:
     status = task.get("status", rules.PENDING)
     parts = [f"- [{render.safe(task['id'])}] {render.safe(task.get('subject'))}: {status}"]
@@ -108,4 +135,11 @@ def _task_line(
         parts.append(f"waits for {names}")
     if status == rules.BLOCKED:
         parts.append(f"blocked: {render.safe(task.get('blocked_reason') or 'no reason given')}")
+    if "resumed" in conflicts:
+        parts.append(
+            "taken up by sessions on two machines at once: agree which one goes on (`gittasks conflicts`, then "
+            f"`gittasks resolve {render.safe(task['id'])} native --keep`)"
+        )
+    elif conflicts:
+        parts.append("has recorded merge conflicts (`gittasks conflicts`)")
     return "; ".join(parts)

@@ -56,6 +56,8 @@ TASK_TYPES: tuple[str, ...] = (
 ID_LIST_FIELDS: tuple[str, ...] = ("blocks", "blockedBy")
 # Fields that hold a single task id.
 ID_FIELDS: tuple[str, ...] = ("parent",)
+# lists of records that merge as sets (each side's additions kept): the native ids that map to a task
+RECORD_LIST_FIELDS: tuple[str, ...] = ("native",)
 # Bookkeeping never conflicts: the later stamp wins and `updated_by` follows it.
 BOOKKEEPING_FIELDS: tuple[str, ...] = ("updated_at", "updated_by")
 

@@ -325,8 +325,8 @@ class Workspace:
         raise BranchMoved(f"the task branch {self.branch} kept moving while gittasks read it; run the command again")
 
     def _stamp_edit(self, base: dict[str, bytes] | None, ours: dict[str, bytes]) -> dict[str, bytes]:
-        """The edited active list with `updated_at`/`updated_by` set on each task the edit changed, so that the
-        edit counts as the newest change of those tasks when it is merged (an editor does not stamp them)."""
+        """The edited active list stamped (`model.stamp_edit`), so that the edit counts as the newest change of the
+        tasks it changed when it is merged (an editor does not stamp them)."""
         raw = ours.get(rules.ACTIVE_PATH)
         if raw is None or (base is not None and base.get(rules.ACTIVE_PATH) == raw):
             return ours
@@ -335,22 +335,13 @@ class Workspace:
             old = (
                 document.load_document(base[rules.ACTIVE_PATH], rules.ACTIVE_PATH)
                 if base and rules.ACTIVE_PATH in base
-                else {"tasks": []}
+                else None
             )
         except DocumentError:
             return ours  # refused with the file's own message by the merge's check
-        before = {t["id"]: document.canonical_task(t) for t in old["tasks"]}
-        now = rules.format_stamp(rules.utc_now())
-        changed = False
-        for task in doc["tasks"]:
-            previous = before.get(task["id"])
-            if previous is not None and previous == document.canonical_task(task):
-                continue
-            if str(task.get("updated_at") or "") < now:
-                task["updated_at"] = now
-            task["updated_by"] = self.machine
-            changed = True
-        return {**ours, rules.ACTIVE_PATH: document.dumps(doc)} if changed else ours
+        change = model.Change(self.machine, rules.utc_now())
+        model.stamp_edit(old, doc, change)
+        return {**ours, rules.ACTIVE_PATH: document.dumps(doc)} if change.touched else ours
 
     def _merge_edit(
         self, base: dict[str, bytes] | None, ours: dict[str, bytes], theirs: dict[str, bytes]
@@ -464,7 +455,9 @@ class Workspace:
                 except DocumentError:
                     before = None
             if before is None or document.canonical(before) != document.canonical(after):
+                model.stamp_edit(before, after, model.Change(self.machine, rules.utc_now()))
                 schema.validate_full(after, rules.ACTIVE_PATH)
+                store.write_atomic(self.active_path, document.dumps(after))
                 ids = changed_task_ids(before, after)
                 subjects = {t["id"]: t.get("subject", "") for t in after["tasks"]}
                 paths.append(rules.ACTIVE_PATH)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -67,6 +70,8 @@ def test_stale_in_progress_is_flagged(cli: Cli) -> None:
     doc["tasks"] = [{"id": "old", "subject": "Old work", "status": "in_progress", "updated_at": "2020-01-01T00:00:00Z",
                      "updated_by": "test-machine"}]  # fmt: skip
     (cli.root / ACTIVE).write_text(json.dumps(doc))
+    # committed as it is (a hand edit gittasks sees is stamped as a change made now, so it is not stale)
+    git(cli.root, "commit", "-qm", "old work", "--", ACTIVE)
     assert "possibly abandoned" in cli.ok("recover")
     assert cli.json("recover")[0]["stale"] is True
     git(cli.root, "config", "gittasks.staleAfter", "100000d")
@@ -107,10 +112,12 @@ def test_same_native_id_in_two_sessions(cli: Cli) -> None:
     hook(cli, {"session_id": "s1", "tool_name": "TaskUpdate", "tool_input": {"taskId": "1", "subject": "s1 renamed"}})
     subjects = {t["subject"] for t in cli.json("list")}
     assert subjects == {"s1 renamed", "Session two task"}
-    # a new session (after /clear) updating native id 1: the newest task with that id on this machine
-    hook(cli, {"session_id": "s3", "tool_name": "TaskUpdate", "tool_input": {"taskId": "1", "owner": "later"}})
-    owners = {t["subject"]: t.get("owner") for t in cli.json("list")}
-    assert list(owners.values()).count("later") == 1
+    # a new session (after /clear) updating native id 1: native ids restart in every session, so that id names none
+    # of the earlier sessions' tasks; nothing is changed and the hook says so in one line
+    before = cli.doc()
+    _, err = hook(cli, {"session_id": "s3", "tool_name": "TaskUpdate", "tool_input": {"taskId": "1", "owner": "later"}})
+    assert "native id '1'" in err and "nothing recorded" in err and len(err.strip().splitlines()) == 1
+    assert cli.doc() == before
 
 
 def test_capture_todowrite_reconciles_by_content(cli: Cli) -> None:
@@ -177,19 +184,51 @@ def test_install_claude_merges_idempotently_with_backup(cli: Cli) -> None:
     assert data["env"]["CLAUDE_CODE_ENABLE_TODO_TOOLS"] == "1"
     post = data["hooks"]["PostToolUse"]
     assert {"matcher": "Bash", "hooks": [{"type": "command", "command": "echo hi"}]} in post
-    assert any(g["matcher"] == "TaskCreate|TaskUpdate|TodoWrite" and g["hooks"][0]["command"] == "gittasks hook capture"
-               for g in post)  # fmt: skip
+    capture = next(g for g in post if g["matcher"] == "TaskCreate|TaskUpdate|TodoWrite")["hooks"][0]["command"]
+    assert capture == f"{Path(sys.executable).as_posix()} -m gittasks hook capture"  # runs whatever PATH Claude has
+    assert any(g["matcher"] == "Write|Edit|MultiEdit" for g in post)
     start = data["hooks"]["SessionStart"]
-    assert start[0]["matcher"] == "startup|resume|clear"
+    assert start[0]["matcher"] == "startup|resume|clear|compact"
     assert json.loads((cli.root / ".claude" / "settings.json.bak").read_text()) == existing
-    assert json.loads((cli.root / ".mcp.json").read_text())["mcpServers"]["gittasks"]["args"] == ["mcp"]
-    assert "mcp__gittasks" in data["permissions"]["allow"]
+    server = json.loads((cli.root / ".mcp.json").read_text())["mcpServers"]["gittasks"]
+    assert server == {"command": Path(sys.executable).as_posix(), "args": ["-m", "gittasks", "mcp"]}
+    assert "mcp__gittasks" in data["permissions"]["allow"] and data["enabledMcpjsonServers"] == ["gittasks"]
     cli.ok("install-claude", "--mcp")
     assert json.loads(settings.read_text()) == data
+    # a second install after a change keeps the first backup (the user's own file)
+    settings.write_text(json.dumps({**data, "model": "sonnet"}))
+    cli.ok("install-claude", "--mcp", "--no-env")
+    assert json.loads((cli.root / ".claude" / "settings.json.bak").read_text()) == existing
     cli.ok("install-claude", "--remove")
     removed = json.loads(settings.read_text())
-    assert removed["hooks"] == existing["hooks"]
-    assert removed["model"] == "opus"
+    assert removed == {**existing, "model": "sonnet"}  # hooks, env, permission and approval: exactly what was added
+    assert not (cli.root / ".mcp.json").exists()
+
+
+def test_install_claude_rewrites_bare_commands_and_keeps_a_users_env(cli: Cli) -> None:
+    settings = cli.root / ".claude" / "settings.json"
+    old_hook = {"type": "command", "command": "gittasks hook session-start"}
+    bare = {"env": {"CLAUDE_CODE_ENABLE_TODO_TOOLS": "1"},
+            "hooks": {"SessionStart": [{"matcher": "startup|resume|clear", "hooks": [old_hook]}]}}  # fmt: skip
+    settings.parent.mkdir(exist_ok=True)
+    settings.write_text(json.dumps(bare))
+    assert "PROBLEM" in cli.run("doctor").stdout  # a bare command runs only where gittasks is on Claude's PATH
+    cli.ok("install-claude")
+    data = json.loads(settings.read_text())
+    [group] = data["hooks"]["SessionStart"]
+    assert group["matcher"] == "startup|resume|clear|compact"
+    assert group["hooks"] == [
+        {"type": "command", "command": f"{Path(sys.executable).as_posix()} -m gittasks hook session-start"}
+    ]
+    # the hook runs with a PATH that has no gittasks on it, as Claude Code's may be
+    cli.create("Pending work")
+    proc = subprocess.run(["/bin/sh", "-c", group["hooks"][0]["command"]], cwd=cli.root, capture_output=True,
+                          text=True, input=json.dumps({"session_id": "s", "source": "startup", "cwd": str(cli.root)}),
+                          env={**os.environ, "PATH": "/usr/bin:/bin"})  # fmt: skip
+    assert proc.returncode == 0 and "Pending work" in proc.stdout, proc.stderr
+    assert "ok       Claude Code hooks start gittasks by its path" in cli.ok("doctor")
+    cli.ok("install-claude", "--remove")
+    assert json.loads(settings.read_text()) == {"env": {"CLAUDE_CODE_ENABLE_TODO_TOOLS": "1"}}  # the user's own env
 
 
 def test_install_claude_no_env_and_bad_settings(cli: Cli) -> None:

@@ -7,16 +7,64 @@ summary. Both are called by the CLI, which turns any error into one line on stde
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from gittasks import document, model, operations, recover, rules, sync
+from gittasks import document, ids, model, operations, recover, rules, sync, taskbranch
 from gittasks.document import Document
-from gittasks.errors import GittasksError
+from gittasks.errors import GittasksError, UnknownId
 from gittasks.workspace import Outcome, Workspace
 
 TODO_PREFIX = "todo:"
+NATIVE = "native"  # the task field that maps native ids: [{"machine", "session", "id", "list"?}]
+LINK_KEY = "gittasks_id"  # TaskCreate metadata naming the gittasks task a new session continues
+TASK_TOOLS = ("TaskCreate", "TaskUpdate", "TodoWrite")
+WRITE_TOOLS = ("Write", "Edit", "MultiEdit")  # the assistant's own file writes: a task file's is committed at once
+SHARED_LIST_VARIABLE = "CLAUDE_CODE_TASK_LIST_ID"  # sessions that share one native task list
+
+
+class NotRecorded(GittasksError):
+    """A payload the capture records nothing for (the client reports a failure, or the input is unusable)."""
+
+
+class RefusedWrite(GittasksError):
+    """The assistant wrote a task file that is not valid: not committed; exit 2 shows the model the reason."""
+
+    exit_code = 2
+
+
+def written_task_file(ws: Workspace, payload: dict[str, Any]) -> str | None:
+    """The task file (its path in the repository) that a Write/Edit/MultiEdit payload wrote, None for any other."""
+    tool_input = payload.get("tool_input")
+    path = tool_input.get("file_path") if isinstance(tool_input, dict) else None
+    if not isinstance(path, str) or not path:
+        return None
+    cwd = payload.get("cwd")
+    target = Path(path) if Path(path).is_absolute() else Path(cwd if isinstance(cwd, str) else ws.repo.root) / path
+    try:
+        rel = target.resolve().relative_to(ws.repo.root.resolve()).as_posix()
+    except (OSError, ValueError):
+        return None
+    return rel if taskbranch.is_task_path(rel) else None
+
+
+def capture_write(ws: Workspace, payload: dict[str, Any]) -> Outcome:
+    """A Write/Edit/MultiEdit of a task file, committed at once as an edit made outside gittasks (each changed task
+    stamped); an invalid file is not committed (RefusedWrite). Any other file: nothing to do."""
+    rel = written_task_file(ws, payload)
+    if rel is None or failure(payload.get("tool_response")) is not None:
+        return Outcome(None)
+    ws.network_allowed = False
+    try:
+        ws.preflight()
+    except GittasksError as exc:
+        raise RefusedWrite(f"{rel} was not committed: {exc}") from None
+    return Outcome(None, notes=[f"committed the write of {rel}"])
+
+
 SESSION_SYNC_TIMEOUT = 8.0  # seconds the session-start hook waits for its sync
 
 
@@ -51,31 +99,63 @@ def _get(data: dict[str, Any], *names: str) -> Any:
     return None
 
 
-def _native_ref(machine: str, session: str, native_id: str) -> dict[str, str]:
-    return {"machine": machine, "session": session, "id": native_id}
+@dataclass
+class Session:
+    """Where a native id is valid: one session on one machine, or a list shared by sessions on that machine."""
+
+    machine: str
+    session: str
+    shared_list: str | None = None
+
+    def ref(self, native_id: str) -> dict[str, str]:
+        ref = {"machine": self.machine, "session": self.session, "id": native_id}
+        if self.shared_list:
+            ref["list"] = self.shared_list
+        return ref
+
+    def names(self, ref: Any, native_id: str) -> bool:
+        """Does the native ref `ref` stand for `native_id` here?"""
+        if not isinstance(ref, dict) or str(ref.get("id")) != native_id or ref.get("machine") != self.machine:
+            return False
+        if self.shared_list and ref.get("list") == self.shared_list:
+            return True
+        return ref.get("session") == self.session
+
+    def has_native(self, task: dict[str, Any]) -> bool:
+        refs = task.get(NATIVE)
+        return isinstance(refs, list) and any(
+            isinstance(r, dict) and r.get("machine") == self.machine and r.get("session") == self.session for r in refs
+        )
 
 
-def find_native(doc: Document, native_id: str, machine: str, session: str) -> str | None:
-    """The gittasks id of a native task: same session first, then the newest on this machine, then a gittasks id."""
-    same_session = None
-    newest: tuple[str, str] | None = None
+def find_native(doc: Document, native_id: str, where: Session) -> str | None:
+    """The gittasks id of the task this session (or its shared list) knows as `native_id`; None when it has none.
+
+    Native ids restart at 1 in every session: an id from another session, or a gittasks id given as a native id,
+    names no task here."""
     for task in doc["tasks"]:
-        for ref in task.get("native") or []:
-            if not isinstance(ref, dict) or str(ref.get("id")) != native_id:
-                continue
-            if ref.get("machine") == machine and ref.get("session") == session:
-                same_session = task["id"]
-            elif ref.get("machine") == machine:
-                stamp = str(task.get("updated_at") or "")
-                if newest is None or stamp > newest[0]:
-                    newest = (stamp, task["id"])
-    if same_session is not None:
-        return same_session
-    if newest is not None:
-        return newest[1]
-    if any(t["id"] == native_id for t in doc["tasks"]):
-        return native_id
+        if any(where.names(ref, native_id) for ref in task.get(NATIVE) or []):
+            return str(task["id"])
     return None
+
+
+def failure(response: Any) -> str | None:
+    """Why the client says the tool call failed (`success: false` or an `error`), None when it did not."""
+    if not isinstance(response, dict):
+        return None
+    error = response.get("error")
+    if response.get("success") is False or (error not in (None, "", False)):
+        return str(error) if error not in (None, "", False) else "no reason given"
+    return None
+
+
+def _id_list(data: dict[str, Any], *names: str) -> list[str]:
+    value = _get(data, *names)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str | int) and not isinstance(v, bool) for v in value):
+        raise NotRecorded(f"{names[0]} is not a list of task ids; nothing recorded")
+    return [str(v) for v in value]
 
 
 def _edit_from(data: dict[str, Any]) -> operations.Edit:
@@ -93,8 +173,8 @@ def _edit_from(data: dict[str, Any]) -> operations.Edit:
         active_form=text("activeForm", "active_form"),
         owner=text("owner"),
         metadata=document.as_object(data.get("metadata")),
-        add_blocked_by=[str(x) for x in _get(data, "addBlockedBy", "add_blocked_by") or []],
-        add_blocks=[str(x) for x in _get(data, "addBlocks", "add_blocks") or []],
+        add_blocked_by=_id_list(data, "addBlockedBy", "add_blocked_by"),
+        add_blocks=_id_list(data, "addBlocks", "add_blocks"),
         status=status if isinstance(status, str) else None,
         reason=reason if isinstance(reason, str) else None,
         walk=True,
@@ -102,84 +182,171 @@ def _edit_from(data: dict[str, Any]) -> operations.Edit:
     )
 
 
+def _continued(doc: Document, metadata: dict[str, Any], subject: str, where: Session) -> dict[str, Any] | None:
+    """The open task a TaskCreate continues: the one its metadata names (`gittasks_id`), else the only open task
+    with the same subject that this session has no native id for yet."""
+    named = metadata.get(LINK_KEY)
+    if isinstance(named, str) and named.strip():
+        try:
+            task_id = ids.resolve_id([t["id"] for t in doc["tasks"]], named.strip())
+        except UnknownId:
+            return None
+        return model.task_index(doc)[task_id]
+    same = [
+        t
+        for t in doc["tasks"]
+        if t.get("subject") == subject and t.get("status") in rules.OPEN and not where.has_native(t)
+    ]
+    return same[0] if len(same) == 1 else None
+
+
+def _capture_create(
+    doc: Document, change: model.Change, tool_input: dict[str, Any], response: Any, where: Session
+) -> dict[str, Any]:
+    answer = document.as_object(document.as_object(response).get("task")) or document.as_object(response)
+    subject = _get(answer, "subject") if isinstance(_get(answer, "subject"), str) else _get(tool_input, "subject")
+    if not isinstance(subject, str) or not subject.strip():
+        raise NotRecorded("TaskCreate without a subject; nothing recorded")
+    description = _get(answer, "description")
+    if not isinstance(description, str):
+        description = _get(tool_input, "description")
+    native_id = _get(answer, "id", "taskId", "task_id")
+    metadata = dict(document.as_object(tool_input.get("metadata")))
+    task = _continued(doc, metadata, subject, where)
+    if task is not None:  # a new session continues a task: no second task, the native id maps to it
+        if native_id is not None:
+            refs = [r for r in task.get(NATIVE) or [] if not where.names(r, str(native_id))]
+            task[NATIVE] = [*refs, where.ref(str(native_id))]
+            change.stamp(task)
+        change.notes.append(f"continues task {task['id']} ({task.get('subject', '')}); no new task")
+        return task
+    metadata.pop(LINK_KEY, None)
+    active_form = _get(tool_input, "activeForm", "active_form")
+    owner = _get(tool_input, "owner")
+    return model.create_task(
+        doc,
+        change,
+        subject=subject,
+        description=description if isinstance(description, str) else None,
+        active_form=active_form if isinstance(active_form, str) else None,
+        owner=owner if isinstance(owner, str) else None,
+        metadata=metadata or None,
+        extra={NATIVE: [where.ref(str(native_id))]} if native_id is not None else None,
+    )
+
+
 def capture(ws: Workspace, payload: dict[str, Any]) -> Outcome:
+    """Record one PostToolUse payload of a task tool as one change; refuses (NotRecorded, nothing written) a call
+    the client reports as failed, a native id this session never made, and input of the wrong shape."""
     tool = payload.get("tool_name")
-    session = str(payload.get("session_id") or "unknown-session")
-    tool_input = document.as_object(payload.get("tool_input"))
+    if tool in WRITE_TOOLS:
+        return capture_write(ws, payload)
+    if tool not in TASK_TOOLS:
+        raise NotRecorded(f"not a task tool: {tool!r}")
+    tool_input = payload.get("tool_input")
+    if not isinstance(tool_input, dict):
+        raise NotRecorded(f"the {tool} payload has no tool_input object; nothing recorded")
     response = payload.get("tool_response")
-    machine = ws.machine
+    reason = failure(response)
+    if reason is not None:
+        raise NotRecorded(f"Claude Code reports the {tool} as failed ({reason}); nothing recorded")
+    where = Session(ws.machine, str(payload.get("session_id") or "unknown-session"),
+                    os.environ.get(SHARED_LIST_VARIABLE) or None)  # fmt: skip
     ws.network_allowed = False  # the capture hook commits locally and never touches the network
 
     def run(doc: Document, change: model.Change) -> Any:
         def resolve(native: str) -> str:
-            found = find_native(doc, native, machine, session)
+            found = find_native(doc, native, where)
             if found is None:
-                raise GittasksError(f"no gittasks task for native id {native!r}")
+                raise NotRecorded(f"no task of this session has the native id {native!r}; nothing recorded")
             return found
 
         if tool == "TaskCreate":
-            native_id = None
-            if isinstance(response, dict):
-                task_part = document.as_object(response.get("task")) or response
-                native_id = _get(task_part, "id", "taskId", "task_id")
-            subject = _get(tool_input, "subject") or "(untitled task)"
-            task = model.create_task(
-                doc,
-                change,
-                subject=str(subject),
-                description=_get(tool_input, "description"),
-                active_form=_get(tool_input, "activeForm", "active_form"),
-                owner=_get(tool_input, "owner"),
-                metadata=tool_input.get("metadata") if isinstance(tool_input.get("metadata"), dict) else None,
-                extra={"native": [_native_ref(machine, session, str(native_id))]} if native_id is not None else None,
-            )
-            return task
+            return _capture_create(doc, change, tool_input, response, where)
         if tool == "TaskUpdate":
             native = _get(tool_input, "taskId", "task_id", "id")
-            if native is None:
-                raise GittasksError("TaskUpdate without a task id")
+            if not isinstance(native, str | int) or isinstance(native, bool):
+                raise NotRecorded("TaskUpdate without a task id; nothing recorded")
             tid = resolve(str(native))
             if tool_input.get("status") == "deleted":
                 return model.delete_task(doc, tid, change)
             operations.apply_edit(doc, tid, _edit_from(tool_input), change, resolve)
             return model.task_index(doc)[tid]
-        if tool == "TodoWrite":
-            todos = tool_input.get("todos")
-            if not isinstance(todos, list):
-                raise GittasksError("TodoWrite without a todos list")
-            return reconcile_todos(doc, todos, change, machine, session)
-        raise GittasksError(f"not a task tool: {tool!r}")
+        todos = tool_input.get("todos")
+        if not isinstance(todos, list):
+            raise NotRecorded("TodoWrite without a todos list; nothing recorded")
+        old = document.as_object(response).get("oldTodos")
+        return reconcile_todos(doc, todos, change, where, old if isinstance(old, list) else None)
 
     return operations.change(ws, f"capture-{str(tool).lower()}", run)
 
 
+def _todo_content(item: Any) -> str | None:
+    content = _get(item, "content", "subject") if isinstance(item, dict) else None
+    return content if isinstance(content, str) and content.strip() else None
+
+
 def reconcile_todos(
-    doc: Document, todos: list[Any], change: model.Change, machine: str, session: str
+    doc: Document, todos: list[Any], change: model.Change, where: Session, old_todos: list[Any] | None = None
 ) -> list[dict[str, Any]]:
-    """TodoWrite sends the whole list: items have no ids, so they are keyed by their content."""
+    """TodoWrite sends the session's whole list; items have no ids, so they are keyed by their content within the
+    session. An item reworded in the same position with the same status continues its task; an open item the
+    session dropped is cancelled; a todo never reopens a task another session ended."""
     out = []
-    for item in todos:
-        if not isinstance(item, dict):
+    index = model.task_index(doc)
+    mine = {  # content -> task id, for the todos this session has written before
+        str(ref["id"])[len(TODO_PREFIX) :]: t["id"]
+        for t in doc["tasks"]
+        for ref in t.get(NATIVE) or []
+        if where.names(ref, str(ref.get("id"))) and str(ref.get("id")).startswith(TODO_PREFIX)
+    }
+    new_contents = [_todo_content(item) for item in todos]
+    kept: set[str] = set()
+    for position, item in enumerate(todos):
+        content = new_contents[position]
+        if content is None:
             continue
-        content = _get(item, "content", "subject")
-        if not isinstance(content, str) or not content.strip():
-            continue
-        key = TODO_PREFIX + content
-        tid = find_native(doc, key, machine, session)
+        tid = mine.get(content)
+        if tid is None and old_todos is not None and position < len(old_todos):
+            previous = _todo_content(old_todos[position])
+            if (
+                previous is not None
+                and previous not in new_contents
+                and previous in mine
+                and document.as_object(old_todos[position]).get("status") == item.get("status")
+            ):
+                tid = mine[previous]  # reworded in place: the same task, under its new text
+                task = index[tid]
+                task[NATIVE] = [*(task.get(NATIVE) or []), where.ref(TODO_PREFIX + content)]
+                model.set_fields(doc, tid, {"subject": content}, change)
+                kept.add(previous)
         if tid is None:
             tid = next(
-                (t["id"] for t in doc["tasks"] if t.get("subject") == content and t.get("status") in rules.OPEN), None
-            )
+                (t["id"] for t in doc["tasks"] if t.get("subject") == content and t.get("status") in rules.OPEN
+                 and not where.has_native(t)), None)  # fmt: skip
+            if tid is not None:
+                task = index[tid]
+                task[NATIVE] = [*(task.get(NATIVE) or []), where.ref(TODO_PREFIX + content)]
+                change.stamp(task)
         if tid is None:
             task = model.create_task(
                 doc,
                 change,
                 subject=content,
                 active_form=_get(item, "activeForm", "active_form"),
-                extra={"native": [_native_ref(machine, session, key)]},
+                extra={NATIVE: [where.ref(TODO_PREFIX + content)]},
             )
             tid = task["id"]
+            index[tid] = task
+        kept.add(content)
         data = {"activeForm": _get(item, "activeForm", "active_form"), "status": item.get("status")}
         operations.apply_edit(doc, tid, _edit_from(data), change, lambda x: x)
         out.append(model.task_index(doc)[tid])
+    listed = {t["id"] for t in out}
+    for content, tid in mine.items():
+        dropped = index.get(tid)
+        if content in kept or tid in listed or dropped is None or dropped.get("status") not in rules.OPEN:
+            continue
+        model.set_status(doc, tid, rules.CANCELLED, change)  # dropped from the session's list
+        change.notes.append(f"cancelled {tid} ({dropped.get('subject', '')}): dropped from the session's todo list")
     return out

@@ -39,8 +39,8 @@ def register(app: typer.Typer) -> None:
         remove: Annotated[bool, typer.Option("--remove", help="Take out what install-claude added.")] = False,
     ) -> None:
         """Write the gittasks hooks into .claude/settings.json (merging with what is there)."""
-        root = find_repo(output.repo_option()).root
-        done = installer.remove(root) if remove else installer.install(root, env=not no_env, mcp=mcp)
+        repo = find_repo(output.repo_option())
+        done = installer.remove(repo) if remove else installer.install(repo, env=not no_env, mcp=mcp)
         for line in done:
             output.echo(f"- {line}")
         output.echo("nothing to do" if not done else "done; restart Claude Code sessions to pick it up")
@@ -66,6 +66,9 @@ def hook_capture() -> None:
         ws = hooks.workspace_for(payload, output.repo_option())
         hooks.capture(ws, payload)
         output.flush_messages(ws)
+    except hooks.RefusedWrite as exc:  # exit 2: Claude Code shows the model why its write was not taken
+        print(f"gittasks: {exc}"[:500].replace("\n", " "), file=sys.stderr)
+        raise typer.Exit(2) from None
     except Exception as exc:  # the session must go on whatever happens here
         print(f"gittasks hook capture: {exc}"[:500].replace("\n", " "), file=sys.stderr)
 

@@ -24,6 +24,7 @@ from gittasks.merge.values import (
     field_keys,
     later_stamp,
     merge_id_list,
+    merge_record_list,
     merge_value,
     same,
     three_way_quiet,
@@ -98,6 +99,8 @@ def _merge_task(
             value = status_side.get(key, MISSING)
         elif key in rules.ID_LIST_FIELDS and not (same(ov, tv) or same(ov, bv) or same(tv, bv)):
             value = merge_id_list(ctx, key, bv, ov, tv)
+        elif key in rules.RECORD_LIST_FIELDS and not (same(ov, tv) or same(ov, bv) or same(tv, bv)):
+            value = merge_record_list(ctx, key, bv, ov, tv)
         else:
             value = merge_value(ctx, key, bv, ov, tv, text=key == "description")
         if value is not MISSING:

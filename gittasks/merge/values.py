@@ -148,6 +148,30 @@ def merge_id_list(ctx: Context, path: str, bv: Any, ov: Any, tv: Any) -> Any:
     return sorted(merged, key=id_order)
 
 
+def _record_set(value: Any) -> dict[bytes, Any] | None:
+    if value is MISSING or value is None:
+        return {}
+    if type(value) is list and all(type(v) is dict for v in value):
+        return {canonical_bytes(v): v for v in value}
+    return None
+
+
+def merge_record_list(ctx: Context, path: str, bv: Any, ov: Any, tv: Any) -> Any:
+    """Both sides changed a list of records (the native ids of a task): kept as sets, each side's additions and
+    removals applied, sorted by bytes. Records added on both sides by different machines (two sessions on two
+    machines took the same task up) are also recorded as a `resumed` conflict, so that `conflicts` and `recover`
+    name the task."""
+    base, ours, theirs = _record_set(bv), _record_set(ov), _record_set(tv)
+    if base is None or ours is None or theirs is None:  # not a list of records: an ordinary value
+        return ctx.conflict(path, "field", bv, ov, tv)
+    keys = (base.keys() & ours.keys() & theirs.keys()) | (ours.keys() - base.keys()) | (theirs.keys() - base.keys())
+    merged = [{**ours, **theirs}[k] for k in sorted(keys)]
+    machines = [{r.get("machine") for k, r in side.items() if k not in base} for side in (ours, theirs)]
+    if machines[0] and machines[1] and machines[0] != machines[1]:
+        ctx.record(path, "resumed", bv, ov, tv, merged)
+    return merged
+
+
 def merge_value(ctx: Context, path: str, bv: Any, ov: Any, tv: Any, *, text: bool = False) -> Any:
     """Three-way merge of one value; MISSING means absent (and an absent result means: leave the key out)."""
     if same(ov, tv):
