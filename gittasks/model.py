@@ -302,17 +302,20 @@ def set_fields(doc: Document, task_id: str, values: dict[str, Any], change: Chan
     return task
 
 
-def set_metadata(doc: Document, task_id: str, updates: dict[str, Any | None], change: Change) -> Task:
-    """Set metadata keys; a value of None removes the key."""
+def set_keys(
+    doc: Document, task_id: str, updates: dict[str, Any | None], change: Change, field_name: str = "metadata"
+) -> Task:
+    """Set keys of one of a task's objects (`metadata`, `context`); a value of None removes the key."""
     task = task_index(doc)[task_id]
-    metadata = dict(task.get("metadata") or {})
+    current = document.as_object(task.get(field_name))
+    values = dict(current)
     for key, value in updates.items():
         if value is None:
-            metadata.pop(key, None)
+            values.pop(key, None)
         else:
-            metadata[key] = value
-    if metadata != (task.get("metadata") or {}):
-        task["metadata"] = metadata
+            values[key] = value
+    if values != current or field_name not in task:
+        task[field_name] = values
         change.stamp(task)
     return task
 

@@ -44,6 +44,7 @@ class Edit:
     task_type: str | None = None
     parent: Any = KEEP  # an id (or prefix), "" or None to clear
     metadata: dict[str, Any] = field(default_factory=dict)  # a None value removes the key
+    context: dict[str, Any] = field(default_factory=dict)  # the same, for the task's context
     add_blocked_by: list[str] = field(default_factory=list)
     remove_blocked_by: list[str] = field(default_factory=list)
     add_blocks: list[str] = field(default_factory=list)
@@ -107,7 +108,9 @@ def apply_edit(doc: Document, tid: str, edit: Edit, change: model.Change, resolv
     if fields:
         model.set_fields(doc, tid, fields, change)
     if edit.metadata:
-        model.set_metadata(doc, tid, edit.metadata, change)
+        model.set_keys(doc, tid, edit.metadata, change)
+    if edit.context:
+        model.set_keys(doc, tid, edit.context, change, "context")
     for other in edit.add_blocked_by:
         model.add_dependency(doc, resolve(other), tid, change)
     for other in edit.remove_blocked_by:
@@ -176,6 +179,7 @@ def create(
     parent: str | None = None,
     task_type: str | None = None,
     metadata: dict[str, Any] | None = None,
+    context: dict[str, Any] | None = None,
 ) -> Outcome:
     """Add a pending task (ids of other tasks may be unique prefixes); the Outcome's value is the task."""
 
@@ -194,6 +198,7 @@ def create(
             parent=resolve(parent) if parent else None,
             task_type=task_type,
             metadata={k: v for k, v in (metadata or {}).items() if v is not None},
+            extra={"context": {k: v for k, v in context.items() if v is not None}} if context else None,
         )
 
     return change(ws, "create", run)

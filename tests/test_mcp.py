@@ -23,7 +23,8 @@ from gittasks.init import init
 from gittasks.operations import status_path
 
 ACTIVE = ".claude/active-tasks.json"
-TOOLS = {"task_create", "task_update", "task_list", "task_get", "task_ready", "task_log", "sync_status"}
+TOOLS = {"task_create", "task_update", "task_list", "task_get", "task_ready", "task_log", "task_archive", "task_sync",
+         "sync_status"}  # fmt: skip
 
 
 @pytest.fixture
@@ -389,3 +390,50 @@ def test_the_mcp_command_serves_over_stdio(root: Path) -> None:
         assert trailers(root)["Action"] == ["create"]
 
     session(params, scenario)
+
+
+def test_every_field_and_operation_the_cli_has_and_no_unknown_argument(root: Path) -> None:
+    async def scenario(client: Client) -> None:
+        assert client.server_info is not None and client.server_info.version not in ("", None)  # the installed version
+        epic = await ok(client, "task_create", subject="Epic", metadata={"client": "acme"})
+        sub = await ok(client, "task_create", subject="Sub", parent=epic["id"], type="research",
+                       context={"user_request": "find out", "files_modified": ["a.py"]})  # fmt: skip
+        assert stored(root, sub["id"])["parent"] == epic["id"] and stored(root, sub["id"])["type"] == "research"
+        assert stored(root, sub["id"])["context"] == {"user_request": "find out", "files_modified": ["a.py"]}
+        head_before = head(root)
+        message = await refused(client, "task_create", subject="Typo", addBlockedby=[epic["id"]])
+        assert "addBlockedby" in message and "addBlockedBy" in message and head(root) == head_before
+        await ok(client, "task_update", taskId=sub["id"], context={"outcome_notes": "x"}, owner="Research Agent")
+        done = await ok(client, "task_update", taskId=epic["id"], status="completed", outcome="Shipped", minutes=45)
+        assert done["status"] == "completed" and done["context"]["outcome"] == "Shipped"
+        assert done["context"]["billable_minutes"] == 45
+        assert stored(root, sub["id"])["context"]["outcome_notes"] == "x"
+        archived = await ok(client, "task_archive")
+        assert [t["id"] for t in archived] == [epic["id"]]
+        assert "remote" in await refused(client, "task_sync")  # this repository has none: refused, with the fix
+
+    session(root, scenario)
+
+
+def test_the_server_stops_on_sigint_and_when_stdin_closes(root: Path) -> None:
+    import signal
+    import subprocess
+    import time
+
+    server = subprocess.Popen([sys.executable, "-m", "gittasks", "mcp"], cwd=root, stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    assert server.stdin is not None and server.stdout is not None
+    client = {"name": "t", "version": "1"}
+    params = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": client}
+    hello = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": params}
+    started = time.perf_counter()
+    server.stdin.write((json.dumps(hello) + "\n").encode())
+    server.stdin.flush()
+    answer = json.loads(server.stdout.readline())
+    print(f"initialize answered after {time.perf_counter() - started:.2f} s (cold start included)")
+    assert answer["result"]["serverInfo"]["name"] == "gittasks" and answer["result"]["serverInfo"]["version"]
+    server.send_signal(signal.SIGINT)
+    assert server.wait(timeout=15) == 0
+    closing = subprocess.run([sys.executable, "-m", "gittasks", "mcp"], cwd=root, input=b"", capture_output=True,
+                             timeout=30)  # fmt: skip
+    assert closing.returncode == 0

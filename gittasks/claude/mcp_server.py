@@ -10,6 +10,10 @@ This is the only module that imports the `mcp` SDK (slow to import): the CLI imp
 
 from __future__ import annotations
 
+import contextlib
+import importlib.metadata
+import os
+import signal
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -24,6 +28,7 @@ from gittasks.errors import GittasksError
 from gittasks.workspace import Outcome, Workspace
 
 SERVER_NAME = "gittasks"
+STOP_WAIT = 10.0  # seconds a signal waits for a call in flight before the server ends
 DELETED = "deleted"
 UPDATE_STATUSES: tuple[str, ...] = (*rules.STATUSES, DELETED)
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
@@ -80,6 +85,9 @@ class TaskTools:
         metadata: dict[str, Any] | None = None,
         add_blocks: Iterable[str] = (),
         add_blocked_by: Iterable[str] = (),
+        parent: str | None = None,
+        task_type: str | None = None,
+        context: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         ws = self.workspace()
         outcome = operations.create(
@@ -90,7 +98,10 @@ class TaskTools:
             owner=owner,
             blocked_by=add_blocked_by,
             blocks=add_blocks,
+            parent=parent,
+            task_type=task_type,
             metadata=metadata,
+            context=context,
         )
         self._finish(ws, outcome)
         return document.canonical_task(outcome.value)
@@ -109,15 +120,20 @@ class TaskTools:
         add_blocks: Iterable[str] = (),
         add_blocked_by: Iterable[str] = (),
         reopen: bool = False,
+        parent: str | None = None,
+        task_type: str | None = None,
+        context: dict[str, Any] | None = None,
+        outcome: str | None = None,
+        minutes: int | None = None,
     ) -> dict[str, Any]:
         if status is not None and status not in UPDATE_STATUSES:
             raise GittasksError(f"unknown status {status!r}; use one of: {', '.join(UPDATE_STATUSES)}")
         ws = self.workspace()
         if status == DELETED:
-            outcome = operations.delete(ws, given)
-            self._finish(ws, outcome)
-            self.notes.append(f"deleted {outcome.value['id']}")
-            return document.canonical_task(outcome.value)
+            removed = operations.delete(ws, given)
+            self._finish(ws, removed)
+            self.notes.append(f"deleted {removed.value['id']}")
+            return document.canonical_task(removed.value)
         if status is not None and reopen is False and status == rules.BLOCKED and not (blocked_reason or "").strip():
             raise GittasksError("status 'blocked' needs a blockedReason saying why")
         edit = operations.Edit(
@@ -125,7 +141,12 @@ class TaskTools:
             description=description,
             active_form=active_form,
             owner=owner,
+            task_type=task_type,
+            parent=operations.KEEP if parent is None else parent,
             metadata=dict(metadata or {}),
+            context=dict(context or {}),
+            outcome=outcome,
+            minutes=minutes,
             add_blocks=list(add_blocks),
             add_blocked_by=list(add_blocked_by),
             status=status,
@@ -134,11 +155,27 @@ class TaskTools:
             walk=not reopen,
         )
         self._check_reopen(ws, given, edit)
-        outcome = operations.update(ws, given, edit)
-        self._finish(ws, outcome)
-        if outcome.commit is None:
+        done = operations.update(ws, given, edit)
+        self._finish(ws, done)
+        if done.commit is None:
             self.notes.append("nothing to change")
-        return document.canonical_task(outcome.value)
+        return document.canonical_task(done.value)
+
+    def archive(self, older_than: str | None = None) -> list[dict[str, Any]]:
+        ws = self.workspace()
+        done = operations.archive_ended(ws, rules.parse_duration(older_than) if older_than else None)
+        self._finish(ws, done)
+        return [document.canonical_task(t) for t in done.value]
+
+    def sync(self) -> dict[str, Any]:
+        ws = self.workspace()
+        try:
+            result = sync.sync(ws, None)
+        except sync.SyncFailed as exc:
+            self._finish(ws)
+            raise GittasksError(str(exc)) from None
+        self._finish(ws)
+        return result.as_json()
 
     @staticmethod
     def _check_reopen(ws: Workspace, given: str, edit: operations.Edit) -> None:
@@ -195,10 +232,33 @@ def _result(value: Any, notes: list[str]) -> CallToolResult:
     return CallToolResult(content=content, structured_content=structured)
 
 
-def build_server(repo: Path | None = None) -> MCPServer:
+def _version() -> str:
+    try:
+        return importlib.metadata.version("gittasks")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree that is not installed
+        return "0+unknown"
+
+
+class StrictServer(MCPServer):
+    """The SDK's server, refusing argument names a tool does not take (a misspelt `addBlockedby` would otherwise be
+    dropped without a word)."""
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        tool = self._tool_manager.get_tool(name)
+        if tool is not None and isinstance(arguments, dict):
+            known = set((tool.parameters or {}).get("properties") or {})
+            unknown = sorted(set(arguments) - known)
+            if unknown:
+                raise ToolError(
+                    f"{name} takes no argument {', '.join(map(repr, unknown))}; it takes: {', '.join(sorted(known))}"
+                )
+        return await super().call_tool(name, arguments, context)
+
+
+def build_server(repo: Path | None = None, tools: TaskTools | None = None) -> MCPServer:
     """The MCP server for the git repository containing `repo` (default: the current folder at build time)."""
-    tools = TaskTools(repo)
-    server = MCPServer(SERVER_NAME, instructions=INSTRUCTIONS, log_level="WARNING")
+    tools = tools or TaskTools(repo)
+    server = StrictServer(SERVER_NAME, version=_version(), instructions=INSTRUCTIONS, log_level="WARNING")
 
     def call(work: Callable[[], Any]) -> CallToolResult:
         with tools.lock:
@@ -220,12 +280,17 @@ def build_server(repo: Path | None = None) -> MCPServer:
         metadata: dict[str, Any] | None = None,
         addBlocks: list[str] | None = None,
         addBlockedBy: list[str] | None = None,
+        parent: str | None = None,
+        type: str | None = None,
+        context: dict[str, Any] | None = None,
     ) -> CallToolResult:
         """Create a pending task (like TaskCreate); returns it as stored. One git commit.
 
         subject: imperative title ("Design auth schema"); activeForm: present-continuous label shown while in
         progress ("Designing auth schema"); metadata: free-form object (client, project, complexity, ...);
-        addBlockedBy: ids of tasks this one waits for; addBlocks: ids of tasks that wait for this one.
+        addBlockedBy: ids of tasks this one waits for; addBlocks: ids of tasks that wait for this one; parent: the
+        id of the task this is a subtask of; type: implementation, research, review, ...; context: the rich context
+        (user_request, requirements, files_modified, ...).
         """
         return call(
             lambda: tools.create_task(
@@ -236,6 +301,9 @@ def build_server(repo: Path | None = None) -> MCPServer:
                 metadata=metadata,
                 add_blocks=addBlocks or (),
                 add_blocked_by=addBlockedBy or (),
+                parent=parent,
+                task_type=type,
+                context=context,
             )
         )
 
@@ -254,6 +322,11 @@ def build_server(repo: Path | None = None) -> MCPServer:
         addBlocks: list[str] | None = None,
         addBlockedBy: list[str] | None = None,
         reopen: bool = False,
+        parent: str | None = None,
+        type: str | None = None,
+        context: dict[str, Any] | None = None,
+        outcome: str | None = None,
+        minutes: int | None = None,
     ) -> CallToolResult:
         """Change a task (like TaskUpdate); returns it as stored. One git commit, none when nothing changes.
 
@@ -262,7 +335,9 @@ def build_server(repo: Path | None = None) -> MCPServer:
         through it in the same commit (pending -> completed goes through in_progress); one with no legal path
         (in_progress -> pending) is refused. A completed or cancelled task is reopened only with reopen=true (status
         pending, the default, or in_progress). metadata: keys merged one by one, a null value removes the key.
-        addBlockedBy / addBlocks: dependencies to add (kept symmetric).
+        addBlockedBy / addBlocks: dependencies to add (kept symmetric). parent, type: as in task_create; context:
+        keys merged one by one like metadata. outcome, minutes: what was done and the billable minutes, recorded
+        when the task is completed (a client task with minutes also gets a work item).
         """
         return call(
             lambda: tools.update_task(
@@ -277,6 +352,11 @@ def build_server(repo: Path | None = None) -> MCPServer:
                 add_blocks=addBlocks or (),
                 add_blocked_by=addBlockedBy or (),
                 reopen=reopen,
+                parent=parent,
+                task_type=type,
+                context=context,
+                outcome=outcome,
+                minutes=minutes,
             )
         )
 
@@ -307,6 +387,18 @@ def build_server(repo: Path | None = None) -> MCPServer:
         named = taskId is not None or task_id is not None or id is not None
         return call(lambda: tools.history(_pick_id(taskId, task_id, id) if named else None, limit))
 
+    @server.tool(annotations=UPDATES)
+    def task_archive(olderThan: str | None = None) -> CallToolResult:
+        """Move completed and cancelled tasks to the archive (one git commit); olderThan (30m, 12h, 7d, 2w): only
+        those that ended longer ago. Returns the archived tasks."""
+        return call(lambda: tools.archive(olderThan))
+
+    @server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=True))
+    def task_sync() -> CallToolResult:
+        """Sync the task list with the remote (fetch, merge field by field, push the task branch alone), with a
+        bounded wait: what came in, what went out, the conflicts recorded."""
+        return call(tools.sync)
+
     @server.tool(annotations=READ_ONLY)
     def sync_status() -> CallToolResult:
         """This clone against its remote as of the last fetch: machine, remote, branch, commits ahead/behind, last
@@ -317,5 +409,17 @@ def build_server(repo: Path | None = None) -> MCPServer:
 
 
 def serve(repo: Path | None = None) -> None:
-    """Run the server on stdio until the client closes it."""
-    build_server(repo).run("stdio")
+    """Run the server on stdio until the client closes stdin, or SIGINT/SIGTERM ends it (even where the parent
+    started it with SIGINT ignored)."""
+    tools = TaskTools(repo)
+
+    def stop(signum: int, _frame: object) -> None:
+        # The SDK reads stdin in a worker thread that no exception reaches, so the process ends here; a call in
+        # flight is let finish first (its commit is atomic in any case).
+        tools.lock.acquire(timeout=STOP_WAIT)
+        os._exit(0)
+
+    signal.signal(signal.SIGINT, stop)
+    with contextlib.suppress(ValueError, OSError, AttributeError):  # SIGTERM: not everywhere
+        signal.signal(signal.SIGTERM, stop)
+    build_server(repo, tools).run("stdio")
