@@ -7,8 +7,12 @@ cycles, parent loops) are `model.check_relations`, which this check ends with.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection
 from typing import Any, Literal
+
+# pydantic scans every installed package for plugins when a model is first built; gittasks uses none
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 

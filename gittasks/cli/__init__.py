@@ -9,7 +9,8 @@ import sys
 from gittasks.errors import GittasksError
 
 
-def _utf8_streams() -> None:
+def utf8_streams() -> None:
+    """stdout and stderr in UTF-8 whatever the console's encoding (task text may hold any character)."""
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
@@ -18,9 +19,7 @@ def _utf8_streams() -> None:
 
 
 def run(args: list[str]) -> int:
-    _utf8_streams()
-    # pydantic scans every installed package for plugins when a model is first built; the CLI uses none
-    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    utf8_streams()
     from gittasks.cli.app import register
 
     app = register(args)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import sys
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from gittasks import recover as recover_module
 from gittasks import rules
-from gittasks.claude import hooks, installer
+from gittasks.claude import hook_main, hooks, installer
 from gittasks.cli import output
 from gittasks.git import find_repo
 
@@ -48,39 +46,13 @@ def register(app: typer.Typer) -> None:
     app.add_typer(hook_app, name="hook")
 
 
-def _payload() -> dict[str, Any]:
-    raw = sys.stdin.read() if not sys.stdin.isatty() else ""
-    if not raw.strip():
-        return {}
-    value = json.loads(raw)
-    if not isinstance(value, dict):
-        raise ValueError("the hook payload is not a JSON object")
-    return value
-
-
 @hook_app.command("capture")
 def hook_capture() -> None:
-    """PostToolUse hook: record TaskCreate / TaskUpdate / TodoWrite in gittasks (local commit only)."""
-    try:
-        payload = _payload()
-        ws = hooks.workspace_for(payload, output.repo_option())
-        hooks.capture(ws, payload)
-        output.flush_messages(ws)
-    except hooks.RefusedWrite as exc:  # exit 2: Claude Code shows the model why its write was not taken
-        print(f"gittasks: {exc}"[:500].replace("\n", " "), file=sys.stderr)
-        raise typer.Exit(2) from None
-    except Exception as exc:  # the session must go on whatever happens here
-        print(f"gittasks hook capture: {exc}"[:500].replace("\n", " "), file=sys.stderr)
+    """PostToolUse hook: record TaskCreate / TaskUpdate / TodoWrite (and a Write of a task file) in gittasks."""
+    raise typer.Exit(hook_main.main("capture", output.repo_option()))
 
 
 @hook_app.command("session-start")
 def hook_session_start() -> None:
     """SessionStart hook: a quick sync when a remote is set, then the recovery summary on stdout."""
-    try:
-        payload = _payload()
-        ws = hooks.workspace_for(payload, output.repo_option())
-        summary = hooks.session_start(ws)
-        output.flush_messages(ws)
-        output.echo(summary)
-    except Exception as exc:
-        print(f"gittasks hook session-start: {exc}"[:500].replace("\n", " "), file=sys.stderr)
+    raise typer.Exit(hook_main.main("session-start", output.repo_option()))

@@ -1,0 +1,56 @@
+"""What Claude Code's hook commands run: `gittasks hook capture` and `gittasks hook session-start`.
+
+`main.py` dispatches here before the CLI framework loads (a PostToolUse hook holds the session up until it returns);
+`gittasks --repo DIR hook ...` comes through the CLI to the same function. The payload is JSON on stdin. Parsing and
+printing only: the work is `claude.hooks`. A hook never breaks the session: any refusal is one line on stderr and
+exit 0, except a direct write of an invalid task file (exit 2: Claude Code then shows the model the reason).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+HOOKS = ("capture", "session-start")
+
+
+def _payload() -> dict[str, Any]:
+    raw = sys.stdin.read() if not sys.stdin.isatty() else ""
+    if not raw.strip():
+        return {}
+    value = json.loads(raw)
+    if not isinstance(value, dict):
+        raise ValueError("the hook payload is not a JSON object")
+    return value
+
+
+def _say(text: str) -> None:
+    print(text[:500].replace("\n", " "), file=sys.stderr)
+
+
+def main(name: str, repo: Path | None = None) -> int:
+    """Run the hook `name` (one of HOOKS) on the payload on stdin; the exit code for Claude Code."""
+    from gittasks.claude import hooks  # here, so that a bad payload costs no import
+    from gittasks.cli import utf8_streams
+
+    utf8_streams()
+    try:
+        payload = _payload()
+        ws = hooks.workspace_for(payload, repo)
+        if name == "capture":
+            hooks.capture(ws, payload)
+            text = None
+        else:
+            text = hooks.session_start(ws)
+        for line in ws.messages:
+            _say(f"gittasks: {line}")
+        if text is not None:
+            print(text)
+    except hooks.RefusedWrite as exc:
+        _say(f"gittasks: {exc}")
+        return 2
+    except Exception as exc:  # the session must go on whatever happens here
+        _say(f"gittasks hook {name}: {exc}")
+    return 0
