@@ -18,7 +18,6 @@ from mcp.client.stdio import StdioServerParameters
 from mcp.types import CallToolResult
 
 from gittasks import rules
-from gittasks.claude.mcp_server import build_server
 from gittasks.init import init
 from gittasks.operations import status_path
 
@@ -34,11 +33,18 @@ def root(make_repo: Callable[..., Path]) -> Path:
     return path
 
 
-def session(target: Any, scenario: Callable[[Client], Awaitable[Any]]) -> Any:
-    """Run `scenario(client)` against the server for the repository `target` (or a server or stdio parameters)."""
+def server_in(folder: Path) -> StdioServerParameters:
+    """`gittasks mcp` started in `folder`, as Claude Code starts it."""
+    return StdioServerParameters(command=sys.executable, args=["-m", "gittasks", "mcp"], cwd=str(folder),
+                                 env=dict(os.environ))  # fmt: skip
+
+
+def session(target: Path | StdioServerParameters, scenario: Callable[[Client], Awaitable[Any]]) -> Any:
+    """Run `scenario(client)` (the MCP SDK's client) against the server started in the folder `target` (or with
+    these stdio parameters)."""
 
     async def main() -> Any:
-        server = build_server(target) if isinstance(target, Path) else target
+        server = server_in(target) if isinstance(target, Path) else target
         async with Client(server, mode="legacy") as client:
             return await scenario(client)
 
@@ -343,12 +349,9 @@ def test_sync_status_without_a_remote(root: Path) -> None:
     session(root, scenario)
 
 
-def test_default_repository_is_the_working_directory_and_edits_are_committed_first(
-    root: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_default_repository_is_the_working_directory_and_edits_are_committed_first(root: Path) -> None:
     (root / "sub").mkdir()
-    monkeypatch.chdir(root / "sub")
-    server = build_server()
+    server = server_in(root / "sub")
 
     async def scenario(client: Client) -> None:
         task = await ok(client, "task_create", subject="Before the edit")

@@ -3,25 +3,29 @@
 The tools take the native tools' argument names (`taskId`, `subject`, `description`, `activeForm`, `status`,
 `owner`, `metadata`, `addBlocks`, `addBlockedBy`, ...) and answer with tasks exactly as the task file stores them.
 Every change is one transaction of the library and so one commit, as from the CLI; a refused request (unknown id,
-illegal transition, invalid file) comes back as a tool error (`isError`) and changes nothing.
+illegal transition, invalid file, an argument the tool does not take) comes back as a tool error (`isError`) and
+changes nothing.
 
-This is the only module that imports the `mcp` SDK (slow to import): the CLI imports it only inside `gittasks mcp`.
+The protocol (JSON-RPC 2.0, one message a line on stdin and stdout: `initialize`, `ping`, `tools/list`,
+`tools/call`) is written here rather than taken from the MCP SDK: importing the SDK takes about 1.8 s on this
+machine kind, which trips Claude Code's start-up probe; this server answers `initialize` after gittasks' own
+start-up. The SDK's client is what the tests talk to it with.
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib.metadata
+import json
 import os
+import re
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import CallToolResult, ContentBlock, TextContent, ToolAnnotations
+from typing import Any, BinaryIO
 
 from gittasks import document, operations, rules, sync
 from gittasks.errors import GittasksError
@@ -31,9 +35,12 @@ SERVER_NAME = "gittasks"
 STOP_WAIT = 10.0  # seconds a signal waits for a call in flight before the server ends
 DELETED = "deleted"
 UPDATE_STATUSES: tuple[str, ...] = (*rules.STATUSES, DELETED)
-READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
-CHANGES = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
-UPDATES = ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False)
+DEFAULT_PROTOCOL = "2025-06-18"
+_PROTOCOL = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+READ_ONLY = {"readOnlyHint": True, "destructiveHint": False, "idempotentHint": True, "openWorldHint": False}
+CHANGES = {"readOnlyHint": False, "destructiveHint": False, "openWorldHint": False}
+UPDATES = {"readOnlyHint": False, "destructiveHint": True, "openWorldHint": False}
+NETWORK = {"readOnlyHint": False, "destructiveHint": False, "openWorldHint": True}
 
 INSTRUCTIONS = (
     "The project's task list, kept in git (.claude/active-tasks.json) and merged across machines. The tools mirror "
@@ -58,8 +65,7 @@ def _pick_id(*aliases: str | None) -> str:
 class TaskTools:
     """The tools' work, free of MCP: plain values in, task dicts out, GittasksError for a refused request.
 
-    Calls are serialised: the library's repository lock excludes other processes, not other threads of this one,
-    and the SDK runs each synchronous tool in a worker thread.
+    Calls run one at a time (`lock` is held by each; a signal waits for it before the process ends).
     """
 
     def __init__(self, repo: Path | None = None) -> None:
@@ -224,12 +230,191 @@ class TaskTools:
         return info
 
 
-def _result(value: Any, notes: list[str]) -> CallToolResult:
-    """The value as JSON text (what the model reads), the same as structured content, and notes as plain lines."""
-    content: list[ContentBlock] = [TextContent(type="text", text=document.dump_json(value).decode("utf-8"))]
-    content += [TextContent(type="text", text=f"gittasks: {note}") for note in notes]
-    structured = value if isinstance(value, dict) else {"result": value}
-    return CallToolResult(content=content, structured_content=structured)
+# -- the tools: arguments, schema, dispatch ------------------------------------------------------------------------
+
+_SCHEMAS: dict[str, dict[str, Any]] = {
+    "string": {"type": "string"},
+    "integer": {"type": "integer"},
+    "boolean": {"type": "boolean"},
+    "object": {"type": "object", "additionalProperties": True},
+    "ids": {"type": "array", "items": {"type": "string"}},
+    "statuses": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+}
+
+
+def _is(kind: str, value: Any) -> bool:
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if kind == "object":
+        return isinstance(value, dict)
+    if kind == "ids":
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    return isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))
+
+
+@dataclass(frozen=True)
+class Tool:
+    """One tool: its name, what the model is told, its arguments (name -> kind) and what runs it."""
+
+    name: str
+    description: str
+    annotations: dict[str, bool]
+    arguments: dict[str, str]
+    run: Callable[[TaskTools, dict[str, Any]], Any]
+    required: tuple[str, ...] = ()
+
+    def listing(self) -> dict[str, Any]:
+        schema = {"type": "object", "properties": {k: dict(_SCHEMAS[v]) for k, v in self.arguments.items()}}
+        if self.required:
+            schema["required"] = list(self.required)
+        return {"name": self.name, "description": self.description, "inputSchema": schema,
+                "annotations": self.annotations}  # fmt: skip
+
+    def checked(self, arguments: Any) -> dict[str, Any]:
+        """The arguments, or GittasksError naming what is wrong (an unknown name, a missing one, a wrong type)."""
+        if arguments is None:
+            arguments = {}
+        if not isinstance(arguments, dict):
+            raise GittasksError(f"{self.name}: the arguments are not an object")
+        unknown = sorted(set(arguments) - set(self.arguments))
+        if unknown:
+            raise GittasksError(
+                f"{self.name} takes no argument {', '.join(map(repr, unknown))}; it takes: {', '.join(self.arguments)}"
+            )
+        for name in self.required:
+            if arguments.get(name) is None:
+                raise GittasksError(f"{self.name} needs {name!r}")
+        for name, value in arguments.items():
+            if value is not None and not _is(self.arguments[name], value):
+                raise GittasksError(f"{self.name}: {name!r} must be {_SCHEMAS[self.arguments[name]]}")
+        return arguments
+
+
+_ID = {"taskId": "string", "task_id": "string", "id": "string"}
+_FIELDS = {"subject": "string", "description": "string", "activeForm": "string", "owner": "string",
+           "metadata": "object", "addBlocks": "ids", "addBlockedBy": "ids", "parent": "string", "type": "string",
+           "context": "object"}  # fmt: skip
+
+
+def _create(tools: TaskTools, a: dict[str, Any]) -> Any:
+    return tools.create_task(
+        a["subject"], description=a.get("description"), active_form=a.get("activeForm"), owner=a.get("owner"),
+        metadata=a.get("metadata"), add_blocks=a.get("addBlocks") or (), add_blocked_by=a.get("addBlockedBy") or (),
+        parent=a.get("parent"), task_type=a.get("type"), context=a.get("context"),
+    )  # fmt: skip
+
+
+def _update(tools: TaskTools, a: dict[str, Any]) -> Any:
+    return tools.update_task(
+        _pick_id(a.get("taskId"), a.get("task_id"), a.get("id")), subject=a.get("subject"),
+        description=a.get("description"), active_form=a.get("activeForm"), owner=a.get("owner"),
+        status=a.get("status"), blocked_reason=a.get("blockedReason"), metadata=a.get("metadata"),
+        add_blocks=a.get("addBlocks") or (), add_blocked_by=a.get("addBlockedBy") or (), reopen=bool(a.get("reopen")),
+        parent=a.get("parent"), task_type=a.get("type"), context=a.get("context"), outcome=a.get("outcome"),
+        minutes=a.get("minutes"),
+    )  # fmt: skip
+
+
+def _log(tools: TaskTools, a: dict[str, Any]) -> Any:
+    named = any(a.get(k) is not None for k in _ID)
+    return tools.history(_pick_id(a.get("taskId"), a.get("task_id"), a.get("id")) if named else None, a.get("limit"))
+
+
+TOOLS: tuple[Tool, ...] = (
+    Tool(
+        "task_create",
+        "Create a pending task (like TaskCreate); returns it as stored. One git commit. subject: imperative title "
+        '("Design auth schema"); activeForm: present-continuous label shown while in progress ("Designing auth '
+        'schema"); metadata: free-form object (client, project, complexity, ...); addBlockedBy: ids of tasks this one '
+        "waits for; addBlocks: ids of tasks that wait for this one; parent: the id of the task this is a subtask of; "
+        "type: implementation, research, review, ...; context: the rich context (user_request, requirements, "
+        "files_modified, ...).",
+        CHANGES,
+        _FIELDS,
+        _create,
+        required=("subject",),
+    ),
+    Tool(
+        "task_update",
+        "Change a task (like TaskUpdate); returns it as stored. One git commit, none when nothing changes. taskId (or "
+        "task_id / id): the task's id or a unique prefix. status: pending, in_progress, completed, blocked (needs "
+        "blockedReason), cancelled, or deleted (removes the task). A change that needs a step in between is made "
+        "through it in the same commit (pending -> completed goes through in_progress); one with no legal path "
+        "(in_progress -> pending) is refused. A completed or cancelled task is reopened only with reopen=true (status "
+        "pending, the default, or in_progress). metadata and context: keys merged one by one, a null value removes "
+        "the key. addBlockedBy / addBlocks: dependencies to add (kept symmetric). outcome, minutes: what was done and "
+        "the billable minutes, recorded when the task is completed (a client task with minutes gets a work item).",
+        UPDATES,
+        {
+            **_ID,
+            **_FIELDS,
+            "status": "string",
+            "blockedReason": "string",
+            "reopen": "boolean",
+            "outcome": "string",
+            "minutes": "integer",
+        },
+        _update,
+    ),
+    Tool(
+        "task_list",
+        "The active tasks as stored (like TaskList), optionally only those with the given status(es).",
+        READ_ONLY,
+        {"status": "statuses"},
+        lambda t, a: t.list_tasks(a.get("status")),
+    ),
+    Tool(
+        "task_get",
+        "One task as stored (like TaskGet), by id or unique prefix; archived tasks are found too.",
+        READ_ONLY,
+        _ID,
+        lambda t, a: t.get_task(_pick_id(a.get("taskId"), a.get("task_id"), a.get("id"))),
+    ),
+    Tool(
+        "task_ready",
+        "Pending tasks whose blockers are all completed: what can be started now.",
+        READ_ONLY,
+        {},
+        lambda t, a: t.ready(),
+    ),
+    Tool(
+        "task_log",
+        "History from git, newest first: commit, when, machine, action, task, subject and the fields changed "
+        "({field: {from, to}}). With taskId, that task's whole history; without, the last `limit` (default 20).",
+        READ_ONLY,
+        {**_ID, "limit": "integer"},
+        _log,
+    ),
+    Tool(
+        "task_archive",
+        "Move completed and cancelled tasks to the archive (one git commit); olderThan (30m, 12h, "
+        "7d, 2w): only those that ended longer ago. Returns the archived tasks.",
+        UPDATES,
+        {"olderThan": "string"},
+        lambda t, a: t.archive(a.get("olderThan")),
+    ),
+    Tool(
+        "task_sync",
+        "Sync the task list with the remote (fetch, merge field by field, push the task branch alone), "
+        "with a bounded wait: what came in, what went out, the conflicts recorded.",
+        NETWORK,
+        {},
+        lambda t, a: t.sync(),
+    ),
+    Tool(
+        "sync_status",
+        "This clone against its remote as of the last fetch: machine, remote, branch, commits "
+        "ahead/behind, last sync, open conflicts and the number of tasks. Never touches the network (run "
+        "`gittasks sync` for that).",
+        READ_ONLY,
+        {},
+        lambda t, a: t.sync_status(),
+    ),
+)
 
 
 def _version() -> str:
@@ -239,187 +424,95 @@ def _version() -> str:
         return "0+unknown"
 
 
-class StrictServer(MCPServer):
-    """The SDK's server, refusing argument names a tool does not take (a misspelt `addBlockedby` would otherwise be
-    dropped without a word)."""
-
-    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
-        tool = self._tool_manager.get_tool(name)
-        if tool is not None and isinstance(arguments, dict):
-            known = set((tool.parameters or {}).get("properties") or {})
-            unknown = sorted(set(arguments) - known)
-            if unknown:
-                raise ToolError(
-                    f"{name} takes no argument {', '.join(map(repr, unknown))}; it takes: {', '.join(sorted(known))}"
-                )
-        return await super().call_tool(name, arguments, context)
+def _content(value: Any, notes: list[str], error: bool = False) -> dict[str, Any]:
+    """A tool result: the value as JSON text (what the model reads) and as structured content, notes as lines."""
+    if error:
+        return {"content": [{"type": "text", "text": str(value)}], "isError": True}
+    blocks: list[dict[str, Any]] = [{"type": "text", "text": document.dump_json(value).decode("utf-8")}]
+    blocks += [{"type": "text", "text": f"gittasks: {note}"} for note in notes]
+    return {"content": blocks, "structuredContent": value if isinstance(value, dict) else {"result": value},
+            "isError": False}  # fmt: skip
 
 
-def build_server(repo: Path | None = None, tools: TaskTools | None = None) -> MCPServer:
-    """The MCP server for the git repository containing `repo` (default: the current folder at build time)."""
-    tools = tools or TaskTools(repo)
-    server = StrictServer(SERVER_NAME, version=_version(), instructions=INSTRUCTIONS, log_level="WARNING")
+class Server:
+    """The protocol: one JSON-RPC message in, at most one out."""
 
-    def call(work: Callable[[], Any]) -> CallToolResult:
-        with tools.lock:
-            tools.notes = []
+    def __init__(self, tools: TaskTools) -> None:
+        self.tools = tools
+        self.by_name = {tool.name: tool for tool in TOOLS}
+
+    def call(self, name: Any, arguments: Any) -> dict[str, Any]:
+        tool = self.by_name.get(name) if isinstance(name, str) else None
+        if tool is None:
+            return _content(f"Unknown tool {name!r}; the tools are: {', '.join(self.by_name)}", [], error=True)
+        with self.tools.lock:
+            self.tools.notes = []
             try:
-                value = work()
+                value = tool.run(self.tools, tool.checked(arguments))
             except GittasksError as exc:
-                raise ToolError(str(exc)) from exc
+                return _content(str(exc), [], error=True)
             except OSError as exc:
-                raise ToolError(f"{exc.strerror or exc}: {exc.filename or ''}; nothing was changed") from exc
-            return _result(value, tools.notes)
+                return _content(f"{exc.strerror or exc}: {exc.filename or ''}; nothing was changed", [], error=True)
+            return _content(value, self.tools.notes)
 
-    @server.tool(annotations=CHANGES)
-    def task_create(
-        subject: str,
-        description: str | None = None,
-        activeForm: str | None = None,
-        owner: str | None = None,
-        metadata: dict[str, Any] | None = None,
-        addBlocks: list[str] | None = None,
-        addBlockedBy: list[str] | None = None,
-        parent: str | None = None,
-        type: str | None = None,
-        context: dict[str, Any] | None = None,
-    ) -> CallToolResult:
-        """Create a pending task (like TaskCreate); returns it as stored. One git commit.
+    def handle(self, message: Any) -> dict[str, Any] | None:
+        if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
+            return _error(None, -32600, "not a JSON-RPC 2.0 message")
+        method, ident = message.get("method"), message.get("id")
+        if not isinstance(method, str):
+            return None  # a response to something this server never asks: nothing to do
+        if "id" not in message:
+            return None  # a notification (initialized, cancelled)
+        params: dict[str, Any] = message["params"] if isinstance(message.get("params"), dict) else {}
+        result: dict[str, Any]
+        if method == "initialize":
+            asked = params.get("protocolVersion")
+            version = asked if isinstance(asked, str) and _PROTOCOL.match(asked) else DEFAULT_PROTOCOL
+            info = {"name": SERVER_NAME, "version": _version()}
+            result = {"protocolVersion": version, "capabilities": {"tools": {"listChanged": False}},
+                      "serverInfo": info, "instructions": INSTRUCTIONS}  # fmt: skip
+        elif method == "ping":
+            result = {}
+        elif method == "tools/list":
+            result = {"tools": [tool.listing() for tool in TOOLS]}
+        elif method == "tools/call":
+            result = self.call(params.get("name"), params.get("arguments"))
+        else:
+            return _error(ident, -32601, f"method not found: {method}")
+        return {"jsonrpc": "2.0", "id": ident, "result": result}
 
-        subject: imperative title ("Design auth schema"); activeForm: present-continuous label shown while in
-        progress ("Designing auth schema"); metadata: free-form object (client, project, complexity, ...);
-        addBlockedBy: ids of tasks this one waits for; addBlocks: ids of tasks that wait for this one; parent: the
-        id of the task this is a subtask of; type: implementation, research, review, ...; context: the rich context
-        (user_request, requirements, files_modified, ...).
-        """
-        return call(
-            lambda: tools.create_task(
-                subject,
-                description=description,
-                active_form=activeForm,
-                owner=owner,
-                metadata=metadata,
-                add_blocks=addBlocks or (),
-                add_blocked_by=addBlockedBy or (),
-                parent=parent,
-                task_type=type,
-                context=context,
-            )
-        )
 
-    @server.tool(annotations=UPDATES)
-    def task_update(
-        taskId: str | None = None,
-        task_id: str | None = None,
-        id: str | None = None,  # alias of taskId
-        subject: str | None = None,
-        description: str | None = None,
-        activeForm: str | None = None,
-        owner: str | None = None,
-        status: str | None = None,
-        blockedReason: str | None = None,
-        metadata: dict[str, Any] | None = None,
-        addBlocks: list[str] | None = None,
-        addBlockedBy: list[str] | None = None,
-        reopen: bool = False,
-        parent: str | None = None,
-        type: str | None = None,
-        context: dict[str, Any] | None = None,
-        outcome: str | None = None,
-        minutes: int | None = None,
-    ) -> CallToolResult:
-        """Change a task (like TaskUpdate); returns it as stored. One git commit, none when nothing changes.
+def _error(ident: Any, code: int, text: str) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": ident, "error": {"code": code, "message": text}}
 
-        taskId (or task_id / id): the task's id or a unique prefix. status: pending, in_progress, completed, blocked
-        (needs blockedReason), cancelled, or deleted (removes the task). A change that needs a step in between is made
-        through it in the same commit (pending -> completed goes through in_progress); one with no legal path
-        (in_progress -> pending) is refused. A completed or cancelled task is reopened only with reopen=true (status
-        pending, the default, or in_progress). metadata: keys merged one by one, a null value removes the key.
-        addBlockedBy / addBlocks: dependencies to add (kept symmetric). parent, type: as in task_create; context:
-        keys merged one by one like metadata. outcome, minutes: what was done and the billable minutes, recorded
-        when the task is completed (a client task with minutes also gets a work item).
-        """
-        return call(
-            lambda: tools.update_task(
-                _pick_id(taskId, task_id, id),
-                subject=subject,
-                description=description,
-                active_form=activeForm,
-                owner=owner,
-                status=status,
-                blocked_reason=blockedReason,
-                metadata=metadata,
-                add_blocks=addBlocks or (),
-                add_blocked_by=addBlockedBy or (),
-                reopen=reopen,
-                parent=parent,
-                task_type=type,
-                context=context,
-                outcome=outcome,
-                minutes=minutes,
-            )
-        )
 
-    @server.tool(annotations=READ_ONLY)
-    def task_list(status: str | list[str] | None = None) -> CallToolResult:
-        """The active tasks as stored (like TaskList), optionally only those with the given status(es)."""
-        return call(lambda: tools.list_tasks(status))
-
-    @server.tool(annotations=READ_ONLY)
-    def task_get(taskId: str | None = None, task_id: str | None = None, id: str | None = None) -> CallToolResult:
-        """One task as stored (like TaskGet), by id or unique prefix; archived tasks are found too."""
-        return call(lambda: tools.get_task(_pick_id(taskId, task_id, id)))
-
-    @server.tool(annotations=READ_ONLY)
-    def task_ready() -> CallToolResult:
-        """Pending tasks whose blockers are all completed: what can be started now."""
-        return call(tools.ready)
-
-    @server.tool(annotations=READ_ONLY)
-    def task_log(
-        taskId: str | None = None,
-        task_id: str | None = None,
-        id: str | None = None,
-        limit: int | None = None,
-    ) -> CallToolResult:
-        """History from git, newest first: commit, when, machine, action, task, subject and the fields changed
-        ({field: {from, to}}). With taskId, that task's whole history; without, the last `limit` (default 20)."""
-        named = taskId is not None or task_id is not None or id is not None
-        return call(lambda: tools.history(_pick_id(taskId, task_id, id) if named else None, limit))
-
-    @server.tool(annotations=UPDATES)
-    def task_archive(olderThan: str | None = None) -> CallToolResult:
-        """Move completed and cancelled tasks to the archive (one git commit); olderThan (30m, 12h, 7d, 2w): only
-        those that ended longer ago. Returns the archived tasks."""
-        return call(lambda: tools.archive(olderThan))
-
-    @server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=True))
-    def task_sync() -> CallToolResult:
-        """Sync the task list with the remote (fetch, merge field by field, push the task branch alone), with a
-        bounded wait: what came in, what went out, the conflicts recorded."""
-        return call(tools.sync)
-
-    @server.tool(annotations=READ_ONLY)
-    def sync_status() -> CallToolResult:
-        """This clone against its remote as of the last fetch: machine, remote, branch, commits ahead/behind, last
-        sync, open conflicts and the number of tasks. Never touches the network (run `gittasks sync` for that)."""
-        return call(tools.sync_status)
-
-    return server
+def run(server: Server, stdin: BinaryIO, stdout: BinaryIO) -> None:
+    """Answer each line of `stdin` until it closes."""
+    for line in stdin:
+        if not line.strip():
+            continue
+        try:
+            message = json.loads(line)
+        except ValueError:
+            answers: list[Any] = [_error(None, -32700, "not valid JSON")]
+        else:
+            batch = message if isinstance(message, list) else [message]
+            answers = [a for a in (server.handle(m) for m in batch) if a is not None]
+        for answer in answers:
+            stdout.write(json.dumps(answer, ensure_ascii=False).encode("utf-8") + b"\n")
+        stdout.flush()
 
 
 def serve(repo: Path | None = None) -> None:
     """Run the server on stdio until the client closes stdin, or SIGINT/SIGTERM ends it (even where the parent
-    started it with SIGINT ignored)."""
+    started it with SIGINT ignored; a call in flight finishes first, its commit is atomic in any case)."""
     tools = TaskTools(repo)
 
     def stop(signum: int, _frame: object) -> None:
-        # The SDK reads stdin in a worker thread that no exception reaches, so the process ends here; a call in
-        # flight is let finish first (its commit is atomic in any case).
         tools.lock.acquire(timeout=STOP_WAIT)
         os._exit(0)
 
     signal.signal(signal.SIGINT, stop)
     with contextlib.suppress(ValueError, OSError, AttributeError):  # SIGTERM: not everywhere
         signal.signal(signal.SIGTERM, stop)
-    build_server(repo, tools).run("stdio")
+    run(Server(tools), sys.stdin.buffer, sys.stdout.buffer)
