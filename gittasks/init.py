@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gittasks import clone, document, git, rules, store, sync, taskbranch
+from gittasks import clone, document, git, rules, store, sync, taskbranch, taskcheck
 from gittasks.document import Document
 from gittasks.errors import GittasksError
 from gittasks.workspace import BRANCH, INLINE, Workspace
@@ -61,8 +61,6 @@ def init(
 def _init_branch(ws: Workspace, done: list[str]) -> None:
     """(lock held) The own-branch layout: take the remote's task branch or start one; files into the work tree."""
 
-    from gittasks import schema  # the schema: an existing list is checked before it is committed
-
     repo = ws.repo
     if ws.setting("layout") != BRANCH:
         repo.config_set_local("gittasks.layout", BRANCH)
@@ -78,7 +76,7 @@ def _init_branch(ws: Workspace, done: list[str]) -> None:
     if ws.task_branch_tip() is None:
         existing = store.load_file(ws.active_path, rules.ACTIVE_PATH)
         if existing is not None:
-            schema.validate_full(existing, rules.ACTIVE_PATH)
+            taskcheck.check_document(existing, rules.ACTIVE_PATH)
             doc: Document = existing
             done.append(f"took the existing {rules.ACTIVE_PATH} onto the task branch {ws.branch}")
         else:
@@ -90,8 +88,6 @@ def _init_branch(ws: Workspace, done: list[str]) -> None:
 
 def _init_inline(ws: Workspace, done: list[str]) -> None:
     """(lock held) The inline layout: the task files on the current branch, as in 0.1."""
-
-    from gittasks import schema  # the schema: an existing list is checked before it is committed
 
     repo = ws.repo
     new_files: dict[str, bytes | None] = {}
@@ -107,7 +103,7 @@ def _init_inline(ws: Workspace, done: list[str]) -> None:
         new_files[rules.ACTIVE_PATH] = document.dumps(doc)
         done.append(f"wrote an empty task list {rules.ACTIVE_PATH}")
     elif existing is not None and not tracked:
-        schema.validate_full(existing, rules.ACTIVE_PATH)
+        taskcheck.check_document(existing, rules.ACTIVE_PATH)
         new_files[rules.ACTIVE_PATH] = document.dumps(existing)
         done.append(f"took the existing {rules.ACTIVE_PATH} into git")
     if new_files:

@@ -92,7 +92,11 @@ def parse_stamp(value: object) -> datetime | None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # a legal stamp whose UTC moment falls before year 1 or after 9999: the edge of time
+        edge = datetime.min if moment.year < 5000 else datetime.max
+        return edge.replace(tzinfo=UTC)
 
 
 def ordering_stamp(value: object, now: datetime | None = None) -> str:

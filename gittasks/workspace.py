@@ -35,6 +35,7 @@ from gittasks import (
     secrets_check,
     store,
     taskbranch,
+    taskcheck,
     taskset,
     trailers,
     work_items,
@@ -348,14 +349,12 @@ class Workspace:
     ) -> dict[str, bytes]:
         """The external edit `ours` merged with the branch `theirs` by the one merge function; refused when the edit
         is not a valid task file."""
-        from gittasks import schema  # the schema: only an edit to commit needs it
-
         for rel, data in sorted(ours.items()):
             if base is not None and base.get(rel) == data:
                 continue
-            problems = schema.problems(data, rel)
-            if problems:
-                raise DocumentError(problems[0])
+            problem = taskcheck.file_problem(data, rel)
+            if problem is not None:
+                raise DocumentError(problem)
         merged = merge.merge_task_files(base or {}, ours, theirs, have_base=base is not None)
         return {rel: data for rel, data in merged.files.items() if data is not None}
 
@@ -435,8 +434,6 @@ class Workspace:
 
     def _commit_external_edit(self, entries: list[tuple[str, str]]) -> None:
         """Commit, as its own commit, valid task files that someone else changed since the last commit."""
-        from gittasks import schema  # the schema: only an edit to commit needs it
-
         paths: list[str] = []
         ids: list[str] = []
         subjects: dict[str, str] = {}
@@ -456,7 +453,7 @@ class Workspace:
                     before = None
             if before is None or document.canonical(before) != document.canonical(after):
                 model.stamp_edit(before, after, model.Change(self.machine, rules.utc_now()))
-                schema.validate_full(after, rules.ACTIVE_PATH)
+                taskcheck.check_document(after, rules.ACTIVE_PATH)
                 store.write_atomic(self.active_path, document.dumps(after))
                 ids = changed_task_ids(before, after)
                 subjects = {t["id"]: t.get("subject", "") for t in after["tasks"]}
@@ -472,9 +469,9 @@ class Workspace:
                         f"{rel} was deleted outside gittasks; restore it with `git checkout HEAD -- {rel}`"
                     )
                 continue
-            problems = schema.problems(raw, rel)
-            if problems:
-                raise DocumentError(problems[0])
+            problem = taskcheck.file_problem(raw, rel)
+            if problem is not None:
+                raise DocumentError(problem)
             paths.append(rel)
         if not paths:
             return
@@ -624,9 +621,7 @@ class Workspace:
             if not change.touched:
                 return Outcome(None, [], change.notes, value)
             model.finish(doc, change)
-            from gittasks import schema  # the schema: loaded by the write transaction, `doctor` and `validate` alone
-
-            schema.validate_full(doc, rules.ACTIVE_PATH)
+            taskcheck.check_document(doc, rules.ACTIVE_PATH)
             self._check_secrets(doc, change.touched)
             subjects = {t["id"]: t.get("subject", "") for t in doc["tasks"]}
             for tid in change.touched:
