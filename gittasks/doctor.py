@@ -70,15 +70,15 @@ def validate_files(files: list[Path], repo_path: Path | None) -> list[str]:
     return found
 
 
-def driver_runs(command: str) -> bool:
-    """Does the registered driver command's program still exist?"""
+def command_runs(command: str, *, search_path: bool = True) -> bool:
+    """Does a registered command's program still exist (a bare name: on this PATH, when `search_path`)?"""
     try:
         program = shlex.split(command)[0]
     except (ValueError, IndexError):
         return False
     if "/" in program or "\\" in program:
         return Path(program).exists()
-    return which(program) is not None
+    return search_path and which(program) is not None
 
 
 def git_process_running(root: Path) -> bool | None:
@@ -165,7 +165,7 @@ def _check_claude(ws: Workspace, findings: Findings) -> None:
     commands = sorted(set(installer.commands_in(settings)))
     if not commands:
         return
-    failing = [c for c in commands if not installer.runs(c)]
+    failing = [c for c in commands if not command_runs(c, search_path=False)]  # Claude Code's PATH is not ours
     if not failing:
         findings.ok(f"Claude Code hooks start gittasks by its path ({len(commands)} command(s))")
         return
@@ -179,7 +179,7 @@ def _check_claude(ws: Workspace, findings: Findings) -> None:
 def _check_inline(ws: Workspace, findings: Findings, fix: bool) -> None:
     repo = ws.repo
     registered = repo.config_get("merge.gittasks.driver")
-    if registered and driver_runs(registered):
+    if registered and command_runs(registered):
         findings.ok(f"merge driver registered: {registered}")
     elif fix:
         clone.register_driver(ws.repo)

@@ -59,17 +59,6 @@ def commands_in(settings: dict[str, Any]) -> Iterator[str]:
                     yield str(text)
 
 
-def runs(text: str) -> bool:
-    """Can a hook command start without relying on the PATH (an absolute program that exists)?"""
-    try:
-        first = shlex.split(text)[0]
-    except (ValueError, IndexError):
-        return False
-    if "/" in first or "\\" in first:
-        return Path(first).exists()
-    return False
-
-
 def read_settings(path: Path) -> dict[str, Any]:
     """A settings file's JSON object ({} when there is none); a broken file is refused with its path."""
     raw = store.read_bytes(path)
