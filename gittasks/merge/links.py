@@ -4,6 +4,7 @@ cycles that the two sides closed together (each acyclic alone) broken and record
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from gittasks import document, rules
@@ -134,7 +135,23 @@ def _side_task(
     return o if o_rank > t_rank else t
 
 
-def break_dependency_cycles(
+@dataclass
+class Sides:
+    """What breaking a cycle looks at: both sides' tasks by id, the merge's moment, and where records go."""
+
+    ours: dict[str, dict[str, Any]]
+    theirs: dict[str, dict[str, Any]]
+    now: datetime
+    conflicts: list[dict[str, Any]]
+
+
+def break_cycles(graph: Graph, linked: set[str], sides: Sides) -> None:
+    """Break the dependency cycles, then the parent loops, that the two sides closed together."""
+    _break_dependency_cycles(graph, linked, sides.ours, sides.theirs, sides.now, sides.conflicts)
+    _break_parent_cycles(graph, linked, sides)
+
+
+def _break_dependency_cycles(
     graph: Graph,
     linked: set[str],
     omap: dict[str, dict[str, Any]],
@@ -201,15 +218,9 @@ def break_dependency_cycles(
             conflicts.append(document.conflict_record(blocked, "blockedBy", "cycle", [entry]))
 
 
-def break_parent_cycles(
-    graph: Graph,
-    linked: set[str],
-    omap: dict[str, dict[str, Any]],
-    tmap: dict[str, dict[str, Any]],
-    now: datetime,
-    conflicts: list[dict[str, Any]],
-) -> None:
+def _break_parent_cycles(graph: Graph, linked: set[str], sides: Sides) -> None:
     """A `parent` chain that the merge closed into a loop: the latest one-sided parent change in it is undone."""
+    omap, tmap, now, conflicts = sides.ours, sides.theirs, sides.now, sides.conflicts
     # A loop the merge made has a task whose parent differs between the sides.
     for start in sorted((t for t in linked if _differs(omap, tmap, t, rules.ID_FIELDS)), key=id_order):
         while start in graph.position:

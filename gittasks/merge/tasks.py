@@ -11,8 +11,8 @@ from gittasks import document, rules
 from gittasks.document import DocumentError
 from gittasks.merge.links import (
     Graph,
-    break_dependency_cycles,
-    break_parent_cycles,
+    Sides,
+    break_cycles,
     links_differ,
     restore_symmetry,
 )
@@ -312,8 +312,7 @@ def merge_task_lists_indexed(
     position = restore_symmetry(out, fresh, with_refs)
     if linked:
         graph = Graph(out, position, fresh)
-        break_dependency_cycles(graph, linked, omap, tmap, now, conflicts)
-        break_parent_cycles(graph, linked, omap, tmap, now, conflicts)
+        break_cycles(graph, linked, Sides(omap, tmap, now, conflicts))
     return out, conflicts, renamed
 
 
