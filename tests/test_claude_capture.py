@@ -57,7 +57,7 @@ def update(cli: Cli, native: str, session: str, response: dict[str, Any] | None 
 
 
 def test_the_recorded_payloads_create_update_block_and_delete(cli: Cli) -> None:
-    s = "456fb247-af1f-42d2-878d-eee4d3c2b573"
+    s = "00000000-0000-4000-8000-000000000001"
     first = capture(cli, payload("posttooluse-taskcreate"))
     assert first["subject"] == "Implement authentication" and first["description"].startswith("Add login")
     second = create(cli, "2", "Write the login form", s)
@@ -115,8 +115,8 @@ def test_native_ids_are_per_session_unless_the_list_is_shared(cli: Cli, monkeypa
     ids=["no-input", "input-not-object", "no-subject", "blank-subject", "blockers-not-list", "id-not-id", "todos"],
 )
 def test_input_of_the_wrong_shape_is_refused_and_changes_nothing(cli: Cli, change: dict[str, Any]) -> None:
-    create(cli, "1", "Native one", "456fb247-af1f-42d2-878d-eee4d3c2b573")
-    create(cli, "2", "Native two", "456fb247-af1f-42d2-878d-eee4d3c2b573")
+    create(cli, "1", "Native one", "00000000-0000-4000-8000-000000000001")
+    create(cli, "2", "Native two", "00000000-0000-4000-8000-000000000001")
     before, count = cli.doc(), commits(cli)
     data = payload("posttooluse-taskcreate")
     data.update(change)

@@ -1,8 +1,9 @@
 """What Claude Code's hooks run: capture the native task tools into gittasks, and the session-start summary.
 
-`capture` turns one PostToolUse payload into one gittasks change (one local commit, never the network).
-`session_start` syncs when a remote is set (bounded: the session does not wait long) and returns the recovery
-summary. Both are called by the CLI, which turns any error into one line on stderr and exit 0 so the session goes on.
+`capture` turns one PostToolUse payload into one gittasks change (one local commit, never the network): a task
+tool's call the client reports as done, or an assistant's direct write of a task file. `session_start` syncs when a
+remote is set (bounded: the session does not wait long) and returns the recovery summary. Both are called by
+`claude/hook_main.py`, which turns a refusal into one line on stderr so that the session goes on.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def capture_write(ws: Workspace, payload: dict[str, Any]) -> Outcome:
         ws.preflight()
     except GittasksError as exc:
         raise RefusedWrite(f"{rel} was not committed: {exc}") from None
-    return Outcome(None, notes=[f"committed the write of {rel}"])
+    return Outcome(None)
 
 
 SESSION_SYNC_TIMEOUT = 8.0  # seconds the session-start hook waits for its sync
