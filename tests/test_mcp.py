@@ -440,3 +440,34 @@ def test_the_server_stops_on_sigint_and_when_stdin_closes(root: Path) -> None:
     closing = subprocess.run([sys.executable, "-m", "gittasks", "mcp"], cwd=root, input=b"", capture_output=True,
                              timeout=30)  # fmt: skip
     assert closing.returncode == 0
+
+
+def test_odd_messages_get_an_error_and_the_server_goes_on(root: Path) -> None:
+    import subprocess
+
+    lines = [
+        "not json",
+        {"id": 7},
+        {"jsonrpc": "2.0", "id": 1, "method": "resources/list"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "task_list", "arguments": "x"}},
+        {
+            "jsonrpc": "2.0",
+            "id": 3,
+            "method": "tools/call",
+            "params": {"name": "task_list", "arguments": {"status": ["pending", 3]}},
+        },
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        [{"jsonrpc": "2.0", "id": 4, "method": "ping"}],
+    ]
+    stdin = "\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines) + "\n"
+    proc = subprocess.run([sys.executable, "-m", "gittasks", "mcp"], cwd=root, input=stdin, capture_output=True,
+                          text=True, timeout=30)  # fmt: skip
+    answers = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert proc.returncode == 0 and len(answers) == 6  # the notification gets no answer
+    assert [a.get("id") for a in answers] == [None, 7, 1, 2, 3, 4]
+    assert answers[0]["error"]["code"] == -32700 and answers[1]["error"]["code"] == -32600
+    assert answers[2]["error"]["code"] == -32601
+    assert answers[3]["result"]["isError"] and "not an object" in answers[3]["result"]["content"][0]["text"]
+    assert "a status or a list of statuses" in answers[4]["result"]["content"][0]["text"]
+    assert answers[5]["result"] == {}
+    assert commits(root) == 1  # nothing was written

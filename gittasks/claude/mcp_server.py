@@ -242,6 +242,10 @@ _SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 
+_WORDS = {"string": "a string", "integer": "an integer", "boolean": "true or false", "object": "an object",
+          "ids": "a list of task ids (strings)", "statuses": "a status or a list of statuses"}  # fmt: skip
+
+
 def _is(kind: str, value: Any) -> bool:
     if kind == "string":
         return isinstance(value, str)
@@ -290,7 +294,7 @@ class Tool:
                 raise GittasksError(f"{self.name} needs {name!r}")
         for name, value in arguments.items():
             if value is not None and not _is(self.arguments[name], value):
-                raise GittasksError(f"{self.name}: {name!r} must be {_SCHEMAS[self.arguments[name]]}")
+                raise GittasksError(f"{self.name}: {name!r} must be {_WORDS[self.arguments[name]]}")
         return arguments
 
 
@@ -457,7 +461,8 @@ class Server:
 
     def handle(self, message: Any) -> dict[str, Any] | None:
         if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
-            return _error(None, -32600, "not a JSON-RPC 2.0 message")
+            ident = message.get("id") if isinstance(message, dict) else None
+            return _error(ident if isinstance(ident, str | int) else None, -32600, "not a JSON-RPC 2.0 message")
         method, ident = message.get("method"), message.get("id")
         if not isinstance(method, str):
             return None  # a response to something this server never asks: nothing to do
