@@ -58,6 +58,11 @@ ID_LIST_FIELDS: tuple[str, ...] = ("blocks", "blockedBy")
 ID_FIELDS: tuple[str, ...] = ("parent",)
 # lists of records that merge as sets (each side's additions kept): the native ids that map to a task
 RECORD_LIST_FIELDS: tuple[str, ...] = ("native",)
+# lists inside a task's metadata or context merge as ordered sets; the objects of these lists are told apart by keys
+LIST_ITEM_KEYS: dict[str, tuple[str, ...]] = {
+    "assigned_agents": ("agent", "started"),
+    "blockers_encountered": ("reason", "at"),
+}
 # Bookkeeping never conflicts: the later stamp wins and `updated_by` follows it.
 BOOKKEEPING_FIELDS: tuple[str, ...] = ("updated_at", "updated_by")
 

@@ -669,3 +669,39 @@ def test_merge_bytes_invalid_base_is_refused_unless_lenient() -> None:
     with pytest.raises(DocumentError, match=r"\(base\)"):
         merge.merge_bytes(bad_base, good, good, ".claude/active-tasks.json")
     assert merge.merge_bytes(bad_base, good, good, ".claude/active-tasks.json", lenient_base=True) == good
+
+
+# ---- lists inside metadata and context ------------------------------------------------------------------------------
+
+
+def test_lists_inside_context_merge_as_ordered_sets() -> None:
+    base = doc(task("1", context={"files_modified": ["a.py", "b.py"], "dependencies_added": ["x"]}))
+    ours = edit(base, "1", "pc-a", "2026-01-21T10:00:00Z",
+                context={"files_modified": ["a.py", "b.py", "z.py"], "dependencies_added": []})  # fmt: skip
+    theirs = edit(base, "1", "pc-b", "2026-01-21T11:00:00Z",
+                  context={"files_modified": ["b.py", "c.py", "a.py"], "dependencies_added": ["x", "y"]})  # fmt: skip
+    result = both_ways(base, ours, theirs)
+    context = tasks_of(result)["1"]["context"]
+    assert context["files_modified"] == ["a.py", "b.py", "c.py", "z.py"]  # base order, then the additions
+    assert context["dependencies_added"] == ["y"]  # ours removed x, theirs added y: both kept
+    assert result.conflicts == []
+
+
+def test_agent_entries_are_told_apart_by_agent_and_start() -> None:
+    started = {"agent": "Coding Agent", "started": "2026-01-21T09:00:00Z"}
+    base = doc(task("1", context={"assigned_agents": [started]}))
+    finished = {**started, "completed": "2026-01-21T10:00:00Z", "status": "done"}
+    ours = edit(base, "1", "pc-a", "2026-01-21T10:00:00Z", context={"assigned_agents": [finished]})
+    review = {"agent": "Review Agent", "started": "2026-01-21T10:30:00Z"}
+    theirs = edit(base, "1", "pc-b", "2026-01-21T11:00:00Z", context={"assigned_agents": [started, review]})
+    agents = tasks_of(both_ways(base, ours, theirs))["1"]["context"]["assigned_agents"]
+    assert agents == [finished, review]
+
+
+def test_a_list_whose_objects_have_no_key_is_one_value() -> None:
+    base = doc(task("1", metadata={"notes": [{"text": "a"}]}))
+    ours = edit(base, "1", "pc-a", "2026-01-21T10:00:00Z", metadata={"notes": [{"text": "a"}, {"text": "b"}]})
+    theirs = edit(base, "1", "pc-b", "2026-01-21T11:00:00Z", metadata={"notes": [{"text": "c"}]})
+    result = both_ways(base, ours, theirs)
+    assert tasks_of(result)["1"]["metadata"]["notes"] == [{"text": "c"}]  # the later change, the other recorded
+    assert [(c["field"], c["kind"]) for c in result.conflicts] == [("metadata.notes", "field")]

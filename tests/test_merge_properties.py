@@ -129,7 +129,8 @@ def bump(doc: dict[str, Any], task: dict[str, Any], stamp: str, machine: str) ->
     doc["last_updated"] = max(doc.get("last_updated", ""), stamp)
 
 
-FOCUSED_OPS = ("field", "meta", "status", "status", "desc", "dep_add", "dep_add", "dep_remove", "parent")
+FOCUSED_OPS = ("field", "meta", "status", "status", "desc", "dep_add", "dep_add", "dep_remove", "parent", "ctx_list")
+FILES = ["a.py", "b.py", "c.py", "d.py"]
 OPS = (
     *["create"] * 3,
     "delete",
@@ -139,6 +140,7 @@ OPS = (
     "parent",
     "dep_remove",
     *["desc"] * 3,
+    *["ctx_list"] * 2,
     "top",
     "resolve",
 )
@@ -205,6 +207,15 @@ def edited(
                 meta.pop(key, None)
             else:
                 meta[key] = value
+        elif op == "ctx_list":  # an agent's files added to (or dropped from) context.files_modified
+            context = task.setdefault("context", {})
+            files = list(context.get("files_modified") or [])
+            name = draw(st.sampled_from([*FILES, f"{machine}.py"]))
+            if name in files and draw(st.booleans()):
+                files.remove(name)
+            elif name not in files:
+                files.append(name)
+            context["files_modified"] = files
         elif op == "status":
             status = draw(st.sampled_from(STATUSES))
             task["status"] = status

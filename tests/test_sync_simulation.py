@@ -37,10 +37,26 @@ def make_replicas(tmp_path: Path, count: int) -> list[Workspace]:
     return replicas
 
 
-def random_op(rng: random.Random, ws: Workspace, created: set[str], deleted: set[str], log: list[str]) -> None:
+def add_file(doc: dict[str, Any], task_id: str, name: str, change: model.Change) -> None:
+    """An agent's file appended to a task's context.files_modified (as an orchestrator records it)."""
+    task = model.task_index(doc)[task_id]
+    files = list((task.get("context") or {}).get("files_modified") or [])
+    if name not in files:
+        model.set_keys(doc, task_id, {"files_modified": [*files, name]}, change, "context")
+
+
+def random_op(
+    rng: random.Random,
+    ws: Workspace,
+    created: set[str],
+    deleted: set[str],
+    log: list[str],
+    files: dict[str, set[str]] | None = None,
+) -> None:
     doc = ws.load()
     ids = [t["id"] for t in doc["tasks"]]
-    op = rng.choice(["create", "create", "update", "start", "done", "block", "dep", "undep", "delete", "sync", "sync"])
+    op = rng.choice(["create", "create", "update", "start", "done", "block", "dep", "undep", "delete", "sync", "sync",
+                     "file", "file"])  # fmt: skip
     if not ids and op not in ("create", "sync"):
         op = "create"
     target: str = rng.choice(ids) if ids else ""
@@ -62,6 +78,11 @@ def random_op(rng: random.Random, ws: Workspace, created: set[str], deleted: set
         elif op == "delete":
             ws.change("delete", lambda d, c: model.delete_task(d, target, c))
             deleted.add(target)
+        elif op == "file":
+            name = f"{ws.machine}-{len(log)}.py"
+            ws.change("update", lambda d, c: add_file(d, target, name, c))
+            if files is not None:
+                files.setdefault(target, set()).add(name)
         elif op == "sync":
             sync.sync(ws)
     except GittasksError as exc:
@@ -87,8 +108,9 @@ def test_random_replicas_converge(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     created: set[str] = set()
     deleted: set[str] = set()
     log: list[str] = []
+    added_files: dict[str, set[str]] = {}
     for _ in range(120):
-        random_op(rng, rng.choice(replicas), created, deleted, log)
+        random_op(rng, rng.choice(replicas), created, deleted, log, added_files)
     for _ in range(2):
         for ws in replicas:
             sync.sync(ws)
@@ -99,6 +121,11 @@ def test_random_replicas_converge(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     present = {t["id"] for t in doc["tasks"]}
     missing = created - deleted - present
     assert not missing, f"tasks lost: {sorted(missing)}; " + context
+    for task in doc["tasks"]:  # every file any replica appended is there: lists in context merge without loss
+        if task["id"] in deleted:
+            continue  # a task deleted somewhere comes back as the copy an edit kept, with that copy's files
+        kept = set((task.get("context") or {}).get("files_modified") or [])
+        assert added_files.get(task["id"], set()) <= kept, f"files lost in {task['id']}; " + context
     check_symmetric(doc)
     schema.validate_full(doc, rules.ACTIVE_PATH)
     for ws in replicas:

@@ -172,6 +172,50 @@ def merge_record_list(ctx: Context, path: str, bv: Any, ov: Any, tv: Any) -> Any
     return merged
 
 
+def _by_identity(items: list[Any], keys: tuple[str, ...] | None) -> dict[bytes, Any] | None:
+    """A list's items by what tells them apart (a scalar by its bytes, an object by its keys' values); None when an
+    item has nothing to tell it apart by."""
+    out: dict[bytes, Any] = {}
+    for item in items:
+        if type(item) is dict:
+            if not keys or not all(k in item for k in keys):
+                return None
+            identity = canonical_bytes([item[k] for k in keys])
+        elif type(item) is list:
+            return None
+        else:
+            identity = canonical_bytes(item)
+        out.setdefault(identity, item)
+    return out
+
+
+def merge_list(ctx: Context, path: str, bv: Any, ov: Any, tv: Any) -> Any:
+    """Both sides changed a list inside a task's metadata or context: an ordered set, never a conflict of the whole.
+    Each side's additions and removals are kept (an item removed on one side and changed on the other stays, with the
+    change); the items kept from the base keep its order, the added ones follow in the order of their bytes; an
+    object both sides changed is merged field by field. A list whose items cannot be told apart (objects without the
+    keys of `rules.LIST_ITEM_KEYS`) is one value, as before."""
+    keys = rules.LIST_ITEM_KEYS.get(path.rsplit(".", 1)[-1])
+    base = _by_identity(bv if type(bv) is list else [], keys)
+    ours, theirs = _by_identity(ov, keys), _by_identity(tv, keys)
+    if base is None or ours is None or theirs is None:
+        return ctx.conflict(path, "field", bv, ov, tv)
+    added = sorted((ours.keys() | theirs.keys()) - base.keys())
+    out = []
+    for identity in [*base, *added]:
+        b, o, t = base.get(identity, MISSING), ours.get(identity, MISSING), theirs.get(identity, MISSING)
+        if o is MISSING and t is MISSING:
+            continue
+        if o is MISSING or t is MISSING:
+            kept = t if o is MISSING else o
+            if b is not MISSING and same(kept, b):
+                continue  # removed on one side, unchanged on the other: removed
+            out.append(kept)
+            continue
+        out.append(merge_value(ctx, path, b, o, t))
+    return out
+
+
 def merge_value(ctx: Context, path: str, bv: Any, ov: Any, tv: Any, *, text: bool = False) -> Any:
     """Three-way merge of one value; MISSING means absent (and an absent result means: leave the key out)."""
     if same(ov, tv):
@@ -183,6 +227,8 @@ def merge_value(ctx: Context, path: str, bv: Any, ov: Any, tv: Any, *, text: boo
     # Changed on both sides to different values.
     if type(ov) is dict and type(tv) is dict:
         return merge_dict(ctx, path, bv if type(bv) is dict else {}, ov, tv)
+    if type(ov) is list and type(tv) is list and "." in path and (bv is MISSING or bv is None or type(bv) is list):
+        return merge_list(ctx, path, bv, ov, tv)  # a list inside metadata or context
     if type(ov) is str and type(tv) is str:
         base_text = bv if type(bv) is str else ""
         if text or "\n" in ov or "\n" in tv or "\n" in base_text:
