@@ -51,6 +51,7 @@ class Change:
     touched: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     work_items: list[dict[str, Any]] = field(default_factory=list)
+    complete_parents: bool = True  # the last open subtask completed completes its parent (gittasks.autoCompleteParents)
 
     def stamp(self, task: Task) -> None:
         task["updated_at"] = rules.next_stamp(task.get("updated_at"), self.now)
@@ -277,15 +278,46 @@ def _note_completion(doc: Document, task: Task, change: Change) -> None:
     index = task_index(doc)
     for blocked_id in task.get("blocks") or []:
         blocked = index.get(blocked_id)
-        if blocked is not None and rules.is_ready(blocked, index):
+        if blocked is not None and rules.is_ready(blocked, index, rules.open_parents(doc["tasks"])):
             change.notes.append(f"now ready: {blocked_id} {blocked.get('subject', '')}")
     parent_id = task.get("parent")
-    if isinstance(parent_id, str) and parent_id in index:
-        children = [t for t in doc["tasks"] if t.get("parent") == parent_id]
-        if children and all(t.get("status") == rules.COMPLETED for t in children):
-            parent = index[parent_id]
-            if parent.get("status") not in rules.TERMINAL:
-                change.notes.append(f"every subtask of {parent_id} is completed: it is ready to complete")
+    if not (isinstance(parent_id, str) and parent_id in index):
+        return
+    children = [t for t in doc["tasks"] if t.get("parent") == parent_id and t.get("status") != rules.CANCELLED]
+    parent = index[parent_id]
+    if not children or any(t.get("status") != rules.COMPLETED for t in children):
+        return
+    if parent.get("status") in rules.TERMINAL:
+        return
+    if not change.complete_parents:
+        change.notes.append(f"every subtask of {parent_id} is completed: it is ready to complete")
+        return
+    parent["context"] = {**document.as_object(parent.get("context")), "subtasks_completed": len(children)}
+    if parent.get("status") != rules.IN_PROGRESS:
+        set_status(doc, parent_id, rules.IN_PROGRESS, change)
+    set_status(doc, parent_id, rules.COMPLETED, change)
+    change.notes.append(f"completed {parent_id} {parent.get('subject', '')}: {subtask_summary(children)}")
+
+
+def subtask_summary(children: list[Task]) -> str:
+    """One line on a parent's completed subtasks: how many, their time, billable minutes and files."""
+    seconds = 0.0
+    minutes = 0
+    files: set[str] = set()
+    for child in children:
+        started, ended = rules.parse_stamp(child.get("started_at")), rules.parse_stamp(child.get("completed_at"))
+        if started is not None and ended is not None and ended > started:
+            seconds += (ended - started).total_seconds()
+        context = document.as_object(child.get("context"))
+        billable = context.get("billable_minutes")
+        if isinstance(billable, int | float) and not isinstance(billable, bool):
+            minutes += int(billable)
+        listed = context.get("files_modified")
+        files |= {f for f in listed if isinstance(f, str)} if isinstance(listed, list) else set()
+    return (
+        f"all {len(children)} subtasks completed in {round(seconds / 60)} min of work, "
+        f"{minutes} billable min, {len(files)} file(s)"
+    )
 
 
 def set_fields(doc: Document, task_id: str, values: dict[str, Any], change: Change) -> Task:

@@ -54,13 +54,15 @@ class Edit:
     reopen: bool = False
     walk: bool = False  # take the legal path to `status` (pending -> in_progress -> completed), as native tools do
     implicit_reopen: bool = False  # leaving completed/cancelled counts as a reopen (the capture hook)
+    force: bool = False  # start (or complete) a task whose blockers are not all completed
+    warn_blockers: bool = False  # the capture hook: the assistant's tool did it already, so warn instead of refusing
     outcome: str | None = None
     minutes: int | None = None
 
     def only_status(self) -> bool:
         return self.status is not None and self == Edit(
             status=self.status, reason=self.reason, walk=self.walk, implicit_reopen=self.implicit_reopen,
-            outcome=self.outcome, minutes=self.minutes,
+            outcome=self.outcome, minutes=self.minutes, force=self.force, warn_blockers=self.warn_blockers,
         )  # fmt: skip
 
 
@@ -124,8 +126,24 @@ def apply_edit(doc: Document, tid: str, edit: Edit, change: model.Change, resolv
         model.check_relations(doc, rules.ACTIVE_PATH)
 
 
+def _check_blockers(doc: Document, tid: str, edit: Edit, change: model.Change) -> None:
+    """Work on a task starts only when its blockers are completed: refused naming them, unless `force`; the capture
+    hook (`warn_blockers`) records what already happened and warns."""
+    index = model.task_index(doc)
+    waiting = rules.open_blockers(index[tid], index)
+    if not waiting or edit.force:
+        return
+    names = ", ".join(f"{b} ({index[b].get('subject', '')})" for b in waiting)
+    if edit.warn_blockers:
+        change.notes.append(f"task {tid} went on while it waits for {names}")
+        return
+    raise GittasksError(f"task {tid!r} waits for {names}; finish those first, or give --force")
+
+
 def _apply_status(doc: Document, tid: str, edit: Edit, change: model.Change) -> None:
     old = model.task_index(doc)[tid].get("status", rules.PENDING)
+    if edit.status in (rules.IN_PROGRESS, rules.COMPLETED) and old not in (rules.IN_PROGRESS, edit.status):
+        _check_blockers(doc, tid, edit, change)
     if edit.reopen:
         target = edit.status or rules.PENDING
         if old not in rules.TERMINAL:

@@ -7,7 +7,7 @@ pydantic, typer, git libraries or anything slow.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 
 from gittasks.errors import GittasksError
@@ -131,17 +131,26 @@ def next_stamp(previous: object, now: datetime) -> str:
     return format_stamp(moment)
 
 
-def is_ready(task: dict[str, object], by_id: dict[str, dict[str, object]]) -> bool:
-    """A pending task whose blockers are all completed (a blocker not in the list is archived: it counts as done)."""
-    if task.get("status", PENDING) != PENDING:
-        return False
+def open_blockers(task: dict[str, object], by_id: dict[str, dict[str, object]]) -> list[str]:
+    """The blockers of `task` that are not completed (a blocker not in the list is archived: it counts as done)."""
     blockers = task.get("blockedBy") or []
     assert isinstance(blockers, list)
-    for blocker_id in blockers:
-        blocker = by_id.get(blocker_id) if isinstance(blocker_id, str) else None
-        if blocker is not None and blocker.get("status") != COMPLETED:
-            return False
-    return True
+    return [b for b in blockers if isinstance(b, str) and b in by_id and by_id[b].get("status") != COMPLETED]
+
+
+def open_parents(tasks: Iterable[Mapping[str, object]]) -> set[str]:
+    """The ids of tasks that have a subtask still open (a parent is done when its subtasks are)."""
+    return {str(t["parent"]) for t in tasks if isinstance(t.get("parent"), str) and t.get("status", PENDING) in OPEN}
+
+
+def is_ready(
+    task: dict[str, object], by_id: dict[str, dict[str, object]], parents_waiting: Collection[str] = ()
+) -> bool:
+    """A pending task whose blockers are all completed and that is not a parent with open subtasks
+    (`parents_waiting`: `open_parents` of the list)."""
+    if task.get("status", PENDING) != PENDING or task.get("id") in parents_waiting:
+        return False
+    return not open_blockers(task, by_id)
 
 
 def archive_path(task: dict[str, object]) -> str:

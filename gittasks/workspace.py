@@ -50,6 +50,7 @@ TASK_PATHS = (rules.ACTIVE_PATH, rules.TASKS_DIR)
 BRANCH = "branch"
 INLINE = "inline"
 CAS_ATTEMPTS = 8
+FALSE_WORDS = ("false", "no", "off", "0")
 MOVE_HINT = "`gittasks migrate` moves them to a branch of their own"
 _DATE_WORDS = re.compile(
     r"\d|\b(ago|yesterday|today|now|noon|midnight|tea|last|week|day|month|year|hour|minute|second)s?\b", re.I
@@ -532,7 +533,8 @@ class Workspace:
     def ready(self) -> list[document.Task]:
         tasks = self.tasks()
         by_id = {t["id"]: t for t in tasks}
-        return [t for t in tasks if rules.is_ready(t, by_id)]
+        waiting = rules.open_parents(tasks)
+        return [t for t in tasks if rules.is_ready(t, by_id, waiting)]
 
     # -- history ---------------------------------------------------------------------------------------------------
     def history_rev(self) -> str | None:
@@ -616,7 +618,8 @@ class Workspace:
             store.remove_stale_temp_files(self.active_path.parent)
             before_raw = store.read_bytes(self.active_path)
             doc = self._read_active() or {"tasks": []}
-            change = model.Change(machine=self.machine, now=rules.utc_now())
+            auto_parents = (self.setting("autoCompleteParents") or "true").strip().lower()
+            change = model.Change(self.machine, rules.utc_now(), complete_parents=auto_parents not in FALSE_WORDS)
             value = apply(doc, change)
             if not change.touched:
                 return Outcome(None, [], change.notes, value)

@@ -255,3 +255,14 @@ def test_a_write_of_any_other_file_does_nothing(cli: Cli) -> None:
         proc = cli.run("hook", "capture", input=write_payload(cli, path))
         assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     assert commits(cli) == count
+
+
+def test_the_hook_records_a_start_its_blockers_would_refuse_and_warns(cli: Cli) -> None:
+    first = create(cli, "1", "Design schema", "S")
+    second = create(cli, "2", "Write migrations", "S")
+    update(cli, "2", "S", addBlockedBy=["1"])
+    data = payload("posttooluse-taskupdate", session_id="S", cwd=str(cli.root))
+    data["tool_input"] = {"taskId": "2", "status": "in_progress"}
+    proc = cli.run("hook", "capture", input=json.dumps(data))
+    assert proc.returncode == 0 and f"waits for {first['id']} (Design schema)" in proc.stderr
+    assert cli.task(second["id"])["status"] == "in_progress"  # what the assistant's tool did is recorded

@@ -79,6 +79,8 @@ LEGAL = [
     ("pending", "cancel", "cancelled"),
     ("pending", "block", "blocked"),
     ("in_progress", "done", "completed"),
+    ("pending", "done", "completed"),  # through in_progress, in the same commit (started_at stamped too)
+    ("blocked", "done", "completed"),
     ("in_progress", "block", "blocked"),
     ("in_progress", "cancel", "cancelled"),
     ("blocked", "start", "in_progress"),
@@ -87,8 +89,6 @@ LEGAL = [
     ("cancelled", "reopen", "pending"),
 ]
 ILLEGAL = [
-    ("pending", "done"),
-    ("blocked", "done"),
     ("completed", "start"),
     ("completed", "block"),
     ("completed", "cancel"),
@@ -169,18 +169,43 @@ def test_dependency_cycles_and_self_links_refused(cli: Cli) -> None:
     assert cli.task(a)["blockedBy"] == []
 
 
-def test_subtasks_and_parent_ready_to_complete(cli: Cli) -> None:
+def test_the_last_open_subtask_completes_the_parent(cli: Cli) -> None:
     parent = cli.create("Implement API authentication")
-    kids = [cli.create(f"Part {i}", "--parent", parent) for i in range(2)]
-    for kid in kids:
-        cli.ok("start", kid)
+    kids = [cli.create(f"Part {i}", "--parent", parent) for i in range(3)]
+    assert parent not in [t["id"] for t in cli.json("ready")]  # a parent with open subtasks is not offered
+    cli.ok("cancel", kids[2])  # a cancelled subtask does not count
+    cli.ok("start", kids[0])
+    cli.ok("update", kids[0], "--meta", "x=1")
     proc = cli.run("done", kids[0])
-    assert "ready to complete" not in proc.stderr
-    proc = cli.run("done", kids[1])
-    assert proc.returncode == 0
-    assert f"every subtask of {parent} is completed" in proc.stderr
+    assert "completed " + parent not in proc.stderr and cli.task(parent)["status"] == "pending"
+    before = cli.commit_count()
+    proc = cli.run("done", kids[1])  # from pending: walks through in_progress
+    assert proc.returncode == 0 and f"completed {parent} Implement API authentication: all 2 subtasks" in proc.stderr
+    assert cli.commit_count() == before + 1  # the subtask and its parent in one commit
+    done = cli.task(parent)
+    assert done["status"] == "completed" and done["started_at"] and done["context"]["subtasks_completed"] == 2
+    assert cli.task(kids[1])["started_at"]
     out = cli.ok("checklist")
     assert "  - [✓] Part 0" in out
+
+
+def test_auto_completing_parents_can_be_turned_off(cli: Cli) -> None:
+    git(cli.root, "config", "gittasks.autoCompleteParents", "false")
+    parent = cli.create("Parent")
+    kid = cli.create("Kid", "--parent", parent)
+    proc = cli.run("done", kid)
+    assert f"every subtask of {parent} is completed" in proc.stderr and cli.task(parent)["status"] == "pending"
+
+
+def test_start_waits_for_blockers_unless_forced(cli: Cli) -> None:
+    first = cli.create("Design schema")
+    second = cli.create("Write migrations", "--blocked-by", first)
+    head = cli.head()
+    err = cli.fail("start", second)
+    assert f"waits for {first} (Design schema)" in err and "--force" in err and cli.head() == head
+    assert "waits for" in cli.fail("done", second)
+    cli.ok("start", second, "--force")
+    assert cli.task(second)["status"] == "in_progress"
 
 
 def test_delete_removes_links(cli: Cli) -> None:

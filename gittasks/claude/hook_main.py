@@ -39,12 +39,13 @@ def main(name: str, repo: Path | None = None) -> int:
     try:
         payload = _payload()
         ws = hooks.workspace_for(payload, repo)
+        notes: list[str] = []
         if name == "capture":
-            hooks.capture(ws, payload)
+            notes = hooks.capture(ws, payload).notes  # e.g. a task started while its blocker is open: a warning
             text = None
         else:
             text = hooks.session_start(ws)
-        for line in ws.messages:
+        for line in [*ws.messages, *notes]:
             _say(f"gittasks: {line}")
         if text is not None:
             print(text)

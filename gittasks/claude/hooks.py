@@ -180,6 +180,7 @@ def _edit_from(data: dict[str, Any]) -> operations.Edit:
         reason=reason if isinstance(reason, str) else None,
         walk=True,
         implicit_reopen=True,
+        warn_blockers=True,
     )
 
 

@@ -131,6 +131,7 @@ class TaskTools:
         context: dict[str, Any] | None = None,
         outcome: str | None = None,
         minutes: int | None = None,
+        force: bool = False,
     ) -> dict[str, Any]:
         if status is not None and status not in UPDATE_STATUSES:
             raise GittasksError(f"unknown status {status!r}; use one of: {', '.join(UPDATE_STATUSES)}")
@@ -153,6 +154,7 @@ class TaskTools:
             context=dict(context or {}),
             outcome=outcome,
             minutes=minutes,
+            force=force,
             add_blocks=list(add_blocks),
             add_blocked_by=list(add_blocked_by),
             status=status,
@@ -319,7 +321,7 @@ def _update(tools: TaskTools, a: dict[str, Any]) -> Any:
         status=a.get("status"), blocked_reason=a.get("blockedReason"), metadata=a.get("metadata"),
         add_blocks=a.get("addBlocks") or (), add_blocked_by=a.get("addBlockedBy") or (), reopen=bool(a.get("reopen")),
         parent=a.get("parent"), task_type=a.get("type"), context=a.get("context"), outcome=a.get("outcome"),
-        minutes=a.get("minutes"),
+        minutes=a.get("minutes"), force=bool(a.get("force")),
     )  # fmt: skip
 
 
@@ -351,7 +353,9 @@ TOOLS: tuple[Tool, ...] = (
         "(in_progress -> pending) is refused. A completed or cancelled task is reopened only with reopen=true (status "
         "pending, the default, or in_progress). metadata and context: keys merged one by one, a null value removes "
         "the key. addBlockedBy / addBlocks: dependencies to add (kept symmetric). outcome, minutes: what was done and "
-        "the billable minutes, recorded when the task is completed (a client task with minutes gets a work item).",
+        "the billable minutes, recorded when the task is completed (a client task with minutes gets a work item). "
+        "A task "
+        "whose blockers are not all completed is not started (nor completed) unless force=true.",
         UPDATES,
         {
             **_ID,
@@ -361,6 +365,7 @@ TOOLS: tuple[Tool, ...] = (
             "reopen": "boolean",
             "outcome": "string",
             "minutes": "integer",
+            "force": "boolean",
         },
         _update,
     ),

@@ -14,6 +14,7 @@ from gittasks.workspace import Outcome, Workspace
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 IdArg = Annotated[str, typer.Argument(help="Task id or a unique prefix of one.")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Go on although a blocker is not completed.")]
 
 
 def parse_meta(items: list[str]) -> dict[str, Any]:
@@ -124,10 +125,13 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def start(
-        task_id: IdArg, owner: Annotated[str | None, typer.Option("--owner")] = None, as_json: JsonOpt = False
+        task_id: IdArg,
+        owner: Annotated[str | None, typer.Option("--owner")] = None,
+        force: ForceOpt = False,
+        as_json: JsonOpt = False,
     ) -> None:
-        """Mark a task in progress."""
-        _update(task_id, as_json, operations.Edit(status=rules.IN_PROGRESS, owner=owner), "start")
+        """Mark a task in progress (refused while a blocker is not completed, unless --force)."""
+        _update(task_id, as_json, operations.Edit(status=rules.IN_PROGRESS, owner=owner, force=force), "start")
 
     @app.command()
     def done(
@@ -136,10 +140,12 @@ def register(app: typer.Typer) -> None:
         minutes: Annotated[
             int | None, typer.Option("--minutes", min=0, help="Billable minutes (client tasks).")
         ] = None,
+        force: ForceOpt = False,
         as_json: JsonOpt = False,
     ) -> None:
-        """Mark a task completed (a client task with billable minutes also gets a work item)."""
-        edit = operations.Edit(status=rules.COMPLETED, outcome=outcome, minutes=minutes)
+        """Mark a task completed, from pending too (a client task with billable minutes also gets a work item); the
+        parent completes with its last open subtask."""
+        edit = operations.Edit(status=rules.COMPLETED, outcome=outcome, minutes=minutes, walk=True, force=force)
         _update(task_id, as_json, edit, "complete")
 
     @app.command()
