@@ -220,6 +220,7 @@ def set_status(
 ) -> Task:
     task = task_index(doc)[task_id]
     old = task.get("status", rules.PENDING)
+    old_owner = task.get("owner")
     if status not in rules.STATUSES:
         raise GittasksError(f"unknown status {status!r}; use one of: {', '.join(rules.STATUSES)}")
     if status == rules.BLOCKED and not (reason or "").strip():
@@ -230,6 +231,7 @@ def set_status(
             change.stamp(task)
         if owner is not None and owner != task.get("owner"):
             task["owner"] = owner
+            track_work(task, old, old_owner, change)
             change.stamp(task)
         return task
     if not rules.is_legal_transition(old, status, reopen=reopen):
@@ -265,6 +267,7 @@ def set_status(
             task["context"] = context
     if owner is not None:
         task["owner"] = owner
+    track_work(task, old, old_owner, change)
     change.stamp(task)
     if status == rules.COMPLETED:
         _note_completion(doc, task, change)
@@ -320,8 +323,45 @@ def subtask_summary(children: list[Task]) -> str:
     )
 
 
+def track_work(task: Task, old_status: str, old_owner: Any, change: Change) -> None:
+    """Who worked on a task and what held it up, in its context (as the seed's orchestrator records it): an owner
+    starting work opens an `assigned_agents` entry (`agent`, `started`), which an owner change or the task's end
+    closes (`completed`, `status`); blocking adds a `blockers_encountered` entry (`reason`, `at`), which going on
+    closes (`resolved`). Lists that are not lists are left alone."""
+    context = document.as_object(task.get("context"))
+    agents, blockers = context.get("assigned_agents", []), context.get("blockers_encountered", [])
+    if not isinstance(agents, list) or not isinstance(blockers, list):
+        return
+    now = rules.format_stamp(change.now)
+    status, owner = task.get("status", rules.PENDING), task.get("owner")
+    agents = [dict(a) if isinstance(a, dict) else a for a in agents]
+    blockers = [dict(b) if isinstance(b, dict) else b for b in blockers]
+    ended = status in rules.TERMINAL or (isinstance(old_owner, str) and owner != old_owner)
+    for entry in agents:
+        if isinstance(entry, dict) and entry.get("agent") == old_owner and "completed" not in entry and ended:
+            entry.update(completed=now, status=status if owner == old_owner else "reassigned")
+    if (
+        isinstance(owner, str)
+        and owner
+        and status == rules.IN_PROGRESS
+        and not any(isinstance(e, dict) and e.get("agent") == owner and "completed" not in e for e in agents)
+    ):
+        agents.append({"agent": owner, "started": now})
+    if status == rules.BLOCKED and old_status != rules.BLOCKED:
+        blockers.append({"reason": task.get("blocked_reason"), "at": now})
+    if old_status == rules.BLOCKED and status != rules.BLOCKED:
+        for entry in blockers:
+            if isinstance(entry, dict) and "resolved" not in entry:
+                entry["resolved"] = now
+    updates = {k: v for k, v in (("assigned_agents", agents), ("blockers_encountered", blockers))
+               if v != context.get(k, [])}  # fmt: skip
+    if updates:
+        task["context"] = {**context, **updates}
+
+
 def set_fields(doc: Document, task_id: str, values: dict[str, Any], change: Change) -> Task:
     task = task_index(doc)[task_id]
+    old_owner = task.get("owner")
     changed = False
     for key, value in values.items():
         if key == "subject" and not (value or "").strip():
@@ -330,6 +370,8 @@ def set_fields(doc: Document, task_id: str, values: dict[str, Any], change: Chan
             task[key] = value
             changed = True
     if changed:
+        if task.get("owner") != old_owner:
+            track_work(task, task.get("status", rules.PENDING), old_owner, change)
         change.stamp(task)
     return task
 

@@ -268,3 +268,23 @@ def test_validate_and_doctor_on_good_repo(cli: Cli) -> None:
     assert cli.ok("validate") == ""
     out = cli.ok("doctor")
     assert "merge driver registered" in out
+
+
+def test_agents_and_blockers_are_recorded_in_the_context(cli: Cli) -> None:
+    first = cli.create("Design schema")
+    task = cli.create("Generate JWT authentication code")
+    cli.ok("start", task, "--owner", "Coding Agent")
+    [opened] = cli.task(task)["context"]["assigned_agents"]
+    assert opened["agent"] == "Coding Agent" and opened["started"] and "completed" not in opened
+    cli.ok("block", task, "--reason", "waiting for the signing keys")
+    [blocker] = cli.task(task)["context"]["blockers_encountered"]
+    assert blocker["reason"] == "waiting for the signing keys" and blocker["at"] and "resolved" not in blocker
+    cli.ok("start", task)
+    assert cli.task(task)["context"]["blockers_encountered"][0]["resolved"]
+    cli.ok("update", task, "--owner", "Security Agent")
+    agents = cli.task(task)["context"]["assigned_agents"]
+    assert [(a["agent"], a.get("status")) for a in agents] == [("Coding Agent", "reassigned"), ("Security Agent", None)]
+    cli.ok("done", task)
+    agents = cli.task(task)["context"]["assigned_agents"]
+    assert agents[1]["status"] == "completed" and agents[1]["completed"]
+    assert "assigned_agents" not in cli.task(first).get("context", {})  # nothing recorded where nothing happened
