@@ -31,6 +31,7 @@ STATUS_ACTIONS = {
     rules.PENDING: "update",
 }
 KEEP = object()  # "leave this field as it is" where None is a value (parent)
+INHERITED_METADATA = ("client", "project")  # what a subtask takes from its parent unless given
 
 
 @dataclass
@@ -203,6 +204,11 @@ def create(
 
     def run(doc: Document, change: model.Change) -> dict[str, Any]:
         resolve = _resolver(doc)
+        parent_id = resolve(parent) if parent else None
+        values = {k: v for k, v in (metadata or {}).items() if v is not None}
+        if parent_id is not None:  # a subtask bills to its parent's client and project unless it says otherwise
+            inherited = document.as_object(model.task_index(doc)[parent_id].get("metadata"))
+            values = {**{k: inherited[k] for k in INHERITED_METADATA if k in inherited}, **values}
         return model.create_task(
             doc,
             change,
@@ -213,9 +219,9 @@ def create(
             owner=owner,
             blocked_by=[resolve(b) for b in blocked_by],
             blocks=[resolve(b) for b in blocks],
-            parent=resolve(parent) if parent else None,
+            parent=parent_id,
             task_type=task_type,
-            metadata={k: v for k, v in (metadata or {}).items() if v is not None},
+            metadata=values,
             extra={"context": {k: v for k, v in context.items() if v is not None}} if context else None,
         )
 

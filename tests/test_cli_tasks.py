@@ -288,3 +288,13 @@ def test_agents_and_blockers_are_recorded_in_the_context(cli: Cli) -> None:
     agents = cli.task(task)["context"]["assigned_agents"]
     assert agents[1]["status"] == "completed" and agents[1]["completed"]
     assert "assigned_agents" not in cli.task(first).get("context", {})  # nothing recorded where nothing happened
+
+
+def test_subtasks_bill_to_the_parents_client_and_update_sets_client_and_project(cli: Cli) -> None:
+    job = cli.create("File server migration", "--client", "Dataforth", "--project", "FS-migration")
+    copy = cli.create("Copy the shares", "--parent", job)
+    other = cli.create("Check the other site", "--parent", job, "--client", "Globex")
+    assert cli.task(copy)["metadata"] == {"client": "Dataforth", "project": "FS-migration"}
+    assert cli.task(other)["metadata"] == {"client": "Globex", "project": "FS-migration"}
+    cli.ok("update", other, "--client", "Dataforth", "--project", "")
+    assert cli.task(other)["metadata"] == {"client": "Dataforth"}

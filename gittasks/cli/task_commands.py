@@ -103,9 +103,15 @@ def register(app: typer.Typer) -> None:
         task_type: Annotated[str | None, typer.Option("--type")] = None,
         parent: Annotated[str | None, typer.Option("--parent")] = None,
         meta: Annotated[list[str], typer.Option("--meta", help="KEY=VALUE; KEY= removes the key.")] = [],  # noqa: B006
+        client: Annotated[str | None, typer.Option("--client", help='The client billed ("" removes it).')] = None,
+        project: Annotated[str | None, typer.Option("--project", help='The project ("" removes it).')] = None,
         as_json: JsonOpt = False,
     ) -> None:
         """Change fields of a task."""
+        metadata = parse_meta(meta)
+        for key, value in (("client", client), ("project", project)):
+            if value is not None:
+                metadata[key] = value or None
         edit = operations.Edit(
             subject=subject,
             description=description,
@@ -113,7 +119,7 @@ def register(app: typer.Typer) -> None:
             owner=owner,
             task_type=task_type,
             parent=operations.KEEP if parent is None else parent,
-            metadata=parse_meta(meta),
+            metadata=metadata,
             add_blocked_by=add_blocked_by,
             remove_blocked_by=remove_blocked_by,
             add_blocks=add_blocks,
