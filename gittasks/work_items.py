@@ -14,28 +14,45 @@ from gittasks import document, rules
 from gittasks.document import Task
 
 
+def billable_minutes(task: Task) -> int | float | None:
+    """A task's billable minutes: `context.billable_minutes`, else `metadata.billable_minutes`, else a top-level
+    `billable_minutes` (the seed's place); None when none is a number."""
+    for value in (
+        document.as_object(task.get("context")).get("billable_minutes"),
+        document.as_object(task.get("metadata")).get("billable_minutes"),
+        task.get("billable_minutes"),
+    ):
+        if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+            return value
+    return None
+
+
 def work_item(task: Task, machine: str, now: datetime) -> dict[str, Any] | None:
-    """The billable record of a completed client task (metadata.client and context.billable_minutes), else None."""
+    """The billable record of a completed client task (a `metadata.client` and billable minutes), with the seed's
+    keys (`category`, `problem`, `solution`, `billable_minutes`, `linked_task_id`) and client, project, machine,
+    date; None for any other task. The category is `metadata.category`, else the task's type."""
     metadata = document.as_object(task.get("metadata"))
     context = document.as_object(task.get("context"))
     client = metadata.get("client")
-    minutes = context.get("billable_minutes")
-    if not client or not isinstance(minutes, int | float) or isinstance(minutes, bool):
+    minutes = billable_minutes(task)
+    if not client or minutes is None:
         return None
     problem = task.get("subject", "")
     if task.get("description"):
         problem += ": " + str(task["description"]).strip().splitlines()[0]
+    time = task.get("completed_at") or rules.format_stamp(now)
     return {
         "id": f"wi-{task['id']}",
-        "task": task["id"],
-        "category": task.get("type") or "implementation",
+        "linked_task_id": task["id"],
+        "category": metadata.get("category") or task.get("type") or "implementation",
         "problem": problem,
         "solution": context.get("outcome"),
         "billable_minutes": minutes,
         "client": client,
         "project": metadata.get("project"),
         "machine": machine,
-        "time": task.get("completed_at") or rules.format_stamp(now),
+        "date": str(time)[:10],
+        "time": time,
     }
 
 

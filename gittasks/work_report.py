@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from gittasks import document, rules
+from gittasks import document, rules, work_items
 from gittasks.errors import GittasksError
 
 
@@ -46,7 +46,6 @@ def build(
         if ended is None or (since and ended < since) or (until and ended >= until):
             continue
         metadata = document.as_object(task.get("metadata"))
-        context = document.as_object(task.get("context"))
         task_client, task_project = metadata.get("client") or "", metadata.get("project") or ""
         if (client is not None and task_client != client) or (project is not None and task_project != project):
             continue
@@ -66,8 +65,8 @@ def build(
         started = rules.parse_stamp(task.get("started_at"))
         if started is not None and ended >= started:
             row["minutes_spent"] += round((ended - started).total_seconds() / 60)
-        minutes = context.get("billable_minutes")
-        if isinstance(minutes, int | float) and not isinstance(minutes, bool):
+        minutes = work_items.billable_minutes(task)
+        if minutes is not None:
             row["billable_minutes"] += minutes
     ordered = [rows[k] for k in sorted(rows)]
     totals = {
@@ -78,23 +77,28 @@ def build(
     return {"by": by, "rows": ordered, "totals": totals}
 
 
+def hours(minutes: Sequence[int | float]) -> list[str]:
+    """Hours with two decimals that add up: each row's hundredths rounded down, the ones left over given to the rows
+    with the largest remainders, so that the rows sum to the total's own rounding (the last entry is the total)."""
+    cents = [m * 100 / 60 for m in minutes]
+    total = round(sum(cents))
+    floors = [int(c) for c in cents]
+    order = sorted(range(len(cents)), key=lambda i: cents[i] - floors[i], reverse=True)
+    for i in order[: max(0, total - sum(floors))]:
+        floors[i] += 1
+    return [f"{c / 100:.2f}" for c in [*floors, total]]
+
+
 def as_table(report: dict[str, Any]) -> str:
     header = ("period", "client", "project", "tasks", "hours spent", "billable h")
+    rows = report["rows"]
+    spent = hours([r["minutes_spent"] for r in rows])
+    billable = hours([r["billable_minutes"] for r in rows])
     lines = [header]
-    for row in report["rows"]:
-        lines.append(
-            (
-                row["period"],
-                row["client"] or "-",
-                row["project"] or "-",
-                str(row["tasks"]),
-                f"{row['minutes_spent'] / 60:.1f}",
-                f"{row['billable_minutes'] / 60:.1f}",
-            )
-        )
-    totals = report["totals"]
-    lines.append(("total", "", "", str(totals["tasks"]), f"{totals['minutes_spent'] / 60:.1f}",
-                  f"{totals['billable_minutes'] / 60:.1f}"))  # fmt: skip
+    for i, row in enumerate(rows):
+        lines.append((row["period"], row["client"] or "-", row["project"] or "-", str(row["tasks"]), spent[i],
+                      billable[i]))  # fmt: skip
+    lines.append(("total", "", "", str(report["totals"]["tasks"]), spent[-1], billable[-1]))
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     return "\n".join("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip() for line in lines)
 

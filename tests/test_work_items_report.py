@@ -29,7 +29,8 @@ def test_completion_of_client_task_makes_one_work_item_in_the_same_commit(make_r
     items = work_items(cli.root)
     assert len(items) == 1
     item = items[0]
-    assert item["task"] == tid and item["client"] == "Dataforth" and item["billable_minutes"] == 45
+    assert item["linked_task_id"] == tid and item["client"] == "Dataforth" and item["billable_minutes"] == 45
+    assert item["date"] == str(item["time"])[:10]
     assert item["category"] == "bugfix" and item["solution"] == "replaced the certificate"
     assert item["problem"] == "Fix the VPN: Users cannot connect" and item["machine"] == "test-machine"
     cli.ok("done", plain)
@@ -85,3 +86,34 @@ def test_report_on_a_fixed_data_set(make_repo) -> None:  # type: ignore[no-untyp
     assert "2026-01,Acme,Web,2,150,150" in csv_text
     assert "total" in cli.ok("report")
     assert "not a date" in cli.fail("report", "--since", "yesterday")
+
+
+def test_billable_minutes_from_every_place_the_seed_puts_them_and_hours_that_add_up(make_repo) -> None:  # type: ignore[no-untyped-def]
+    cli = init_repo(make_repo())
+    by_context = cli.create("Reset the router", "--client", "Acme")
+    by_meta = cli.create("Renew the certificate", "--client", "Acme", "--meta", "billable_minutes=25")
+    cli.ok("done", by_context, "--minutes", "25", "--category", "troubleshooting")
+    doc = cli.doc()
+    doc["tasks"].append({"id": "seed1", "subject": "Seed-style task", "status": "in_progress",
+                         "metadata": {"client": "Acme"}, "billable_minutes": 385})  # fmt: skip
+    (cli.root / ACTIVE).write_text(json.dumps(doc))
+    cli.ok("done", "seed1")
+    doc = cli.doc()  # --meta stores text; the seed stores a number
+    next(t for t in doc["tasks"] if t["id"] == by_meta)["metadata"]["billable_minutes"] = 25
+    (cli.root / ACTIVE).write_text(json.dumps(doc))
+    cli.ok("done", by_meta)
+    items = {i["linked_task_id"]: i for i in work_items(cli.root)}
+    assert {k: i["billable_minutes"] for k, i in items.items()} == {by_context: 25, by_meta: 25, "seed1": 385}
+    assert items[by_context]["category"] == "troubleshooting"
+    report = cli.json("report")
+    assert report["totals"]["billable_minutes"] == 435
+    table = cli.ok("report")
+    assert "7.25" in table.splitlines()[-1]  # 435 min, exactly
+
+
+def test_hours_in_a_table_add_up_to_the_total() -> None:
+    from gittasks.work_report import hours
+
+    for minutes in ([25, 25, 25], [10, 20, 30, 40], [1, 1, 1, 1, 1, 1, 1], [435], []):
+        shown = hours(minutes)
+        assert round(sum(float(h) for h in shown[:-1]), 2) == float(shown[-1]) == round(sum(minutes) / 60, 2)

@@ -146,12 +146,18 @@ def register(app: typer.Typer) -> None:
         minutes: Annotated[
             int | None, typer.Option("--minutes", min=0, help="Billable minutes (client tasks).")
         ] = None,
+        category: Annotated[
+            str | None, typer.Option("--category", help="The work item's category (default: the task's type).")
+        ] = None,
         force: ForceOpt = False,
         as_json: JsonOpt = False,
     ) -> None:
         """Mark a task completed, from pending too (a client task with billable minutes also gets a work item); the
         parent completes with its last open subtask."""
-        edit = operations.Edit(status=rules.COMPLETED, outcome=outcome, minutes=minutes, walk=True, force=force)
+        edit = operations.Edit(
+            status=rules.COMPLETED, outcome=outcome, minutes=minutes, walk=True, force=force,
+            metadata={"category": category} if category else {},
+        )  # fmt: skip
         _update(task_id, as_json, edit, "complete")
 
     @app.command()
