@@ -10,6 +10,8 @@ import re
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from gittasks import rules
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
@@ -28,6 +30,13 @@ def safe(value: Any, *, multiline: bool = False) -> str:
     if not multiline:
         text = text.replace("\r\n", "\n").replace("\n", " ⏎ ").replace("\t", " ")
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def json_text(value: Any) -> str:
+    """A value as the file holds it: text as it is, anything else as JSON (never a Python repr); made safe."""
+    if isinstance(value, str):
+        return safe(value)
+    return safe(orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode("utf-8"))
 
 
 def humanize_age(stamp: Any, now: datetime) -> str:
@@ -159,10 +168,10 @@ def task_detail(task: dict[str, Any], conflicts: list[dict[str, Any]] | None = N
         value = task.get(key)
         if isinstance(value, dict) and value:
             lines.append(f"{key}:")
-            lines += [f"  {safe(k)}: {safe(v)}" for k, v in sorted(value.items())]
+            lines += [f"  {safe(k)}: {json_text(v)}" for k, v in sorted(value.items())]
     known = set(order) | {"metadata", "context", "description"}
     for key in sorted(k for k in task if k not in known):
-        lines.append(f"{safe(key) + ':':<16}{safe(task[key])}")
+        lines.append(f"{safe(key) + ':':<16}{json_text(task[key])}")
     if task.get("description"):
         lines += ["", safe(task["description"], multiline=True)]
     for record in conflicts or []:

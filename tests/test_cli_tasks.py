@@ -298,3 +298,16 @@ def test_subtasks_bill_to_the_parents_client_and_update_sets_client_and_project(
     assert cli.task(other)["metadata"] == {"client": "Globex", "project": "FS-migration"}
     cli.ok("update", other, "--client", "Dataforth", "--project", "")
     assert cli.task(other)["metadata"] == {"client": "Dataforth"}
+
+
+def test_show_prints_json_values_never_python_reprs(cli: Cli) -> None:
+    tid = cli.create("Rich context")
+    doc = cli.doc()
+    task = next(t for t in doc["tasks"] if t["id"] == tid)
+    task["context"] = {"files_modified": ["a.py"], "production_ready": True, "outcome": None, "note": "plain"}
+    task["zz_extra"] = {"k": [1, 2]}
+    (cli.root / ACTIVE).write_text(json.dumps(doc))
+    out = cli.ok("show", tid)
+    assert '  files_modified: ["a.py"]' in out and "  production_ready: true" in out and "  outcome: null" in out
+    assert "  note: plain" in out and 'zz_extra:       {"k":[1,2]}' in out
+    assert "['a.py']" not in out and "True" not in out
