@@ -376,6 +376,60 @@ def set_fields(doc: Document, task_id: str, values: dict[str, Any], change: Chan
     return task
 
 
+CONTEXT_LISTS = ("files_modified", "requirements", "constraints", "dependencies_added")  # appended, never replaced
+
+
+def with_paths(value: dict[str, Any], updates: dict[str, Any | None], name: str = "context") -> dict[str, Any]:
+    """`value` with each dotted path of `updates` set (None removes it); objects on the way are made as needed."""
+    out = dict(value)
+    for path, new in updates.items():
+        parts = [p for p in path.split(".") if p]
+        if not parts:
+            raise GittasksError(f"{name}: an empty key; write KEY=VALUE")
+        target = out
+        for depth, part in enumerate(parts[:-1]):
+            inner = target.get(part)
+            if inner is None and new is None:
+                break
+            if inner is None:
+                inner = {}
+            if not isinstance(inner, dict):
+                where = ".".join(parts[: depth + 1])
+                raise GittasksError(f"{name}.{where} is not an object; it cannot hold {path!r}")
+            target[part] = inner = dict(inner)
+            target = inner
+        else:
+            if new is None:
+                target.pop(parts[-1], None)
+            else:
+                target[parts[-1]] = new
+    return out
+
+
+def appended(value: dict[str, Any], additions: dict[str, list[str]]) -> dict[str, Any]:
+    """`value` with each list of `additions` appended to its own (an item already there is not repeated)."""
+    out = dict(value)
+    for key, items in additions.items():
+        current = out.get(key)
+        listed = list(current) if isinstance(current, list) else []
+        listed += [item for item in dict.fromkeys(items) if item not in listed]
+        out[key] = listed
+    return out
+
+
+def set_context(
+    doc: Document, task_id: str, paths: dict[str, Any | None], additions: dict[str, list[str]], change: Change
+) -> Task:
+    """Set dotted paths of a task's context (None removes) and append to its lists."""
+    task = task_index(doc)[task_id]
+    current = document.as_object(task.get("context"))
+    new = appended(with_paths(current, paths), additions)
+    if new != current or "context" not in task:
+        task["context"] = new
+        change.stamp(task)
+    return task
+
+
 def set_keys(
     doc: Document, task_id: str, updates: dict[str, Any | None], change: Change, field_name: str = "metadata"
 ) -> Task:

@@ -46,6 +46,8 @@ class Edit:
     parent: Any = KEEP  # an id (or prefix), "" or None to clear
     metadata: dict[str, Any] = field(default_factory=dict)  # a None value removes the key
     context: dict[str, Any] = field(default_factory=dict)  # the same, for the task's context
+    context_paths: dict[str, Any] = field(default_factory=dict)  # dotted paths into the context; None removes
+    context_lists: dict[str, list[str]] = field(default_factory=dict)  # appended to the context's lists
     add_blocked_by: list[str] = field(default_factory=list)
     remove_blocked_by: list[str] = field(default_factory=list)
     add_blocks: list[str] = field(default_factory=list)
@@ -114,6 +116,8 @@ def apply_edit(doc: Document, tid: str, edit: Edit, change: model.Change, resolv
         model.set_keys(doc, tid, edit.metadata, change)
     if edit.context:
         model.set_keys(doc, tid, edit.context, change, "context")
+    if edit.context_paths or edit.context_lists:
+        model.set_context(doc, tid, edit.context_paths, edit.context_lists, change)
     for other in edit.add_blocked_by:
         model.add_dependency(doc, resolve(other), tid, change)
     for other in edit.remove_blocked_by:

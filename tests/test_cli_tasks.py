@@ -311,3 +311,22 @@ def test_show_prints_json_values_never_python_reprs(cli: Cli) -> None:
     assert '  files_modified: ["a.py"]' in out and "  production_ready: true" in out and "  outcome: null" in out
     assert "  note: plain" in out and 'zz_extra:       {"k":[1,2]}' in out
     assert "['a.py']" not in out and "True" not in out
+
+
+def test_context_through_the_command_line(cli: Cli) -> None:
+    tid = cli.create("Generate JWT authentication code", "--context", "user_request=Add JWT login",
+                     "--context", 'environment={"python": "3.11"}', "--context", "production_ready=false",
+                     "--requirement", "tokens expire", "--file", "src/auth.py")  # fmt: skip
+    context = cli.task(tid)["context"]
+    assert context == {"user_request": "Add JWT login", "environment": {"python": "3.11"}, "production_ready": False,
+                       "requirements": ["tokens expire"], "files_modified": ["src/auth.py"]}  # fmt: skip
+    cli.ok("update", tid, "--context", "environment.os=linux", "--context", "user_request=",
+           "--file", "src/auth.py", "--file", "tests/test_auth.py", "--constraint", "no new deps")  # fmt: skip
+    context = cli.task(tid)["context"]
+    assert context["environment"] == {"python": "3.11", "os": "linux"} and "user_request" not in context
+    assert context["files_modified"] == ["src/auth.py", "tests/test_auth.py"]  # appended, never repeated
+    assert context["constraints"] == ["no new deps"]
+    head = cli.head()
+    assert "not an object" in cli.fail("update", tid, "--context", "production_ready.x=1")
+    assert "KEY=VALUE" in cli.fail("update", tid, "--context", "oops")
+    assert cli.head() == head

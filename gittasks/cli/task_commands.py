@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import json
 from typing import Annotated, Any
 
 import typer
 
-from gittasks import archive, document, history, operations, render, rules
+from gittasks import archive, document, history, model, operations, render, rules
 from gittasks.cli import output
 from gittasks.errors import GittasksError
 from gittasks.workspace import Outcome, Workspace
@@ -25,6 +26,39 @@ def parse_meta(items: list[str]) -> dict[str, Any]:
             raise GittasksError(f"--meta {item!r}: write KEY=VALUE (KEY= removes the key)")
         updates[key.strip()] = value if value != "" else None
     return updates
+
+
+def parse_context(items: list[str]) -> dict[str, Any]:
+    """`--context KEY=VALUE` options: dotted keys, the value read as JSON when it is JSON (else as text), `KEY=`
+    removes the key."""
+    updates: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise GittasksError(f"--context {item!r}: write KEY=VALUE (a dotted KEY reaches inside; KEY= removes it)")
+        try:
+            parsed: Any = json.loads(value) if value != "" else None
+        except ValueError:
+            parsed = value
+        updates[key.strip()] = parsed
+    return updates
+
+
+ContextOpt = Annotated[
+    list[str], typer.Option("--context", help="KEY=JSON into the task's context (dotted keys; KEY= removes).")
+]
+FileOpt = Annotated[list[str], typer.Option("--file", help="A file the work touched (context.files_modified).")]
+RequirementOpt = Annotated[list[str], typer.Option("--requirement", help="Appended to context.requirements.")]
+ConstraintOpt = Annotated[list[str], typer.Option("--constraint", help="Appended to context.constraints.")]
+DependencyOpt = Annotated[list[str], typer.Option("--dependency", help="Appended to context.dependencies_added.")]
+
+
+def _context_lists(
+    files: list[str], requirements: list[str], constraints: list[str], deps: list[str]
+) -> dict[str, list[str]]:
+    lists = {"files_modified": files, "requirements": requirements, "constraints": constraints,
+             "dependencies_added": deps}  # fmt: skip
+    return {k: v for k, v in lists.items() if v}
 
 
 def _report(ws: Workspace, outcome: Outcome, as_json: bool, task: dict[str, Any] | None) -> None:
@@ -60,9 +94,16 @@ def register(app: typer.Typer) -> None:
         client: Annotated[str | None, typer.Option("--client")] = None,
         project: Annotated[str | None, typer.Option("--project")] = None,
         meta: Annotated[list[str], typer.Option("--meta", help="KEY=VALUE metadata.")] = [],  # noqa: B006
+        context: ContextOpt = [],  # noqa: B006
+        file: FileOpt = [],  # noqa: B006
+        requirement: RequirementOpt = [],  # noqa: B006
+        constraint: ConstraintOpt = [],  # noqa: B006
+        dependency: DependencyOpt = [],  # noqa: B006
         as_json: JsonOpt = False,
     ) -> None:
         """Add a pending task; prints its id."""
+        lists = _context_lists(file, requirement, constraint, dependency)
+        rich = model.appended(model.with_paths({}, parse_context(context)), lists)
         ws = output.workspace()
         metadata = {k: v for k, v in parse_meta(meta).items() if v is not None}
         if client is not None:
@@ -80,6 +121,7 @@ def register(app: typer.Typer) -> None:
             parent=parent,
             task_type=task_type,
             metadata=metadata,
+            context=rich,
         )
         output.flush_messages(ws)
         if as_json:
@@ -105,6 +147,11 @@ def register(app: typer.Typer) -> None:
         meta: Annotated[list[str], typer.Option("--meta", help="KEY=VALUE; KEY= removes the key.")] = [],  # noqa: B006
         client: Annotated[str | None, typer.Option("--client", help='The client billed ("" removes it).')] = None,
         project: Annotated[str | None, typer.Option("--project", help='The project ("" removes it).')] = None,
+        context: ContextOpt = [],  # noqa: B006
+        file: FileOpt = [],  # noqa: B006
+        requirement: RequirementOpt = [],  # noqa: B006
+        constraint: ConstraintOpt = [],  # noqa: B006
+        dependency: DependencyOpt = [],  # noqa: B006
         as_json: JsonOpt = False,
     ) -> None:
         """Change fields of a task."""
@@ -120,6 +167,8 @@ def register(app: typer.Typer) -> None:
             task_type=task_type,
             parent=operations.KEEP if parent is None else parent,
             metadata=metadata,
+            context_paths=parse_context(context),
+            context_lists=_context_lists(file, requirement, constraint, dependency),
             add_blocked_by=add_blocked_by,
             remove_blocked_by=remove_blocked_by,
             add_blocks=add_blocks,
