@@ -459,8 +459,9 @@ def delete_task(doc: Document, task_id: str, change: Change) -> Task:
             touched = True
         if touched:
             change.stamp(other)
-    if task_id not in change.touched:
-        change.touched.append(task_id)
+    if task_id in change.touched:
+        change.touched.remove(task_id)
+    change.touched.insert(0, task_id)  # the deleted task leads: the commit's subject names it
     return task
 
 

@@ -618,6 +618,7 @@ class Workspace:
             store.remove_stale_temp_files(self.active_path.parent)
             before_raw = store.read_bytes(self.active_path)
             doc = self._read_active() or {"tasks": []}
+            earlier = {t["id"]: t.get("subject", "") for t in doc["tasks"]}  # a deleted task keeps its subject
             auto_parents = (self.setting("autoCompleteParents") or "true").strip().lower()
             change = model.Change(self.machine, rules.utc_now(), complete_parents=auto_parents not in FALSE_WORDS)
             value = apply(doc, change)
@@ -626,7 +627,7 @@ class Workspace:
             model.finish(doc, change)
             taskcheck.check_document(doc, rules.ACTIVE_PATH)
             self._check_secrets(doc, change.touched)
-            subjects = {t["id"]: t.get("subject", "") for t in doc["tasks"]}
+            subjects = {**earlier, **{t["id"]: t.get("subject", "") for t in doc["tasks"]}}
             for tid in change.touched:
                 subjects.setdefault(tid, "")
             stamp = rules.format_stamp(change.now)

@@ -215,6 +215,7 @@ def test_delete_removes_links(cli: Cli) -> None:
     assert deleted["id"] == a
     assert [t["id"] for t in cli.json("list")] == [b]
     assert cli.task(b)["blockedBy"] == []
+    assert git(cli.root, "log", "-1", "--format=%s") == f'gittasks: delete {a} "A" (+1 linked)'  # keeps the subject
 
 
 def test_unique_prefix_and_ambiguous_prefix(cli: Cli) -> None:
