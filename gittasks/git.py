@@ -10,7 +10,6 @@ import contextlib
 import os
 import random
 import re
-import signal
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -18,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gittasks import failpoints
+from gittasks import failpoints, processes
 from gittasks.errors import GittasksError
 
 DRIVER_NAME = "gittasks"
@@ -128,10 +127,7 @@ class Repo:
         try:
             out, err = child.communicate(input, timeout=timeout)
         except subprocess.TimeoutExpired:
-            if os.name == "posix":
-                with contextlib.suppress(OSError):
-                    os.killpg(child.pid, signal.SIGKILL)
-            child.kill()
+            processes.end_group(child)
             child.communicate()
             raise GitTimeout(f"git {cmd[1]} did not finish within {timeout:g} s") from None
         proc = subprocess.CompletedProcess(cmd, child.returncode, out, err)

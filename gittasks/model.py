@@ -279,9 +279,10 @@ def set_status(
 
 def _note_completion(doc: Document, task: Task, change: Change) -> None:
     index = task_index(doc)
+    waiting = rules.open_parents(doc["tasks"])
     for blocked_id in task.get("blocks") or []:
         blocked = index.get(blocked_id)
-        if blocked is not None and rules.is_ready(blocked, index, rules.open_parents(doc["tasks"])):
+        if blocked is not None and rules.is_ready(blocked, index, waiting):
             change.notes.append(f"now ready: {blocked_id} {blocked.get('subject', '')}")
     parent_id = task.get("parent")
     if not (isinstance(parent_id, str) and parent_id in index):

@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from gittasks import archive, document, history, ids, model, rules, store, sync, taskset
+from gittasks import archive, document, history, ids, model, rules, sync, taskset
 from gittasks.document import Document
 from gittasks.errors import GittasksError, UnknownId
 from gittasks.workspace import Outcome, Workspace
@@ -277,7 +277,7 @@ def _follow_up(ws: Workspace, outcome: Outcome) -> None:
                 outcome.notes.append(f"archived {len(done.touched)} ended task(s) (gittasks.autoarchive)")
         except GittasksError as exc:
             outcome.notes.append(f"autoarchive skipped: {exc}")
-    if ws.network_allowed and (ws.setting("autosync") or "").lower() in ("true", "yes", "on", "1"):
+    if ws.network_allowed and ws.flag("autosync", False):
         sync.start_in_background(ws.repo.root)
 
 
@@ -325,7 +325,7 @@ def archive_ended(ws: Workspace, older_than: timedelta | None = None) -> Outcome
             by_file.setdefault(rules.archive_path(task), []).append(task)
         new_files: dict[str, bytes | None] = {}
         for rel, tasks in by_file.items():
-            existing = store.read_bytes(ws.repo.root / rel)
+            existing = ws.file_bytes(rel)
             kept = taskset.parse_archive(existing, rel) if existing else []
             kept = [t for t in kept if t["id"] not in moving_ids]
             new_files[rel] = taskset.archive_bytes(kept + tasks)
@@ -349,8 +349,7 @@ def restore(ws: Workspace, given: str) -> Outcome:
         if task is None:
             raise GittasksError(f"no archived task with id {given!r}; see `gittasks list --all`")
         rel = rules.archive_path(task)
-        path = ws.repo.root / rel
-        raw = store.read_bytes(path)
+        raw = ws.file_bytes(rel)
         if raw is None or not any(t["id"] == task["id"] for t in taskset.parse_archive(raw, rel)):
             rel, raw = _locate(ws.repo.root, task["id"])
         left = [t for t in taskset.parse_archive(raw, rel) if t["id"] != task["id"]]

@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import random
-import signal
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gittasks import failpoints, repair, rules, taskbranch, trailers
+from gittasks import failpoints, processes, repair, rules, taskbranch, trailers
 from gittasks.errors import GittasksError
 from gittasks.git import GitError, Repo
 from gittasks.merge import merge_task_files
@@ -399,20 +398,13 @@ def network_timeout(ws: Workspace) -> float:
 
 def start_in_background(root: Path) -> None:
     """Start `gittasks sync` detached from this process: the command that made the change does not wait for it."""
-    options: dict[str, Any] = {}
-    if sys.platform == "win32":
-        options["creationflags"] = getattr(subprocess, "DETACHED_PROCESS", 0) | getattr(
-            subprocess, "CREATE_NEW_PROCESS_GROUP", 0
-        )
-    else:
-        options["start_new_session"] = True
     subprocess.Popen(
         [sys.executable, "-m", "gittasks", "sync"],
         cwd=root,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        **options,
+        **processes.own_group(detached=True),
     )
 
 
@@ -420,27 +412,15 @@ def run_in_subprocess(root: Path, timeout: float, *, tasks_only: bool = False) -
     """Run `gittasks sync` in a process group of its own and wait at most `timeout` seconds; on a timeout the whole
     group (git and its remote helpers too) is ended. True when it finished in time (whatever its outcome)."""
     args = [sys.executable, "-m", "gittasks", "sync", *(["--tasks-only"] if tasks_only else [])]
-    options: dict[str, Any] = {}
-    if sys.platform == "win32":
-        options["creationflags"] = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)
-    else:
-        options["start_new_session"] = True
     child = subprocess.Popen(
-        args, cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **options
-    )
+        args, cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        **processes.own_group(),
+    )  # fmt: skip
     try:
         child.wait(timeout=timeout)
         return True
     except subprocess.TimeoutExpired:
-        _end_group(child)
+        processes.end_group(child)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=5)
         return False
-
-
-def _end_group(child: subprocess.Popen[bytes]) -> None:
-    if sys.platform == "win32":
-        child.kill()
-    else:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(child.pid, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        child.wait(timeout=5)

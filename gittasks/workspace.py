@@ -50,6 +50,7 @@ TASK_PATHS = (rules.ACTIVE_PATH, rules.TASKS_DIR)
 BRANCH = "branch"
 INLINE = "inline"
 CAS_ATTEMPTS = 8
+TRUE_WORDS = ("true", "yes", "on", "1")
 FALSE_WORDS = ("false", "no", "off", "0")
 MOVE_HINT = "`gittasks migrate` moves them to a branch of their own"
 _DATE_WORDS = re.compile(
@@ -130,6 +131,11 @@ class Workspace:
 
     def setting(self, key: str) -> str | None:
         return self.repo.gittasks_setting(key)
+
+    def flag(self, key: str, default: bool) -> bool:
+        """A yes/no setting (`gittasks.KEY`: true/yes/on/1 or false/no/off/0); `default` when unset or neither."""
+        value = (self.setting(key) or "").strip().lower()
+        return True if value in TRUE_WORDS else False if value in FALSE_WORDS else default
 
     @property
     def branch(self) -> str:
@@ -619,8 +625,9 @@ class Workspace:
             before_raw = store.read_bytes(self.active_path)
             doc = self._read_active() or {"tasks": []}
             earlier = {t["id"]: t.get("subject", "") for t in doc["tasks"]}  # a deleted task keeps its subject
-            auto_parents = (self.setting("autoCompleteParents") or "true").strip().lower()
-            change = model.Change(self.machine, rules.utc_now(), complete_parents=auto_parents not in FALSE_WORDS)
+            change = model.Change(
+                self.machine, rules.utc_now(), complete_parents=self.flag("autoCompleteParents", True)
+            )
             value = apply(doc, change)
             if not change.touched:
                 return Outcome(None, [], change.notes, value)

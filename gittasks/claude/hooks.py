@@ -194,12 +194,23 @@ def _continued(doc: Document, metadata: dict[str, Any], subject: str, where: Ses
         except UnknownId:
             return None
         return model.task_index(doc)[task_id]
-    same = [
+    same = _unlinked_open(doc, subject, where)
+    return same[0] if len(same) == 1 else None
+
+
+def _unlinked_open(doc: Document, subject: str, where: Session) -> list[dict[str, Any]]:
+    """The open tasks with this subject that the session has no native id for yet (what it may be taking up)."""
+    return [
         t
         for t in doc["tasks"]
         if t.get("subject") == subject and t.get("status") in rules.OPEN and not where.has_native(t)
     ]
-    return same[0] if len(same) == 1 else None
+
+
+def _link(task: dict[str, Any], where: Session, native_id: str) -> None:
+    """Map `native_id` of this session (or shared list) to `task`, in place of any older mapping of that id."""
+    refs = [r for r in task.get(NATIVE) or [] if not where.names(r, native_id)]
+    task[NATIVE] = [*refs, where.ref(native_id)]
 
 
 def _capture_create(
@@ -217,8 +228,7 @@ def _capture_create(
     task = _continued(doc, metadata, subject, where)
     if task is not None:  # a new session continues a task: no second task, the native id maps to it
         if native_id is not None:
-            refs = [r for r in task.get(NATIVE) or [] if not where.names(r, str(native_id))]
-            task[NATIVE] = [*refs, where.ref(str(native_id))]
+            _link(task, where, str(native_id))
             change.stamp(task)
         change.notes.append(f"continues task {task['id']} ({task.get('subject', '')}); no new task")
         return task
@@ -318,18 +328,15 @@ def reconcile_todos(
                 and document.as_object(old_todos[position]).get("status") == item.get("status")
             ):
                 tid = mine[previous]  # reworded in place: the same task, under its new text
-                task = index[tid]
-                task[NATIVE] = [*(task.get(NATIVE) or []), where.ref(TODO_PREFIX + content)]
+                _link(index[tid], where, TODO_PREFIX + content)
                 model.set_fields(doc, tid, {"subject": content}, change)
                 kept.add(previous)
         if tid is None:
-            tid = next(
-                (t["id"] for t in doc["tasks"] if t.get("subject") == content and t.get("status") in rules.OPEN
-                 and not where.has_native(t)), None)  # fmt: skip
-            if tid is not None:
-                task = index[tid]
-                task[NATIVE] = [*(task.get(NATIVE) or []), where.ref(TODO_PREFIX + content)]
-                change.stamp(task)
+            taken_up = _unlinked_open(doc, content, where)
+            if taken_up:
+                tid = taken_up[0]["id"]
+                _link(taken_up[0], where, TODO_PREFIX + content)
+                change.stamp(taken_up[0])
         if tid is None:
             task = model.create_task(
                 doc,

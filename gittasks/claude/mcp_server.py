@@ -306,6 +306,11 @@ _FIELDS = {"subject": "string", "description": "string", "activeForm": "string",
            "context": "object"}  # fmt: skip
 
 
+def _task_id(a: dict[str, Any]) -> str:
+    """The task a call names, by whichever of the id's spellings it used."""
+    return _pick_id(a.get("taskId"), a.get("task_id"), a.get("id"))
+
+
 def _create(tools: TaskTools, a: dict[str, Any]) -> Any:
     return tools.create_task(
         a["subject"], description=a.get("description"), active_form=a.get("activeForm"), owner=a.get("owner"),
@@ -316,7 +321,7 @@ def _create(tools: TaskTools, a: dict[str, Any]) -> Any:
 
 def _update(tools: TaskTools, a: dict[str, Any]) -> Any:
     return tools.update_task(
-        _pick_id(a.get("taskId"), a.get("task_id"), a.get("id")), subject=a.get("subject"),
+        _task_id(a), subject=a.get("subject"),
         description=a.get("description"), active_form=a.get("activeForm"), owner=a.get("owner"),
         status=a.get("status"), blocked_reason=a.get("blockedReason"), metadata=a.get("metadata"),
         add_blocks=a.get("addBlocks") or (), add_blocked_by=a.get("addBlockedBy") or (), reopen=bool(a.get("reopen")),
@@ -327,7 +332,7 @@ def _update(tools: TaskTools, a: dict[str, Any]) -> Any:
 
 def _log(tools: TaskTools, a: dict[str, Any]) -> Any:
     named = any(a.get(k) is not None for k in _ID)
-    return tools.history(_pick_id(a.get("taskId"), a.get("task_id"), a.get("id")) if named else None, a.get("limit"))
+    return tools.history(_task_id(a) if named else None, a.get("limit"))
 
 
 TOOLS: tuple[Tool, ...] = (
@@ -381,7 +386,7 @@ TOOLS: tuple[Tool, ...] = (
         "One task as stored (like TaskGet), by id or unique prefix; archived tasks are found too.",
         READ_ONLY,
         _ID,
-        lambda t, a: t.get_task(_pick_id(a.get("taskId"), a.get("task_id"), a.get("id"))),
+        lambda t, a: t.get_task(_task_id(a)),
     ),
     Tool(
         "task_ready",
