@@ -281,6 +281,12 @@ def dump_lines(values: Iterable[Any]) -> bytes:
     return b"".join(dump_line(v) for v in values)
 
 
+def dump_records(records: Iterable[Any]) -> bytes:
+    """A JSONL file of records with no key to order them by (work items): lines in the order of their bytes, so that
+    every machine writes the same file."""
+    return b"".join(sorted(dump_line(r) for r in records))
+
+
 # -- JSONL: the one reader of archive and work-item files -----------------------------------------------------------
 
 

@@ -64,11 +64,11 @@ def path_for(item: dict[str, Any]) -> str:
 
 def with_items(items: Iterable[dict[str, Any]], read: Callable[[str], bytes | None]) -> dict[str, bytes]:
     """The work-item files with `items` added (an item with the same id is replaced); `read(path)` gives a file's
-    current bytes (None: no such file). Lines are sorted by their bytes, as the merge writes them."""
+    current bytes (None: no such file). Written as the merge writes them (`document.dump_records`)."""
     files: dict[str, bytes] = {}
     for item in items:
         rel = path_for(item)
         raw = files.get(rel) or read(rel) or b""
         records = [r for r in document.read_lines(raw, rel) if r.get("id") != item["id"]] + [item]
-        files[rel] = b"".join(sorted(document.dump_line(r) for r in records))
+        files[rel] = document.dump_records(records)
     return files

@@ -113,7 +113,7 @@ def merge_bytes(
         return document.dumps(merge_documents_indexed(base_value, ours_value, theirs_value, now, indexes).document)
     if kind == "records":
         records = _merge_records(base_value or [], ours_value, theirs_value, now or rules.utc_now())
-        return b"".join(sorted(document.dump_line(r) for r in records))  # sorted by bytes: no key to sort by
+        return document.dump_records(records)
     tasks, _conflicts, _renamed = merge_task_lists(base_value or [], ours_value, theirs_value, now=now)
     tasks.sort(key=lambda task: id_order(task["id"]))
     return document.dump_lines(document.canonical_task(task) for task in tasks)
