@@ -377,7 +377,8 @@ def set_fields(doc: Document, task_id: str, values: dict[str, Any], change: Chan
     return task
 
 
-CONTEXT_LISTS = ("files_modified", "requirements", "constraints", "dependencies_added")  # appended, never replaced
+# the context's lists that a change appends to, never replaces
+CONTEXT_LISTS = ("files_modified", "files_created", "requirements", "constraints", "dependencies_added")
 
 
 def with_paths(value: dict[str, Any], updates: dict[str, Any | None], name: str = "context") -> dict[str, Any]:

@@ -9,6 +9,7 @@ finding a task that may be archived (`find_task`, `history_id`).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -67,6 +68,79 @@ class Edit:
             status=self.status, reason=self.reason, walk=self.walk, implicit_reopen=self.implicit_reopen,
             outcome=self.outcome, minutes=self.minutes, force=self.force, warn_blockers=self.warn_blockers,
         )  # fmt: skip
+
+
+# what an agent's result object says of its work: the status a task takes ("blocked" when the agent could not finish)
+RESULT_STATUSES = {
+    "success": rules.COMPLETED, "succeeded": rules.COMPLETED, "completed": rules.COMPLETED, "complete": rules.COMPLETED,
+    "done": rules.COMPLETED, "ok": rules.COMPLETED, "partial": rules.IN_PROGRESS, "in_progress": rules.IN_PROGRESS,
+    "failed": rules.BLOCKED, "failure": rules.BLOCKED, "error": rules.BLOCKED, "blocked": rules.BLOCKED,
+}  # fmt: skip
+RESULT_REASONS = ("blocker", "reason", "error", "outcome")  # where a failed result says why, first found wins
+
+
+def result_edit(result: Any, edit: Edit | None = None, *, status_from_result: bool = True) -> Edit:
+    """`edit` (default: complete the task) with an agent's result object taken in, as the seed's orchestrator
+    records it: `status` sets the task's status (success/completed/done: completed; partial: in_progress;
+    failed/error/blocked: blocked, with the `blocker`, `reason` or `error` as the reason); `outcome` becomes
+    context.outcome; `billable_minutes` the billable minutes; `files_created`, `files_modified` and the other
+    lists of `model.CONTEXT_LISTS` are appended to the context's own; every other key is set in the context.
+    What `edit` gives itself (an --outcome, --minutes) wins over the result; without `status_from_result` (the
+    capture hook: the assistant's tool has set the status already) the status stays the edit's."""
+    edit = edit or Edit(status=rules.COMPLETED, walk=True)
+    if not isinstance(result, dict):
+        raise GittasksError('the result is not a JSON object; give {"status": ..., "outcome": ..., ...}')
+    given = result.get("status", "success")
+    status = RESULT_STATUSES.get(given.strip().lower()) if isinstance(given, str) else None
+    if status is None:
+        raise GittasksError(f"the result's status {given!r} is not one of: {', '.join(RESULT_STATUSES)}")
+    if not status_from_result:
+        status = edit.status
+    paths: dict[str, Any] = {}
+    lists: dict[str, list[str]] = {}
+    outcome, minutes, reason = edit.outcome, edit.minutes, edit.reason
+    for key, value in result.items():
+        if key == "status" or value is None:
+            continue
+        if key in model.CONTEXT_LISTS:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise GittasksError(f"the result's {key!r} is not a list of strings")
+            lists[key] = value
+        elif key == "outcome" and isinstance(value, str):
+            outcome = outcome if outcome is not None else value
+        elif key == "billable_minutes":
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise GittasksError("the result's 'billable_minutes' is not a whole number of minutes, zero or more")
+            minutes = minutes if minutes is not None else value
+        else:
+            paths[key] = value
+    if status == rules.BLOCKED and reason is None:
+        found = [result[k] for k in RESULT_REASONS if isinstance(result.get(k), str) and result[k].strip()]
+        reason = found[0] if found else f"the agent reported {given}"
+    if status != rules.COMPLETED:  # set_status records these only when the work is completed
+        paths.update({k: v for k, v in (("outcome", outcome), ("billable_minutes", minutes)) if v is not None})
+    return dataclasses.replace(
+        edit,
+        status=status,
+        walk=edit.walk or status_from_result,
+        reason=reason if status == rules.BLOCKED else edit.reason,
+        outcome=outcome if status == rules.COMPLETED else None,
+        minutes=minutes if status == rules.COMPLETED else None,
+        context_paths={**edit.context_paths, **paths},
+        context_lists={**lists, **{k: [*lists.get(k, []), *v] for k, v in edit.context_lists.items()}},
+    )
+
+
+def from_metadata(edit: Edit) -> Edit:
+    """`edit` with what its metadata carries for the context taken out of the metadata and into the task: a
+    `context` object (its keys set one by one, a null removes) and an agent's `result` object (`result_edit`, the
+    status left as the edit has it). The capture hook's way in: the native tools carry nothing but metadata."""
+    metadata = dict(edit.metadata)
+    context, result = metadata.pop("context", None), metadata.pop("result", None)
+    if context is not None and not isinstance(context, dict):
+        raise GittasksError("metadata.context is not an object")
+    edit = dataclasses.replace(edit, metadata=metadata, context={**edit.context, **(context or {})})
+    return edit if result is None else result_edit(result, edit, status_from_result=False)
 
 
 def status_path(old: str, new: str, *, implicit_reopen: bool = False) -> list[tuple[str, bool]] | None:

@@ -266,3 +266,30 @@ def test_the_hook_records_a_start_its_blockers_would_refuse_and_warns(cli: Cli) 
     proc = cli.run("hook", "capture", input=json.dumps(data))
     assert proc.returncode == 0 and f"waits for {first['id']} (Design schema)" in proc.stderr
     assert cli.task(second["id"])["status"] == "in_progress"  # what the assistant's tool did is recorded
+
+
+def test_context_and_an_agents_result_reach_the_task_through_the_metadata(cli: Cli) -> None:
+    created = create(cli, "1", "Generate JWT code", "S",
+                     metadata={"client": "Dataforth", "context": {"user_request": "Add JWT login"}})  # fmt: skip
+    assert created["metadata"] == {"client": "Dataforth"}
+    assert created["context"] == {"user_request": "Add JWT login"}
+    update(cli, "1", "S", status="in_progress", owner="coder",
+           metadata={"context": {"requirements": ["tokens expire"]}})  # fmt: skip
+    result = {"status": "failed", "outcome": "JWT middleware", "files_created": ["src/jwt.py"],
+              "billable_minutes": 45}  # fmt: skip
+    update(cli, "1", "S", status="completed", metadata={"result": result})
+    task = cli.task(created["id"])
+    assert task["status"] == "completed"  # the assistant's tool completed it: its status wins over the result's
+    assert task["metadata"] == {"client": "Dataforth"}
+    context = task["context"]
+    assert context["outcome"] == "JWT middleware" and context["files_created"] == ["src/jwt.py"]
+    assert context["billable_minutes"] == 45 and context["requirements"] == ["tokens expire"]
+    assert context["assigned_agents"][0]["agent"] == "coder" and context["assigned_agents"][0]["status"] == "completed"
+    items = [json.loads(line) for f in sorted(cli.root.glob(".claude/tasks/work-items/*.jsonl"))
+             for line in f.read_text().splitlines()]  # fmt: skip
+    assert [(i["linked_task_id"], i["billable_minutes"]) for i in items] == [(created["id"], 45)]
+    assert cli.json("report")["totals"]["billable_minutes"] == 45
+    before = commits(cli)
+    with pytest.raises(GittasksError, match=r"metadata\.context is not an object"):
+        update(cli, "1", "S", metadata={"context": "oops"})
+    assert commits(cli) == before

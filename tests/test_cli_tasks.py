@@ -331,3 +331,35 @@ def test_context_through_the_command_line(cli: Cli) -> None:
     assert "not an object" in cli.fail("update", tid, "--context", "production_ready.x=1")
     assert "KEY=VALUE" in cli.fail("update", tid, "--context", "oops")
     assert cli.head() == head
+
+
+def test_an_agents_result_is_taken_into_the_task(cli: Cli) -> None:
+    design = cli.create("Design authentication schema", "--client", "Dataforth")
+    result = {"status": "success", "outcome": "JWT with refresh tokens", "files_created": ["docs/auth.md"],
+              "files_modified": ["src/auth/schema.py"], "production_ready": True, "billable_minutes": 30}  # fmt: skip
+    cli.ok("done", design, "--result", "-", input=json.dumps(result))
+    task = cli.task(design)
+    assert task["status"] == "completed" and task["started_at"] and task["completed_at"]
+    assert task["context"]["outcome"] == "JWT with refresh tokens" and task["context"]["production_ready"] is True
+    assert task["context"]["files_created"] == ["docs/auth.md"]
+    assert task["context"]["files_modified"] == ["src/auth/schema.py"]
+    assert task["context"]["billable_minutes"] == 30
+    assert cli.json("report")["totals"]["billable_minutes"] == 30  # the work item and the report see the minutes
+
+    deploy = cli.create("Deploy to staging")
+    (cli.root / "result.json").write_text(json.dumps({"status": "failed", "error": "no staging credentials",
+                                                      "files_modified": ["deploy.sh"]}))  # fmt: skip
+    cli.ok("done", deploy, "--result", str(cli.root / "result.json"), "--file", "notes.md")
+    task = cli.task(deploy)
+    assert task["status"] == "blocked" and task["blocked_reason"] == "no staging credentials"
+    assert task["context"]["files_modified"] == ["deploy.sh", "notes.md"]
+    assert task["context"]["blockers_encountered"][0]["reason"] == "no staging credentials"
+    assert git(cli.root, "log", "--all", "-1", "--format=%s").startswith(f'gittasks: block {deploy} "Deploy')
+
+    head = cli.head()
+    for given, message in (("[1]", "not a JSON object"), ('{"status": "weird"}', "'weird' is not one of"),
+                           ("{", "not JSON"), ('{"files_created": "a.py"}', "not a list of strings"),
+                           ('{"billable_minutes": -5}', "whole number")):  # fmt: skip
+        assert message in cli.fail("done", deploy, "--result", "-", input=given)
+    assert "cannot read it" in cli.fail("done", deploy, "--result", str(cli.root / "missing.json"))
+    assert cli.head() == head and cli.task(deploy) == task

@@ -471,3 +471,24 @@ def test_odd_messages_get_an_error_and_the_server_goes_on(root: Path) -> None:
     assert "a status or a list of statuses" in answers[4]["result"]["content"][0]["text"]
     assert answers[5]["result"] == {}
     assert commits(root) == 1  # nothing was written
+
+
+def test_an_agents_result_through_task_update(root: Path) -> None:
+    async def scenario(client: Client) -> None:
+        task = await ok(client, "task_create", subject="Write auth tests", metadata={"client": "Dataforth"})
+        partial = {"status": "partial", "outcome": "half the cases", "files_created": ["tests/test_auth.py"]}
+        kept = await ok(client, "task_update", taskId=task["id"], result=partial)
+        assert kept["status"] == "in_progress" and kept["context"]["outcome"] == "half the cases"
+        done = {"status": "success", "outcome": "all cases", "files_modified": ["tests/conftest.py"],
+                "billable_minutes": 20, "tests_passed": 14}  # fmt: skip
+        finished = await ok(client, "task_update", taskId=task["id"], result=done)
+        assert finished["status"] == "completed" and finished == stored(root, task["id"])
+        context = finished["context"]
+        assert context["outcome"] == "all cases" and context["tests_passed"] == 14 and context["billable_minutes"] == 20
+        assert context["files_created"] == ["tests/test_auth.py"] and context["files_modified"] == ["tests/conftest.py"]
+        before = head(root)
+        assert "not one of" in await refused(client, "task_update", taskId=task["id"], result={"status": "meh"})
+        assert "must be" in await refused(client, "task_update", taskId=task["id"], result=["x"])
+        assert head(root) == before
+
+    session(root, scenario)

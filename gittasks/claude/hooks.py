@@ -8,6 +8,7 @@ remote is set (bounded: the session does not wait long) and returns the recovery
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from datetime import timedelta
@@ -168,7 +169,7 @@ def _edit_from(data: dict[str, Any]) -> operations.Edit:
 
     status = data.get("status")
     reason = _get(data, "blockedReason", "blocked_reason", "reason")
-    return operations.Edit(
+    edit = operations.Edit(
         subject=text("subject"),
         description=text("description"),
         active_form=text("activeForm", "active_form"),
@@ -182,6 +183,7 @@ def _edit_from(data: dict[str, Any]) -> operations.Edit:
         implicit_reopen=True,
         warn_blockers=True,
     )
+    return operations.from_metadata(edit)
 
 
 def _continued(doc: Document, metadata: dict[str, Any], subject: str, where: Session) -> dict[str, Any] | None:
@@ -235,16 +237,21 @@ def _capture_create(
     metadata.pop(LINK_KEY, None)
     active_form = _get(tool_input, "activeForm", "active_form")
     owner = _get(tool_input, "owner")
-    return model.create_task(
+    rich = operations.from_metadata(operations.Edit(metadata=metadata))
+    created = model.create_task(
         doc,
         change,
         subject=subject,
         description=description if isinstance(description, str) else None,
         active_form=active_form if isinstance(active_form, str) else None,
         owner=owner if isinstance(owner, str) else None,
-        metadata=metadata or None,
+        metadata=rich.metadata or None,
         extra={NATIVE: [where.ref(str(native_id))]} if native_id is not None else None,
     )
+    rich = dataclasses.replace(rich, metadata={})
+    if rich != operations.Edit():  # context or an agent's result given in the metadata
+        operations.apply_edit(doc, created["id"], rich, change, lambda given: given)
+    return created
 
 
 def capture(ws: Workspace, payload: dict[str, Any]) -> Outcome:

@@ -132,6 +132,7 @@ class TaskTools:
         outcome: str | None = None,
         minutes: int | None = None,
         force: bool = False,
+        result: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         if status is not None and status not in UPDATE_STATUSES:
             raise GittasksError(f"unknown status {status!r}; use one of: {', '.join(UPDATE_STATUSES)}")
@@ -162,6 +163,8 @@ class TaskTools:
             reopen=reopen,
             walk=not reopen,
         )
+        if result is not None:  # an agent's result: its status decides, unless the call gives one
+            edit = operations.result_edit(result, edit, status_from_result=status is None)
         self._check_reopen(ws, given, edit)
         done = operations.update(ws, given, edit)
         self._finish(ws, done)
@@ -326,7 +329,7 @@ def _update(tools: TaskTools, a: dict[str, Any]) -> Any:
         status=a.get("status"), blocked_reason=a.get("blockedReason"), metadata=a.get("metadata"),
         add_blocks=a.get("addBlocks") or (), add_blocked_by=a.get("addBlockedBy") or (), reopen=bool(a.get("reopen")),
         parent=a.get("parent"), task_type=a.get("type"), context=a.get("context"), outcome=a.get("outcome"),
-        minutes=a.get("minutes"), force=bool(a.get("force")),
+        minutes=a.get("minutes"), force=bool(a.get("force")), result=a.get("result"),
     )  # fmt: skip
 
 
@@ -359,7 +362,9 @@ TOOLS: tuple[Tool, ...] = (
         "pending, the default, or in_progress). metadata and context: keys merged one by one, a null value removes "
         "the key. addBlockedBy / addBlocks: dependencies to add (kept symmetric). outcome, minutes: what was done and "
         "the billable minutes, recorded when the task is completed (a client task with minutes gets a work item). "
-        "A task "
+        "result: an agent's result object ({status, outcome, files_created, files_modified, ...}) taken into the task: "
+        "status success completes it, partial keeps it in progress, failed blocks it (with its blocker, reason or "
+        "error), unless the call gives a status; lists are appended to the context's, other keys set in it. A task "
         "whose blockers are not all completed is not started (nor completed) unless force=true.",
         UPDATES,
         {
@@ -371,6 +376,7 @@ TOOLS: tuple[Tool, ...] = (
             "outcome": "string",
             "minutes": "integer",
             "force": "boolean",
+            "result": "object",
         },
         _update,
     ),

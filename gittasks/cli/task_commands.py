@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -42,6 +44,18 @@ def parse_context(items: list[str]) -> dict[str, Any]:
             parsed = value
         updates[key.strip()] = parsed
     return updates
+
+
+def read_json(source: str, option: str) -> Any:
+    """The JSON value in file `source` (`-`: standard input)."""
+    try:
+        raw = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    except OSError as exc:
+        raise GittasksError(f"{option} {source}: cannot read it ({exc.strerror or exc})") from None
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise GittasksError(f"{option} {source}: not JSON ({exc})") from None
 
 
 ContextOpt = Annotated[
@@ -198,16 +212,26 @@ def register(app: typer.Typer) -> None:
         category: Annotated[
             str | None, typer.Option("--category", help="The work item's category (default: the task's type).")
         ] = None,
+        result: Annotated[
+            str | None,
+            typer.Option(
+                "--result", metavar="FILE|-", help="An agent's result object (JSON: status, outcome, files_created...)."
+            ),
+        ] = None,
+        file: FileOpt = [],  # noqa: B006
         force: ForceOpt = False,
         as_json: JsonOpt = False,
     ) -> None:
         """Mark a task completed, from pending too (a client task with billable minutes also gets a work item); the
-        parent completes with its last open subtask."""
+        parent completes with its last open subtask. With --result, an agent's result decides: a failed one blocks
+        the task with its reason."""
         edit = operations.Edit(
             status=rules.COMPLETED, outcome=outcome, minutes=minutes, walk=True, force=force,
-            metadata={"category": category} if category else {},
+            metadata={"category": category} if category else {}, context_lists=_context_lists(file, [], [], []),
         )  # fmt: skip
-        _update(task_id, as_json, edit, "complete")
+        if result is not None:
+            edit = operations.result_edit(read_json(result, "--result"), edit)
+        _update(task_id, as_json, edit, operations.STATUS_ACTIONS.get(edit.status or "", "update"))
 
     @app.command()
     def block(
