@@ -8,6 +8,7 @@ from typing import Any
 
 from gittasks import document, rules, work_items
 from gittasks.errors import GittasksError
+from gittasks.render import safe
 
 
 def parse_date(text: str | None, option: str) -> datetime | None:
@@ -75,6 +76,78 @@ def build(
         "billable_minutes": sum(r["billable_minutes"] for r in ordered),
     }
     return {"by": by, "rows": ordered, "totals": totals}
+
+
+def invoice(
+    files: dict[str, bytes],
+    *,
+    client: str | None = None,
+    project: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict[str, Any]:
+    """The work items as invoice lines, oldest first (`files`: {path: bytes} of the work-item files), with the
+    totals of those that bill; void items are listed, marked, and not counted."""
+    lines = []
+    for path in sorted(files):
+        for item in document.read_lines(files[path], path):
+            moment = rules.parse_stamp(item.get("time") or item.get("date"))
+            if moment is None or (since and moment < since) or (until and moment >= until):
+                continue
+            if (client is not None and item.get("client") != client) or (
+                project is not None and item.get("project") != project
+            ):
+                continue
+            lines.append(item)
+    lines.sort(key=lambda i: (str(i.get("time") or i.get("date") or ""), str(i.get("id"))))
+    billed = [i for i in lines if work_items.is_billed(i)]
+    minutes = [m for i in billed if isinstance(m := i.get("billable_minutes"), int | float) and not isinstance(m, bool)]
+    return {"items": lines, "totals": {"items": len(billed), "void": len(lines) - len(billed),
+                                       "billable_minutes": sum(minutes)}}  # fmt: skip
+
+
+def _minutes(item: dict[str, Any]) -> int | float:
+    value = item.get("billable_minutes")
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else 0
+
+
+def invoice_table(data: dict[str, Any]) -> str:
+    header = ("date", "client", "project", "category", "task", "work", "minutes", "hours")
+    items = data["items"]
+    billed = [i for i in items if work_items.is_billed(i)]
+    shares = dict(zip((id(i) for i in billed), hours([_minutes(i) for i in billed]), strict=False))
+    lines = [header]
+    for item in items:
+        void = not work_items.is_billed(item)
+        problem = str(item.get("problem") or "")
+        problem = problem if len(problem) <= 50 else problem[:49] + "…"
+        lines.append((
+            safe(item.get("date")), safe(item.get("client") or "-"), safe(item.get("project") or "-"),
+            safe(item.get("category")), safe(work_items.linked_task(item) or "-"),
+            safe(problem) + (f" (void: {safe(item.get('void_reason'))})" if void else ""),
+            safe(_minutes(item)), "-" if void else shares[id(item)],
+        ))  # fmt: skip
+    totals = data["totals"]
+    voided = f", {totals['void']} void" if totals["void"] else ""
+    lines.append(("total", "", "", "", "", f"{totals['items']} items{voided}", str(totals["billable_minutes"]),
+                  hours([_minutes(i) for i in billed])[-1]))  # fmt: skip
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip() for line in lines)
+
+
+def invoice_csv(data: dict[str, Any]) -> str:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    keys = ["date", "client", "project", "category", "linked_task_id", "problem", "solution", "billable_minutes",
+            "machine", "void", "void_reason"]  # fmt: skip
+    writer.writerow(keys)
+    for item in data["items"]:
+        row = {**item, "linked_task_id": work_items.linked_task(item), "void": bool(item.get("void"))}
+        writer.writerow(["" if row.get(k) is None else row.get(k) for k in keys])
+    return buffer.getvalue().rstrip("\n")
 
 
 def hours(minutes: Sequence[int | float]) -> list[str]:

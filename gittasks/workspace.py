@@ -495,6 +495,12 @@ class Workspace:
         """The bytes of the work-tree file at `rel` (a path in the repository), None when there is none."""
         return store.read_bytes(self.repo.root / rel)
 
+    def work_item_files(self) -> dict[str, bytes]:
+        """Every work-item file: {path in the repository: bytes}, by month."""
+        folder = self.repo.root / rules.WORK_ITEMS_DIR
+        names = sorted(f"{rules.WORK_ITEMS_DIR}/{p.name}" for p in folder.glob("*.jsonl"))
+        return {rel: self.file_bytes(rel) or b"" for rel in names}
+
     def _read_active(self) -> Document | None:
         return store.load_file(self.active_path, rules.ACTIVE_PATH)
 
@@ -625,6 +631,7 @@ class Workspace:
             before_raw = store.read_bytes(self.active_path)
             doc = self._read_active() or {"tasks": []}
             earlier = {t["id"]: t.get("subject", "") for t in doc["tasks"]}  # a deleted task keeps its subject
+            earlier_done = {t["id"] for t in doc["tasks"] if t.get("status") == rules.COMPLETED}
             change = model.Change(
                 self.machine, rules.utc_now(), complete_parents=self.flag("autoCompleteParents", True)
             )
@@ -641,11 +648,22 @@ class Workspace:
             message = trailers.message(action, change.touched, subjects, change.machine, stamp)
             new: dict[str, bytes | None] = {rules.ACTIVE_PATH: document.dumps(doc)}
             old: dict[str, bytes | None] = {rules.ACTIVE_PATH: before_raw}
-            for rel, data in work_items.with_items(change.work_items, self.file_bytes).items():
+            for rel, data in self._work_item_files(earlier_done, doc, change).items():
                 new[rel], old[rel] = data, self.file_bytes(rel)
             commit = self._commit(new, old, message)
             outcome = Outcome(commit, change.touched, change.notes, value)
             return outcome
+
+    def _work_item_files(self, completed: set[str], doc: Document, change: model.Change) -> dict[str, bytes]:
+        """The work-item files a change writes: the items of the tasks it completed, and where it touched a task
+        that was completed (reopened, edited, deleted), the items reconciled with it (`work_items.reconcile`)."""
+        files = work_items.with_items(change.work_items, self.file_bytes)
+        again = completed & set(change.touched)
+        if not again:
+            return files
+        current = {**self.work_item_files(), **files}
+        files.update(work_items.reconcile(current, model.task_index(doc), again))
+        return files
 
     def _check_secrets(self, doc: Document, ids: list[str]) -> None:
         if secrets_check.disabled():

@@ -117,3 +117,62 @@ def test_hours_in_a_table_add_up_to_the_total() -> None:
     for minutes in ([25, 25, 25], [10, 20, 30, 40], [1, 1, 1, 1, 1, 1, 1], [435], []):
         shown = hours(minutes)
         assert round(sum(float(h) for h in shown[:-1]), 2) == float(shown[-1]) == round(sum(minutes) / 60, 2)
+
+
+def test_billing_agrees_with_the_work_items_after_three_machines_and_a_merge_that_cancels(  # type: ignore[no-untyped-def]
+    make_repo, bare_remote: Path, tmp_path: Path
+) -> None:
+    a = init_repo(make_repo("a"), "WS-A", inline=False)
+    a.ok("init", "--remote", str(bare_remote))
+    vpn, mail, printer = (a.create(s, "--client", "Acme", "--project", "Office") for s in ("VPN", "Mail", "Printer"))
+    a.ok("sync")
+    machines = [a]
+    for name in ("b", "c"):
+        git(tmp_path, "clone", "-q", str(bare_remote), str(tmp_path / name))
+        machines.append(Cli(tmp_path / name, f"WS-{name.upper()}"))
+    b, c = machines[1:]
+    b.ok("list")
+    c.ok("list")
+    a.ok("done", vpn, "--minutes", "30")
+    a.ok("done", printer, "--minutes", "20")
+    b.ok("done", mail, "--minutes", "45")
+    b.ok("cancel", printer)  # later than A's completion: the merge keeps the cancel
+    c.ok("done", vpn, "--minutes", "40")  # the same task completed on two machines, with other minutes
+    for cli in (a, b, c, a, b, c):
+        cli.ok("sync")
+    assert work_items(a.root) == work_items(b.root) == work_items(c.root)
+    assert a.task(printer)["status"] == "cancelled"
+    for cli in machines:
+        invoice = cli.json("report", "--items")
+        billed = [i for i in invoice["items"] if not i.get("void")]
+        report = cli.json("report", "--client", "Acme")
+        assert report["totals"]["billable_minutes"] == sum(i["billable_minutes"] for i in billed)
+        assert invoice["totals"] == {"items": 2, "void": 1, "billable_minutes": report["totals"]["billable_minutes"]}
+        kept_vpn = next(i for i in billed if i["linked_task_id"] == vpn)
+        assert kept_vpn["billable_minutes"] == cli.task(vpn)["context"]["billable_minutes"]  # follows the task
+        void = next(i for i in invoice["items"] if i["linked_task_id"] == printer)
+        assert void["void"] is True and void["void_reason"] == f"task {printer} is cancelled"  # kept, marked
+    table = a.ok("report", "--items")
+    assert f"(void: task {printer} is cancelled)" in table and "2 items, 1 void" in table
+    assert "Acme,Office" in a.ok("report", "--items", "--csv")
+
+
+def test_a_reopened_task_voids_its_work_item_and_completing_it_again_bills_once(make_repo) -> None:  # type: ignore[no-untyped-def]
+    cli = init_repo(make_repo())
+    tid = cli.create("Fix the VPN", "--client", "Dataforth")
+    cli.ok("done", tid, "--minutes", "45")
+    cli.ok("reopen", tid)
+    [item] = work_items(cli.root)
+    assert item["void"] is True and item["void_reason"] == f"task {tid} is pending"
+    assert cli.json("report")["totals"]["billable_minutes"] == 0 == cli.json("report", "--items")["totals"][
+        "billable_minutes"]  # fmt: skip
+    cli.ok("done", tid, "--minutes", "50")
+    [item] = work_items(cli.root)
+    assert item["billable_minutes"] == 50 and not item.get("void")
+    cli.ok("update", tid, "--context", "billable_minutes=55")  # an edit of a completed task: its item follows
+    assert [i["billable_minutes"] for i in work_items(cli.root)] == [55]
+    cli.ok("delete", tid)
+    [item] = work_items(cli.root)
+    assert item["void"] is True and item["void_reason"] == f"task {tid} was deleted"
+    assert "no work items match" in cli.run("report", "--items", "--client", "Nobody").stderr
+    assert "--since" in cli.fail("report", "--items", "--since", "someday")

@@ -87,10 +87,30 @@ def register_report(app: typer.Typer) -> None:
         until: Annotated[str | None, typer.Option("--until", help="YYYY-MM-DD (exclusive).")] = None,
         by: Annotated[str, typer.Option("--by", help="week or month.")] = "month",
         as_csv: Annotated[bool, typer.Option("--csv", help="CSV for export.")] = False,
+        items: Annotated[bool, typer.Option("--items", help="The work items as invoice lines.")] = False,
         as_json: JsonOpt = False,
     ) -> None:
-        """Work done: tasks completed, time spent, billable minutes per client and project."""
+        """Work done: tasks completed, time spent, billable minutes per client and project; --items: the work items
+        as invoice lines (void ones marked, not counted)."""
         ws = output.workspace()
+        if items:
+            lines = work_report.invoice(
+                ws.work_item_files(),
+                client=client,
+                project=project,
+                since=work_report.parse_date(since, "--since"),
+                until=work_report.parse_date(until, "--until"),
+            )
+            output.flush_messages(ws)
+            if as_json:
+                output.emit_json(lines)
+            elif as_csv:
+                output.echo(work_report.invoice_csv(lines))
+            elif not lines["items"]:
+                output.note("no work items" + (" match" if client or project or since or until else " yet"))
+            else:
+                output.echo(work_report.invoice_table(lines))
+            return
         tasks = itertools.chain(ws.tasks(), archive.iter_archived(ws.repo.root))
         data = work_report.build(
             tasks,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from gittasks import document, rules, taskset
+from gittasks import document, rules, taskset, work_items
 from gittasks.document import DocumentError
 from gittasks.merge.tasks import merge_documents, merge_documents_indexed, merge_task_lists
 from gittasks.merge.values import canonical_bytes, id_order, same, stamp_order
@@ -133,16 +133,19 @@ def merge_task_files(
     b, o, t = taskset.fold(base), taskset.fold(ours), taskset.fold(theirs)
     result = merge_documents(b.doc if have_base else None, o.doc, t.doc)
     files: dict[str, bytes | None] = dict(taskset.split(result.document))
+    items: dict[str, bytes] = {}
     for path in sorted(set(b.work_items) | set(o.work_items) | set(t.work_items)):
-        files[path] = merge_bytes(
+        items[path] = merge_bytes(
             b.work_items.get(path, b""), o.work_items.get(path, b""), t.work_items.get(path, b""), path
         )
+    after = taskset.task_map(result.document)
+    items.update(work_items.reconcile(items, after))  # a task the merge cancelled or reopened: its item is void
+    files.update(items)
     for path in set(ours) | set(theirs):
         files.setdefault(path, None)
     if rules.ACTIVE_PATH not in ours and rules.ACTIVE_PATH not in theirs and not result.document["tasks"]:
         files.pop(rules.ACTIVE_PATH, None)
     before = taskset.task_map(o.doc)
-    after = taskset.task_map(result.document)
     incoming = []
     for tid, task in after.items():
         old = before.get(tid)
