@@ -331,3 +331,11 @@ def test_context_through_the_command_line(cli: Cli) -> None:
     assert "not an object" in cli.fail("update", tid, "--context", "production_ready.x=1")
     assert "KEY=VALUE" in cli.fail("update", tid, "--context", "oops")
     assert cli.head() == head
+    before = cli.commit_count()
+    cli.ok("done", tid, "--outcome", "JWT login works", "--file", "src/auth.py", "--file", "docs/auth.md")
+    done = cli.task(tid)
+    assert done["status"] == "completed" and done["context"]["outcome"] == "JWT login works"
+    assert done["context"]["files_modified"] == ["src/auth.py", "tests/test_auth.py", "docs/auth.md"]
+    assert cli.commit_count() == before + 1 and git(cli.root, "log", "-1", "--format=%s").startswith(
+        f"gittasks: complete {tid}"
+    )

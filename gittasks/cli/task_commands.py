@@ -198,6 +198,7 @@ def register(app: typer.Typer) -> None:
         category: Annotated[
             str | None, typer.Option("--category", help="The work item's category (default: the task's type).")
         ] = None,
+        file: FileOpt = [],  # noqa: B006
         force: ForceOpt = False,
         as_json: JsonOpt = False,
     ) -> None:
@@ -205,7 +206,7 @@ def register(app: typer.Typer) -> None:
         parent completes with its last open subtask."""
         edit = operations.Edit(
             status=rules.COMPLETED, outcome=outcome, minutes=minutes, walk=True, force=force,
-            metadata={"category": category} if category else {},
+            metadata={"category": category} if category else {}, context_lists=_context_lists(file, [], [], []),
         )  # fmt: skip
         _update(task_id, as_json, edit, "complete")
 
