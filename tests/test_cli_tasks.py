@@ -64,14 +64,13 @@ def test_list_show_ready_checklist(cli: Cli) -> None:
     assert [t["id"] for t in cli.json("ready")] == [b]
     assert [t["id"] for t in cli.json("list", "--status", "completed")] == [a]
     out = cli.ok("checklist", "--detailed")
-    assert "Overall status: In Progress (1 of 2 complete)" in out
-    assert "- [✓] Design (completed)" in out
-    assert "Duration:" in out
+    assert "## Tasks\nOverall Status: In Progress (1 of 2 complete)" in out
+    assert "### Completed\n- [✓] Design (<1 min)" in out
     shown = cli.ok("show", a)
     assert "Design" in shown and "completed" in shown
     cli.ok("block", b, "--reason", "waiting for keys")
     assert "- [!] Build (blocked: waiting for keys)" in cli.ok("checklist")
-    assert "Blocked by: waiting for keys" in cli.ok("checklist", "--detailed")
+    assert "- [!] Build\n  - Blocked: waiting for keys" in cli.ok("checklist", "--detailed")
 
 
 LEGAL = [
