@@ -64,14 +64,13 @@ def test_list_show_ready_checklist(cli: Cli) -> None:
     assert [t["id"] for t in cli.json("ready")] == [b]
     assert [t["id"] for t in cli.json("list", "--status", "completed")] == [a]
     out = cli.ok("checklist", "--detailed")
-    assert "Overall status: In Progress (1 of 2 complete)" in out
-    assert "- [✓] Design (completed)" in out
-    assert "Duration:" in out
+    assert "## Tasks\nOverall Status: In Progress (1 of 2 complete)" in out
+    assert "### Completed\n- [✓] Design (<1 min)" in out
     shown = cli.ok("show", a)
     assert "Design" in shown and "completed" in shown
     cli.ok("block", b, "--reason", "waiting for keys")
     assert "- [!] Build (blocked: waiting for keys)" in cli.ok("checklist")
-    assert "Blocked by: waiting for keys" in cli.ok("checklist", "--detailed")
+    assert "- [!] Build\n  - Blocked: waiting for keys" in cli.ok("checklist", "--detailed")
 
 
 LEGAL = [
@@ -331,6 +330,14 @@ def test_context_through_the_command_line(cli: Cli) -> None:
     assert "not an object" in cli.fail("update", tid, "--context", "production_ready.x=1")
     assert "KEY=VALUE" in cli.fail("update", tid, "--context", "oops")
     assert cli.head() == head
+    before = cli.commit_count()
+    cli.ok("done", tid, "--outcome", "JWT login works", "--file", "src/auth.py", "--file", "docs/auth.md")
+    done = cli.task(tid)
+    assert done["status"] == "completed" and done["context"]["outcome"] == "JWT login works"
+    assert done["context"]["files_modified"] == ["src/auth.py", "tests/test_auth.py", "docs/auth.md"]
+    assert cli.commit_count() == before + 1 and git(cli.root, "log", "-1", "--format=%s").startswith(
+        f"gittasks: complete {tid}"
+    )
 
 
 def test_an_agents_result_is_taken_into_the_task(cli: Cli) -> None:

@@ -332,7 +332,14 @@ def test_read_commands_start_no_git_process_when_nothing_moved(tmp_path: Path) -
     wrapper.write_text(f'#!/bin/sh\necho "$@" >> "{calls}"\nexec "{real}" "$@"\n')
     wrapper.chmod(0o755)
     env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
-    for args in (["list"], ["show", tid], ["ready"], ["checklist"], ["list", "--json"]):
+    for args in (
+        ["list"],
+        ["show", tid],
+        ["ready"],
+        ["checklist"],
+        ["checklist", tid, "--detailed"],
+        ["list", "--json"],
+    ):
         cli.ok(*args, env=env)
     assert not calls.exists(), calls.read_text()
     cli.ok("update", tid, "--owner", "x", env=env)

@@ -42,8 +42,10 @@ def cli(request: pytest.FixtureRequest, make_repo) -> Cli:  # type: ignore[no-un
 
 def test_the_read_path_loads_nothing_heavy(cli: Cli) -> None:
     tid = cli.create("Read me")
+    cli.create("A part of it", "--parent", tid)
     for args in (["list"], ["list", "--status", "pending", "--json"], ["show", tid], ["ready"], ["checklist"],
-                 ["checklist", "--detailed"], ["recover"], ["recover", "--json"]):  # fmt: skip
+                 ["checklist", "--detailed"], ["checklist", tid[:4], "--detailed"], ["recover"],
+                 ["recover", "--json"]):  # fmt: skip
         assert loaded_heavy(cli.root, args) == [], args
 
 

@@ -71,8 +71,11 @@ def print_checklist(text: str) -> None:
     from rich.console import Console
     from rich.text import Text
 
-    styles = {"[✓]": "green", "[→]": "yellow", "[!]": "red", "[✗]": "dim", "Overall status": "bold"}
+    marks = {"[✓]": "green", "[→]": "yellow", "[!]": "red", "[✗]": "dim"}
     console = Console(highlight=False)
     for line in text.splitlines():
-        style = next((s for key, s in styles.items() if key in line), "")
+        if line.startswith(("## ", "### ", "Overall Status")):
+            style = "bold"
+        else:
+            style = next((s for key, s in marks.items() if line.lstrip().startswith(f"- {key}")), "")
         console.print(Text(line, style=style))

@@ -337,10 +337,16 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def checklist(
-        detailed: Annotated[bool, typer.Option("--detailed", help="Overall status, durations, blockers.")] = False,
+        parent: Annotated[
+            str | None, typer.Argument(help="Only this task's subtasks (an id or a unique prefix of one).")
+        ] = None,
+        detailed: Annotated[
+            bool, typer.Option("--detailed", help="Overall status, sections by status, durations, who, blockers.")
+        ] = False,
     ) -> None:
-        """The progress checklist."""
+        """The progress checklist (of one task's subtasks with PARENT)."""
         ws = output.workspace()
         doc = ws.load()
         output.flush_messages(ws)
-        output.print_checklist(render.checklist(document.canonical(doc), detailed=detailed))
+        parent_id = ws.resolve(parent, doc) if parent is not None else None
+        output.print_checklist(render.checklist(document.canonical(doc), detailed=detailed, parent=parent_id))
