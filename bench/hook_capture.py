@@ -84,9 +84,7 @@ def main(argv: list[str] | None = None) -> int:
             per_command = args.runs + args.warmups
             tasks = json.loads((repo / ACTIVE_PATH).read_bytes())["tasks"]
             captured = [t for t in tasks if any(ref.get("session") == "s" for ref in t.get("native") or [])]
-            hook_commits = common.git(
-                repo, env, "log", "--format=%H", "--grep=^Action: capture-taskcreate$", common.TASK_REF
-            )
+            hook_commits = common.git(repo, env, "log", "--format=%H", "--grep=^Via: claude-hook$", common.TASK_REF)
             if len(captured) != per_command or len(hook_commits.split()) != per_command:
                 raise common.CommandFailed(
                     f"gittasks hook capture ran {per_command} times but recorded {len(captured)} tasks in "

@@ -18,7 +18,7 @@ from gittasks.git import Repo
 _PATH_KEY = re.compile(r"\['([^']*)'\]|\[(\d+)\]")
 
 
-CREATING_ACTIONS = frozenset({"create", "capture-taskcreate"})
+CREATING_ACTIONS = frozenset({"create", "capture-taskcreate"})  # the second: captures before they read like the CLI
 
 
 def _commits(repo: Repo, rev: str, args: list[str], origin: str | None = None) -> list[dict[str, Any]]:

@@ -52,6 +52,7 @@ class Change:
     notes: list[str] = field(default_factory=list)
     work_items: list[dict[str, Any]] = field(default_factory=list)
     complete_parents: bool = True  # the last open subtask completed completes its parent (gittasks.autoCompleteParents)
+    action: str | None = None  # what the commit calls the change, when only the change itself can tell (a capture)
 
     def stamp(self, task: Task) -> None:
         task["updated_at"] = rules.next_stamp(task.get("updated_at"), self.now)

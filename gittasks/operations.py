@@ -306,16 +306,17 @@ def create(
     return change(ws, "create", run)
 
 
+def action_for(edit: Edit) -> str:
+    """What the commit calls an edit: reopen, start, complete, block, cancel when it changes the status alone (or
+    with what goes with it), else update."""
+    if edit.reopen:
+        return "reopen"
+    return STATUS_ACTIONS.get(edit.status or "", "update") if edit.only_status() else "update"
+
+
 def update(ws: Workspace, given: str, edit: Edit, action: str | None = None) -> Outcome:
     """Apply `edit` to one task (one commit, none when nothing changed); the Outcome's value is the task."""
-    if action is None:
-        action = (
-            "reopen"
-            if edit.reopen
-            else STATUS_ACTIONS.get(edit.status or "", "update")
-            if edit.only_status()
-            else "update"
-        )
+    action = action or action_for(edit)
 
     def run(doc: Document, change: model.Change) -> dict[str, Any]:
         tid = ws.resolve(given, doc)

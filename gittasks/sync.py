@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gittasks import failpoints, processes, repair, rules, taskbranch, trailers
+from gittasks import failpoints, processes, render, repair, rules, taskbranch, trailers
 from gittasks.errors import GittasksError
 from gittasks.git import GitError, Repo
 from gittasks.merge import merge_task_files
@@ -93,7 +93,9 @@ def merge_commit(ws: Workspace, ours: str, theirs: str, label: str, outcome: Syn
     ids = [item["id"] for item in merged.incoming]
     subjects = {item["id"]: item["subject"] for item in merged.incoming}
     stamp = rules.format_stamp(rules.utc_now())
-    message = trailers.message("sync", ids, subjects, ws.machine, stamp, title=f"sync: merge {label}")
+    body = [f"Conflicts recorded ({len(merged.conflicts)}):"] if merged.conflicts else []
+    body += [f"- {render.conflict_line(record)}" for record in merged.conflicts]
+    message = trailers.message("sync", ids, subjects, ws.machine, stamp, title=f"sync: merge {label}", body=body)
     failpoints.hit("before-merge-commit")
     return repo.commit_tree(new_tree, [ours, theirs], message)
 

@@ -15,7 +15,9 @@ import orjson
 from gittasks import rules
 
 # actions about many tasks alike; the others are about their first task (the rest changed through links)
-BULK_ACTIONS = frozenset({"external-edit", "archive", "sync", "reconcile", "repair", "capture-todowrite", "migrate"})
+BULK_ACTIONS = frozenset(
+    {"external-edit", "archive", "sync", "reconcile", "repair", "todowrite", "capture-todowrite", "migrate"}
+)
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 # what `git log --format` prints for each commit: fields split by FIELD_SEP, records started by RECORD_SEP
@@ -72,8 +74,10 @@ def message(
     stamp: str,
     title: str | None = None,
     extra: dict[str, str] | None = None,
+    body: list[str] | None = None,
 ) -> str:
-    """The whole commit message of one gittasks change."""
+    """The whole commit message of one gittasks change: the subject, the `body` lines (each made one safe line),
+    then the trailers (`extra` after the four of every change)."""
     if title is not None:
         title = f"gittasks: {one_line(title, 100)}" + (f" ({len(ids)} task{'s' * (len(ids) != 1)})" if ids else "")
     elif not ids:
@@ -87,7 +91,8 @@ def message(
     lines = [f"Task: {value(i)}" for i in ids]
     lines += [f"Action: {value(action)}", f"Machine: {value(machine)}", f"Timestamp: {stamp}"]
     lines += [f"{key}: {value(text)}" for key, text in (extra or {}).items()]
-    return title + "\n\n" + "\n".join(lines) + "\n"
+    text = "\n".join(one_line(line, 200) for line in body or ())
+    return title + "\n\n" + (text + "\n\n" if text else "") + "\n".join(lines) + "\n"
 
 
 def normal_stamp(text: str) -> str | None:

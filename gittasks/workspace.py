@@ -117,6 +117,7 @@ class Workspace:
         self._layout: str | None = None
         self.head_tracks_list = False  # own branch: the checked-out commit tracks the task file (predates a migrate)
         self.network_allowed = True  # False where the caller must never touch the network (the capture hook)
+        self.via: str | None = None  # the door a change came through when not the CLI: claude-hook, mcp (a trailer)
         self.messages: list[str] = []  # one-line notices for stderr (driver registered, external edit committed)
 
     @classmethod
@@ -645,7 +646,9 @@ class Workspace:
             for tid in change.touched:
                 subjects.setdefault(tid, "")
             stamp = rules.format_stamp(change.now)
-            message = trailers.message(action, change.touched, subjects, change.machine, stamp)
+            message = trailers.message(
+                change.action or action, change.touched, subjects, change.machine, stamp, extra=self.door_trailers()
+            )
             new: dict[str, bytes | None] = {rules.ACTIVE_PATH: document.dumps(doc)}
             old: dict[str, bytes | None] = {rules.ACTIVE_PATH: before_raw}
             for rel, data in self._work_item_files(earlier_done, doc, change).items():
@@ -664,6 +667,14 @@ class Workspace:
         current = {**self.work_item_files(), **files}
         files.update(work_items.reconcile(current, model.task_index(doc), again))
         return files
+
+    def door_trailers(self) -> dict[str, str]:
+        """The trailers of a change made through the assistant's doors: `Via:` (claude-hook, mcp) and, when
+        `gittasks.coauthor` names one (`Claude <noreply@anthropic.com>`), `Co-Authored-By:`."""
+        if self.via is None:
+            return {}
+        coauthor = (self.setting("coauthor") or "").strip()
+        return {"Via": self.via, **({"Co-Authored-By": coauthor} if coauthor else {})}
 
     def _check_secrets(self, doc: Document, ids: list[str]) -> None:
         if secrets_check.disabled():
@@ -703,7 +714,9 @@ class Workspace:
         self.check_can_commit()
         self._doc = None
         old = {rel: store.read_bytes(self.repo.root / rel) for rel in new}
-        message = trailers.message(action, ids, subjects, self.machine, rules.format_stamp(rules.utc_now()))
+        message = trailers.message(
+            action, ids, subjects, self.machine, rules.format_stamp(rules.utc_now()), extra=self.door_trailers()
+        )
         return self._commit(new, old, message)
 
     @property

@@ -293,3 +293,34 @@ def test_context_and_an_agents_result_reach_the_task_through_the_metadata(cli: C
     with pytest.raises(GittasksError, match=r"metadata\.context is not an object"):
         update(cli, "1", "S", metadata={"context": "oops"})
     assert commits(cli) == before
+
+
+def test_captured_changes_read_like_the_cli_with_a_via_trailer(cli: Cli) -> None:
+    def last(rev: str = "--all") -> tuple[str, dict[str, str]]:
+        subject = git(cli.root, "log", rev, "-1", "--format=%s")
+        found = git(cli.root, "log", rev, "-1", "--format=%(trailers:only,unfold)").splitlines()
+        return subject, dict(line.split(": ", 1) for line in found)  # type: ignore[misc]
+
+    task = create(cli, "1", "Design schema", "S")
+    subject, found = last()
+    assert subject == f'gittasks: create {task["id"]} "Design schema"' and found["Via"] == "claude-hook"
+    assert found["Action"] == "create" and "Co-Authored-By" not in found
+    git(cli.root, "config", "gittasks.coauthor", "Claude <noreply@anthropic.com>")
+    steps: list[tuple[dict[str, Any], str]] = [
+        ({"status": "in_progress"}, "start"),
+        ({"status": "completed"}, "complete"),
+        ({"status": "pending"}, "reopen"),
+        ({"subject": "Design the schema"}, "update"),
+    ]
+    for change, action in steps:
+        update(cli, "1", "S", **change)
+        subject, found = last()
+        assert found["Action"] == action and subject.startswith(f"gittasks: {action} {task['id']} "), subject
+        assert found["Co-Authored-By"] == "Claude <noreply@anthropic.com>" and found["Via"] == "claude-hook"
+    update(cli, "1", "S", status="deleted")
+    assert last()[0] == f'gittasks: delete {task["id"]} "Design the schema"'
+    todo = payload("posttooluse-todowrite", session_id="T")
+    capture(cli, todo)
+    subject, found = last()
+    assert found["Action"] == "todowrite" and found["Via"] == "claude-hook"
+    assert cli.json("log")[0]["action"] == "todowrite"

@@ -213,6 +213,7 @@ def test_a_status_change_takes_the_legal_path_in_one_commit(root: Path) -> None:
             "Task": [task["id"]],
             "Action": ["complete"],
             "Machine": ["test-machine"],
+            "Via": ["mcp"],
             "Timestamp": trailers(root)["Timestamp"],
         }
         git_show = git(root, "show", "--stat", "--format=%s", "HEAD")
@@ -266,7 +267,12 @@ def test_every_change_is_one_commit_with_trailers(root: Path) -> None:
             assert found["Action"] == [action]
             assert set(found["Task"]) == touched
             assert found["Machine"] == ["test-machine"]
+            assert found["Via"] == ["mcp"] and "Co-Authored-By" not in found
             assert git(root, "show", "--name-only", "--format=", "HEAD").splitlines() == [ACTIVE]
+        git(root, "config", "gittasks.coauthor", "Claude <noreply@anthropic.com>")
+        third = await ok(client, "task_create", subject="Third")
+        assert trailers(root)["Co-Authored-By"] == ["Claude <noreply@anthropic.com>"]
+        assert git(root, "log", "-1", "--format=%s").startswith(f'gittasks: create {third["id"]} "Third"')
         # a request that changes nothing makes no commit
         count = commits(root)
         result = await client.call_tool("task_update", {"taskId": first["id"], "owner": "me"})

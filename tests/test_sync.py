@@ -88,6 +88,9 @@ def test_same_field_conflict_converges_in_either_order(two: tuple[Cli, Cli], ord
     assert record["task"] == tid and record["field"] == "owner"
     assert sorted(v["value"] for v in record["values"]) == ["alice", "bob"]
     assert a.task(tid)["owner"] == record["kept"]
+    merge = git(second.root, "log", "--all", "--merges", "-1", "--format=%B")  # the merge names what it recorded
+    assert "Conflicts recorded (1):" in merge and f"- {tid} owner [field]: " in merge, merge
+    assert merge.index("Conflicts recorded") < merge.index("Machine: ")
     # settle it on B: the record disappears everywhere after sync
     b.ok("resolve", tid, "owner", "--value", "carol")
     converge(a, b)

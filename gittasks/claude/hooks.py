@@ -233,11 +233,13 @@ def _capture_create(
             _link(task, where, str(native_id))
             change.stamp(task)
         change.notes.append(f"continues task {task['id']} ({task.get('subject', '')}); no new task")
+        change.action = "continue"
         return task
     metadata.pop(LINK_KEY, None)
     active_form = _get(tool_input, "activeForm", "active_form")
     owner = _get(tool_input, "owner")
     rich = operations.from_metadata(operations.Edit(metadata=metadata))
+    change.action = "create"
     created = model.create_task(
         doc,
         change,
@@ -272,6 +274,7 @@ def capture(ws: Workspace, payload: dict[str, Any]) -> Outcome:
     where = Session(ws.machine, str(payload.get("session_id") or "unknown-session"),
                     os.environ.get(SHARED_LIST_VARIABLE) or None)  # fmt: skip
     ws.network_allowed = False  # the capture hook commits locally and never touches the network
+    ws.via = "claude-hook"
 
     def run(doc: Document, change: model.Change) -> Any:
         def resolve(native: str) -> str:
@@ -288,16 +291,22 @@ def capture(ws: Workspace, payload: dict[str, Any]) -> Outcome:
                 raise NotRecorded("TaskUpdate without a task id; nothing recorded")
             tid = resolve(str(native))
             if tool_input.get("status") == "deleted":
+                change.action = "delete"
                 return model.delete_task(doc, tid, change)
-            operations.apply_edit(doc, tid, _edit_from(tool_input), change, resolve)
+            edit = _edit_from(tool_input)
+            was = model.task_index(doc)[tid].get("status")
+            operations.apply_edit(doc, tid, edit, change, resolve)
+            reopened = was in rules.TERMINAL and model.task_index(doc)[tid].get("status") in rules.OPEN
+            change.action = "reopen" if reopened else operations.action_for(edit)
             return model.task_index(doc)[tid]
         todos = tool_input.get("todos")
         if not isinstance(todos, list):
             raise NotRecorded("TodoWrite without a todos list; nothing recorded")
         old = document.as_object(response).get("oldTodos")
+        change.action = "todowrite"
         return reconcile_todos(doc, todos, change, where, old if isinstance(old, list) else None)
 
-    return operations.change(ws, f"capture-{str(tool).lower()}", run)
+    return operations.change(ws, "update", run)
 
 
 def _todo_content(item: Any) -> str | None:

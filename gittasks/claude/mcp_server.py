@@ -75,7 +75,9 @@ class TaskTools:
 
     def workspace(self) -> Workspace:
         # A fresh workspace per call: each call runs the preflight (an edit made meanwhile is committed first).
-        return Workspace.open(self.start)
+        ws = Workspace.open(self.start)
+        ws.via = "mcp"
+        return ws
 
     def _finish(self, ws: Workspace, outcome: Outcome | None = None) -> None:
         self.notes += [*ws.messages, *(outcome.notes if outcome else [])]
