@@ -288,20 +288,56 @@ def _note_completion(doc: Document, task: Task, change: Change) -> None:
     parent_id = task.get("parent")
     if not (isinstance(parent_id, str) and parent_id in index):
         return
-    children = [t for t in doc["tasks"] if t.get("parent") == parent_id and t.get("status") != rules.CANCELLED]
-    parent = index[parent_id]
-    if not children or any(t.get("status") != rules.COMPLETED for t in children):
-        return
-    if parent.get("status") in rules.TERMINAL:
+    children = _finished_subtasks(doc, index[parent_id])
+    if children is None:
         return
     if not change.complete_parents:
         change.notes.append(f"every subtask of {parent_id} is completed: it is ready to complete")
         return
+    _complete_parent(doc, index[parent_id], children, change)
+
+
+def _finished_subtasks(doc: Document, parent: Task) -> list[Task] | None:
+    """The subtasks of an open parent when all that count (cancelled ones do not) are completed, else None."""
+    if parent.get("status") in rules.TERMINAL:
+        return None
+    children = [t for t in doc["tasks"] if t.get("parent") == parent["id"] and t.get("status") != rules.CANCELLED]
+    if not children or any(t.get("status") != rules.COMPLETED for t in children):
+        return None
+    return children
+
+
+def _complete_parent(doc: Document, parent: Task, children: list[Task], change: Change) -> None:
     parent["context"] = {**document.as_object(parent.get("context")), "subtasks_completed": len(children)}
     if parent.get("status") != rules.IN_PROGRESS:
-        set_status(doc, parent_id, rules.IN_PROGRESS, change)
-    set_status(doc, parent_id, rules.COMPLETED, change)
-    change.notes.append(f"completed {parent_id} {parent.get('subject', '')}: {subtask_summary(children)}")
+        set_status(doc, parent["id"], rules.IN_PROGRESS, change)
+    set_status(doc, parent["id"], rules.COMPLETED, change)
+    change.notes.append(f"completed {parent['id']} {parent.get('subject', '')}: {subtask_summary(children)}")
+
+
+def settle_parents(doc: Document) -> Change | None:
+    """Complete the open parents whose subtasks were completed on different machines (none saw the last one): what
+    a merge does when `gittasks.autoCompleteParents` is on. The stamps and the machine are those of the subtask
+    completed last, so every machine that merges the same versions writes the same bytes. The Change (its touched
+    ids, notes, work items) or None when no parent was waiting."""
+    waiting = [p for p in doc["tasks"] if p.get("status") not in rules.TERMINAL and _finished_subtasks(doc, p)]
+    if not waiting:
+        return None
+    doc["tasks"] = [dict(t) for t in doc["tasks"]]  # a merge's tasks may be the very objects of its inputs
+    waiting = [p for p in doc["tasks"] if p.get("status") not in rules.TERMINAL and _finished_subtasks(doc, p)]
+    settled: Change | None = None
+    for parent in waiting:
+        children = _finished_subtasks(doc, parent)
+        if children is None:  # completed meanwhile, as the parent of one settled before it
+            continue
+        last = max(children, key=lambda t: (rules.ordering_stamp(t.get("completed_at")), t["id"]))
+        moment = rules.parse_stamp(last.get("completed_at")) or rules.parse_stamp(last.get("updated_at"))
+        change = Change(str(last.get("updated_by") or "unknown"), moment or rules.utc_now())
+        if settled is not None:
+            change.touched, change.notes, change.work_items = settled.touched, settled.notes, settled.work_items
+        _complete_parent(doc, parent, children, change)
+        settled = change
+    return settled
 
 
 def subtask_summary(children: list[Task]) -> str:

@@ -45,6 +45,7 @@ class SyncOutcome:
     not_pushed: int = 0
     attempts: int = 0
     repaired: list[str] = field(default_factory=list)
+    settled: list[str] = field(default_factory=list)  # what the merge did besides merging (a parent completed)
     message: str = ""
 
     def as_json(self) -> dict[str, Any]:
@@ -86,15 +87,18 @@ def merge_commit(ws: Workspace, ours: str, theirs: str, label: str, outcome: Syn
         taskbranch.files_at(repo, ours),
         taskbranch.files_at(repo, theirs),
         have_base=bool(bases),
+        complete_parents=ws.complete_parents,
     )
     outcome.incoming = merged.incoming
     outcome.conflicts = merged.conflicts
+    outcome.settled = merged.notes
     new_tree = repo.tree_with_files(tree, merged.files)
     ids = [item["id"] for item in merged.incoming]
     subjects = {item["id"]: item["subject"] for item in merged.incoming}
     stamp = rules.format_stamp(rules.utc_now())
     body = [f"Conflicts recorded ({len(merged.conflicts)}):"] if merged.conflicts else []
     body += [f"- {render.conflict_line(record)}" for record in merged.conflicts]
+    body += [f"Then {note}" for note in merged.notes]
     message = trailers.message("sync", ids, subjects, ws.machine, stamp, title=f"sync: merge {label}", body=body)
     failpoints.hit("before-merge-commit")
     return repo.commit_tree(new_tree, [ours, theirs], message)

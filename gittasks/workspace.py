@@ -133,6 +133,11 @@ class Workspace:
     def setting(self, key: str) -> str | None:
         return self.repo.gittasks_setting(key)
 
+    @property
+    def complete_parents(self) -> bool:
+        """Does a parent complete with its last open subtask (`gittasks.autoCompleteParents`, on by default)?"""
+        return self.flag("autoCompleteParents", True)
+
     def flag(self, key: str, default: bool) -> bool:
         """A yes/no setting (`gittasks.KEY`: true/yes/on/1 or false/no/off/0); `default` when unset or neither."""
         value = (self.setting(key) or "").strip().lower()
@@ -363,7 +368,9 @@ class Workspace:
             problem = taskcheck.file_problem(data, rel)
             if problem is not None:
                 raise DocumentError(problem)
-        merged = merge.merge_task_files(base or {}, ours, theirs, have_base=base is not None)
+        merged = merge.merge_task_files(
+            base or {}, ours, theirs, have_base=base is not None, complete_parents=self.complete_parents
+        )
         return {rel: data for rel, data in merged.files.items() if data is not None}
 
     @staticmethod
@@ -633,9 +640,7 @@ class Workspace:
             doc = self._read_active() or {"tasks": []}
             earlier = {t["id"]: t.get("subject", "") for t in doc["tasks"]}  # a deleted task keeps its subject
             earlier_done = {t["id"] for t in doc["tasks"] if t.get("status") == rules.COMPLETED}
-            change = model.Change(
-                self.machine, rules.utc_now(), complete_parents=self.flag("autoCompleteParents", True)
-            )
+            change = model.Change(self.machine, rules.utc_now(), complete_parents=self.complete_parents)
             value = apply(doc, change)
             if not change.touched:
                 return Outcome(None, [], change.notes, value)

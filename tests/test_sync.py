@@ -328,3 +328,39 @@ def test_first_sync_of_a_repository_without_commits(two: tuple[Cli, Cli], bare_r
     data = json.loads(fresh.ok("sync", "--json"))
     assert [(i["id"], i["change"]) for i in data["incoming"]] == [(tid, "added")]
     assert [t["id"] for t in fresh.json("list")] == [tid]
+
+
+def test_a_parent_whose_subtasks_end_on_two_machines_completes_once(two: tuple[Cli, Cli]) -> None:
+    a, b = two
+    parent = a.create("Implement API authentication", "--client", "Acme")
+    subtasks = [a.create(f"Step {i}", "--parent", parent) for i in range(4)]
+    a.ok("sync")
+    b.ok("sync")
+    for tid in subtasks[:2]:
+        a.ok("done", tid)
+    for tid in subtasks[2:]:
+        b.ok("done", tid, "--file", f"src/step{tid}.py")
+    assert a.task(parent)["status"] == b.task(parent)["status"] == "pending"  # neither saw the last one here
+    out = a.ok("sync") + b.ok("sync")
+    assert f"then completed {parent} Implement API authentication: all 4 subtasks completed" in out
+    converge(a, b)
+    task = a.task(parent)
+    assert task["status"] == "completed" and task["context"]["subtasks_completed"] == 4
+    assert task["completed_at"] == max(a.task(t)["completed_at"] for t in subtasks)
+    assert a.json("conflicts") == []
+    completions = [e for e in a.json("log", parent) if e["changes"].get("status", {}).get("to") == "completed"]
+    assert len(completions) == 1  # once, in the merge
+
+
+def test_a_merge_leaves_parents_alone_when_auto_completion_is_off(two: tuple[Cli, Cli]) -> None:
+    a, b = two
+    for cli in (a, b):
+        git(cli.root, "config", "gittasks.autoCompleteParents", "false")
+    parent = a.create("Parent")
+    first, second = a.create("One", "--parent", parent), a.create("Two", "--parent", parent)
+    a.ok("sync")
+    b.ok("sync")
+    a.ok("done", first)
+    b.ok("done", second)
+    converge(a, b)
+    assert a.task(parent)["status"] == "pending"

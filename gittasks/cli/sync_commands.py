@@ -53,6 +53,8 @@ def register(app: typer.Typer) -> None:
             output.echo(f"in   {item['change']:<8} {render.safe(item['id'])}  {render.safe(item['subject'])}{machine}")
         for record in outcome.conflicts:
             output.echo(f"conflict recorded: {render.conflict_line(record)}")
+        for note in outcome.settled:
+            output.echo(f"then {render.safe(note)}")
         target = f"{outcome.remote}/{outcome.branch}"
         if outcome.pushed:
             output.echo(f"out  pushed {outcome.outgoing} commit(s) to {target}")

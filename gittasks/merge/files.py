@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from gittasks import document, rules, taskset, work_items
+from gittasks import document, model, rules, taskset, work_items
 from gittasks.document import DocumentError
 from gittasks.merge.tasks import merge_documents, merge_documents_indexed, merge_task_lists
 from gittasks.merge.values import canonical_bytes, id_order, same, stamp_order
@@ -124,14 +124,23 @@ class Merged:
     files: dict[str, bytes | None]
     conflicts: list[dict[str, Any]]
     incoming: list[dict[str, Any]]
+    notes: list[str]  # what the merge did besides merging (a parent completed)
 
 
 def merge_task_files(
-    base: dict[str, bytes], ours: dict[str, bytes], theirs: dict[str, bytes], *, have_base: bool = True
+    base: dict[str, bytes],
+    ours: dict[str, bytes],
+    theirs: dict[str, bytes],
+    *,
+    have_base: bool = True,
+    complete_parents: bool = False,
 ) -> Merged:
-    """Merge three versions of all task files as one keyed set; the files to write (None: delete)."""
+    """Merge three versions of all task files as one keyed set; the files to write (None: delete). With
+    `complete_parents`, a parent whose last subtasks were completed on the two sides is completed too
+    (`model.settle_parents`)."""
     b, o, t = taskset.fold(base), taskset.fold(ours), taskset.fold(theirs)
     result = merge_documents(b.doc if have_base else None, o.doc, t.doc)
+    settled = model.settle_parents(result.document) if complete_parents else None
     files: dict[str, bytes | None] = dict(taskset.split(result.document))
     items: dict[str, bytes] = {}
     for path in sorted(set(b.work_items) | set(o.work_items) | set(t.work_items)):
@@ -163,4 +172,4 @@ def merge_task_files(
         if tid not in after:
             incoming.append({"id": tid, "subject": task.get("subject", ""), "change": "removed", "machine": None})
     incoming.sort(key=lambda item: document.natural_key(item["id"]))
-    return Merged(files, result.conflicts, incoming)
+    return Merged(files, result.conflicts, incoming, settled.notes if settled else [])
