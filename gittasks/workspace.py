@@ -473,10 +473,14 @@ class Workspace:
                 ids = changed_task_ids(before, after)
                 subjects = {t["id"]: t.get("subject", "") for t in after["tasks"]}
                 paths.append(rules.ACTIVE_PATH)
+                for rel, data in work_items.reconcile(self.work_item_files(), model.task_index(after), ids).items():
+                    store.write_atomic(self.repo.root / rel, data)  # a task completed (or reopened) by the edit
+                    paths.append(rel)
             elif before_raw is not None and store.read_bytes(self.active_path) != before_raw:
                 # the same tasks in other bytes (CRLF from an editor, a BOM, another key order): put back git's copy
                 store.write_atomic(self.active_path, before_raw)
-        for rel in sorted({p for _, p in entries if taskset.is_archive_path(p) or taskset.is_work_items_path(p)}):
+        for rel in sorted({p for _, p in entries if taskset.is_archive_path(p) or taskset.is_work_items_path(p)}
+                          - set(paths)):  # fmt: skip
             raw = store.read_bytes(self.repo.root / rel)
             if raw is None:
                 if self.repo.show("HEAD", rel) is not None:

@@ -239,6 +239,23 @@ def test_a_direct_write_of_the_task_file_is_committed_at_once_and_stamped(cli: C
     assert "Action: external-edit" in git(cli.root, "log", "-1", "--format=%B", rev)
 
 
+def test_a_direct_write_that_completes_a_client_task_writes_its_work_item(cli: Cli) -> None:
+    tid = cli.create("Fix the VPN", "--client", "Dataforth")
+    count = commits(cli)
+    doc = cli.doc()
+    task = next(t for t in doc["tasks"] if t["id"] == tid)
+    task.update(status="completed", billable_minutes=25)  # the seed's top-level minutes, as a Write would put them
+    (cli.root / ".claude" / "active-tasks.json").write_text(json.dumps(doc, indent=2))
+    proc = cli.run("hook", "capture", input=write_payload(cli, str(cli.root / ".claude" / "active-tasks.json")))
+    assert proc.returncode == 0, proc.stderr
+    assert commits(cli) == count + 1  # the item in the same commit as the edit
+    items = [json.loads(line) for f in sorted(cli.root.glob(".claude/tasks/work-items/*.jsonl"))
+             for line in f.read_text().splitlines()]  # fmt: skip
+    assert [(i["linked_task_id"], i["billable_minutes"], i["client"]) for i in items] == [(tid, 25, "Dataforth")]
+    assert cli.json("report", "--items")["totals"]["billable_minutes"] == 25 == cli.json("report")["totals"][
+        "billable_minutes"]  # fmt: skip
+
+
 def test_an_invalid_direct_write_is_not_committed_and_the_model_is_told(cli: Cli) -> None:
     cli.create("Keep me")
     count = commits(cli)
