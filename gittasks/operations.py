@@ -63,12 +63,6 @@ class Edit:
     outcome: str | None = None
     minutes: int | None = None
 
-    def only_status(self) -> bool:
-        return self.status is not None and self == Edit(
-            status=self.status, reason=self.reason, walk=self.walk, implicit_reopen=self.implicit_reopen,
-            outcome=self.outcome, minutes=self.minutes, force=self.force, warn_blockers=self.warn_blockers,
-        )  # fmt: skip
-
 
 # what an agent's result object says of its work: the status a task takes ("blocked" when the agent could not finish)
 RESULT_STATUSES = {
@@ -306,24 +300,29 @@ def create(
     return change(ws, "create", run)
 
 
-def action_for(edit: Edit) -> str:
-    """What the commit calls an edit: reopen, start, complete, block, cancel when it changes the status alone (or
-    with what goes with it), else update."""
-    if edit.reopen:
+def status_action(old: Any, new: Any) -> str:
+    """What the commit calls a change of a task from status `old` to `new`: reopen, start, complete, block, cancel;
+    update when the status stayed."""
+    if old == new:
+        return "update"
+    if old in rules.TERMINAL and new in rules.OPEN:
         return "reopen"
-    return STATUS_ACTIONS.get(edit.status or "", "update") if edit.only_status() else "update"
+    return STATUS_ACTIONS.get(new, "update")
 
 
-def update(ws: Workspace, given: str, edit: Edit, action: str | None = None) -> Outcome:
-    """Apply `edit` to one task (one commit, none when nothing changed); the Outcome's value is the task."""
-    action = action or action_for(edit)
+def update(ws: Workspace, given: str, edit: Edit) -> Outcome:
+    """Apply `edit` to one task (one commit, none when nothing changed); the Outcome's value is the task. The
+    commit's action says what the edit did to the task's status (`status_action`)."""
 
     def run(doc: Document, change: model.Change) -> dict[str, Any]:
         tid = ws.resolve(given, doc)
+        was = model.task_index(doc)[tid].get("status", rules.PENDING)
         apply_edit(doc, tid, edit, change, _resolver(doc))
-        return model.task_index(doc)[tid]
+        task = model.task_index(doc)[tid]
+        change.action = status_action(was, task.get("status", rules.PENDING))
+        return task
 
-    return change(ws, action, run)
+    return change(ws, "update", run)
 
 
 def delete(ws: Workspace, given: str) -> Outcome:

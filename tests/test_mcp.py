@@ -253,7 +253,7 @@ def test_every_change_is_one_commit_with_trailers(root: Path) -> None:
         second = await ok(client, "task_create", subject="Second", addBlockedBy=[first["id"]])
         changes: list[tuple[str, dict[str, Any], str, set[str]]] = [
             ("task_update", {"taskId": second["id"], "subject": "Second, renamed"}, "update", {second["id"]}),
-            ("task_update", {"taskId": first["id"], "status": "in_progress", "owner": "me"}, "update", {first["id"]}),
+            ("task_update", {"taskId": first["id"], "status": "in_progress", "owner": "me"}, "start", {first["id"]}),
             ("task_update", {"taskId": first["id"], "status": "cancelled"}, "cancel", {first["id"]}),
             ("task_update", {"taskId": second["id"], "status": "deleted"}, "delete", {first["id"], second["id"]}),
         ]

@@ -293,12 +293,11 @@ def capture(ws: Workspace, payload: dict[str, Any]) -> Outcome:
             if tool_input.get("status") == "deleted":
                 change.action = "delete"
                 return model.delete_task(doc, tid, change)
-            edit = _edit_from(tool_input)
-            was = model.task_index(doc)[tid].get("status")
-            operations.apply_edit(doc, tid, edit, change, resolve)
-            reopened = was in rules.TERMINAL and model.task_index(doc)[tid].get("status") in rules.OPEN
-            change.action = "reopen" if reopened else operations.action_for(edit)
-            return model.task_index(doc)[tid]
+            was = model.task_index(doc)[tid].get("status", rules.PENDING)
+            operations.apply_edit(doc, tid, _edit_from(tool_input), change, resolve)
+            task = model.task_index(doc)[tid]
+            change.action = operations.status_action(was, task.get("status", rules.PENDING))
+            return task
         todos = tool_input.get("todos")
         if not isinstance(todos, list):
             raise NotRecorded("TodoWrite without a todos list; nothing recorded")

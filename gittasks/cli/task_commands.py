@@ -88,9 +88,9 @@ def _report(ws: Workspace, outcome: Outcome, as_json: bool, task: dict[str, Any]
             output.echo(render.list_line(task))
 
 
-def _update(given: str, as_json: bool, edit: Any, action: str | None = None) -> None:
+def _update(given: str, as_json: bool, edit: Any) -> None:
     ws = output.workspace()
-    outcome = operations.update(ws, given, edit, action)
+    outcome = operations.update(ws, given, edit)
     _report(ws, outcome, as_json, outcome.value)
 
 
@@ -190,7 +190,7 @@ def register(app: typer.Typer) -> None:
             status=status,
             reason=reason,
         )
-        _update(task_id, as_json, edit, "update")
+        _update(task_id, as_json, edit)
 
     @app.command()
     def start(
@@ -200,7 +200,7 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Mark a task in progress (refused while a blocker is not completed, unless --force)."""
-        _update(task_id, as_json, operations.Edit(status=rules.IN_PROGRESS, owner=owner, force=force), "start")
+        _update(task_id, as_json, operations.Edit(status=rules.IN_PROGRESS, owner=owner, force=force))
 
     @app.command()
     def done(
@@ -231,7 +231,7 @@ def register(app: typer.Typer) -> None:
         )  # fmt: skip
         if result is not None:
             edit = operations.result_edit(read_json(result, "--result"), edit)
-        _update(task_id, as_json, edit, operations.STATUS_ACTIONS.get(edit.status or "", "update"))
+        _update(task_id, as_json, edit)
 
     @app.command()
     def block(
@@ -240,12 +240,12 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Mark a task blocked, with the reason."""
-        _update(task_id, as_json, operations.Edit(status=rules.BLOCKED, reason=reason), "block")
+        _update(task_id, as_json, operations.Edit(status=rules.BLOCKED, reason=reason))
 
     @app.command()
     def cancel(task_id: IdArg, as_json: JsonOpt = False) -> None:
         """Cancel a task."""
-        _update(task_id, as_json, operations.Edit(status=rules.CANCELLED), "cancel")
+        _update(task_id, as_json, operations.Edit(status=rules.CANCELLED))
 
     @app.command()
     def reopen(
@@ -255,7 +255,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Reopen a completed or cancelled task."""
         target = rules.IN_PROGRESS if start_it else rules.PENDING
-        _update(task_id, as_json, operations.Edit(status=target, reopen=True), "reopen")
+        _update(task_id, as_json, operations.Edit(status=target, reopen=True))
 
     @app.command()
     def delete(task_id: IdArg, as_json: JsonOpt = False) -> None:
