@@ -11,8 +11,9 @@ import os
 import random
 import re
 import subprocess
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -512,6 +513,57 @@ class Repo:
     def log(self, rev: str, fmt: str, *args: str) -> str:
         """`git log --format=FMT REV ARGS...` as text."""
         return self.run("log", f"--format={fmt}", rev, *args).stdout.decode("utf-8", "replace")
+
+    def log_blobs(self, rev: str, fmt: str, path: str) -> str:
+        """`git log --raw` of one file on `rev` as text, children before parents (`--date-order`): each commit's
+        `--format=FMT` line, then a `:MODE MODE OLD NEW STATUS<tab>PATH` line with the file's blob before and after
+        (merges print none: their parents' commits carry the changes)."""
+        return self.run(
+            "log", f"--format={fmt}", "--date-order", "--raw", "--no-abbrev", "--no-renames", "--no-diff-merges",
+            "--no-show-signature", rev, "--", path,
+        ).stdout.decode("utf-8", "replace")  # fmt: skip
+
+    def stream_blobs(self, names: Sequence[str]) -> Iterator[tuple[str, bytes | None]]:
+        """(name, bytes) of each object in `names` (None where there is none), in order, through one
+        `git cat-file --batch`, one object at a time as git writes it: a long history is never held whole. A thread
+        writes the requests, so neither side waits on a full pipe."""
+        if not names:
+            return
+        try:
+            child = subprocess.Popen(
+                ["git", "cat-file", "--batch"], cwd=self.root, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL, env=child_env(),
+            )  # fmt: skip
+        except FileNotFoundError:
+            raise GitError("git is not installed or not on PATH; install git and try again") from None
+        assert child.stdin is not None and child.stdout is not None
+        request = "".join(f"{name}\n" for name in names).encode("utf-8", "surrogateescape")
+
+        def feed() -> None:
+            with contextlib.suppress(OSError):  # git ended early: the reader says so
+                assert child.stdin is not None
+                child.stdin.write(request)
+                child.stdin.close()
+
+        writer = threading.Thread(target=feed, daemon=True)
+        writer.start()
+        try:
+            for name in names:
+                header = child.stdout.readline().split()
+                if not header:
+                    raise GitError("git cat-file ended before it gave every object")
+                if len(header) < 3 or header[1] == b"missing":
+                    yield name, None
+                    continue
+                data = child.stdout.read(int(header[2]))
+                child.stdout.read(1)  # the newline after each object
+                yield name, data
+        finally:
+            child.stdout.close()
+            if child.poll() is None:
+                child.kill()
+            child.wait()
+            writer.join()
 
     def root_trailer(self, rev: str, key: str) -> str | None:
         """The value of the trailer `key` of the first commit of `rev`'s history, if any."""

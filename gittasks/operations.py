@@ -16,7 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from gittasks import archive, document, history, ids, model, rules, sync, taskset
+from gittasks import archive, document, history, ids, model, rules, stats, sync, taskset, work_report
 from gittasks.document import Document
 from gittasks.errors import GittasksError, UnknownId
 from gittasks.workspace import Outcome, Workspace
@@ -463,3 +463,13 @@ def task_history(ws: Workspace, given: str | None = None, limit: int | None = No
     rev = ws.history_rev()
     wanted = limit if limit is not None else (None if task_id else LOG_LIMIT)
     return history.task_log(ws.repo, task_id, wanted, rev) if rev else []
+
+
+def task_stats(ws: Workspace, since: str | None = None, client: str | None = None) -> dict[str, Any]:
+    """`gittasks stats`: the active and archived tasks and the whole status history of the task branch, read in one
+    `git log` (`history.status_log`), given to `stats.build`. `since`: YYYY-MM-DD (or any stamp)."""
+    moment = work_report.parse_date(since, "--since")
+    rev = ws.history_rev()
+    entries = history.status_log(ws.repo, rev) if rev else []
+    tasks = [*ws.tasks(), *archive.iter_archived(ws.repo.root)]
+    return stats.build(tasks, entries, now=rules.utc_now(), since=moment, client=client)

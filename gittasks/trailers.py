@@ -105,29 +105,33 @@ def parse_log(out: str) -> list[dict[str, Any]]:
     """The commits `git log --format=RECORD_SEP+LOG_FORMAT` printed, newest first."""
     commits: list[dict[str, Any]] = []
     for chunk in out.split(RECORD_SEP):
-        if not chunk.strip():
-            continue
-        parts = chunk.rstrip("\n").split(FIELD_SEP)
-        if len(parts) < LOG_FIELDS:
-            continue
-        sha, seconds, parents, author_date, author, tasks, action, machine, stamp, migrated, subject = parts[
-            :LOG_FIELDS
-        ]
-        commits.append(
-            {
-                "commit": sha,
-                "time": int(seconds or 0),
-                "parents": parents.split(),
-                "when": normal_stamp(stamp.strip()) or author_date,
-                "machine": read_value(machine) or None,
-                "action": read_value(action) or None,
-                "tasks": [read_value(t) for t in tasks.split(TASK_SEP) if t.strip()],
-                "migrated_from": migrated.strip() or None,
-                "author": author,
-                "subject": subject,
-            }
-        )
+        commit = parse_commit(chunk)
+        if commit is not None:
+            commits.append(commit)
     return commits
+
+
+def parse_commit(header: str) -> dict[str, Any] | None:
+    """One commit's LOG_FORMAT fields (one line: every separator in the format is on that line); None when the text
+    does not hold them."""
+    if not header.strip():
+        return None
+    parts = header.rstrip("\n").split(FIELD_SEP)
+    if len(parts) < LOG_FIELDS:
+        return None
+    sha, seconds, parents, author_date, author, tasks, action, machine, stamp, migrated, subject = parts[:LOG_FIELDS]
+    return {
+        "commit": sha,
+        "time": int(seconds or 0),
+        "parents": parents.split(),
+        "when": normal_stamp(stamp.strip()) or author_date,
+        "machine": read_value(machine) or None,
+        "action": read_value(action) or None,
+        "tasks": [read_value(t) for t in tasks.split(TASK_SEP) if t.strip()],
+        "migrated_from": migrated.strip() or None,
+        "author": author,
+        "subject": subject,
+    }
 
 
 def is_gittasks_subject(subject: str) -> bool:

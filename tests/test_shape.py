@@ -45,7 +45,7 @@ def test_the_read_path_loads_nothing_heavy(cli: Cli) -> None:
     cli.create("A part of it", "--parent", tid)
     for args in (["list"], ["list", "--status", "pending", "--json"], ["show", tid], ["ready"], ["checklist"],
                  ["checklist", "--detailed"], ["checklist", tid[:4], "--detailed"], ["recover"],
-                 ["recover", "--json"]):  # fmt: skip
+                 ["recover", "--json"], ["stats"], ["stats", "--json"]):  # fmt: skip
         assert loaded_heavy(cli.root, args) == [], args
 
 
@@ -127,7 +127,7 @@ def test_only_doctor_and_validate_import_the_schema() -> None:
 
 
 CORE = {"errors", "rules", "ids", "document", "model", "schema", "taskcheck", "work_items", "taskset", "merge",
-        "trailers", "render", "recover", "work_report"}  # fmt: skip
+        "trailers", "render", "recover", "work_report", "stats"}  # fmt: skip
 # claude.hooks and claude.installer are shell (they decide and write); the hook commands and MCP server: front ends
 FRONT = {"main", "driver", "cli", "__main__", "claude.hook_main", "claude.mcp_server"}
 

@@ -92,3 +92,13 @@ def test_the_api_authentication_request_end_to_end(make_repo) -> None:  # type: 
 
     history: list[dict[str, Any]] = cli.json("log", epic)
     assert history[0]["action"] == "complete" and history[0]["changes"]["status"]["to"] == "completed"
+
+    insights = cli.json("stats", "--client", "Dataforth")
+    assert insights["reviews"] == {"completed": 1, "passed": 1, "failed": [], "pass_rate": 1.0}
+    by_agent = {row["agent"]: row["tasks"] for row in insights["throughput"]["agents"]}
+    assert {"architect", "coder", "test-writer", "security-reviewer"} <= set(by_agent)
+    assert {row["type"] for row in insights["cycle_time"]["by_type"]} >= {"research", "testing", "review"}
+    necks = insights["bottlenecks"]
+    assert {row["id"] for row in necks["top"]} == {design, build, tests}  # each held the next one up
+    assert necks["blocked_tasks"] == 1  # the test writer's wait for the CI runner
+    assert "reviews: 1 completed, 1 passed" in cli.ok("stats")

@@ -18,7 +18,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
                       "ready", "checklist"),
     "setup_commands": ("init", "migrate", "doctor", "validate", "demo", "merge-driver"),
     "sync_commands": ("sync", "status", "conflicts", "resolve"),
-    "history_commands": ("log", "archive", "restore", "report"),
+    "history_commands": ("log", "archive", "restore", "report", "stats"),
     "claude_commands": ("recover", "install-claude", "hook"),
     "mcp_command": ("mcp",),
 }  # fmt: skip

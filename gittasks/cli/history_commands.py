@@ -1,4 +1,4 @@
-"""History, archive and report commands: log, archive, restore, report."""
+"""History, archive and report commands: log, archive, restore, report, stats."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from gittasks import archive, operations, render, rules, work_report
+from gittasks import archive, operations, render, rules, stats, work_report
 from gittasks.cli import output
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
@@ -127,3 +127,36 @@ def register_report(app: typer.Typer) -> None:
             output.echo(work_report.as_csv(data))
         else:
             output.echo(work_report.as_table(data))
+
+    @app.command("stats")
+    def stats_cmd(
+        since: Annotated[
+            str | None, typer.Option("--since", help="YYYY-MM-DD: tasks ended since, and open tasks changed since.")
+        ] = None,
+        client: Annotated[
+            str | None, typer.Option("--client", help="Only tasks whose metadata.client is NAME.")
+        ] = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Insights from the task history (active and archived tasks, one read of the task branch's log), in minutes.
+
+        \b
+        cycle time      started_at (else created_at) to completed_at of completed tasks, per type ("-": none);
+                        median and p90 (nearest rank)
+        time in status  each task's statuses from its history (commit Timestamp, status after), summed per open
+                        status; a task still open counts up to now
+        bottlenecks     per task in others' blockedBy: how long they waited on it (from the later creation of the
+                        two to its completion or now, ended when the waiting task started or ended); time blocked
+        estimates       per complexity (metadata/context.complexity): completed tasks with a number in
+                        metadata/context.estimated_minutes; mean estimate, mean actual (cycle time), ratio
+        reviews         completed type=review tasks that pass: none of their blockedBy reopened after the review
+        throughput      completed tasks per agent (owner at completion, agents of closed context.assigned_agents
+                        entries) and per machine (Machine: of the completing commit)
+        """
+        ws = output.workspace()
+        data = operations.task_stats(ws, since, client)
+        output.flush_messages(ws)
+        if as_json:
+            output.emit_json(data)
+        else:
+            output.echo(stats.as_table(data))
