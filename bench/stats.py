@@ -39,6 +39,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from gittasks import trailers
+
 try:
     from bench import _common as common
     from bench import dataset
@@ -50,22 +52,8 @@ except ImportError:  # run as a script: bench/ itself is on sys.path
 
 STATS_TARGET = 2.0  # gittasks stats --json / (git log --raw | git cat-file --batch): the bytes it has to read
 ACTIVE_PATH = common.ACTIVE_PATH
-# what `git log` prints per commit for gittasks (gittasks/trailers.py LOG_FORMAT), and how stats names task lines
-LOG_FORMAT = "%x1e" + "%x1f".join(
-    [
-        "%H",
-        "%ct",
-        "%P",
-        "%aI",
-        "%an",
-        "%(trailers:key=Task,valueonly,separator=%x1d)",
-        "%(trailers:key=Action,valueonly,separator=)",
-        "%(trailers:key=Machine,valueonly,separator=)",
-        "%(trailers:key=Timestamp,valueonly,separator=)",
-        "%(trailers:key=Migrated-From,valueonly,separator=)",
-        "%s",
-    ]
-)
+# what `git log` prints per commit for gittasks: the format stats reads the history with
+LOG_FORMAT = trailers.RECORD_SEP + trailers.LOG_FORMAT
 COMPLEXITIES = ["low", "medium", "high"]
 ACTIONS = {"in_progress": "start", "blocked": "block", "completed": "complete", "cancelled": "cancel"}
 
