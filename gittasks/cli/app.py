@@ -21,6 +21,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "history_commands": ("log", "archive", "restore", "report", "stats"),
     "claude_commands": ("recover", "install-claude", "hook"),
     "mcp_command": ("mcp",),
+    "board_command": ("board",),
 }  # fmt: skip
 GLOBAL_OPTIONS_WITH_VALUE = ("--repo",)
 

@@ -1,0 +1,144 @@
+"""`gittasks board`: the page's data read from the task history (the task branch, or HEAD inline), written to a
+file, or served on 127.0.0.1 with a page that reloads itself when the task branch moves. Read-only: nothing here
+commits, writes task files or touches the network beyond the loopback socket it listens on."""
+
+from __future__ import annotations
+
+import errno
+import http.server
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from gittasks import board, history, rules, taskbranch, taskset
+from gittasks.errors import GittasksError
+from gittasks.workspace import Workspace
+
+HOST = "127.0.0.1"
+
+
+def version(ws: Workspace) -> str:
+    """The commit the board shows: the task branch's tip (HEAD inline), read from `.git`'s files; "" before any."""
+    if ws.inline:
+        return ws.repo.head_from_files() or ws.repo.head() or ""
+    return ws.task_branch_tip() or ""
+
+
+def page(ws: Workspace, *, live: bool = False) -> tuple[str, str]:
+    """(version, HTML) of the board of the task history's tip: its active and archived tasks and conflict records,
+    and the status log of its whole history (`history.status_log`, two git processes)."""
+    tip = version(ws)
+    rev = tip or None
+    folded = taskset.fold(taskbranch.files_at(ws.repo, rev)).doc if rev else {"tasks": []}
+    active = [t for t in folded["tasks"] if t.get(taskset.LOCATION) != taskset.ARCHIVED]
+    archived = [
+        {k: v for k, v in t.items() if k != taskset.LOCATION}
+        for t in folded["tasks"]
+        if t.get(taskset.LOCATION) == taskset.ARCHIVED
+    ]
+    entries = history.status_log(ws.repo, rev) if rev else []
+    title = f"gittasks board · {ws.repo.root.name}"
+    data = board.build(active, archived, list(folded.get("conflicts") or []), entries, rules.utc_now(), title)
+    return tip, board.html(data, live=live, version=tip)
+
+
+def write(ws: Workspace, out: Path) -> Path:
+    """Write the page to `out` (atomically) and return its absolute path."""
+    if out.is_dir():
+        raise GittasksError(f"{out} is a folder; give --out a file name such as {out / 'board.html'}")
+    if not out.parent.is_dir():
+        raise GittasksError(f"the folder {out.parent} does not exist; create it or choose another --out")
+    _, text = page(ws)
+    tmp = out.with_name(f".{out.name}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise GittasksError(f"cannot write {out}: {exc.strerror or exc}") from None
+    return out.resolve()
+
+
+class _Pages:
+    """The served page, rendered again only when the task branch has moved since."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self.lock = threading.Lock()
+        self.cached: tuple[str, bytes] | None = None
+
+    def current(self) -> bytes:
+        with self.lock:
+            tip = version(self.ws)
+            if self.cached is None or self.cached[0] != tip:
+                shown, text = page(self.ws, live=True)
+                self.cached = (shown, text.encode("utf-8"))
+            return self.cached[1]
+
+
+def _handler(pages: _Pages) -> type[http.server.BaseHTTPRequestHandler]:
+    class Handler(http.server.BaseHTTPRequestHandler):
+        server_version = "gittasks-board"
+
+        def _send(self, code: int, body: bytes, kind: str = "text/plain; charset=utf-8") -> None:
+            self.send_response(code)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.send_header("X-Content-Type-Options", "nosniff")
+            self.send_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; "
+                             "script-src 'unsafe-inline'; connect-src 'self'; img-src data:")  # fmt: skip
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        def do_GET(self) -> None:
+            path = self.path.split("?", 1)[0]
+            try:
+                if path in ("/", "/index.html"):
+                    self._send(200, pages.current(), "text/html; charset=utf-8")
+                elif path == "/version":
+                    self._send(200, version(pages.ws).encode())
+                else:
+                    self._send(404, b"not found: the board is at /\n")
+            except GittasksError as exc:
+                self._send(500, f"gittasks: {exc}\n".encode())
+
+        do_HEAD = do_GET
+
+        def _read_only(self) -> None:
+            self._send(405, b"the board is read-only\n")
+
+        do_POST = do_PUT = do_DELETE = do_PATCH = _read_only
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # quiet: the command prints its address once
+
+    return Handler
+
+
+def server(ws: Workspace, port: int) -> http.server.ThreadingHTTPServer:
+    """A server for the board on 127.0.0.1:`port` (0: a free port), not yet serving."""
+    pages = _Pages(ws)
+    pages.current()  # a broken task history is reported before the address is printed
+    try:
+        httpd = http.server.ThreadingHTTPServer((HOST, port), _handler(pages))
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise GittasksError(f"port {port} on {HOST} is in use; choose another with --port N") from None
+        raise GittasksError(f"cannot listen on {HOST}:{port}: {exc.strerror or exc}") from None
+    httpd.daemon_threads = True
+    return httpd
+
+
+def serve(ws: Workspace, port: int, announce: Callable[[str], None]) -> None:
+    """Serve the board until interrupted; `announce` gets the address once the socket listens."""
+    httpd = server(ws, port)
+    announce(f"http://{HOST}:{httpd.server_address[1]}/")
+    try:
+        httpd.serve_forever(poll_interval=0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        httpd.server_close()
