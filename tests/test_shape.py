@@ -17,8 +17,8 @@ from helpers import Cli, git, init_repo
 
 PACKAGE = Path(__file__).resolve().parent.parent / "gittasks"
 # what a read or the driver must never load: the schema, the git library, the diff library, the MCP SDK, the secret
-# scanner, and typer's rich formatting
-HEAVY = ("pydantic", "git", "deepdiff", "mcp", "detect_secrets", "rich", "typer.rich_utils")
+# scanner, typer's rich formatting, and the board's template engine and graph layout
+HEAVY = ("pydantic", "git", "deepdiff", "mcp", "detect_secrets", "rich", "typer.rich_utils", "jinja2", "grandalf")
 MARK = "@@loaded@@"
 
 
@@ -47,6 +47,13 @@ def test_the_read_path_loads_nothing_heavy(cli: Cli) -> None:
                  ["checklist", "--detailed"], ["checklist", tid[:4], "--detailed"], ["recover"],
                  ["recover", "--json"], ["stats"], ["stats", "--json"]):  # fmt: skip
         assert loaded_heavy(cli.root, args) == [], args
+
+
+def test_only_the_board_loads_its_template_engine_and_graph_layout(cli: Cli) -> None:
+    cli.create("Shown")
+    out = cli.root.parent / f"{cli.root.name}.html"
+    assert {"jinja2", "grandalf"} <= set(loaded_heavy(cli.root, ["board", "--out", str(out)]))  # a real load
+    assert loaded_heavy(cli.root, ["create", "Not a board"]) == []
 
 
 def test_a_capture_loads_nothing_heavy_whether_it_changes_something_or_not(cli: Cli) -> None:
@@ -127,7 +134,7 @@ def test_only_doctor_and_validate_import_the_schema() -> None:
 
 
 CORE = {"errors", "rules", "ids", "document", "model", "schema", "taskcheck", "work_items", "taskset", "merge",
-        "trailers", "render", "recover", "work_report", "stats"}  # fmt: skip
+        "trailers", "render", "recover", "work_report", "stats", "board"}  # fmt: skip
 # claude.hooks and claude.installer are shell (they decide and write); the hook commands and MCP server: front ends
 FRONT = {"main", "driver", "cli", "__main__", "claude.hook_main", "claude.mcp_server"}
 
