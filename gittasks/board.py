@@ -207,10 +207,27 @@ def layout(cards: dict[str, Card], edges: list[tuple[str, str]], chain: list[str
         edge = Edge(vertices[blocker], vertices[blocked])
         edge.view = _EdgeView()
         gedges.append((blocker, blocked, edge))
-    whole = GGraph(list(vertices.values()), [e for _, _, e in gedges])
+    # the connected parts found here in linear time: grandalf's own search over one big graph is quadratic
+    root = {name: name for name in names}
+
+    def find(name: str) -> str:
+        while root[name] != name:
+            root[name] = root[root[name]]
+            name = root[name]
+        return name
+
+    for blocker, blocked in edges:
+        root[find(blocker)] = find(blocked)
+    members: dict[str, list[str]] = defaultdict(list)
+    for name in names:
+        members[find(name)].append(name)
+    inside: dict[str, list[Any]] = defaultdict(list)
+    for blocker, _, edge in gedges:
+        inside[find(blocker)].append(edge)
+    parts = [GGraph([vertices[n] for n in group], inside[key]).C[0] for key, group in members.items()]
     x0 = y0 = row_height = 0.0
     offsets: dict[str, tuple[float, float]] = {}
-    for part in sorted(whole.C, key=lambda c: -c.order()):
+    for part in sorted(parts, key=lambda c: -c.order()):
         sugiyama = SugiyamaLayout(part)
         sugiyama.init_all()
         sugiyama.draw(N=1)  # one pass of crossing reduction: enough for task graphs, linear in their size
