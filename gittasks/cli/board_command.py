@@ -35,6 +35,7 @@ def register(app: typer.Typer) -> None:
         if serve and out is not None:
             raise GittasksError("--out writes a file and --serve serves the page; give one of them")
         ws = output.workspace()
+        ws.load()  # bring in what moved first: a fresh clone's first command takes the remote's task branch
         if serve:
 
             def announce(url: str) -> None:
