@@ -31,6 +31,7 @@ from gittasks import (
     ids,
     merge,
     model,
+    render,
     rules,
     secrets_check,
     store,
@@ -217,11 +218,21 @@ class Workspace:
 
     # -- arming and checks -----------------------------------------------------------------------------------------
     def arm(self) -> bool:
-        """Register the merge driver in this clone's own config when it lacks it; True when it did."""
-        if self.repo.has_merge_driver():
+        """Register the merge driver in this clone's own config when it lacks it (inline layout) or when the program
+        registered no longer exists (both layouts: gittasks installed elsewhere); True when it did. Reads the config
+        files only: no git process when the registration is sound."""
+        registered = clone.registered_driver(self.repo)
+        if registered is not None and clone.command_runs(registered):
             return False
+        if registered is None and not self.inline:
+            return False  # the own-branch layout merges its files itself; `init` registers the driver
         clone.register_driver(self.repo)
-        self.messages.append("registered the gittasks merge driver in this clone's git config (.git/config)")
+        self.messages.append(
+            "registered the gittasks merge driver in this clone's git config (.git/config)"
+            if registered is None
+            else f"registered the gittasks merge driver again: the program of `{render.safe(registered)}` no longer "
+            "exists"
+        )
         return True
 
     def preflight(self) -> None:
@@ -260,6 +271,7 @@ class Workspace:
         )
 
     def _branch_preflight(self) -> None:
+        self.arm()
         state = taskbranch.load_state(self.repo.git_dir)
         tip = self.task_branch_tip()
         if self.files_current(state, tip):

@@ -3,10 +3,14 @@ program is gone, and `doctor --fix` after a line-merged pull. Both layouts where
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
-from helpers import ACTIVE, git, init_repo
+from helpers import ACTIVE, Cli, git, init_repo
 
 LAYOUTS = pytest.mark.parametrize("inline", [False, True], ids=["own-branch", "inline"])
+STALE_DRIVER = "/nonexistent/venv/bin/python3 -m gittasks merge-driver %O %A %B %P"
 
 
 @LAYOUTS
@@ -26,3 +30,41 @@ def test_an_ignored_claude_folder_still_holds_the_task_files(make_repo, inline: 
     assert [t["subject"] for t in cli.json("list")] == ["Still active"]
     assert git(root, "status", "--porcelain") == ""
     assert "Task in an ignored folder" in cli.ok("list", "--all")
+
+
+@LAYOUTS
+def test_a_merge_driver_whose_program_is_gone_is_registered_again(make_repo, inline: bool) -> None:  # type: ignore[no-untyped-def]
+    cli = init_repo(make_repo(), inline=inline)
+    cli.create("A task")
+    git(cli.root, "config", "merge.gittasks.driver", STALE_DRIVER)
+    doctor = cli.run("doctor")
+    assert doctor.returncode == 1
+    assert "PROBLEM  the registered merge driver does not run" in doctor.stdout and STALE_DRIVER in doctor.stdout
+    assert git(cli.root, "config", "merge.gittasks.driver") == STALE_DRIVER  # doctor without --fix changes nothing
+    proc = cli.run("list")
+    assert proc.returncode == 0 and "registered the gittasks merge driver again" in proc.stderr
+    registered = git(cli.root, "config", "merge.gittasks.driver")
+    assert registered.startswith(Path(sys.executable).as_posix()) and registered.endswith("%O %A %B %P")
+    assert "registered" not in cli.run("list").stderr  # once
+    assert "ok       merge driver registered" in cli.ok("doctor")
+
+
+def test_a_plain_pull_after_the_driver_was_registered_again_merges_field_by_field(
+    make_repo, bare_remote: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    a = init_repo(make_repo("a"), "WS-A")
+    a.ok("init", "--remote", str(bare_remote))
+    tid = a.create("Shared task")
+    a.ok("sync")
+    b_root = tmp_path / "b"
+    git(tmp_path, "clone", "-q", str(bare_remote), str(b_root))
+    git(b_root, "config", "merge.gittasks.name", "gittasks")
+    git(b_root, "config", "merge.gittasks.driver", STALE_DRIVER)  # gittasks was installed elsewhere then
+    b = Cli(b_root, "WS-B")
+    b.ok("list")  # an ordinary command notices
+    a.ok("update", tid, "--owner", "alice")
+    a.ok("sync")
+    b.ok("update", tid, "--subject", "renamed on B")
+    git(b_root, "pull", "-q", "--no-rebase")
+    task = b.task(tid)
+    assert task["owner"] == "alice" and task["subject"] == "renamed on B"
