@@ -192,10 +192,13 @@ def _check_inline(ws: Workspace, findings: Findings, fix: bool) -> None:
     unmerged = [p for kind, p in entries if kind == "unmerged"]
     if unmerged:
         if fix:
-            for line in repair.repair_unmerged(ws, unmerged):
+            for line in repair.repair_and_finish(ws):
                 findings.fixed(line)
         else:
-            findings.problem(f"{', '.join(unmerged)} unmerged after a line merge; `gittasks doctor --fix` merges it")
+            findings.problem(
+                f"{', '.join(unmerged)} unmerged after a line merge; `gittasks doctor --fix` merges it field by field "
+                "and finishes the merge when nothing else is unmerged"
+            )
     broken = repair.find_broken_commit(ws) if not unmerged else None
     if broken is not None:
         if fix:

@@ -3,7 +3,10 @@ program is gone, and `doctor --fix` after a line-merged pull. Both layouts where
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -68,3 +71,64 @@ def test_a_plain_pull_after_the_driver_was_registered_again_merges_field_by_fiel
     git(b_root, "pull", "-q", "--no-rebase")
     task = b.task(tid)
     assert task["owner"] == "alice" and task["subject"] == "renamed on B"
+
+
+def now_stamp() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+@pytest.mark.parametrize("how", ["doctor --fix", "sync"])
+def test_doctor_fix_finishes_a_line_merged_pull_as_sync_does(
+    make_repo, bare_remote: Path, tmp_path: Path, how: str
+) -> None:  # type: ignore[no-untyped-def]
+    a = init_repo(make_repo("a"), "WS-A")
+    a.ok("init", "--remote", str(bare_remote))
+    tid = a.create("Shared task")
+    a.ok("sync")
+    b_root = tmp_path / "b"
+    git(tmp_path, "clone", "-q", str(bare_remote), str(b_root))  # no gittasks command yet: no driver
+    a.ok("update", tid, "--owner", "alice")
+    a.ok("sync")
+    path = b_root / ACTIVE
+    doc = json.loads(path.read_text())
+    doc["tasks"][0].update(subject="renamed on B", updated_at=now_stamp())
+    path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    git(b_root, "commit", "-qam", "hand edit on B")
+    pull = subprocess.run(["git", "pull", "-q", "--no-rebase"], cwd=b_root, capture_output=True, text=True)
+    assert pull.returncode != 0 and "<<<<<<<" in path.read_text()
+    b = Cli(b_root, "WS-B")
+    out = b.ok(*how.split())
+    assert "finished the merge" in out, out
+    assert not (b_root / ".git" / "MERGE_HEAD").exists() and git(b_root, "ls-files", "-u") == ""
+    assert len(git(b_root, "rev-list", "--parents", "-n", "1", "HEAD").split()) == 3  # the merge commit
+    b.create("Made after the repair")  # no "a merge is in progress"
+    task = b.task(tid)
+    assert task["owner"] == "alice" and task["subject"] == "renamed on B"
+    assert git(b_root, "status", "--porcelain") == ""
+
+
+def test_doctor_fix_leaves_a_merge_with_other_conflicts_to_the_user(
+    make_repo, bare_remote: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    a = init_repo(make_repo("a"), "WS-A")
+    a.ok("init", "--remote", str(bare_remote))
+    (a.root / "code.txt").write_text("base\n")
+    git(a.root, "add", "code.txt")
+    git(a.root, "commit", "-qm", "code")
+    tid = a.create("Shared task")
+    a.ok("sync")
+    b_root = tmp_path / "b"
+    git(tmp_path, "clone", "-q", str(bare_remote), str(b_root))
+    a.ok("update", tid, "--owner", "alice")
+    (a.root / "code.txt").write_text("from A\n")
+    git(a.root, "commit", "-qam", "A's code")
+    a.ok("sync")
+    doc = json.loads((b_root / ACTIVE).read_text())
+    doc["tasks"][0].update(subject="renamed on B", updated_at=now_stamp())
+    (b_root / ACTIVE).write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    (b_root / "code.txt").write_text("from B\n")
+    git(b_root, "commit", "-qam", "B's edits")
+    assert subprocess.run(["git", "pull", "-q", "--no-rebase"], cwd=b_root, capture_output=True).returncode != 0
+    out = Cli(b_root, "WS-B").ok("doctor", "--fix")
+    assert "still unmerged (not task files): code.txt" in out
+    assert (b_root / ".git" / "MERGE_HEAD").exists() and git(b_root, "ls-files", "-u", "--", ACTIVE) == ""
