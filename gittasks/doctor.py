@@ -45,7 +45,11 @@ def task_files(root: Path) -> list[Path]:
 def validate_files(files: list[Path], repo_path: Path | None) -> list[str]:
     root: Path | None = None
     if not files:
-        root = find_repo(repo_path).root
+        ws = Workspace(find_repo(repo_path))
+        link = ws.outside_link()
+        if link is not None:
+            return [link]  # never read through it
+        root = ws.repo.root
         files = task_files(root)
     else:
         try:
@@ -115,6 +119,10 @@ def check_index_lock(ws: Workspace, findings: Findings, fix: bool) -> None:
 def run(ws: Workspace, *, fix: bool) -> Findings:
     findings = Findings()
     repo = ws.repo
+    link = ws.outside_link()
+    if link is not None:
+        findings.problem(link)  # every other check would read through it
+        return findings
     if ws.inline:
         findings.ok(
             "layout: inline (the task files are committed on the current branch; `gittasks migrate` moves them)"

@@ -471,6 +471,13 @@ class Repo:
         listing = self.run("ls-tree", "-r", "-z", "--name-only", rev, "--", *paths)
         return [p for p in listing.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
 
+    def mode_at(self, rev: str, path: str) -> str | None:
+        """The mode of `path` in the commit `rev` (`100644` a file, `120000` a symbolic link, `040000` a folder), None
+        when it has none there."""
+        out = self.run("ls-tree", "-z", rev, "--", path, check=False).stdout.decode("utf-8", "surrogateescape")
+        entry = next((e for e in out.split("\0") if e.endswith(f"\t{path}")), None)
+        return entry.split(" ", 1)[0] if entry else None
+
     def files_at(self, rev: str, paths: Sequence[str]) -> dict[str, bytes]:
         """{path: bytes} of the given files in the commit `rev` (absent ones left out), one `cat-file --batch`."""
         blobs = self.blobs([f"{rev}:{p}" for p in paths])

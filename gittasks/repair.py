@@ -42,6 +42,7 @@ def merge_stages(ws: Workspace, path: str) -> bytes:
 
 def repair_unmerged(ws: Workspace, paths: list[str]) -> list[str]:
     """Merge each unmerged task file from its index stages, write it and stage it; says what it did."""
+    ws.check_links()
     done = []
     for path in paths:
         store.write_atomic(ws.repo.root / path, merge_stages(ws, path))

@@ -4,6 +4,8 @@ program is gone, and `doctor --fix` after a line-merged pull. Both layouts where
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -13,6 +15,7 @@ import pytest
 from helpers import ACTIVE, Cli, git, init_repo
 
 LAYOUTS = pytest.mark.parametrize("inline", [False, True], ids=["own-branch", "inline"])
+SECRET = "SECRET-from-outside-the-repository"
 STALE_DRIVER = "/nonexistent/venv/bin/python3 -m gittasks merge-driver %O %A %B %P"
 
 
@@ -132,3 +135,79 @@ def test_doctor_fix_leaves_a_merge_with_other_conflicts_to_the_user(
     out = Cli(b_root, "WS-B").ok("doctor", "--fix")
     assert "still unmerged (not task files): code.txt" in out
     assert (b_root / ".git" / "MERGE_HEAD").exists() and git(b_root, "ls-files", "-u", "--", ACTIVE) == ""
+
+
+def history(root: Path) -> str:
+    """Every commit of every ref with its patch: what the repository would ever push."""
+    return git(root, "log", "--all", "-p", "--format=%H %s")
+
+
+def outside_list(folder: Path) -> Path:
+    """A valid task file outside the repository, as a link would find it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    doc = {"last_updated": "2026-01-01T00:00:00.000Z", "tasks": [{"id": "zzz999", "subject": SECRET,
+           "status": "pending", "created_at": "2026-01-01T00:00:00.000Z",
+           "updated_at": "2026-01-01T00:00:00.000Z"}]}  # fmt: skip
+    path = folder / "active-tasks.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+@LAYOUTS
+@pytest.mark.parametrize("kind", ["file", "folder", "archive", "committed"])
+def test_a_task_file_linked_out_of_the_repository_is_never_read_nor_written(
+    make_repo, tmp_path: Path, inline: bool, kind: str
+) -> None:  # type: ignore[no-untyped-def]
+    cli = init_repo(make_repo(), inline=inline)
+    mine = cli.create("My own task")
+    outside = outside_list(tmp_path / "elsewhere")
+    before = outside.read_bytes()
+    if kind == "folder":
+        shutil.rmtree(cli.root / ".claude")
+        (cli.root / ".claude").symlink_to(outside.parent)
+        linked, outside = ".claude", outside.parent
+    elif kind == "archive":
+        outside = outside.with_name("2026-01.jsonl")
+        outside.write_text(json.dumps({"id": "zzz998", "subject": SECRET, "status": "completed"}) + "\n")
+        before = outside.read_bytes()
+        linked = ".claude/tasks/archive/2026-01.jsonl"
+        (cli.root / linked).parent.mkdir(parents=True, exist_ok=True)
+        (cli.root / linked).symlink_to(outside)
+    else:
+        (cli.root / ACTIVE).unlink()
+        (cli.root / ACTIVE).symlink_to(outside)
+        linked = ACTIVE
+    if kind == "committed":  # as a cloned repository can ship it
+        git(cli.root, "add", "-f", ACTIVE)
+        git(cli.root, "commit", "-qm", "a link")
+    commits = history(cli.root)
+    for args in (["list"], ["show", "zzz"], ["create", "Another"], ["update", mine, "--owner", "x"], ["sync"]):
+        line = one_line(cli.fail(*args))
+        assert f"{linked} is a symbolic link to {outside}" in line, line
+        assert "outside the repository" in line and SECRET not in line
+    doctor = cli.run("doctor")
+    assert doctor.returncode == 1 and f"PROBLEM  {linked} is a symbolic link" in doctor.stdout
+    assert SECRET not in doctor.stdout + doctor.stderr
+    validate = cli.run("validate")
+    assert validate.returncode == 1 and f"{linked} is a symbolic link" in validate.stdout
+    assert history(cli.root) == commits and SECRET not in commits  # nothing committed, nothing read into git
+    assert (cli.root / linked).is_symlink()
+    assert (outside / "active-tasks.json" if kind == "folder" else outside).read_bytes() == before  # nothing written
+    # the fix the line names, run as given, brings the list back
+    fix = re.findall(r"`([^`]+)`", one_line(cli.fail("list")))
+    for command in fix:
+        subprocess.run(["sh", "-c", command], cwd=cli.root, check=True, capture_output=True)
+    if kind == "committed":
+        git(cli.root, "commit", "-qm", "drop the link")
+    cli.ok("create", "After the fix")
+    subjects = {t["subject"] for t in cli.json("list")}
+    assert SECRET not in subjects and "After the fix" in subjects and SECRET not in cli.ok("list", "--all")
+    assert ("My own task" in subjects) is (not inline or kind != "committed")  # own branch: the list is the branch's
+    assert (outside / "active-tasks.json" if kind == "folder" else outside).read_bytes() == before
+    assert SECRET not in history(cli.root)
