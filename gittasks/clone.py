@@ -8,10 +8,11 @@ from __future__ import annotations
 import shlex
 import sys
 from pathlib import Path
+from shutil import which
 
 from gittasks import rules, taskbranch
 from gittasks.errors import GittasksError
-from gittasks.git import Repo
+from gittasks.git import DRIVER_NAME, Repo
 
 GITATTRIBUTES_LINES = (  # the inline layout's lines, in the code branch's .gitattributes
     f"{rules.ACTIVE_PATH} merge=gittasks text eol=lf",
@@ -63,3 +64,19 @@ def register_driver(repo: Repo) -> None:
 def driver_current(repo: Repo) -> bool:
     """Is the merge driver registered, with this installation's command?"""
     return repo.has_merge_driver() and repo.config_get("merge.gittasks.driver") == driver_command()
+
+
+def registered_driver(repo: Repo) -> str | None:
+    """The merge driver command git config registers (read from the config files where they are plain)."""
+    return repo.file_setting(f"merge.{DRIVER_NAME}", "driver")
+
+
+def command_runs(command: str, *, search_path: bool = True) -> bool:
+    """Does a registered command's program still exist (a bare name: on this PATH, when `search_path`)?"""
+    try:
+        program = shlex.split(command)[0]
+    except (ValueError, IndexError):
+        return False
+    if "/" in program or "\\" in program:
+        return Path(program).exists()
+    return search_path and which(program) is not None

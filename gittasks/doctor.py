@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shlex
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from shutil import which
 
-from gittasks import archive, clone, repair, rules, schema, secrets_check, store, taskbranch, taskset
+from gittasks import archive, clone, render, repair, rules, schema, secrets_check, store, taskbranch, taskset
 from gittasks.claude import installer
 from gittasks.errors import GittasksError
 from gittasks.git import find_repo
@@ -47,7 +45,11 @@ def task_files(root: Path) -> list[Path]:
 def validate_files(files: list[Path], repo_path: Path | None) -> list[str]:
     root: Path | None = None
     if not files:
-        root = find_repo(repo_path).root
+        ws = Workspace(find_repo(repo_path))
+        link = ws.outside_link()
+        if link is not None:
+            return [link]  # never read through it
+        root = ws.repo.root
         files = task_files(root)
     else:
         try:
@@ -68,17 +70,6 @@ def validate_files(files: list[Path], repo_path: Path | None) -> list[str]:
             continue
         found += schema.problems(raw, str(path).replace("\\", "/"), known_elsewhere=archived)
     return found
-
-
-def command_runs(command: str, *, search_path: bool = True) -> bool:
-    """Does a registered command's program still exist (a bare name: on this PATH, when `search_path`)?"""
-    try:
-        program = shlex.split(command)[0]
-    except (ValueError, IndexError):
-        return False
-    if "/" in program or "\\" in program:
-        return Path(program).exists()
-    return search_path and which(program) is not None
 
 
 def git_process_running(root: Path) -> bool | None:
@@ -128,6 +119,10 @@ def check_index_lock(ws: Workspace, findings: Findings, fix: bool) -> None:
 def run(ws: Workspace, *, fix: bool) -> Findings:
     findings = Findings()
     repo = ws.repo
+    link = ws.outside_link()
+    if link is not None:
+        findings.problem(link)  # every other check would read through it
+        return findings
     if ws.inline:
         findings.ok(
             "layout: inline (the task files are committed on the current branch; `gittasks migrate` moves them)"
@@ -165,7 +160,7 @@ def _check_claude(ws: Workspace, findings: Findings) -> None:
     commands = sorted(set(installer.commands_in(settings)))
     if not commands:
         return
-    failing = [c for c in commands if not command_runs(c, search_path=False)]  # Claude Code's PATH is not ours
+    failing = [c for c in commands if not clone.command_runs(c, search_path=False)]  # Claude Code's PATH is not ours
     if not failing:
         findings.ok(f"Claude Code hooks start gittasks by its path ({len(commands)} command(s))")
         return
@@ -176,20 +171,26 @@ def _check_claude(ws: Workspace, findings: Findings) -> None:
         )
 
 
-def _check_inline(ws: Workspace, findings: Findings, fix: bool) -> None:
-    repo = ws.repo
-    registered = repo.config_get("merge.gittasks.driver")
-    if registered and command_runs(registered):
-        findings.ok(f"merge driver registered: {registered}")
-    elif fix:
+def _check_driver(ws: Workspace, findings: Findings, fix: bool) -> None:
+    """The merge driver's registration: its program must exist (both layouts); the inline layout needs one."""
+    registered = clone.registered_driver(ws.repo)
+    if registered and clone.command_runs(registered):
+        findings.ok(f"merge driver registered: {render.safe(registered)}")
+    elif fix and (registered or ws.inline):
         clone.register_driver(ws.repo)
         findings.fixed(f"registered the merge driver: {clone.driver_command()}")
     elif registered:
         findings.problem(
-            f"the registered merge driver does not run ({registered}); `gittasks doctor --fix` re-registers it"
+            f"the registered merge driver does not run (its program is gone: {render.safe(registered)}); "
+            "`gittasks doctor --fix` or any gittasks command registers it again"
         )
-    else:
+    elif ws.inline:
         findings.problem("this clone's git config lacks the merge driver; `gittasks doctor --fix` registers it")
+
+
+def _check_inline(ws: Workspace, findings: Findings, fix: bool) -> None:
+    repo = ws.repo
+    _check_driver(ws, findings, fix)
     attributes = (store.read_bytes(repo.root / ".gitattributes") or b"").decode("utf-8", "replace")
     if clone.gitattributes_with_driver(attributes) is None:
         findings.ok(".gitattributes routes the task files to the merge driver")
@@ -199,10 +200,13 @@ def _check_inline(ws: Workspace, findings: Findings, fix: bool) -> None:
     unmerged = [p for kind, p in entries if kind == "unmerged"]
     if unmerged:
         if fix:
-            for line in repair.repair_unmerged(ws, unmerged):
+            for line in repair.repair_and_finish(ws):
                 findings.fixed(line)
         else:
-            findings.problem(f"{', '.join(unmerged)} unmerged after a line merge; `gittasks doctor --fix` merges it")
+            findings.problem(
+                f"{', '.join(unmerged)} unmerged after a line merge; `gittasks doctor --fix` merges it field by field "
+                "and finishes the merge when nothing else is unmerged"
+            )
     broken = repair.find_broken_commit(ws) if not unmerged else None
     if broken is not None:
         if fix:
@@ -220,6 +224,7 @@ def _check_inline(ws: Workspace, findings: Findings, fix: bool) -> None:
 
 def _check_branch(ws: Workspace, findings: Findings, fix: bool) -> None:
     repo = ws.repo
+    _check_driver(ws, findings, fix)
     tip = ws.task_branch_tip()
     if tip is None and ws.remote_task_branch() is None:
         findings.problem(f"there is no task branch {ws.branch} here or on a remote yet; `gittasks init` starts one")

@@ -364,8 +364,9 @@ class Repo:
     def commit_paths(self, paths: Sequence[str], message: str) -> str:
         """Commit the working-tree state of `paths` alone; the user's other staged and unstaged work stays as it is.
 
-        The common case is one `git commit --only`; files git does not know yet are added first, and an identity is
-        supplied only when git has none (a fresh machine).
+        The common case is one `git commit --only`; files git does not know yet are added first (by their exact
+        paths, even where `.gitignore` names them: they are gittasks' own files), and an identity is supplied only when
+        git has none (a fresh machine).
         """
         args = ["commit", "--no-verify", "--no-gpg-sign", "--quiet", "--cleanup=whitespace", "-F", "-", "--only"]
         data = message.encode("utf-8")
@@ -373,7 +374,7 @@ class Repo:
         if proc.returncode != 0:
             err = proc.stderr.decode("utf-8", "replace")
             if "did not match any file" in err or "pathspec" in err:
-                self.run_retrying_locks("add", "-A", "--", *paths)
+                self.run_retrying_locks("add", "-A", "--force", "--", *paths)
                 failpoints.hit("after-git-add")
             elif not _LOCK_ERROR.search(err) and not _NO_IDENTITY.search(err):
                 raise GitError(f"git commit failed: {_first_line(proc.stderr)}")
@@ -469,6 +470,13 @@ class Repo:
         """The files below `paths` in the commit `rev`."""
         listing = self.run("ls-tree", "-r", "-z", "--name-only", rev, "--", *paths)
         return [p for p in listing.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
+
+    def mode_at(self, rev: str, path: str) -> str | None:
+        """The mode of `path` in the commit `rev` (`100644` a file, `120000` a symbolic link, `040000` a folder), None
+        when it has none there."""
+        out = self.run("ls-tree", "-z", rev, "--", path, check=False).stdout.decode("utf-8", "surrogateescape")
+        entry = next((e for e in out.split("\0") if e.endswith(f"\t{path}")), None)
+        return entry.split(" ", 1)[0] if entry else None
 
     def files_at(self, rev: str, paths: Sequence[str]) -> dict[str, bytes]:
         """{path: bytes} of the given files in the commit `rev` (absent ones left out), one `cat-file --batch`."""

@@ -30,6 +30,7 @@ def init(
         ws = Workspace.open(target)
         done.append(f"made a git repository in {target}")
     repo = ws.repo
+    ws.check_links()
     with ws.lock:
         if not clone.driver_current(repo):
             clone.register_driver(repo)

@@ -42,6 +42,7 @@ def merge_stages(ws: Workspace, path: str) -> bytes:
 
 def repair_unmerged(ws: Workspace, paths: list[str]) -> list[str]:
     """Merge each unmerged task file from its index stages, write it and stage it; says what it did."""
+    ws.check_links()
     done = []
     for path in paths:
         store.write_atomic(ws.repo.root / path, merge_stages(ws, path))
@@ -59,27 +60,37 @@ def repair_unmerged(ws: Workspace, paths: list[str]) -> list[str]:
     return done
 
 
-def repair_for_sync(ws: Workspace) -> list[str]:
-    """Before a sync: repair unmerged task files and finish the merge/rebase when nothing else is unmerged."""
+def repair_and_finish(ws: Workspace) -> list[str]:
+    """Repair unmerged task files and, when nothing else is unmerged, finish the merge (rebase, cherry-pick,
+    revert) that stopped on them; what `sync` and `doctor --fix` both do. Says what it did."""
     tasks, others = unmerged_paths(ws)
     if not tasks:
-        if others:
-            raise GittasksError(f"{', '.join(others)} unmerged; resolve them with git first, then run `gittasks sync`")
         return []
     done = repair_unmerged(ws, tasks)
+    operation = ws.repo.operation_in_progress()
+    if others or operation not in FINISH:
+        return done
+    if not ws.repo.continue_operation(operation):
+        raise GittasksError(f"merged the task files but `{FINISH[operation]}` failed; finish it by hand")
+    done = [d for d in done if not d.startswith("finish the")]
+    done.append(f"finished the {operation}")
+    # a rebase may stop again on the next commit: repair that one too
+    return done + repair_and_finish(ws)
+
+
+def repair_for_sync(ws: Workspace) -> list[str]:
+    """Before a sync: repair unmerged task files and finish the merge/rebase; refused while other files are
+    unmerged."""
+    tasks, others = unmerged_paths(ws)
+    if not tasks and others:
+        raise GittasksError(f"{', '.join(others)} unmerged; resolve them with git first, then run `gittasks sync`")
+    done = repair_and_finish(ws)
+    tasks, others = unmerged_paths(ws)
     if others:
         raise GittasksError(
-            f"merged {', '.join(tasks)}; {', '.join(others)} still unmerged: resolve them with git, then "
+            f"merged the task files; {', '.join(others)} still unmerged: resolve them with git, then "
             "run `gittasks sync` again"
         )
-    operation = ws.repo.operation_in_progress()
-    if operation in FINISH:
-        if not ws.repo.continue_operation(operation):
-            raise GittasksError(f"merged the task files but `{FINISH[operation]}` failed; finish it by hand")
-        done = [d for d in done if not d.startswith("finish the")]
-        done.append(f"finished the {operation}")
-        # a rebase may stop again on the next commit: repair that one too
-        return done + repair_for_sync(ws)
     return done
 
 

@@ -8,10 +8,11 @@ import secrets
 import socket
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import IO
 
-from gittasks import document, failpoints
+from gittasks import document, failpoints, render
 from gittasks.errors import GittasksError
 
 LOCK_NAME = "gittasks.lock"
@@ -28,6 +29,26 @@ def read_bytes(path: Path) -> bytes | None:
         raise GittasksError(f"{path}: is a folder, not a task file; move it away") from None
     except OSError as exc:
         raise GittasksError(f"{path}: cannot be read ({exc.strerror}); check its permissions") from None
+
+
+def outside_link(root: Path, rels: Iterable[str]) -> tuple[str, str] | None:
+    """The first of `rels` (paths in the repository; each folder on the way is looked at too) that is a symbolic link
+    leading out of the work tree `root` (or into its `.git`): (that path, where it leads); None when none does. A
+    link that stays inside the work tree is followed as usual."""
+    seen: set[str] = set()
+    for rel in rels:
+        parts = rel.split("/")
+        for depth in range(1, len(parts) + 1):
+            prefix = "/".join(parts[:depth])
+            if prefix in seen:
+                continue
+            seen.add(prefix)
+            if not os.path.islink(root / prefix):
+                continue
+            target, real_root = Path(os.path.realpath(root / prefix)), Path(os.path.realpath(root))
+            if not target.is_relative_to(real_root) or target.is_relative_to(real_root / ".git"):
+                return prefix, render.safe(os.readlink(root / prefix))
+    return None
 
 
 def load_file(path: Path, name: str) -> document.Document | None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shlex
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from gittasks import (
     ids,
     merge,
     model,
+    render,
     rules,
     secrets_check,
     store,
@@ -217,18 +219,58 @@ class Workspace:
 
     # -- arming and checks -----------------------------------------------------------------------------------------
     def arm(self) -> bool:
-        """Register the merge driver in this clone's own config when it lacks it; True when it did."""
-        if self.repo.has_merge_driver():
+        """Register the merge driver in this clone's own config when it lacks it (inline layout) or when the program
+        registered no longer exists (both layouts: gittasks installed elsewhere); True when it did. Reads the config
+        files only: no git process when the registration is sound."""
+        registered = clone.registered_driver(self.repo)
+        if registered is not None and clone.command_runs(registered):
             return False
+        if registered is None and not self.inline:
+            return False  # the own-branch layout merges its files itself; `init` registers the driver
         clone.register_driver(self.repo)
-        self.messages.append("registered the gittasks merge driver in this clone's git config (.git/config)")
+        self.messages.append(
+            "registered the gittasks merge driver in this clone's git config (.git/config)"
+            if registered is None
+            else f"registered the gittasks merge driver again: the program of `{render.safe(registered)}` no longer "
+            "exists"
+        )
         return True
+
+    def outside_link(self) -> str | None:
+        """Why no task file may be read or written now: one of them (or a folder holding them) is a symbolic link out
+        of the repository, which would read another file into the task list or write over it. None when none is."""
+        root = self.repo.root
+        found = store.outside_link(root, (rules.ACTIVE_PATH, rules.ARCHIVE_DIR, rules.WORK_ITEMS_DIR))
+        found = found or store.outside_link(root, taskbranch.worktree_paths(root))
+        if found is None:
+            return None
+        rel, target = found
+        committed = self.repo.mode_at("HEAD", rel)
+        then = "goes on without it" if self.inline else f"writes the task files from the branch {self.branch}"
+        arg = render.safe(shlex.quote(rel))
+        if committed == "120000":
+            fix = f"the current branch commits that link: `git rm {arg}` and commit; the next command then {then}"
+        elif committed is not None and self.inline:
+            fix = f"remove it and put back the committed files: `rm {arg} && git checkout HEAD -- {arg}`"
+        else:
+            fix = f"remove it (`rm {arg}`); the next command then {then}"
+        return (
+            f"{render.safe(rel)} is a symbolic link to {target}, outside the repository; gittasks never reads or "
+            f"writes task files through it: {fix}"
+        )
+
+    def check_links(self) -> None:
+        """Refuse, in one line, to touch the task files while one is a symbolic link out of the repository."""
+        reason = self.outside_link()
+        if reason is not None:
+            raise GittasksError(reason)
 
     def preflight(self) -> None:
         """Make the work-tree files current (bring in a moved branch, commit a pending external edit). Runs once per
         process; starts no git process when nothing moved (own-branch layout)."""
         if self._checked:
             return
+        self.check_links()
         if self.inline and self._migrated_elsewhere():
             self.messages.append(
                 f"the task list moved to the branch {self.branch} (`gittasks migrate` on another clone); "
@@ -260,6 +302,7 @@ class Workspace:
         )
 
     def _branch_preflight(self) -> None:
+        self.arm()
         state = taskbranch.load_state(self.repo.git_dir)
         tip = self.task_branch_tip()
         if self.files_current(state, tip):
@@ -278,6 +321,7 @@ class Workspace:
         task branch; a branch that moved is written into the files, merged with an edit made outside gittasks since
         the files were last written (then committed as its own change); a missing file is written again."""
         repo = self.repo
+        self.check_links()
         store.remove_stale_temp_files(self.active_path.parent)
         for _ in range(CAS_ATTEMPTS):
             state = taskbranch.load_state(repo.git_dir)

@@ -79,18 +79,6 @@ def test_line_merged_pull_then_sync_repairs_and_finishes(setup: tuple[Cli, Path,
     assert (a.root / ACTIVE).read_bytes() == (b_root / ACTIVE).read_bytes()
 
 
-def test_doctor_fix_repairs_and_names_the_git_command(setup: tuple[Cli, Path, str]) -> None:
-    a, b_root, tid = setup
-    diverge(a, b_root, tid)
-    subprocess.run(["git", "pull", "-q", "--no-rebase"], cwd=b_root, capture_output=True)
-    b = Cli(b_root, "WS-B")
-    out = b.ok("doctor", "--fix")
-    assert "git commit" in out
-    assert git(b_root, "ls-files", "-u") == ""
-    git(b_root, "commit", "-q", "--no-edit")
-    assert_merged(b_root, tid)
-
-
 def test_cherry_pick_and_stash_pop(setup: tuple[Cli, Path, str]) -> None:
     a, b_root, tid = setup
     a.ok("update", tid, "--owner", "alice")
