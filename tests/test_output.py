@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import Cli
+from helpers import Cli, git, init_repo
 
 LAYOUTS = pytest.mark.parametrize("inline", [False, True], ids=["own-branch", "inline"])
 EVIL = "\x1b[31mRED\x1b]0;pwned\x07\x9b"
@@ -53,3 +53,24 @@ def test_help_is_plain_text_piped_and_in_a_terminal(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     text = out.decode()
     assert "SUBJECT  [required]" in text and "\\[" not in text, text
+
+
+@LAYOUTS
+def test_sync_names_the_machine_an_incoming_change_came_from(
+    make_repo, bare_remote: Path, tmp_path: Path, inline: bool
+) -> None:  # type: ignore[no-untyped-def]
+    a = init_repo(make_repo("a"), "WS-A", inline=inline)
+    a.ok("init", "--remote", str(bare_remote))
+    tid = a.create("Shared")
+    a.ok("sync")
+    git(tmp_path, "clone", "-q", str(bare_remote), str(tmp_path / "b"))
+    b = Cli(tmp_path / "b", "WS-B")
+    b.ok("list")
+    a.ok("update", tid, "--owner", "alice")
+    a.ok("sync")
+    b.ok("update", tid, "-d", "edited on B, later")  # B's edit is the later one: the merged task names WS-B
+    out = b.ok("sync")
+    assert re.search(rf"^in +changed +{tid} +Shared \(from WS-A\)$", out, re.M), out
+    assert b.task(tid)["owner"] == "alice" and b.task(tid)["description"] == "edited on B, later"
+    c = a.json("sync")
+    assert [(i["id"], i["change"], i["machine"]) for i in c["incoming"]] == [(tid, "changed", "WS-B")]
