@@ -115,7 +115,7 @@ def _task_line(
     conflicts: list[str],
 ) -> str:
     status = task.get("status", rules.PENDING)
-    parts = [f"- [{render.safe(task['id'])}] {render.safe(task.get('subject'))}: {status}"]
+    parts = [f"- [{render.safe(task['id'])}] {render.safe(task.get('subject'))}: {render.safe(status)}"]
     if task.get("owner"):
         parts.append(f"owner {render.safe(task['owner'])}")
     who = task.get("updated_by")

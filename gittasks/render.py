@@ -91,7 +91,7 @@ def tree_order(tasks: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
 
 
 def list_line(task: dict[str, Any], conflicted: bool = False) -> str:
-    status = task.get("status", rules.PENDING)
+    status = safe(task.get("status", rules.PENDING))
     owner = f" ({safe(task['owner'])})" if task.get("owner") else ""
     flag = "  [conflict]" if conflicted else ""
     return f"{safe(task['id'])}  {status:<11}  {safe(task.get('subject'))}{owner}{flag}"
@@ -394,6 +394,19 @@ def conflict_line(record: Any, *, with_task: bool = True) -> str:
         f"{safe(v.get('value'))} ({safe(v.get('machine'))})" for v in record.get("values", []) if isinstance(v, dict)
     )
     task = f"{safe(record.get('task'))} " if with_task else ""
-    return (
-        f"{task}{safe(record.get('field'))} [{record.get('kind', 'field')}]: {values}; kept {safe(record.get('kept'))}"
-    )
+    kind = safe(record.get("kind", "field"))
+    return f"{task}{safe(record.get('field'))} [{kind}]: {values}; kept {safe(record.get('kept'))}"
+
+
+def log_lines(entry: dict[str, Any]) -> list[str]:
+    """One entry of `log`: the commit, when, machine, action and task, then a line per field changed."""
+    lines = [
+        f"{safe(entry['commit'][:10])}  {safe(entry['when'])}  {safe(entry['machine'])}  {safe(entry['action'])}  "
+        f"{safe(entry['task'])} {safe(entry['subject'])}"
+    ]
+    for name, change in entry["changes"].items():
+        if name == "*":
+            lines.append("    created" if change["from"] is None else "    removed")
+        else:
+            lines.append(f"    {safe(name)}: {safe(change['from'])} -> {safe(change['to'])}")
+    return lines

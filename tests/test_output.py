@@ -4,6 +4,7 @@ the machine an incoming change came from. Both layouts."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -11,11 +12,82 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import Cli, git, init_repo
+from helpers import ACTIVE, Cli, git, init_repo
 
 LAYOUTS = pytest.mark.parametrize("inline", [False, True], ids=["own-branch", "inline"])
 EVIL = "\x1b[31mRED\x1b]0;pwned\x07\x9b"
 RAW = re.compile(r"[\x07\x1b\x80-\x9f]")  # BEL, ESC and the C1 controls (CSI, OSC, ...)
+
+
+def commit_to_history(cli: Cli, inline: bool, doc: dict[str, object], message: str) -> None:
+    """Put `doc` into the task history as another tool (or another machine's gittasks) would commit it: on the
+    current branch (inline) or on the task branch with plumbing (own branch), with the commit message `message`."""
+    raw = json.dumps(doc, indent=2).encode()
+    if inline:
+        (cli.root / ACTIVE).write_bytes(raw)
+        git(cli.root, "add", "-f", ACTIVE)
+        git(cli.root, "commit", "-q", "--no-verify", "-m", message)
+        return
+    blob_file = cli.root.parent / "blob.json"
+    blob_file.write_bytes(raw)
+    env = {"GIT_INDEX_FILE": str(cli.root.parent / "plumbing-index")}
+    git(cli.root, "read-tree", "gittasks", env=env)
+    blob = git(cli.root, "hash-object", "-w", str(blob_file))
+    git(cli.root, "update-index", "--add", "--cacheinfo", f"100644,{blob},{ACTIVE}", env=env)
+    tree = git(cli.root, "write-tree", env=env)
+    commit = git(cli.root, "commit-tree", tree, "-p", "gittasks", "-m", message)
+    git(cli.root, "update-ref", "refs/heads/gittasks", commit)
+
+
+@LAYOUTS
+def test_no_escape_sequence_from_a_file_or_a_commit_reaches_the_terminal(tmp_path: Path, inline: bool) -> None:
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
+    (tmp_path / "a").mkdir()
+    git(tmp_path / "a", "init", "-q", "-b", "main")
+    a = init_repo(tmp_path / "a", "WS-A", inline=inline)
+    a.ok("init", "--remote", str(remote))
+    done = a.create("Billed")
+    a.ok("update", done, "--client", "Client")
+    a.ok("done", done, "--minutes", "5", "--category", "support")
+    waiting = a.create("Waiting", "--blocked-by", a.create("Blocker"))
+    a.ok("sync")
+    git(tmp_path, "clone", "-q", str(remote), str(tmp_path / "b"))
+    b = Cli(tmp_path / "b", "WS-B")
+    b.ok("list")
+    # text the tool itself takes as it is (a subject, an owner, a machine name) and a sync brings to the other side
+    evil_machine = Cli(a.root, "laptop" + EVIL)
+    evil_machine.ok("update", waiting, "--subject", "Waiting" + EVIL, "--owner", "owner" + EVIL)
+    evil_machine.ok("sync")
+    synced = b.run("sync")
+    # what only a file or a commit can hold: an odd status, a conflict record, every field, an Action trailer
+    doc = a.doc()
+    for task in doc["tasks"]:
+        for key in ("activeForm", "description", "blocked_reason", "type", "updated_by", "created_at"):
+            task[key] = key + EVIL
+        task["metadata"] = {**task.get("metadata", {}), "key" + EVIL: EVIL, "client": "client" + EVIL}
+        task["context"] = {"outcome": EVIL, "files_modified": [EVIL]}
+        task["extra" + EVIL] = EVIL
+        if task["id"] == waiting:
+            task["status"] = "status" + EVIL
+    doc["conflicts"] = [{"task": done, "field": "owner" + EVIL, "kind": "kind" + EVIL, "kept": EVIL,
+                         "values": [{"value": EVIL, "machine": EVIL}]}]  # fmt: skip
+    commit_to_history(a, inline, doc, f"by hand\n\nTask: {done}\nAction: act\x1b[32mGREEN\nMachine: m\x1b[33mM\n")
+    commands = [
+        ("list",), ("list", "--all"), ("show", done), ("show", waiting), ("log",), ("log", done), ("log", waiting),
+        ("conflicts",), ("status",), ("checklist",), ("checklist", "--detailed"), ("recover",), ("ready",),
+        ("report",), ("report", "--items"), ("stats",), ("doctor",), ("validate",), ("start", waiting),
+    ]  # fmt: skip
+    results = [(("sync",), synced), *((args, a.run(*args)) for args in commands)]
+    results.append((("hook", "session-start"), a.run("hook", "session-start", input="{}")))
+    for args, proc in results:
+        assert "Traceback" not in proc.stderr, (args, proc.stderr)
+        for stream in (proc.stdout, proc.stderr):
+            assert not RAW.search(stream), (args, stream)
+    shown = {args: proc.stdout + proc.stderr for args, proc in results}
+    assert "\\x1b[31mRED" in shown[("list",)] and "status\\x1b" in shown[("list",)]  # shown, made safe
+    assert "kind\\x1b" in shown[("conflicts",)] and "act\\x1b[32mGREEN" in shown[("log",)]
+    assert "Waiting\\x1b" in shown[("sync",)] and "laptop\\x1b" in shown[("sync",)]
 
 
 def test_help_is_plain_text_piped_and_in_a_terminal(tmp_path: Path) -> None:

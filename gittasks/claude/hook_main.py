@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from gittasks.render import safe
+
 HOOKS = ("capture", "session-start")
 
 
@@ -27,7 +29,7 @@ def _payload() -> dict[str, Any]:
 
 
 def _say(text: str) -> None:
-    print(text[:500].replace("\n", " "), file=sys.stderr)
+    print(safe(text[:500]), file=sys.stderr)
 
 
 def main(name: str, repo: Path | None = None) -> int:
@@ -48,7 +50,7 @@ def main(name: str, repo: Path | None = None) -> int:
         for line in [*ws.messages, *notes]:
             _say(f"gittasks: {line}")
         if text is not None:
-            print(text)
+            print(safe(text, multiline=True))
     except hooks.RefusedWrite as exc:
         _say(f"gittasks: {exc}")
         return 2

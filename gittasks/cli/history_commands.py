@@ -30,15 +30,8 @@ def register(app: typer.Typer) -> None:
             )
             return
         for entry in entries:
-            output.echo(
-                f"{entry['commit'][:10]}  {entry['when']}  {render.safe(entry['machine'])}  {entry['action']}  "
-                f"{render.safe(entry['task'])} {render.safe(entry['subject'])}"
-            )
-            for name, change in entry["changes"].items():
-                if name == "*":
-                    output.echo("    created" if change["from"] is None else "    removed")
-                    continue
-                output.echo(f"    {render.safe(name)}: {render.safe(change['from'])} -> {render.safe(change['to'])}")
+            for line in render.log_lines(entry):
+                output.echo(line)
         if not entries:
             output.note("no history found")
 
