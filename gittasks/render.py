@@ -398,6 +398,14 @@ def conflict_line(record: Any, *, with_task: bool = True) -> str:
     return f"{task}{safe(record.get('field'))} [{kind}]: {values}; kept {safe(record.get('kept'))}"
 
 
+def change_value(value: Any) -> str:
+    """One side of a change in `log` (`from -> to`): "(none)" for no value, `""` for the empty text, other text as
+    it is, anything else as JSON; made safe."""
+    if value is None:
+        return "(none)"
+    return '""' if value == "" else json_text(value)
+
+
 def log_lines(entry: dict[str, Any]) -> list[str]:
     """One entry of `log`: the commit, when, machine, action and task, then a line per field changed."""
     lines = [
@@ -408,5 +416,5 @@ def log_lines(entry: dict[str, Any]) -> list[str]:
         if name == "*":
             lines.append("    created" if change["from"] is None else "    removed")
         else:
-            lines.append(f"    {safe(name)}: {safe(change['from'])} -> {safe(change['to'])}")
+            lines.append(f"    {safe(name)}: {change_value(change['from'])} -> {change_value(change['to'])}")
     return lines

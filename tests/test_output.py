@@ -128,6 +128,45 @@ def test_help_is_plain_text_piped_and_in_a_terminal(tmp_path: Path) -> None:
 
 
 @LAYOUTS
+def test_log_says_when_it_stops_short(make_repo, inline: bool) -> None:  # type: ignore[no-untyped-def]
+    cli = init_repo(make_repo(), inline=inline)
+    for n in range(22):
+        cli.create(f"Task {n}")
+    proc = cli.run("log")
+    assert proc.returncode == 0
+    assert len([line for line in proc.stdout.splitlines() if not line.startswith(" ")]) == 20
+    assert "showing the last 20 changes; --limit N for more" in proc.stderr
+    proc = cli.run("log", "--limit", "30")
+    assert len([line for line in proc.stdout.splitlines() if not line.startswith(" ")]) == 22
+    assert proc.stderr == ""
+
+
+@LAYOUTS
+def test_log_of_an_unknown_id_is_refused_and_a_deleted_task_keeps_its_history(make_repo, inline: bool) -> None:  # type: ignore[no-untyped-def]
+    cli = init_repo(make_repo(), inline=inline)
+    gone = cli.create("Deleted later")
+    cli.ok("delete", gone)
+    err = cli.fail("log", "nosuchid")
+    assert len(err.strip().splitlines()) == 1 and "'nosuchid'" in err and "gittasks list --all" in err
+    assert "deleted" in cli.ok("log", gone) or "removed" in cli.ok("log", gone)
+
+
+@LAYOUTS
+def test_log_shows_empty_and_missing_values(make_repo, inline: bool) -> None:  # type: ignore[no-untyped-def]
+    cli = init_repo(make_repo(), inline=inline)
+    tid = cli.create("Values")
+    cli.ok("update", tid, "-d", "hello")
+    cli.ok("update", tid, "--owner", "bob")
+    cli.ok("update", tid, "--owner", "")
+    cli.ok("update", tid, "--meta", "k=v")
+    out = cli.ok("log", tid)
+    assert 'description: "" -> hello' in out
+    assert "owner: (none) -> bob" in out and re.search(r"owner: bob -> (\(none\)|\"\")$", out, re.M)
+    assert "metadata.k: (none) -> v" in out
+    assert not re.search(r"(: | -> )$|:  ->", out, re.M), out
+
+
+@LAYOUTS
 def test_sync_names_the_machine_an_incoming_change_came_from(
     make_repo, bare_remote: Path, tmp_path: Path, inline: bool
 ) -> None:  # type: ignore[no-untyped-def]

@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """History from git: when, which machine, which action, what changed."""
         ws = output.workspace()
-        entries = operations.task_history(ws, task_id, limit)
+        entries, cut = operations.history_page(ws, task_id, limit)
         output.flush_messages(ws)
         if as_json:
             output.emit_json(
@@ -32,7 +32,9 @@ def register(app: typer.Typer) -> None:
         for entry in entries:
             for line in render.log_lines(entry):
                 output.echo(line)
-        if not entries:
+        if cut is not None:
+            output.note(f"showing the last {cut} changes; --limit N for more")
+        elif not entries:
             output.note("no history found")
 
     @app.command("archive")
