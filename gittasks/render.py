@@ -55,6 +55,11 @@ def humanize_seconds(seconds: float) -> str:
     return f"{seconds} second{'s' if seconds != 1 else ''}"
 
 
+def plural(count: int, word: str) -> str:
+    """`1 task`, `2 tasks`: a count and its noun (a noun whose plural adds an s)."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
 def conflicted_ids(doc: dict[str, Any]) -> set[str]:
     return {str(r.get("task")) for r in doc.get("conflicts") or [] if isinstance(r, dict)}
 
@@ -95,6 +100,27 @@ def list_line(task: dict[str, Any], conflicted: bool = False) -> str:
     owner = f" ({safe(task['owner'])})" if task.get("owner") else ""
     flag = "  [conflict]" if conflicted else ""
     return f"{safe(task['id'])}  {status:<11}  {safe(task.get('subject'))}{owner}{flag}"
+
+
+def nothing_ready(tasks: list[dict[str, Any]], shown: int = 5) -> str:
+    """Why `ready` lists nothing: no task is pending, or what the pending tasks wait for (blockers not completed,
+    subtasks still open), the first `shown` of them named."""
+    pending = [t for t in tasks if t.get("status", rules.PENDING) == rules.PENDING]
+    if not pending:
+        counts = [f"{n} {s.replace('_', ' ')}" for s in (rules.IN_PROGRESS, rules.BLOCKED)
+                  if (n := sum(1 for t in tasks if t.get("status") == s))]  # fmt: skip
+        return "nothing is ready: no task is pending" + (f" ({', '.join(counts)})" if counts else "")
+    by_id = {t["id"]: t for t in tasks}
+    parents = rules.open_parents(tasks)
+    waits = []
+    for task in pending[:shown]:
+        blockers = rules.open_blockers(task, by_id)
+        waited = ", ".join(f"{safe(b)} ({safe(by_id[b].get('subject'))})" for b in blockers) or "its open subtasks"
+        if blockers or task["id"] in parents:
+            waits.append(f"{safe(task['id'])} ({safe(task.get('subject'))}) for {waited}")
+    more = f"; {len(pending) - shown} more" if len(pending) > shown else ""
+    every = "the one pending task waits" if len(pending) == 1 else f"all {len(pending)} pending tasks wait"
+    return f"nothing is ready: {every}: {'; '.join(waits)}{more}"
 
 
 def _status(task: dict[str, Any]) -> str:

@@ -167,6 +167,46 @@ def test_log_shows_empty_and_missing_values(make_repo, inline: bool) -> None:  #
 
 
 @LAYOUTS
+def test_list_after_archiving_everything_points_to_all(make_repo, inline: bool) -> None:  # type: ignore[no-untyped-def]
+    cli = init_repo(make_repo(), inline=inline)
+    for subject in ("One", "Two"):
+        cli.ok("done", cli.create(subject))
+    cli.ok("archive")
+    proc = cli.run("list")
+    assert proc.returncode == 0 and proc.stdout == ""
+    assert "no active tasks; 2 archived: `gittasks list --all`" in proc.stderr
+    assert len(cli.ok("list", "--all").splitlines()) == 2
+
+
+@LAYOUTS
+def test_ready_with_nothing_ready_says_why(make_repo, inline: bool) -> None:  # type: ignore[no-untyped-def]
+    cli = init_repo(make_repo(), inline=inline)
+    proc = cli.run("ready")
+    assert proc.returncode == 0 and proc.stdout == "" and "no task is pending" in proc.stderr
+    blocker = cli.create("Blocker")
+    cli.ok("start", blocker)
+    waiting = cli.create("Waiting", "--blocked-by", blocker)
+    proc = cli.run("ready")
+    assert proc.stdout == ""
+    assert f"the one pending task waits: {waiting} (Waiting) for {blocker} (Blocker)" in proc.stderr
+    parent = cli.create("Parent")
+    cli.create("Child", "--parent", parent, "--blocked-by", blocker)
+    proc = cli.run("ready")
+    assert "all 3 pending tasks wait" in proc.stderr and f"{parent} (Parent) for its open subtasks" in proc.stderr
+    assert cli.json("ready") == []
+
+
+@LAYOUTS
+def test_one_incomplete_task_is_singular(make_repo, inline: bool) -> None:  # type: ignore[no-untyped-def]
+    cli = init_repo(make_repo(), inline=inline)
+    cli.create("Only one")
+    for out in (cli.ok("recover"), cli.ok("hook", "session-start", input="{}")):
+        assert "1 incomplete task in " in out and "1 incomplete tasks" not in out
+    cli.create("Another")
+    assert "2 incomplete tasks in " in cli.ok("recover")
+
+
+@LAYOUTS
 def test_sync_names_the_machine_an_incoming_change_came_from(
     make_repo, bare_remote: Path, tmp_path: Path, inline: bool
 ) -> None:  # type: ignore[no-untyped-def]
