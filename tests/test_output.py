@@ -207,6 +207,27 @@ def test_one_incomplete_task_is_singular(make_repo, inline: bool) -> None:  # ty
 
 
 @LAYOUTS
+@pytest.mark.parametrize(
+    "args", [("list",), ("log",), ("recover",), ("checklist",), ("status",), ("list", "--json"), ("--help",),
+             ("hook", "session-start")], ids=" ".join,
+)  # fmt: skip
+def test_a_closed_stdout_ends_quietly(make_repo, inline: bool, args: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
+    cli = init_repo(make_repo(), inline=inline)
+    for n in range(3):
+        cli.create(f"Task {n}")
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # `gittasks ... | head -0`: the reader is gone before anything is written
+    try:
+        proc = subprocess.run([sys.executable, "-m", "gittasks", *args], cwd=cli.root, stdout=write_end,
+                              stderr=subprocess.PIPE, input=b"{}", timeout=120)  # fmt: skip
+    finally:
+        os.close(write_end)
+    err = proc.stderr.decode()
+    assert err == "", err
+    assert proc.returncode in (0, 1)
+
+
+@LAYOUTS
 def test_sync_names_the_machine_an_incoming_change_came_from(
     make_repo, bare_remote: Path, tmp_path: Path, inline: bool
 ) -> None:  # type: ignore[no-untyped-def]

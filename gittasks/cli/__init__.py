@@ -19,6 +19,15 @@ def utf8_streams() -> None:
                 reconfigure(encoding="utf-8", errors="replace")
 
 
+def stdout_closed() -> None:
+    """The reader of stdout is gone (`gittasks ... | head`): point stdout at the null device, so that what is still
+    buffered goes nowhere quietly, also at the interpreter's last flush."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
 def error_line(text: str) -> None:
     """A refusal or failure: one line on stderr, made safe (a message may quote a file or a commit)."""
     print(f"gittasks: {safe(text)}", file=sys.stderr)
