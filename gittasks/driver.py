@@ -6,7 +6,7 @@ or %B is empty or not a valid task file; %A is left untouched and one line on st
 Exit 2: wrong arguments.
 
 This runs once per merged file in every `git pull`, so it imports only the standard library, orjson, `merge`,
-`document` and `rules`.
+`document`, `rules` and `render` (for `safe`: git shows what it says in the terminal).
 """
 
 from __future__ import annotations
@@ -19,12 +19,13 @@ import time
 
 from gittasks import document, merge
 from gittasks.document import DocumentError
+from gittasks.render import safe
 
 USAGE = "usage: gittasks merge-driver BASE OURS THEIRS PATH   (git: %O %A %B %P)"
 
 
 def _say(message: str) -> None:
-    line = " ".join(str(message).split())
+    line = safe(" ".join(str(message).split()))
     try:
         sys.stderr.write(f"gittasks merge-driver: {line}\n")
         sys.stderr.flush()

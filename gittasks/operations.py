@@ -455,14 +455,33 @@ LOG_LIMIT = 20  # entries `log` shows without a task id and without --limit
 
 
 def task_history(ws: Workspace, given: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
-    """The history from git, newest first: one task's whole history (an active, archived or deleted task's id or
-    prefix), or the last `limit` (default LOG_LIMIT) entries of all tasks."""
+    """The history from git, newest first: one task's whole history (an active or archived task's id or prefix, a
+    deleted task's id), or the last `limit` (default LOG_LIMIT) entries of all tasks. An id that names no task of
+    the three is refused (UnknownId)."""
+    return history_page(ws, given, limit)[0]
+
+
+def history_page(
+    ws: Workspace, given: str | None = None, limit: int | None = None
+) -> tuple[list[dict[str, Any]], int | None]:
+    """`task_history`, and the limit that left older entries out (None when nothing was left out)."""
     if limit is not None and limit < 1:
         raise GittasksError("limit must be 1 or more")
     task_id = history_id(ws, given) if given is not None else None
     rev = ws.history_rev()
     wanted = limit if limit is not None else (None if task_id else LOG_LIMIT)
-    return history.task_log(ws.repo, task_id, wanted, rev) if rev else []
+    entries = history.task_log(ws.repo, task_id, wanted + 1 if wanted else None, rev) if rev else []
+    if given is not None and not entries:
+        try:
+            find_task(ws, given)  # an active or archived task with no history yet is no error
+        except UnknownId:
+            raise UnknownId(
+                f"no task with id {given!r} is active, archived or in the history (a deleted task's history takes "
+                "its whole id); see `gittasks list --all`"
+            ) from None
+    if wanted is not None and len(entries) > wanted:
+        return entries[:wanted], wanted
+    return entries, None
 
 
 def task_stats(ws: Workspace, since: str | None = None, client: str | None = None) -> dict[str, Any]:

@@ -87,7 +87,7 @@ def as_text(
         s: sum(1 for t in tasks if t.get("status") == s) for s in (rules.IN_PROGRESS, rules.BLOCKED, rules.PENDING)
     }
     head = (
-        f"gittasks: {len(tasks)} incomplete tasks in .claude/active-tasks.json "
+        f"gittasks: {render.plural(len(tasks), 'incomplete task')} in .claude/active-tasks.json "
         f"({counts[rules.IN_PROGRESS]} in progress, {counts[rules.BLOCKED]} blocked, {counts[rules.PENDING]} pending), "
         f"blockers listed first. This machine: {render.safe(machine)}."
     )
@@ -96,7 +96,7 @@ def as_text(
     kinds = _conflict_kinds(doc)
     for shown, task in enumerate(tasks):
         line = _task_line(task, by_id, machine, now, stale_after, kinds.get(task["id"], []))
-        tail = f"... and {len(tasks) - shown} more incomplete tasks (see `gittasks list`)"
+        tail = f"... and {render.plural(len(tasks) - shown, 'more incomplete task')} (see `gittasks list`)"
         if used + len(line) + 1 + len(tail) + 1 > limit:
             lines.append(tail)
             break
@@ -115,7 +115,7 @@ def _task_line(
     conflicts: list[str],
 ) -> str:
     status = task.get("status", rules.PENDING)
-    parts = [f"- [{render.safe(task['id'])}] {render.safe(task.get('subject'))}: {status}"]
+    parts = [f"- [{render.safe(task['id'])}] {render.safe(task.get('subject'))}: {render.safe(status)}"]
     if task.get("owner"):
         parts.append(f"owner {render.safe(task['owner'])}")
     who = task.get("updated_by")

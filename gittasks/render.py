@@ -55,6 +55,11 @@ def humanize_seconds(seconds: float) -> str:
     return f"{seconds} second{'s' if seconds != 1 else ''}"
 
 
+def plural(count: int, word: str) -> str:
+    """`1 task`, `2 tasks`: a count and its noun (a noun whose plural adds an s)."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
 def conflicted_ids(doc: dict[str, Any]) -> set[str]:
     return {str(r.get("task")) for r in doc.get("conflicts") or [] if isinstance(r, dict)}
 
@@ -91,10 +96,31 @@ def tree_order(tasks: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
 
 
 def list_line(task: dict[str, Any], conflicted: bool = False) -> str:
-    status = task.get("status", rules.PENDING)
+    status = safe(task.get("status", rules.PENDING))
     owner = f" ({safe(task['owner'])})" if task.get("owner") else ""
     flag = "  [conflict]" if conflicted else ""
     return f"{safe(task['id'])}  {status:<11}  {safe(task.get('subject'))}{owner}{flag}"
+
+
+def nothing_ready(tasks: list[dict[str, Any]], shown: int = 5) -> str:
+    """Why `ready` lists nothing: no task is pending, or what the pending tasks wait for (blockers not completed,
+    subtasks still open), the first `shown` of them named."""
+    pending = [t for t in tasks if t.get("status", rules.PENDING) == rules.PENDING]
+    if not pending:
+        counts = [f"{n} {s.replace('_', ' ')}" for s in (rules.IN_PROGRESS, rules.BLOCKED)
+                  if (n := sum(1 for t in tasks if t.get("status") == s))]  # fmt: skip
+        return "nothing is ready: no task is pending" + (f" ({', '.join(counts)})" if counts else "")
+    by_id = {t["id"]: t for t in tasks}
+    parents = rules.open_parents(tasks)
+    waits = []
+    for task in pending[:shown]:
+        blockers = rules.open_blockers(task, by_id)
+        waited = ", ".join(f"{safe(b)} ({safe(by_id[b].get('subject'))})" for b in blockers) or "its open subtasks"
+        if blockers or task["id"] in parents:
+            waits.append(f"{safe(task['id'])} ({safe(task.get('subject'))}) for {waited}")
+    more = f"; {len(pending) - shown} more" if len(pending) > shown else ""
+    every = "the one pending task waits" if len(pending) == 1 else f"all {len(pending)} pending tasks wait"
+    return f"nothing is ready: {every}: {'; '.join(waits)}{more}"
 
 
 def _status(task: dict[str, Any]) -> str:
@@ -394,6 +420,27 @@ def conflict_line(record: Any, *, with_task: bool = True) -> str:
         f"{safe(v.get('value'))} ({safe(v.get('machine'))})" for v in record.get("values", []) if isinstance(v, dict)
     )
     task = f"{safe(record.get('task'))} " if with_task else ""
-    return (
-        f"{task}{safe(record.get('field'))} [{record.get('kind', 'field')}]: {values}; kept {safe(record.get('kept'))}"
-    )
+    kind = safe(record.get("kind", "field"))
+    return f"{task}{safe(record.get('field'))} [{kind}]: {values}; kept {safe(record.get('kept'))}"
+
+
+def change_value(value: Any) -> str:
+    """One side of a change in `log` (`from -> to`): "(none)" for no value, `""` for the empty text, other text as
+    it is, anything else as JSON; made safe."""
+    if value is None:
+        return "(none)"
+    return '""' if value == "" else json_text(value)
+
+
+def log_lines(entry: dict[str, Any]) -> list[str]:
+    """One entry of `log`: the commit, when, machine, action and task, then a line per field changed."""
+    lines = [
+        f"{safe(entry['commit'][:10])}  {safe(entry['when'])}  {safe(entry['machine'])}  {safe(entry['action'])}  "
+        f"{safe(entry['task'])} {safe(entry['subject'])}"
+    ]
+    for name, change in entry["changes"].items():
+        if name == "*":
+            lines.append("    created" if change["from"] is None else "    removed")
+        else:
+            lines.append(f"    {safe(name)}: {change_value(change['from'])} -> {change_value(change['to'])}")
+    return lines

@@ -169,8 +169,8 @@ def as_table(report: dict[str, Any]) -> str:
     billable = hours([r["billable_minutes"] for r in rows])
     lines = [header]
     for i, row in enumerate(rows):
-        lines.append((row["period"], row["client"] or "-", row["project"] or "-", str(row["tasks"]), spent[i],
-                      billable[i]))  # fmt: skip
+        lines.append((row["period"], safe(row["client"] or "-"), safe(row["project"] or "-"), str(row["tasks"]),
+                      spent[i], billable[i]))  # fmt: skip
     lines.append(("total", "", "", str(report["totals"]["tasks"]), spent[-1], billable[-1]))
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     return "\n".join("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip() for line in lines)

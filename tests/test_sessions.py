@@ -170,7 +170,7 @@ def test_capture_outside_a_repository_exits_zero(tmp_path: Path) -> None:
 def test_session_start_prints_recovery(cli: Cli) -> None:
     cli.create("Pending work")
     out, _ = hook(cli, {"session_id": "s9", "source": "startup", "cwd": str(cli.root)}, "session-start")
-    assert "Pending work" in out and "incomplete tasks" in out
+    assert "Pending work" in out and "1 incomplete task in" in out
 
 
 def test_install_claude_merges_idempotently_with_backup(cli: Cli) -> None:

@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from gittasks.render import safe
+
 HOOKS = ("capture", "session-start")
 
 
@@ -27,13 +29,13 @@ def _payload() -> dict[str, Any]:
 
 
 def _say(text: str) -> None:
-    print(text[:500].replace("\n", " "), file=sys.stderr)
+    print(safe(text[:500]), file=sys.stderr)
 
 
 def main(name: str, repo: Path | None = None) -> int:
     """Run the hook `name` (one of HOOKS) on the payload on stdin; the exit code for Claude Code."""
     from gittasks.claude import hooks  # here, so that a bad payload costs no import
-    from gittasks.cli import utf8_streams
+    from gittasks.cli import stdout_closed, utf8_streams
 
     utf8_streams()
     try:
@@ -48,7 +50,9 @@ def main(name: str, repo: Path | None = None) -> int:
         for line in [*ws.messages, *notes]:
             _say(f"gittasks: {line}")
         if text is not None:
-            print(text)
+            print(safe(text, multiline=True), flush=True)
+    except BrokenPipeError:  # the reader went away (`| head`): nothing more to say
+        stdout_closed()
     except hooks.RefusedWrite as exc:
         _say(f"gittasks: {exc}")
         return 2

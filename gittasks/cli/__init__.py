@@ -7,6 +7,7 @@ import os
 import sys
 
 from gittasks.errors import GittasksError
+from gittasks.render import safe
 
 
 def utf8_streams() -> None:
@@ -16,6 +17,20 @@ def utf8_streams() -> None:
         if reconfigure is not None:
             with contextlib.suppress(ValueError, OSError):
                 reconfigure(encoding="utf-8", errors="replace")
+
+
+def stdout_closed() -> None:
+    """The reader of stdout is gone (`gittasks ... | head`): point stdout at the null device, so that what is still
+    buffered goes nowhere quietly, also at the interpreter's last flush."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+def error_line(text: str) -> None:
+    """A refusal or failure: one line on stderr, made safe (a message may quote a file or a commit)."""
+    print(f"gittasks: {safe(text)}", file=sys.stderr)
 
 
 def run(args: list[str]) -> int:
@@ -30,21 +45,20 @@ def run(args: list[str]) -> int:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)
     except GittasksError as exc:
-        print(f"gittasks: {exc}", file=sys.stderr)
+        error_line(str(exc))
         return exc.exit_code
     except OSError as exc:
-        print(f"gittasks: {exc.strerror or exc}: {exc.filename or ''}; nothing was changed", file=sys.stderr)
+        error_line(f"{exc.strerror or exc}: {exc.filename or ''}; nothing was changed")
         return 1
     except Exception as exc:  # a bug: one line for the user, the traceback on request
         if os.environ.get("GITTASKS_DEBUG"):
             raise
-        print(
-            f"gittasks: internal error ({type(exc).__name__}: {exc}); nothing half-done was kept. "
-            "Set GITTASKS_DEBUG=1 to see the traceback and please report it",
-            file=sys.stderr,
+        error_line(
+            f"internal error ({type(exc).__name__}: {exc}); nothing half-done was kept. "
+            "Set GITTASKS_DEBUG=1 to see the traceback and please report it"
         )
         return 1
     except KeyboardInterrupt:
-        print("gittasks: interrupted; nothing half-done is left (re-run the command)", file=sys.stderr)
+        error_line("interrupted; nothing half-done is left (re-run the command)")
         return 130
     return 0

@@ -8,8 +8,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import typer.core
 
 from gittasks.cli import output
+
+# typer escapes the `[required]`, `[default: ...]` and range notes of every parameter's help for rich markup whenever
+# rich is installed, also in an app that prints its help without rich, which then shows the backslashes (typer issue
+# 1058). gittasks' help is plain text (rich_markup_mode=None): tell typer's help records that rich is not in play.
+typer.core.HAS_RICH = False
 
 # Which module defines which commands: a call builds only the group it needs (typer builds every registered command
 # on each start), and all of them for --help or a name it does not know (so typer can list or suggest).

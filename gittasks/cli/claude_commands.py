@@ -14,7 +14,9 @@ from gittasks.git import find_repo
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 
-hook_app = typer.Typer(help="What the Claude Code hooks run (JSON payload on stdin).", no_args_is_help=True)
+hook_app = typer.Typer(
+    help="What the Claude Code hooks run (JSON payload on stdin).", no_args_is_help=True, rich_markup_mode=None
+)
 
 
 def register(app: typer.Typer) -> None:

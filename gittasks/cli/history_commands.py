@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """History from git: when, which machine, which action, what changed."""
         ws = output.workspace()
-        entries = operations.task_history(ws, task_id, limit)
+        entries, cut = operations.history_page(ws, task_id, limit)
         output.flush_messages(ws)
         if as_json:
             output.emit_json(
@@ -30,16 +30,11 @@ def register(app: typer.Typer) -> None:
             )
             return
         for entry in entries:
-            output.echo(
-                f"{entry['commit'][:10]}  {entry['when']}  {render.safe(entry['machine'])}  {entry['action']}  "
-                f"{render.safe(entry['task'])} {render.safe(entry['subject'])}"
-            )
-            for name, change in entry["changes"].items():
-                if name == "*":
-                    output.echo("    created" if change["from"] is None else "    removed")
-                    continue
-                output.echo(f"    {render.safe(name)}: {render.safe(change['from'])} -> {render.safe(change['to'])}")
-        if not entries:
+            for line in render.log_lines(entry):
+                output.echo(line)
+        if cut is not None:
+            output.note(f"showing the last {cut} changes; --limit N for more")
+        elif not entries:
             output.note("no history found")
 
     @app.command("archive")

@@ -1,4 +1,6 @@
-"""Printing helpers shared by the command modules."""
+"""Printing helpers shared by the command modules. Every text they print passes `render.safe` once more on its way
+out, so that no escape sequence or control character from a file, a commit or a setting reaches the terminal even
+where a view forgot a value (JSON output is data, written as it is)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from gittasks import document
+from gittasks import document, render
 from gittasks.workspace import Workspace
 
 _state: dict[str, Any] = {"repo": None}
@@ -31,7 +33,7 @@ def workspace() -> Workspace:
 
 def flush_messages(ws: Workspace) -> None:
     for line in ws.messages:
-        print(f"gittasks: {line}", file=sys.stderr)
+        note(line)
     ws.messages.clear()
 
 
@@ -53,11 +55,12 @@ def emit_json_stream(items: Iterable[Any]) -> None:
 
 
 def echo(text: str = "") -> None:
-    print(text)
+    print(render.safe(text, multiline=True))
 
 
 def note(text: str) -> None:
-    print(f"gittasks: {text}", file=sys.stderr)
+    """One line on stderr."""
+    print(f"gittasks: {render.safe(text)}", file=sys.stderr)
 
 
 def use_colour() -> bool:
@@ -73,7 +76,7 @@ def print_checklist(text: str) -> None:
 
     marks = {"[✓]": "green", "[→]": "yellow", "[!]": "red", "[✗]": "dim"}
     console = Console(highlight=False)
-    for line in text.splitlines():
+    for line in render.safe(text, multiline=True).splitlines():
         if line.startswith(("## ", "### ", "Overall Status")):
             style = "bold"
         else:

@@ -33,7 +33,7 @@ def register(app: typer.Typer) -> None:
         if sys.stderr.isatty() and not as_json:
 
             def progress(text: str) -> None:
-                print(f"gittasks: {text}…", file=sys.stderr)
+                output.note(f"{text}…")
 
         try:
             outcome = sync_module.sync(ws, remote, progress, only_task_commits=tasks_only)

@@ -297,8 +297,14 @@ def register(app: typer.Typer) -> None:
         for task in archived:
             output.echo(render.list_line(task) + "  (archived)")
             count += 1
-        if not count:
-            output.note("no tasks" + (" with that status" if status else "; add one with `gittasks create SUBJECT`"))
+        if count:
+            return
+        if status:
+            output.note("no tasks with that status" + ("" if include_archive else " (--all: archived ones too)"))
+        elif not include_archive and (archived_count := archive.count(ws.repo.root)):
+            output.note(f"no active tasks; {archived_count} archived: `gittasks list --all`")
+        else:
+            output.note("no tasks; add one with `gittasks create SUBJECT`")
 
     @app.command()
     def show(
@@ -334,6 +340,8 @@ def register(app: typer.Typer) -> None:
             return
         for task in tasks:
             output.echo(render.list_line(task))
+        if not tasks:
+            output.note(render.nothing_ready(ws.tasks()))
 
     @app.command()
     def checklist(

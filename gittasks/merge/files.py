@@ -154,17 +154,22 @@ def merge_task_files(
         files.setdefault(path, None)
     if rules.ACTIVE_PATH not in ours and rules.ACTIVE_PATH not in theirs and not result.document["tasks"]:
         files.pop(rules.ACTIVE_PATH, None)
-    before = taskset.task_map(o.doc)
+    before, sent = taskset.task_map(o.doc), taskset.task_map(t.doc)
+    based = taskset.task_map(b.doc) if have_base else {}
     incoming = []
     for tid, task in after.items():
         old = before.get(tid)
         if old != task:
+            # the machine the change came from: the other side's last editor when that side changed the task (the
+            # merged task names whichever edit is later, ours too), else the merge's own (a link, a parent settled)
+            sent_task = sent.get(tid)
+            source = sent_task if sent_task is not None and sent_task != based.get(tid) else task
             incoming.append(
                 {
                     "id": tid,
                     "subject": task.get("subject", ""),
                     "change": "added" if old is None else "changed",
-                    "machine": task.get("updated_by"),
+                    "machine": source.get("updated_by"),
                     "status": task.get("status"),
                 }
             )
