@@ -14,6 +14,7 @@ import os
 import random
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -28,6 +29,7 @@ from gittasks.trailers import one_line
 from gittasks.workspace import MOVE_HINT, Workspace
 
 MAX_ATTEMPTS = 10
+END_GRACE = 2.0  # seconds a bounded sync that ran out of time has to end its git steps before it is killed
 STATE_FILE = "gittasks-sync.json"
 
 
@@ -447,19 +449,25 @@ def start_in_background(root: Path) -> None:
     )
 
 
-def run_in_subprocess(root: Path, timeout: float, *, tasks_only: bool = False) -> bool:
-    """Run `gittasks sync` in a process group of its own and wait at most `timeout` seconds; on a timeout the whole
-    group (git and its remote helpers too) is ended. True when it finished in time (whatever its outcome)."""
+def run_in_subprocess(root: Path, timeout: float, *, tasks_only: bool = False) -> str | None:
+    """Run `gittasks sync` in a process group of its own and wait at most `timeout` seconds; then the whole group is
+    ended, and the git network steps it started in groups of their own with it (`processes.end_group`). None when
+    it synced; else why not, in one line (its error, or that the remote did not answer in time)."""
     args = [sys.executable, "-m", "gittasks", "sync", *(["--tasks-only"] if tasks_only else [])]
-    child = subprocess.Popen(
-        args, cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        **processes.own_group(),
-    )  # fmt: skip
-    try:
-        child.wait(timeout=timeout)
-        return True
-    except subprocess.TimeoutExpired:
-        processes.end_group(child)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            child.wait(timeout=5)
-        return False
+    with tempfile.TemporaryFile() as err:  # a file, not a pipe: nothing left running can hold this process up
+        child = subprocess.Popen(
+            args, cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, **processes.own_group()
+        )
+        try:
+            code = child.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            processes.end_group(child, grace=END_GRACE)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(timeout=5)
+            return f"the remote did not answer within {timeout:g} s"
+        if code == 0:
+            return None
+        err.seek(0)
+        lines = [ln.strip() for ln in err.read().decode("utf-8", "replace").splitlines() if ln.strip()]
+    last = lines[-1] if lines else f"sync exited {code}"
+    return one_line(last.removeprefix("gittasks: "), 300)

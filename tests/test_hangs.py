@@ -1,5 +1,5 @@
 """No command hangs: against a remote that accepts the connection and never answers, `sync` is offline within
-`gittasks.syncTimeout` in all, in both layouts, and leaves no git process behind.
+`gittasks.syncTimeout` in all, in both layouts, and leaves no git process behind; so does the session-start hook.
 The silent remote is a TCP server on 127.0.0.1 in a thread of the test; leftovers are found in /proc."""
 
 from __future__ import annotations
@@ -15,6 +15,9 @@ from pathlib import Path
 
 import pytest
 from helpers import Cli, git, init_repo
+
+from gittasks.claude import hooks
+from gittasks.workspace import Workspace
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc to find processes")
 TIMEOUT = 3  # gittasks.syncTimeout in these tests, seconds
@@ -119,4 +122,29 @@ def test_sync_on_a_silent_remote_is_offline_within_one_deadline(cli: Cli, silent
     assert "changes not yet pushed, they stay committed here" in err
     assert {"Kept here", "Made while sync waits"} == {t["subject"] for t in cli.json("list")}
     assert meanwhile in {t["id"] for t in cli.json("list")}
+    assert left_behind(cli.root, silent.port) == []
+
+
+def test_session_start_ends_every_process_its_sync_started(
+    cli: Cli, silent: SilentRemote, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wait = 2.0
+    monkeypatch.setattr(hooks, "SESSION_SYNC_TIMEOUT", wait)  # the hook's own wait; syncTimeout is the default 30
+    cli.create("Local task")
+    started = time.monotonic()
+    text = hooks.session_start(Workspace.open(cli.root))
+    elapsed = time.monotonic() - started
+    assert elapsed < wait + 2 * SLACK  # its wait, then a grace to end what it started
+    assert left_behind(cli.root, silent.port) == []
+    first, *rest = text.splitlines()
+    assert first == f"gittasks: the remote did not answer within {wait:g} s; this list may be out of date."
+    assert any("Local task" in line for line in rest)
+
+
+def test_a_session_sync_that_fails_in_time_says_why(cli: Cli, silent: SilentRemote) -> None:
+    git(cli.root, "config", "gittasks.syncTimeout", "1")
+    cli.create("Local task")
+    first = hooks.session_start(Workspace.open(cli.root)).splitlines()[0]
+    assert first.startswith("gittasks: could not reach origin (offline: no answer within 1 s")
+    assert first.endswith("; this list may be out of date.")
     assert left_behind(cli.root, silent.port) == []
