@@ -115,22 +115,26 @@ class Repo:
     def _run_bounded(
         self, cmd: list[str], input: bytes | None, env: Mapping[str, str] | None, timeout: float, check: bool
     ) -> subprocess.CompletedProcess[bytes]:
-        """Run a git command that may talk to the network; past `timeout` it is stopped with everything it started
-        (its ssh or credential helper too), so nothing is left waiting on a silent remote."""
-        options: dict[str, Any] = {"start_new_session": True} if os.name == "posix" else {}
-        try:
-            child = subprocess.Popen(
-                cmd, cwd=self.root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                env=child_env(env), **options,
-            )  # fmt: skip
-        except FileNotFoundError:
-            raise GitError("git is not installed or not on PATH; install git and try again") from None
-        try:
-            out, err = child.communicate(input, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            processes.end_group(child)
-            child.communicate()
-            raise GitTimeout(f"git {cmd[1]} did not finish within {timeout:g} s") from None
+        """Run a git command that may talk to the network; past `timeout`, or when this process is stopped (SIGTERM,
+        Ctrl-C) meanwhile, it is ended with everything it started (its ssh or http helper too), so nothing is left
+        waiting on a silent remote."""
+        with processes.stop_on_term():
+            try:
+                child = subprocess.Popen(
+                    cmd, cwd=self.root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                    env=child_env(env), **processes.own_group(),
+                )  # fmt: skip
+            except FileNotFoundError:
+                raise GitError("git is not installed or not on PATH; install git and try again") from None
+            try:
+                out, err = child.communicate(input, timeout=timeout)
+            except subprocess.TimeoutExpired:
+                processes.end_group(child)
+                child.communicate()
+                raise GitTimeout(f"git {cmd[1]} did not finish within {timeout:g} s") from None
+            except BaseException:
+                processes.end_group(child)
+                raise
         proc = subprocess.CompletedProcess(cmd, child.returncode, out, err)
         if check and proc.returncode != 0:
             raise GitError(f"git {cmd[1]} failed: {_first_line(proc.stderr)}")

@@ -14,6 +14,7 @@ import os
 import random
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -22,12 +23,13 @@ from typing import Any
 
 from gittasks import failpoints, processes, render, repair, rules, taskbranch, trailers
 from gittasks.errors import GittasksError
-from gittasks.git import GitError, Repo
+from gittasks.git import GitError, Repo, Transfer
 from gittasks.merge import merge_task_files
 from gittasks.trailers import one_line
 from gittasks.workspace import MOVE_HINT, Workspace
 
 MAX_ATTEMPTS = 10
+END_GRACE = 2.0  # seconds a bounded sync that ran out of time has to end its git steps before it is killed
 STATE_FILE = "gittasks-sync.json"
 
 
@@ -57,6 +59,39 @@ class SyncFailed(GittasksError):
         super().__init__(message)
         outcome.message = message
         self.outcome = outcome
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """The one bound on a whole sync's network steps (`gittasks.syncTimeout`): every fetch and push waits only for
+    what is left of it, so a silent remote costs that long in all, however many steps the layout takes."""
+
+    seconds: float
+    ends: float
+
+    @classmethod
+    def of(cls, ws: Workspace) -> Deadline:
+        seconds = network_timeout(ws)
+        return cls(seconds, time.monotonic() + seconds)
+
+    def left(self) -> float:
+        return max(0.0, self.ends - time.monotonic())
+
+    def fetch(self, repo: Repo, remote: str, source: str, target: str) -> Transfer:
+        left = self.left()
+        return repo.fetch(remote, source, target, left) if left else Transfer("unreachable")
+
+    def push(self, repo: Repo, remote: str, refspec: str, *, set_upstream: bool) -> Transfer:
+        left = self.left()
+        return repo.push(remote, refspec, left, set_upstream=set_upstream) if left else Transfer("unreachable")
+
+    def why(self, transfer: Transfer) -> str:
+        """Why a step could not reach the remote: its silence once the deadline has passed, else git's words."""
+        return (
+            f"offline: no answer within {self.seconds:g} s, gittasks.syncTimeout"
+            if not self.left()
+            else transfer.detail
+        )
 
 
 # -- reading versions ---------------------------------------------------------------------------------------------
@@ -183,7 +218,7 @@ def _foreign_commits(repo: Repo, ours: str | None, theirs: str | None) -> list[s
 # -- the whole sync -----------------------------------------------------------------------------------------------
 
 
-def _follow_a_migrate(ws: Workspace, remote: str | None, outcome: SyncOutcome) -> None:
+def _follow_a_migrate(ws: Workspace, remote: str | None, outcome: SyncOutcome, deadline: Deadline) -> None:
     """Inline layout: fetch the remote's task branch too; when another clone moved the list there (`gittasks
     migrate`), follow it instead of syncing the current branch."""
 
@@ -192,7 +227,7 @@ def _follow_a_migrate(ws: Workspace, remote: str | None, outcome: SyncOutcome) -
     except GittasksError:
         return  # (a stopped rebase, no remote, ...) the inline sync itself says what to do
     tracking = f"refs/remotes/{name}/{ws.branch}"
-    fetched = ws.repo.fetch(name, f"refs/heads/{ws.branch}", tracking, network_timeout(ws))
+    fetched = deadline.fetch(ws.repo, name, f"refs/heads/{ws.branch}", tracking)
     if fetched.outcome != "ok" or ws.repo.ref(tracking) is None:
         return
     if not ws.repo.root_trailer(tracking, "Migrated-From"):
@@ -240,16 +275,17 @@ def sync(
     *,
     only_task_commits: bool = False,
 ) -> SyncOutcome:
-    """Commit what is pending, fetch, merge, push. The network is used only outside the repository lock, with a
-    bounded wait each time. `only_task_commits` (the session-start hook, inline layout) refuses to push or merge a
+    """Commit what is pending, fetch, merge, push. The network is used only outside the repository lock, all its
+    steps within one deadline. `only_task_commits` (the session-start hook, inline layout) refuses to push or merge a
     commit that is not a gittasks change."""
 
     say = progress or (lambda _msg: None)
     outcome = SyncOutcome()
     repo = ws.repo
     side = _Side(ws)
+    deadline = Deadline.of(ws)
     if ws.inline:
-        _follow_a_migrate(ws, remote, outcome)
+        _follow_a_migrate(ws, remote, outcome, deadline)
     with ws.lock:
         if ws.inline:
             outcome.repaired = repair.repair_for_sync(ws)
@@ -259,14 +295,13 @@ def sync(
     outcome.remote, outcome.branch = name, branch
     label = f"{name}/{branch}"
     tracking = f"refs/remotes/{name}/{branch}"
-    timeout = network_timeout(ws)
     delay = 0.05
     for attempt in range(1, MAX_ATTEMPTS + 1):
         outcome.attempts = attempt
         say(f"fetching {label}")
-        fetched = repo.fetch(name, f"refs/heads/{branch}", tracking, timeout)
+        fetched = deadline.fetch(repo, name, f"refs/heads/{branch}", tracking)
         if fetched.outcome == "unreachable":
-            raise unreachable(ws, side.tip(), tracking, fetched.detail, outcome)
+            raise unreachable(ws, side.tip(), tracking, deadline.why(fetched), outcome)
         theirs = repo.ref(tracking) if fetched.outcome == "ok" else None
         with ws.lock:
             ours = side.tip()
@@ -309,8 +344,8 @@ def sync(
         outcome.outgoing = repo.count(ours, *([f"^{theirs}"] if theirs else []))
         say(f"pushing {outcome.outgoing} commit(s) to {label}")
         failpoints.hit("before-push")
-        pushed = repo.push(
-            name, f"{side.local_name()}:refs/heads/{branch}", timeout, set_upstream=ws.inline and not has_upstream
+        pushed = deadline.push(
+            repo, name, f"{side.local_name()}:refs/heads/{branch}", set_upstream=ws.inline and not has_upstream
         )
         failpoints.hit("after-push")
         if pushed.outcome == "ok":
@@ -321,11 +356,11 @@ def sync(
             outcome.ok = True
             break
         if pushed.outcome == "race":
-            time.sleep(delay * (1 + random.random()))
+            time.sleep(min(delay * (1 + random.random()), deadline.left()))
             delay = min(delay * 2, 2.0)
             continue
         if pushed.outcome == "unreachable":
-            raise unreachable(ws, side.tip(), tracking, pushed.detail, outcome)
+            raise unreachable(ws, side.tip(), tracking, deadline.why(pushed), outcome)
         outcome.not_pushed = count_not_pushed(repo, side.tip(), tracking)
         raise SyncFailed(
             f"{name} refused the push ({one_line(pushed.detail, 100)}); {outcome.not_pushed} changes not yet pushed, "
@@ -395,7 +430,7 @@ __all__ = ["GitError", "SyncFailed", "SyncOutcome", "status", "sync"]
 
 
 def network_timeout(ws: Workspace) -> float:
-    """The bounded wait of each network step (`gittasks.syncTimeout`, seconds; 30 by default)."""
+    """How long a sync's network steps may take in all (`gittasks.syncTimeout`, seconds; 30 by default)."""
     try:
         return max(0.5, float(ws.setting("syncTimeout") or os.environ.get("GITTASKS_SYNC_TIMEOUT") or 30))
     except ValueError:
@@ -414,19 +449,25 @@ def start_in_background(root: Path) -> None:
     )
 
 
-def run_in_subprocess(root: Path, timeout: float, *, tasks_only: bool = False) -> bool:
-    """Run `gittasks sync` in a process group of its own and wait at most `timeout` seconds; on a timeout the whole
-    group (git and its remote helpers too) is ended. True when it finished in time (whatever its outcome)."""
+def run_in_subprocess(root: Path, timeout: float, *, tasks_only: bool = False) -> str | None:
+    """Run `gittasks sync` in a process group of its own and wait at most `timeout` seconds; then the whole group is
+    ended, and the git network steps it started in groups of their own with it (`processes.end_group`). None when
+    it synced; else why not, in one line (its error, or that the remote did not answer in time)."""
     args = [sys.executable, "-m", "gittasks", "sync", *(["--tasks-only"] if tasks_only else [])]
-    child = subprocess.Popen(
-        args, cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        **processes.own_group(),
-    )  # fmt: skip
-    try:
-        child.wait(timeout=timeout)
-        return True
-    except subprocess.TimeoutExpired:
-        processes.end_group(child)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            child.wait(timeout=5)
-        return False
+    with tempfile.TemporaryFile() as err:  # a file, not a pipe: nothing left running can hold this process up
+        child = subprocess.Popen(
+            args, cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, **processes.own_group()
+        )
+        try:
+            code = child.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            processes.end_group(child, grace=END_GRACE)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(timeout=5)
+            return f"the remote did not answer within {timeout:g} s"
+        if code == 0:
+            return None
+        err.seek(0)
+        lines = [ln.strip() for ln in err.read().decode("utf-8", "replace").splitlines() if ln.strip()]
+    last = lines[-1] if lines else f"sync exited {code}"
+    return one_line(last.removeprefix("gittasks: "), 300)

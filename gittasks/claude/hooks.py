@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from gittasks import document, ids, model, operations, recover, rules, sync, taskbranch
+from gittasks import document, ids, model, operations, recover, render, rules, sync, taskbranch
 from gittasks.document import Document
 from gittasks.errors import GittasksError, UnknownId
 from gittasks.workspace import Outcome, Workspace
@@ -87,11 +87,12 @@ def stale_after(ws: Workspace) -> timedelta:
 
 def session_start(ws: Workspace) -> str:
     """The SessionStart hook: a quick sync of the task commits when a remote is set (in a process of its own, ended
-    after SESSION_SYNC_TIMEOUT), then the recovery summary for the new session."""
-    if ws.repo.remotes() and not sync.run_in_subprocess(ws.repo.root, SESSION_SYNC_TIMEOUT, tasks_only=True):
-        ws.messages.append("the start-of-session sync took too long; showing the local list")
+    with all it started after SESSION_SYNC_TIMEOUT), then the recovery summary for the new session, which begins
+    with why the sync did not happen when it did not."""
+    why = sync.run_in_subprocess(ws.repo.root, SESSION_SYNC_TIMEOUT, tasks_only=True) if ws.repo.remotes() else None
     doc = ws.load()
-    return recover.as_text(doc, ws.machine, rules.utc_now(), stale_after(ws))
+    text = recover.as_text(doc, ws.machine, rules.utc_now(), stale_after(ws))
+    return text if why is None else f"gittasks: {render.safe(why)}; this list may be out of date.\n{text}"
 
 
 def _get(data: dict[str, Any], *names: str) -> Any:
