@@ -37,9 +37,9 @@ def resolve(ws: Workspace, given: str, field_name: str, *, value: str | None) ->
         records = [r for r in doc.get("conflicts") or [] if isinstance(r, dict)]
         recorded = {str(r.get("task")) for r in records}
         try:
-            task_id = ids.resolve_id(active, given)
+            task_id = ids.resolve_id(active, given, changing=True)
         except UnknownId:  # a task no longer active (deleted, archived) may still have a record
-            task_id = ids.resolve_id(recorded, given)
+            task_id = ids.resolve_id(recorded, given, changing=True)
         mine = [r for r in records if r.get("task") == task_id and r.get("field") == field_name]
         if not mine:
             fields = sorted({str(r.get("field")) for r in records if r.get("task") == task_id})

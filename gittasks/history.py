@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from gittasks import document, rules, taskbranch, taskset, trailers
+from gittasks import document, ids, rules, taskbranch, taskset, trailers
 from gittasks.document import DocumentError
+from gittasks.errors import GittasksError
 from gittasks.git import Repo
 
 _PATH_KEY = re.compile(r"\['([^']*)'\]|\[(\d+)\]")
@@ -220,10 +221,10 @@ def task_log(
 def task_at(repo: Repo, task_id: str, rev: str) -> dict[str, Any] | None:
     """The task as it was in the commit `rev`."""
     versions = _tasks_at(repo, [rev])[rev]
-    if task_id in versions:
-        return versions[task_id]
-    matches = [i for i in versions if i.startswith(task_id)]
-    return versions[matches[0]] if len(matches) == 1 else None
+    try:
+        return versions[ids.resolve_id(versions, task_id)]
+    except GittasksError:  # none, or several: the caller says there is no such task there
+        return None
 
 
 # -- every status change, in one pass ----------------------------------------------------------------------------
