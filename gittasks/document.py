@@ -218,6 +218,17 @@ def conflict_value(value: Any, machine: Any, updated_at: Any) -> dict[str, Any]:
     return {"value": value, "machine": machine, "updated_at": updated_at}
 
 
+# the field of a conflict record about a whole task (deleted on one side and edited on the other; one task both active
+# and archived): a word, so that `gittasks resolve ID task` needs no quoting; records written before say "*"
+WHOLE_TASK = "task"
+WHOLE_TASK_BEFORE = "*"
+
+
+def record_field(name: Any) -> Any:
+    """The field a conflict record (or a `resolve` argument) names, the old spelling of a whole task read as today's."""
+    return WHOLE_TASK if name == WHOLE_TASK_BEFORE else name
+
+
 def conflict_record(
     task_id: str | None, field: str, kind: str, values: Iterable[dict[str, Any]], *, base: Any = None, kept: Any = None
 ) -> dict[str, Any]:

@@ -3,6 +3,9 @@ and colour, id prefixes that never change the wrong task, and conflicts settled 
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from helpers import ACTIVE, Cli, git, init_repo
 
@@ -45,3 +48,68 @@ def test_a_short_prefix_never_changes_a_task_and_prefixes_ignore_case(cli: Cli) 
     cli.ok("archive")
     assert "too short for a change" in cli.fail("restore", tid[:2])
     assert cli.json("restore", tid[:4].upper())["id"] == tid
+
+
+# ---- conflicts: settled in one command; a delete names its machine ------------------------------------------
+
+
+@pytest.fixture
+def two(make_repo, bare_remote: Path, tmp_path: Path, inline: bool) -> tuple[Cli, Cli]:  # type: ignore[no-untyped-def]
+    a = init_repo(make_repo("a"), "laptop", inline=inline)
+    a.ok("init", "--remote", str(bare_remote))
+    a.ok("sync")
+    git(tmp_path, "clone", "-q", str(bare_remote), str(tmp_path / "b"))
+    return a, Cli(tmp_path / "b", "desktop")
+
+
+def converge(a: Cli, b: Cli) -> None:
+    for cli in (a, b, a, b):
+        cli.ok("sync")
+    assert a.doc() == b.doc()
+
+
+def test_a_status_conflict_settles_in_one_command(two: tuple[Cli, Cli]) -> None:
+    a, b = two
+    chosen, kept = a.create("Done here, cancelled there"), a.create("Also contested")
+    a.ok("sync")
+    b.ok("sync")
+    for tid in (chosen, kept):
+        a.ok("done", tid)
+        b.ok("cancel", tid)
+    converge(a, b)
+    assert {(r["task"], r["field"]) for r in a.json("conflicts")} == {(chosen, "status"), (kept, "status")}
+    merged = a.task(kept)["status"]
+    commits = task_commits(a)
+    task = a.json("resolve", chosen, "status", "--value", "completed")
+    assert task_commits(a) == commits + 1, "one command, one commit"
+    assert task["status"] == "completed" and task["completed_at"] and task["updated_by"] == "laptop"
+    assert a.json("resolve", kept, "status", "--keep")["status"] == merged
+    assert a.json("conflicts") == []
+    a.ok("reopen", chosen)
+    converge(a, b)
+    assert b.json("conflicts") == [] and b.task(chosen)["status"] == "pending"
+
+
+def test_a_delete_edit_conflict_names_the_machine_that_deleted(two: tuple[Cli, Cli]) -> None:
+    a, b = two
+    settled, old = a.create("Deleted on the laptop"), a.create("An old record")
+    a.ok("sync")
+    b.ok("sync")
+    a.ok("delete", settled)
+    b.ok("update", settled, "-d", "edited on the desktop")
+    converge(a, b)
+    [record] = a.json("conflicts")
+    assert record["field"] == "task" and record["kind"] == "delete-edit"
+    deleted = next(v for v in record["values"] if v["value"] == "deleted")
+    assert deleted["machine"] == "laptop" and deleted["updated_at"]
+    line = a.ok("conflicts")
+    assert "deleted (laptop)" in line and "edited (desktop)" in line and " * " not in line, line
+    a.ok("resolve", settled, "task", "--keep")
+    assert a.json("conflicts") == [] and a.task(settled)["description"] == "edited on the desktop"
+    # a record written before says "*": still settled as `task`, and `--value deleted` settles it by deleting
+    doc = a.doc()
+    doc["conflicts"] = [{**record, "task": old, "field": "*"}]
+    (a.root / ACTIVE).write_text(json.dumps(doc), encoding="utf-8")
+    assert "--value deleted" in a.fail("resolve", old, "task", "--value", "gone")
+    a.ok("resolve", old, "task", "--value", "deleted")
+    assert [t["id"] for t in a.json("list")] == [settled] and a.json("conflicts") == []
