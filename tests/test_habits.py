@@ -4,10 +4,15 @@ and colour, id prefixes that never change the wrong task, and conflicts settled 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
-from helpers import ACTIVE, Cli, git, init_repo
+from helpers import ACTIVE, Cli, git, init_repo, run_gittasks
+
+from gittasks.cli.app import GROUPS
 
 
 @pytest.fixture(params=[False, True], ids=["own-branch", "inline"])
@@ -22,6 +27,37 @@ def cli(make_repo, inline: bool) -> Cli:  # type: ignore[no-untyped-def]
 
 def task_commits(cli: Cli) -> int:
     return int(git(cli.root, "rev-list", "--count", "--all"))
+
+
+# ---- --version and shell completion ----------------------------------------------------------------------------
+
+
+def test_version_is_printed_fast_anywhere_and_completion_lists_every_command(tmp_path: Path) -> None:
+    outside = tmp_path / "not-a-repository"
+    outside.mkdir()
+    for args in (["--version"], ["--repo", str(outside), "--version"]):
+        proc = run_gittasks(outside, *args)
+        assert (proc.returncode, proc.stdout, proc.stderr) == (0, f"gittasks {version('gittasks')}\n", ""), args
+    script = (
+        "import sys\nfrom gittasks.main import main\nmain(['--version'])\n"
+        "print(sorted(m for m in sys.modules if m in ('typer', 'click')))"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], cwd=outside, capture_output=True, text=True)
+    assert proc.stdout.splitlines()[-1] == "[]", "--version loads no CLI framework"
+
+    def complete(words: str) -> list[str]:
+        env = {"_GITTASKS_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": str(len(words.split(" ")) - 1)}
+        proc = run_gittasks(outside, env=env)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.split()
+
+    everything = {name for names in GROUPS.values() for name in names}
+    assert set(complete("gittasks ")) == everything  # the app is built per call: completing builds every group
+    assert complete("gittasks li") == ["list"]
+    assert "--sort" in complete("gittasks list --so")
+    shown = run_gittasks(outside, "--show-completion", "bash")
+    assert shown.returncode == 0 and "_GITTASKS_COMPLETE=complete_bash" in shown.stdout
+    assert "--install-completion" in run_gittasks(outside, "--help").stdout
 
 
 # ---- ids: a short prefix never changes a task; prefixes ignore case -----------------------------------------

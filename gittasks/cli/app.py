@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from gittasks.cli import output
+from gittasks.cli.version import version_line
 
 # Which module defines which commands: a call builds only the group it needs (typer builds every registered command
 # on each start), and all of them for --help or a name it does not know (so typer can list or suggest).
@@ -25,6 +26,12 @@ GROUPS: dict[str, tuple[str, ...]] = {
 GLOBAL_OPTIONS_WITH_VALUE = ("--repo",)
 
 
+def print_version(wanted: bool) -> None:
+    if wanted:
+        output.echo(version_line())
+        raise typer.Exit()
+
+
 def main(
     repo: Annotated[
         Path | None,
@@ -34,6 +41,10 @@ def main(
     ] = None,
     no_secret_check: Annotated[
         bool, typer.Option("--no-secret-check", help="Do not warn about task text that looks like a credential.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", is_eager=True, callback=print_version, help="Print the installed version and exit."),
     ] = False,
 ) -> None:
     output.set_repo(repo)
@@ -59,7 +70,7 @@ def register(args: list[str]) -> typer.Typer:
     app = typer.Typer(
         name="gittasks",
         help="A task list for AI coding assistants, kept in git and merged field by field across machines.",
-        add_completion=False,
+        add_completion=True,  # --install-completion, --show-completion: completing builds every group (no command)
         pretty_exceptions_enable=False,
         no_args_is_help=True,
         rich_markup_mode=None,
