@@ -51,6 +51,20 @@ def task_order_key(task: Task) -> tuple[Any, ...]:
     )
 
 
+def listing_order(tasks: Iterable[Task], sort: str | None) -> list[Task]:
+    """Tasks in the order `list --sort` names (`rules.LIST_SORTS`): by status (`rules.LIST_STATUS_ORDER`), by the
+    last change (newest first) or by id (natural order, which also breaks the other orders' ties); None: as given."""
+    if sort is None:
+        return list(tasks)
+    out = sorted(tasks, key=lambda t: cached_natural_key(str(t.get("id", ""))))
+    if sort == "status":
+        ranks: dict[Any, int] = {status: n for n, status in enumerate(rules.LIST_STATUS_ORDER)}
+        out.sort(key=lambda t: ranks.get(str(t.get("status", rules.PENDING)), len(ranks)))
+    elif sort == "updated":
+        out.sort(key=lambda t: rules.ordering_stamp(t.get("updated_at")), reverse=True)
+    return out
+
+
 def _sort_tasks(tasks: list[Task]) -> list[Task]:
     """`sorted(tasks, key=task_order_key)`, without computing the whole key of every task.
 

@@ -7,6 +7,7 @@ terminal (the stored text is untouched).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -95,6 +96,61 @@ def list_line(task: dict[str, Any], conflicted: bool = False) -> str:
     owner = f" ({safe(task['owner'])})" if task.get("owner") else ""
     flag = "  [conflict]" if conflicted else ""
     return f"{safe(task['id'])}  {status:<11}  {safe(task.get('subject'))}{owner}{flag}"
+
+
+# -- the list table: one task a line, in columns ---------------------------------------------------------------
+
+LIST_HEADINGS = {"id": "ID", "status": "STATUS", "client": "CLIENT", "blockers": "BLOCKED BY", "subject": "SUBJECT"}
+Paint = Callable[[str, str], str]  # text and a style (a status, or a name of `cli.output.STYLES`) -> what to print
+
+
+def plain(text: str, style: str) -> str:
+    return text
+
+
+def list_row(
+    task: dict[str, Any], by_id: dict[str, dict[str, Any]], *, conflicted: bool = False, archived: bool = False
+) -> dict[str, str]:
+    """One task's cells in the list table: id, status, client, the blockers not yet completed (of an open task),
+    the subject with the owner, and the flags (conflict, archived)."""
+    status = _status(task)
+    metadata = task["metadata"] if isinstance(task.get("metadata"), dict) else {}
+    waiting = status in rules.OPEN and isinstance(task.get("blockedBy"), list)
+    owner = f" ({json_text(task['owner'])})" if task.get("owner") else ""
+    return {
+        "id": safe(task.get("id")),
+        "status": safe(status),
+        "client": json_text(metadata["client"]) if metadata.get("client") not in (None, "") else "",
+        "blockers": ", ".join(safe(b) for b in rules.open_blockers(task, by_id)) if waiting else "",
+        "subject": f"{safe(task.get('subject'))}{owner}",
+        "flags": " ".join(f for f, on in (("[conflict]", conflicted), ("(archived)", archived)) if on),
+    }
+
+
+class ListTable:
+    """The list's columns sized to the rows known at first (the active tasks); later rows (the archive, streamed)
+    take the same widths. The client and blockers columns show only when a row fills them (`client`: always)."""
+
+    def __init__(self, rows: list[dict[str, str]], *, client: bool = False, paint: Paint = plain) -> None:
+        self.columns = ["id", "status"]
+        self.columns += [c for c in ("client", "blockers") if (c == "client" and client) or any(r[c] for r in rows)]
+        self.widths = {c: max([len(LIST_HEADINGS[c]), *(len(r[c]) for r in rows)]) for c in self.columns}
+        self.paint = paint
+
+    def header(self) -> str:
+        names = [LIST_HEADINGS[c].ljust(self.widths[c]) for c in self.columns]
+        return self.paint("  ".join([*names, LIST_HEADINGS["subject"]]), "heading")
+
+    def line(self, row: dict[str, str]) -> str:
+        cells = []
+        for column in self.columns:
+            text = (row[column] or "-").ljust(self.widths[column])
+            style = {"id": "id", "status": row["status"]}.get(column)
+            cells.append(self.paint(text, style) if style else text)
+        cells.append(row["subject"])
+        if row["flags"]:
+            cells.append(self.paint(row["flags"], "conflict" if "[conflict]" in row["flags"] else "dim"))
+        return "  ".join(cells)
 
 
 def _status(task: dict[str, Any]) -> str:

@@ -3,7 +3,9 @@ and colour, id prefixes that never change the wrong task, and conflicts settled 
 
 from __future__ import annotations
 
+import ast
 import json
+import os
 import subprocess
 import sys
 from importlib.metadata import version
@@ -58,6 +60,90 @@ def test_version_is_printed_fast_anywhere_and_completion_lists_every_command(tmp
     shown = run_gittasks(outside, "--show-completion", "bash")
     assert shown.returncode == 0 and "_GITTASKS_COMPLETE=complete_bash" in shown.stdout
     assert "--install-completion" in run_gittasks(outside, "--help").stdout
+
+
+# ---- list: filters, sort, table, colour ------------------------------------------------------------------------
+
+
+def test_list_filters_sorts_and_shows_client_and_blockers(cli: Cli) -> None:
+    parent = cli.create("Parent", "--client", "Dataforth", "--project", "Auth", "--owner", "alice")
+    blocker = cli.create("Blocker", "--type", "research")
+    waiting = cli.create("Waiting", "--blocked-by", blocker, "--client", "Other")
+    child = cli.create("Child", "--parent", parent, "--type", "research")  # inherits client and project
+    stuck = cli.create("Stuck")
+    cli.ok("block", stuck, "--reason", "no keys")
+    cli.ok("start", blocker)
+    cli.ok("update", waiting, "--subject", "Waiting, renamed")  # the last change
+
+    def ids(*args: str) -> list[str]:
+        return [t["id"] for t in cli.json("list", *args)]
+
+    commits = task_commits(cli)
+    assert sorted(ids("--client", "Dataforth")) == sorted([parent, child])
+    assert ids("--project", "Auth", "--type", "research") == [child]
+    assert ids("--owner", "alice") == [parent]
+    assert sorted(ids("--type", "research")) == sorted([blocker, child])
+    assert ids("--parent", parent[:3].upper()) == [child]
+    assert ids("--ready") == [t["id"] for t in cli.json("ready")] == [child]  # the parent waits for its subtask
+    assert sorted(ids("--blocked")) == sorted([waiting, stuck])
+    assert ids("--blocked", "--status", "blocked") == [stuck]
+    assert ids("--sort", "status")[:2] == [blocker, stuck]  # in progress first, then blocked, then pending
+    assert ids("--sort", "updated")[0] == waiting
+    assert ids("--sort", "id") == sorted(ids())
+    assert task_commits(cli) == commits, "a listing commits nothing"
+
+    lines = cli.ok("list").splitlines()
+    assert lines[0].split() == ["ID", "STATUS", "CLIENT", "BLOCKED", "BY", "SUBJECT"]
+    row = next(line for line in lines if line.startswith(waiting))
+    assert row.split()[:4] == [waiting, "pending", "Other", blocker]
+    assert next(line for line in lines if line.startswith(parent)).endswith("Parent (alice)")
+    assert cli.ok("list", "--owner", "alice").splitlines()[0].split() == ["ID", "STATUS", "CLIENT", "SUBJECT"]
+    for args, said in ((("--sort", "priority"), "unknown sort"), (("--type", "chore"), "unknown type")):
+        err = cli.fail("list", *args)
+        assert said in err and len(err.strip().splitlines()) == 1, err
+    assert "no tasks match" in cli.run("list", "--owner", "nobody").stderr
+
+
+def in_a_terminal(cwd: Path, args: list[str], env: dict[str, str] | None = None) -> str:
+    """What `python ARGS` prints on a terminal (a pseudo-terminal as its stdout and stderr)."""
+    import pty
+
+    leader, follower = pty.openpty()
+    environment = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    environment.update({"TERM": "xterm", **(env or {})})
+    proc = subprocess.Popen([sys.executable, *args], cwd=cwd, stdout=follower, stderr=follower, env=environment)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal's other end closed: the process is done
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    assert proc.wait(timeout=60) == 0, b"".join(chunks)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a pseudo-terminal is POSIX")
+def test_colour_on_a_terminal_only_and_the_list_stays_light(cli: Cli) -> None:
+    tid = cli.create("Coloured")
+    cli.ok("done", tid)
+    commands = (["list"], ["show", tid], ["status"], ["log"])
+    for args in commands:
+        assert "\x1b[" in in_a_terminal(cli.root, ["-m", "gittasks", *args]), args
+        assert "\x1b[" not in in_a_terminal(cli.root, ["-m", "gittasks", *args], {"NO_COLOR": "1"}), args
+        piped = run_gittasks(cli.root, *args, env={"TERM": "xterm", "NO_COLOR": ""})
+        assert piped.returncode == 0 and "\x1b[" not in piped.stdout, args
+    assert "\x1b[32mcompleted" in in_a_terminal(cli.root, ["-m", "gittasks", "list"])
+    script = (
+        "import sys\nfrom gittasks.main import main\nmain(['list'])\n"
+        "print('@@', sorted(m for m in ('rich', 'pydantic') if m in sys.modules))"
+    )
+    out = in_a_terminal(cli.root, ["-c", script])
+    assert ast.literal_eval(out.split("@@", 1)[1].strip()) == [], "colour costs the list no heavy import"
 
 
 # ---- ids: a short prefix never changes a task; prefixes ignore case -----------------------------------------

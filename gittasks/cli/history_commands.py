@@ -30,9 +30,10 @@ def register(app: typer.Typer) -> None:
             )
             return
         for entry in entries:
+            action = output.paint(render.safe(entry["action"]), output.ACTION_STYLES.get(entry["action"]))
             output.echo(
-                f"{entry['commit'][:10]}  {entry['when']}  {render.safe(entry['machine'])}  {entry['action']}  "
-                f"{render.safe(entry['task'])} {render.safe(entry['subject'])}"
+                f"{output.paint(entry['commit'][:10], 'commit')}  {entry['when']}  {render.safe(entry['machine'])}  "
+                f"{action}  {output.paint(render.safe(entry['task']), 'id')} {render.safe(entry['subject'])}"
             )
             for name, change in entry["changes"].items():
                 if name == "*":
