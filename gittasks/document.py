@@ -53,10 +53,16 @@ def task_order_key(task: Task) -> tuple[Any, ...]:
 
 def listing_order(tasks: Iterable[Task], sort: str | None) -> list[Task]:
     """Tasks in the order `list --sort` names (`rules.LIST_SORTS`): by status (`rules.LIST_STATUS_ORDER`), by the
-    last change (newest first) or by id (natural order, which also breaks the other orders' ties); None: as given."""
+    last change (newest first) or by id (which also breaks the other orders' ties: numbers as numbers first, the
+    generated ids in alphabetical order); None: as given."""
     if sort is None:
         return list(tasks)
-    out = sorted(tasks, key=lambda t: cached_natural_key(str(t.get("id", ""))))
+
+    def by_id(task: Task) -> tuple[int, int, str]:
+        text = str(task.get("id", ""))
+        return (0, len(text), text) if text.isdecimal() and text.isascii() else (1, 0, text)  # 9 before 10
+
+    out = sorted(tasks, key=by_id)
     if sort == "status":
         ranks: dict[Any, int] = {status: n for n, status in enumerate(rules.LIST_STATUS_ORDER)}
         out.sort(key=lambda t: ranks.get(str(t.get("status", rules.PENDING)), len(ranks)))

@@ -89,7 +89,7 @@ def test_list_filters_sorts_and_shows_client_and_blockers(cli: Cli) -> None:
     assert ids("--blocked", "--status", "blocked") == [stuck]
     assert ids("--sort", "status")[:2] == [blocker, stuck]  # in progress first, then blocked, then pending
     assert ids("--sort", "updated")[0] == waiting
-    assert ids("--sort", "id") == sorted(ids())
+    assert ids("--sort", "id") == sorted(ids())  # generated ids: alphabetical
     assert task_commits(cli) == commits, "a listing commits nothing"
 
     lines = cli.ok("list").splitlines()
