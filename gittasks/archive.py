@@ -11,8 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from gittasks import document, rules
-from gittasks.errors import AmbiguousId
+from gittasks import document, ids, rules
 
 
 def archive_files(root: Path) -> list[Path]:
@@ -42,19 +41,15 @@ def estimated_count(root: Path) -> int:
     return sum(p.stat().st_size for p in archive_files(root)) // 400
 
 
-def find_archived(root: Path, given: str) -> dict[str, Any] | None:
-    """The archived task with id `given` (or the unique archived id starting with it)."""
-    exact = None
-    prefixed: list[dict[str, Any]] = []
+def find_archived(root: Path, given: str, *, changing: bool = False) -> dict[str, Any] | None:
+    """The archived task with id `given`, else the one archived id it names as `ids.resolve_id` reads it (a prefix,
+    any case; `changing`: for a change); None when none matches."""
+    prefixed: dict[str, dict[str, Any]] = {}
     for task in iter_archived(root):
         if task["id"] == given:
-            exact = task
-            break
-        if task["id"].startswith(given):
-            prefixed.append(task)
-    if exact is not None:
-        return exact
-    if len(prefixed) > 1:
-        shown = ", ".join(sorted(t["id"] for t in prefixed)[:10])
-        raise AmbiguousId(f"id prefix {given!r} is ambiguous in the archive: {shown}; give more characters")
-    return prefixed[0] if prefixed else None
+            return task
+        if given and ids.is_prefix(given, task["id"]):
+            prefixed[task["id"]] = task
+    if not prefixed:
+        return None
+    return prefixed[ids.resolve_id(prefixed, given, changing=changing)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gittasks import ids, model, operations
+from gittasks import document, ids, model, operations, rules
 from gittasks.errors import GittasksError, UnknownId
 from gittasks.workspace import Outcome, Workspace
 
@@ -29,28 +29,41 @@ def parse_value(text: str) -> Any:
         return text
 
 
+SETTLED_BLOCKED = "blocked (chosen when a status conflict was settled)"  # a blocked status settled without a reason
+
+
 def resolve(ws: Workspace, given: str, field_name: str, *, value: str | None) -> Outcome:
-    """Settle the conflict of `field_name`: keep the value the merge kept (`value` None), or set `value`."""
+    """Settle the conflict of `field_name`: keep the value the merge kept (`value` None), or set `value`. A status
+    is set with the stamps that go with it (`model.set_status`, settling); the whole task (`task`, a delete against
+    an edit) is kept with `--keep`, or deleted with the value `deleted`."""
+    wanted = document.record_field(field_name)
 
     def run(doc: dict[str, Any], change: model.Change) -> dict[str, Any]:
         active = [t["id"] for t in doc["tasks"]]
         records = [r for r in doc.get("conflicts") or [] if isinstance(r, dict)]
         recorded = {str(r.get("task")) for r in records}
         try:
-            task_id = ids.resolve_id(active, given)
+            task_id = ids.resolve_id(active, given, changing=True)
         except UnknownId:  # a task no longer active (deleted, archived) may still have a record
-            task_id = ids.resolve_id(recorded, given)
-        mine = [r for r in records if r.get("task") == task_id and r.get("field") == field_name]
+            task_id = ids.resolve_id(recorded, given, changing=True)
+        mine = [r for r in records if r.get("task") == task_id and document.record_field(r.get("field")) == wanted]
         if not mine:
-            fields = sorted({str(r.get("field")) for r in records if r.get("task") == task_id})
+            fields = sorted({str(document.record_field(r.get("field"))) for r in records if r.get("task") == task_id})
             hint = f"its recorded conflicts: {', '.join(fields)}" if fields else "it has no recorded conflict"
             raise GittasksError(f"no conflict recorded for {field_name!r} of task {task_id!r}; {hint}")
         doc["conflicts"] = [r for r in doc.get("conflicts") or [] if r not in mine]
         task = model.task_index(doc).get(task_id)
         if task is not None and value is not None:
-            if field_name == "status":
-                raise GittasksError("settle a status conflict with the status commands (start, done, reopen ...)")
-            set_path(task, field_name, parse_value(value))
+            if wanted == document.WHOLE_TASK:
+                return _settle_whole_task(doc, task, mine, value, change)
+            if wanted == "status":
+                status = parse_value(value)
+                if status not in rules.STATUSES:
+                    raise GittasksError(f"unknown status {value!r}; use one of: {', '.join(rules.STATUSES)}")
+                reason = (task.get("blocked_reason") or SETTLED_BLOCKED) if status == rules.BLOCKED else None
+                model.set_status(doc, task_id, status, change, reason=reason, settle=True)
+            else:
+                set_path(task, field_name, parse_value(value))
         if task is not None:
             change.stamp(task)
         elif task_id not in change.touched:
@@ -58,3 +71,18 @@ def resolve(ws: Workspace, given: str, field_name: str, *, value: str | None) ->
         return task or {"id": task_id}
 
     return operations.change(ws, "resolve", run)
+
+
+def _settle_whole_task(
+    doc: dict[str, Any], task: dict[str, Any], records: list[dict[str, Any]], value: str, change: model.Change
+) -> dict[str, Any]:
+    """A delete against an edit settled with a value: `deleted` deletes the task, `edited` keeps it."""
+    if not all(r.get("kind") == "delete-edit" for r in records) or value not in ("deleted", "edited"):
+        raise GittasksError(
+            "settle a conflict about a whole task with --keep, or one of a delete and an edit with --value deleted "
+            "(or edited)"
+        )
+    if value == "deleted":
+        return model.delete_task(doc, task["id"], change)
+    change.stamp(task)
+    return task

@@ -51,6 +51,26 @@ def task_order_key(task: Task) -> tuple[Any, ...]:
     )
 
 
+def listing_order(tasks: Iterable[Task], sort: str | None) -> list[Task]:
+    """Tasks in the order `list --sort` names (`rules.LIST_SORTS`): by status (`rules.LIST_STATUS_ORDER`), by the
+    last change (newest first) or by id (which also breaks the other orders' ties: numbers as numbers first, the
+    generated ids in alphabetical order); None: as given."""
+    if sort is None:
+        return list(tasks)
+
+    def by_id(task: Task) -> tuple[int, int, str]:
+        text = str(task.get("id", ""))
+        return (0, len(text), text) if text.isdecimal() and text.isascii() else (1, 0, text)  # 9 before 10
+
+    out = sorted(tasks, key=by_id)
+    if sort == "status":
+        ranks: dict[Any, int] = {status: n for n, status in enumerate(rules.LIST_STATUS_ORDER)}
+        out.sort(key=lambda t: ranks.get(str(t.get("status", rules.PENDING)), len(ranks)))
+    elif sort == "updated":
+        out.sort(key=lambda t: rules.ordering_stamp(t.get("updated_at")), reverse=True)
+    return out
+
+
 def _sort_tasks(tasks: list[Task]) -> list[Task]:
     """`sorted(tasks, key=task_order_key)`, without computing the whole key of every task.
 
@@ -216,6 +236,17 @@ def conflict_key(record: Any) -> bytes:
 def conflict_value(value: Any, machine: Any, updated_at: Any) -> dict[str, Any]:
     """One side's value in a conflict record, with the machine and stamp of that side's change."""
     return {"value": value, "machine": machine, "updated_at": updated_at}
+
+
+# the field of a conflict record about a whole task (deleted on one side and edited on the other; one task both active
+# and archived): a word, so that `gittasks resolve ID task` needs no quoting; records written before say "*"
+WHOLE_TASK = "task"
+WHOLE_TASK_BEFORE = "*"
+
+
+def record_field(name: Any) -> Any:
+    """The field a conflict record (or a `resolve` argument) names, the old spelling of a whole task read as today's."""
+    return WHOLE_TASK if name == WHOLE_TASK_BEFORE else name
 
 
 def conflict_record(

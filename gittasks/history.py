@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from gittasks import document, rules, taskbranch, taskset, trailers
+from gittasks import document, ids, rules, taskbranch, taskset, trailers
 from gittasks.document import DocumentError
+from gittasks.errors import GittasksError
 from gittasks.git import Repo
 
 _PATH_KEY = re.compile(r"\['([^']*)'\]|\[(\d+)\]")
@@ -217,13 +218,24 @@ def task_log(
     return entries[:limit] if limit else entries
 
 
+def deletion(repo: Repo, task_id: str, rev: str, since: str | None = None) -> tuple[str | None, str | None] | None:
+    """Who deleted task `task_id` on `rev` (after `since`, their merge base), and when: the machine and stamp of the
+    newest change there that names the task and is not a merge (a sync merge names what it brought in); None when no
+    such change is found (a hand edit without trailers)."""
+    grep = ["-F", f"--grep=Task: {trailers.value(task_id)}", "--no-merges", "--", rules.ACTIVE_PATH, rules.TASKS_DIR]
+    for commit in _commits(repo, f"{since}..{rev}" if since else rev, grep):
+        if task_id in commit["tasks"]:
+            return commit["machine"] or commit["author"], commit["when"]
+    return None
+
+
 def task_at(repo: Repo, task_id: str, rev: str) -> dict[str, Any] | None:
     """The task as it was in the commit `rev`."""
     versions = _tasks_at(repo, [rev])[rev]
-    if task_id in versions:
-        return versions[task_id]
-    matches = [i for i in versions if i.startswith(task_id)]
-    return versions[matches[0]] if len(matches) == 1 else None
+    try:
+        return versions[ids.resolve_id(versions, task_id)]
+    except GittasksError:  # none, or several: the caller says there is no such task there
+        return None
 
 
 # -- every status change, in one pass ----------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import math
 import secrets
 from collections.abc import Collection, Iterable
 
-from gittasks.errors import AmbiguousId, UnknownId
+from gittasks.errors import AmbiguousId, GittasksError, UnknownId
 
 ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford's base32, lower case: no i, l, o, u
 
@@ -26,18 +26,39 @@ def new_id(existing: Collection[str], elsewhere: int = 0) -> str:
             return candidate
 
 
-def resolve_id(ids: Iterable[str], given: str) -> str:
-    """The id named by `given`: an exact id, else a unique prefix; refuses unknown and ambiguous ones."""
+# A change names its task by the whole id or by at least this many of its first characters: `start 5` (a number, as
+# Taskwarrior's ids are) must never start whichever task's id happens to begin with 5. A read takes any unique prefix.
+MIN_CHANGE_PREFIX = 3
+
+
+def is_prefix(given: str, task_id: str) -> bool:
+    """Whether `given` is how `task_id` begins, upper or lower case alike (`13B4` names 13b48v)."""
+    return task_id.casefold().startswith(given.casefold())
+
+
+def resolve_id(ids: Iterable[str], given: str, *, changing: bool = False) -> str:
+    """The id named by `given`: an exact id, else one id matching it case aside, else the unique id it begins (any
+    case); refuses unknown and ambiguous ones, and, for a change (`changing`), a prefix of fewer than
+    MIN_CHANGE_PREFIX characters."""
     pool = list(ids)
     if given in pool:
         return given
-    matches = sorted(i for i in pool if i.startswith(given)) if given else []
-    if len(matches) == 1:
-        return matches[0]
+    folded = given.casefold()
+    same = [i for i in pool if i.casefold() == folded]
+    if len(same) == 1:
+        return same[0]
+    matches = sorted(i for i in pool if is_prefix(given, i)) if given else []
     if not matches:
         raise UnknownId(f"no task with id {given!r}; see `gittasks list`")
     shown = ", ".join(matches[:10]) + (" ..." if len(matches) > 10 else "")
+    if changing and len(given) < MIN_CHANGE_PREFIX:
+        raise GittasksError(
+            f"id prefix {given!r} is too short for a change: give at least {MIN_CHANGE_PREFIX} characters or the "
+            f"whole id (it matches {shown}); nothing was changed"
+        )
+    if len(matches) == 1:
+        return matches[0]
     raise AmbiguousId(f"id prefix {given!r} is ambiguous: {shown}; give more characters")
 
 
-__all__ = ["ID_ALPHABET", "id_length", "new_id", "resolve_id"]
+__all__ = ["ID_ALPHABET", "MIN_CHANGE_PREFIX", "id_length", "is_prefix", "new_id", "resolve_id"]

@@ -8,6 +8,11 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    if args == ["--version"]:  # at once, without the CLI framework or a repository
+        from gittasks.cli.version import version_line
+
+        print(version_line())
+        return 0
     if args[:1] == ["merge-driver"]:
         from gittasks.driver import main as driver_main
 

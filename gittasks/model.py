@@ -218,7 +218,11 @@ def set_status(
     owner: str | None = None,
     outcome: str | None = None,
     minutes: int | None = None,
+    settle: bool = False,
 ) -> Task:
+    """Move a task to `status` with the stamps that go with it (and a work item for a completed client task).
+    `settle`: a status conflict is settled (`gittasks resolve ID status`): the status was reached on one machine
+    already, so the transition is not checked."""
     task = task_index(doc)[task_id]
     old = task.get("status", rules.PENDING)
     old_owner = task.get("owner")
@@ -235,7 +239,7 @@ def set_status(
             track_work(task, old, old_owner, change)
             change.stamp(task)
         return task
-    if not rules.is_legal_transition(old, status, reopen=reopen):
+    if not settle and not rules.is_legal_transition(old, status, reopen=reopen):
         if old in rules.TERMINAL:
             hint = f"it is {old}; reopen it first with `gittasks reopen {task_id}`"
         else:

@@ -253,9 +253,9 @@ def _apply_status(doc: Document, tid: str, edit: Edit, change: model.Change) -> 
 
 
 def _resolver(doc: Document) -> Callable[[str], str]:
-    """Resolve an id or unique prefix among the tasks of `doc`."""
+    """Resolve an id or unique prefix among the tasks of `doc`, for a change (a link to a task changes it too)."""
     known = [t["id"] for t in doc["tasks"]]
-    return lambda given: ids.resolve_id(known, given)
+    return lambda given: ids.resolve_id(known, given, changing=True)
 
 
 def create(
@@ -315,7 +315,7 @@ def update(ws: Workspace, given: str, edit: Edit) -> Outcome:
     commit's action says what the edit did to the task's status (`status_action`)."""
 
     def run(doc: Document, change: model.Change) -> dict[str, Any]:
-        tid = ws.resolve(given, doc)
+        tid = ws.resolve(given, doc, changing=True)
         was = model.task_index(doc)[tid].get("status", rules.PENDING)
         apply_edit(doc, tid, edit, change, _resolver(doc))
         task = model.task_index(doc)[tid]
@@ -327,7 +327,7 @@ def update(ws: Workspace, given: str, edit: Edit) -> Outcome:
 
 def delete(ws: Workspace, given: str) -> Outcome:
     """Remove a task and its dependency links; the Outcome's value is the removed task."""
-    return change(ws, "delete", lambda doc, done: model.delete_task(doc, ws.resolve(given, doc), done))
+    return change(ws, "delete", lambda doc, done: model.delete_task(doc, ws.resolve(given, doc, changing=True), done))
 
 
 def change(ws: Workspace, action: str, apply: Callable[[Document, model.Change], T]) -> Outcome:
@@ -419,7 +419,7 @@ def restore(ws: Workspace, given: str) -> Outcome:
         doc = ws.load()
         if any(t["id"] == given for t in doc["tasks"]):
             raise GittasksError(f"task {given!r} is in the active list already")
-        task = archive.find_archived(ws.repo.root, given)
+        task = archive.find_archived(ws.repo.root, given, changing=True)
         if task is None:
             raise GittasksError(f"no archived task with id {given!r}; see `gittasks list --all`")
         rel = rules.archive_path(task)

@@ -7,6 +7,7 @@ terminal (the stored text is untouched).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ import orjson
 from gittasks import rules
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 MARKS = {
     rules.COMPLETED: "✓",
     rules.IN_PROGRESS: "→",
@@ -24,9 +26,14 @@ MARKS = {
 }
 
 
-def safe(value: Any, *, multiline: bool = False) -> str:
-    """Text fit for a terminal: control characters shown as escapes; newlines kept only when `multiline`."""
+def safe(value: Any, *, multiline: bool = False, colours: bool = False) -> str:
+    """Text fit for a terminal: control characters shown as escapes; newlines kept only when `multiline`; with
+    `colours`, the colour sequences (SGR: ESC [ digits m) gittasks' own output adds are kept, nothing else."""
     text = "" if value is None else str(value)
+    if colours:
+        parts = _COLOUR.split(text)
+        found = _COLOUR.findall(text)
+        return "".join(safe(p, multiline=multiline) + (found[i] if i < len(found) else "") for i, p in enumerate(parts))
     if not multiline:
         text = text.replace("\r\n", "\n").replace("\n", " ⏎ ").replace("\t", " ")
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
@@ -121,6 +128,61 @@ def nothing_ready(tasks: list[dict[str, Any]], shown: int = 5) -> str:
     more = f"; {len(pending) - shown} more" if len(pending) > shown else ""
     every = "the one pending task waits" if len(pending) == 1 else f"all {len(pending)} pending tasks wait"
     return f"nothing is ready: {every}: {'; '.join(waits)}{more}"
+
+
+# -- the list table: one task a line, in columns ---------------------------------------------------------------
+
+LIST_HEADINGS = {"id": "ID", "status": "STATUS", "client": "CLIENT", "blockers": "BLOCKED BY", "subject": "SUBJECT"}
+Paint = Callable[[str, str], str]  # text and a style (a status, or a name of `cli.output.STYLES`) -> what to print
+
+
+def plain(text: str, style: str) -> str:
+    return text
+
+
+def list_row(
+    task: dict[str, Any], by_id: dict[str, dict[str, Any]], *, conflicted: bool = False, archived: bool = False
+) -> dict[str, str]:
+    """One task's cells in the list table: id, status, client, the blockers not yet completed (of an open task),
+    the subject with the owner, and the flags (conflict, archived)."""
+    status = _status(task)
+    metadata = task["metadata"] if isinstance(task.get("metadata"), dict) else {}
+    waiting = status in rules.OPEN and isinstance(task.get("blockedBy"), list)
+    owner = f" ({json_text(task['owner'])})" if task.get("owner") else ""
+    return {
+        "id": safe(task.get("id")),
+        "status": safe(status),
+        "client": json_text(metadata["client"]) if metadata.get("client") not in (None, "") else "",
+        "blockers": ", ".join(safe(b) for b in rules.open_blockers(task, by_id)) if waiting else "",
+        "subject": f"{safe(task.get('subject'))}{owner}",
+        "flags": " ".join(f for f, on in (("[conflict]", conflicted), ("(archived)", archived)) if on),
+    }
+
+
+class ListTable:
+    """The list's columns sized to the rows known at first (the active tasks); later rows (the archive, streamed)
+    take the same widths. The client and blockers columns show only when a row fills them (`client`: always)."""
+
+    def __init__(self, rows: list[dict[str, str]], *, client: bool = False, paint: Paint = plain) -> None:
+        self.columns = ["id", "status"]
+        self.columns += [c for c in ("client", "blockers") if (c == "client" and client) or any(r[c] for r in rows)]
+        self.widths = {c: max([len(LIST_HEADINGS[c]), *(len(r[c]) for r in rows)]) for c in self.columns}
+        self.paint = paint
+
+    def header(self) -> str:
+        names = [LIST_HEADINGS[c].ljust(self.widths[c]) for c in self.columns]
+        return self.paint("  ".join([*names, LIST_HEADINGS["subject"]]), "heading")
+
+    def line(self, row: dict[str, str]) -> str:
+        cells = []
+        for column in self.columns:
+            text = (row[column] or "-").ljust(self.widths[column])
+            style = {"id": "id", "status": row["status"]}.get(column)
+            cells.append(self.paint(text, style) if style else text)
+        cells.append(row["subject"])
+        if row["flags"]:
+            cells.append(self.paint(row["flags"], "conflict" if "[conflict]" in row["flags"] else "dim"))
+        return "  ".join(cells)
 
 
 def _status(task: dict[str, Any]) -> str:
@@ -432,11 +494,12 @@ def change_value(value: Any) -> str:
     return '""' if value == "" else json_text(value)
 
 
-def log_lines(entry: dict[str, Any]) -> list[str]:
-    """One entry of `log`: the commit, when, machine, action and task, then a line per field changed."""
+def log_lines(entry: dict[str, Any], paint: Paint = plain) -> list[str]:
+    """One entry of `log`: the commit, when, machine, action and task, then a line per field changed; `paint`
+    colours the commit, the action and the task (styles "commit", "action", "id")."""
     lines = [
-        f"{safe(entry['commit'][:10])}  {safe(entry['when'])}  {safe(entry['machine'])}  {safe(entry['action'])}  "
-        f"{safe(entry['task'])} {safe(entry['subject'])}"
+        f"{paint(safe(entry['commit'][:10]), 'commit')}  {safe(entry['when'])}  {safe(entry['machine'])}  "
+        f"{paint(safe(entry['action']), 'action')}  {paint(safe(entry['task']), 'id')} {safe(entry['subject'])}"
     ]
     for name, change in entry["changes"].items():
         if name == "*":

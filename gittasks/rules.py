@@ -172,6 +172,68 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
 
+def is_held_up(task: dict[str, object], by_id: dict[str, dict[str, object]]) -> bool:
+    """Blocked work: a task with the status blocked, or an open task whose blockers are not all completed."""
+    status = task.get("status", PENDING)
+    if status == BLOCKED:
+        return True
+    return status in OPEN and isinstance(task.get("blockedBy"), list) and bool(open_blockers(task, by_id))
+
+
+def _metadata_value(task: Mapping[str, object], key: str) -> object:
+    metadata = task.get("metadata")
+    return metadata.get(key) if isinstance(metadata, dict) else None
+
+
+def task_filter(
+    active: Iterable[Mapping[str, object]],
+    *,
+    statuses: Iterable[str] = (),
+    client: str | None = None,
+    project: str | None = None,
+    owner: str | None = None,
+    task_type: str | None = None,
+    parent: str | None = None,
+    ready: bool = False,
+    blocked: bool = False,
+) -> Callable[[Mapping[str, object]], bool]:
+    """Which tasks `list` shows: every condition given holds (none given: every task). `statuses` as
+    `status_filter`; `client`, `project` (`metadata.client`, `metadata.project`), `owner` and `task_type` (refused
+    when not a known type) equal to the value given; `parent` the direct subtasks of that id; `ready` as `ready`
+    (`is_ready`) and `blocked` held up (`is_held_up`), both judged against the `active` list."""
+    if task_type is not None and task_type not in TASK_TYPES:
+        raise GittasksError(f"unknown type {task_type!r}; use one of: {', '.join(TASK_TYPES)}")
+    checks: list[Callable[[Mapping[str, object]], bool]] = []
+    if statuses := frozenset(statuses):
+        checks.append(status_filter(statuses))
+    in_metadata = {k: v for k, v in (("client", client), ("project", project)) if v is not None}
+    if in_metadata:
+        checks.append(lambda task: all(_metadata_value(task, k) == v for k, v in in_metadata.items()))
+    in_task = {k: v for k, v in (("owner", owner), ("type", task_type), ("parent", parent)) if v is not None}
+    if in_task:
+        checks.append(lambda task: all(task.get(k) == v for k, v in in_task.items()))
+    if ready or blocked:
+        by_id = {str(t.get("id")): dict(t) for t in active}
+        if ready:
+            waiting = open_parents(by_id.values())
+            checks.append(lambda task: is_ready(dict(task), by_id, waiting))
+        if blocked:
+            checks.append(lambda task: is_held_up(dict(task), by_id))
+    return lambda task: all(check(task) for check in checks)
+
+
+# `list --sort`: the orders a listing takes (the default is the file's own: by creation); with status, work under way
+# comes first
+LIST_SORTS: tuple[str, ...] = ("status", "updated", "id")
+LIST_STATUS_ORDER: tuple[str, ...] = (IN_PROGRESS, BLOCKED, PENDING, COMPLETED, CANCELLED)
+
+
+def check_sort(name: str | None) -> str | None:
+    if name is not None and name not in LIST_SORTS:
+        raise GittasksError(f"unknown sort {name!r}; use one of: {', '.join(LIST_SORTS)}")
+    return name
+
+
 def status_filter(wanted: Iterable[str]) -> Callable[[Mapping[str, object]], bool]:
     """Which tasks have one of the `wanted` statuses (all tasks when none is wanted); an unknown status is refused."""
     chosen = frozenset(wanted)

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gittasks import failpoints, processes, render, repair, rules, taskbranch, trailers
+from gittasks import failpoints, history, processes, render, repair, rules, taskbranch, trailers
 from gittasks.errors import GittasksError
 from gittasks.git import GitError, Repo, Transfer
 from gittasks.merge import merge_task_files
@@ -123,6 +123,10 @@ def merge_commit(ws: Workspace, ours: str, theirs: str, label: str, outcome: Syn
         taskbranch.files_at(repo, theirs),
         have_base=bool(bases),
         complete_parents=ws.complete_parents,
+        deleted_by=(
+            lambda tid: history.deletion(repo, tid, ours, base_rev),
+            lambda tid: history.deletion(repo, tid, theirs, base_rev),
+        ),
     )
     outcome.incoming = merged.incoming
     outcome.conflicts = merged.conflicts

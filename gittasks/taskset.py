@@ -65,7 +65,9 @@ def fold(files: dict[str, bytes]) -> TaskSet:
                 by_id[task["id"]] = winner
                 lost = document.conflict_value(loser, loser.get("updated_by"), loser.get("updated_at"))
                 kept = "the copy changed last"
-                records.append(document.conflict_record(task["id"], "*", "reconcile", [lost], kept=kept))
+                records.append(
+                    document.conflict_record(task["id"], document.WHOLE_TASK, "reconcile", [lost], kept=kept)
+                )
         elif is_work_items_path(path):
             work_items[path] = files[path]
     doc["tasks"] = list(by_id.values())

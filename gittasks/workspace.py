@@ -579,11 +579,12 @@ class Workspace:
     def tasks(self) -> list[document.Task]:
         return list(document.canonical(self.load())["tasks"])
 
-    def resolve(self, given: str, doc: Document | None = None) -> str:
-        """The id of the active task `given` names (an id or a unique prefix); an archived one is named as such."""
+    def resolve(self, given: str, doc: Document | None = None, *, changing: bool = False) -> str:
+        """The id of the active task `given` names (an id or a unique prefix, `ids.resolve_id`; `changing`: for a
+        change); an archived one is named as such."""
         doc = doc if doc is not None else self.load()
         known = [t["id"] for t in doc["tasks"]]
-        if given not in known and not any(i.startswith(given) for i in known) and given:
+        if given not in known and not any(ids.is_prefix(given, i) for i in known) and given:
             found = None
             with contextlib.suppress(GittasksError):  # an ambiguous or broken archive: the plain message below
                 found = archive.find_archived(self.repo.root, given)
@@ -591,7 +592,7 @@ class Workspace:
                 raise UnknownId(
                     f"task {found['id']!r} is archived; bring it back with `gittasks restore {found['id']}`"
                 )
-        return ids.resolve_id(known, given)
+        return ids.resolve_id(known, given, changing=changing)
 
     def get(self, given: str) -> document.Task:
         doc = self.load()

@@ -464,7 +464,7 @@ def test_deleted_on_one_side_and_edited_on_the_other_is_kept_and_recorded() -> N
     [record] = result.conflicts
     assert record == {
         "task": "1",
-        "field": "*",
+        "field": "task",  # a word: `gittasks resolve 1 task` needs no quoting (records made before said "*")
         "kind": "delete-edit",
         "base": None,
         "values": [
@@ -473,6 +473,17 @@ def test_deleted_on_one_side_and_edited_on_the_other_is_kept_and_recorded() -> N
         ],
         "kept": "edited",
     }
+
+
+def test_a_delete_edit_record_names_the_machine_that_deleted_whichever_side_it_is() -> None:
+    base = doc(task("1"))
+    ours, theirs = remove(base, "1"), edit(base, "1", "pc-b", "2026-01-21T10:00:00Z", owner="B")
+    who = {"1": ("pc-a", "2026-01-21T09:00:00.000Z")}
+    one = merge.merge_documents(base, ours, theirs, now=NOW, deleted_by=(who.get, None))
+    two = merge.merge_documents(base, theirs, ours, now=NOW, deleted_by=(None, who.get))
+    assert document.dumps(one.document) == document.dumps(two.document)
+    [record] = one.conflicts
+    assert {"value": "deleted", "machine": "pc-a", "updated_at": "2026-01-21T09:00:00.000Z"} in record["values"]
 
 
 def test_deleted_on_both_sides_is_deleted() -> None:

@@ -11,6 +11,7 @@ import typer
 import typer.core
 
 from gittasks.cli import output
+from gittasks.cli.version import version_line
 
 # typer escapes the `[required]`, `[default: ...]` and range notes of every parameter's help for rich markup whenever
 # rich is installed, also in an app that prints its help without rich, which then shows the backslashes (typer issue
@@ -32,6 +33,12 @@ GROUPS: dict[str, tuple[str, ...]] = {
 GLOBAL_OPTIONS_WITH_VALUE = ("--repo",)
 
 
+def print_version(wanted: bool) -> None:
+    if wanted:
+        output.echo(version_line())
+        raise typer.Exit()
+
+
 def main(
     repo: Annotated[
         Path | None,
@@ -41,6 +48,10 @@ def main(
     ] = None,
     no_secret_check: Annotated[
         bool, typer.Option("--no-secret-check", help="Do not warn about task text that looks like a credential.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", is_eager=True, callback=print_version, help="Print the installed version and exit."),
     ] = False,
 ) -> None:
     output.set_repo(repo)
@@ -66,7 +77,7 @@ def register(args: list[str]) -> typer.Typer:
     app = typer.Typer(
         name="gittasks",
         help="A task list for AI coding assistants, kept in git and merged field by field across machines.",
-        add_completion=False,
+        add_completion=True,  # --install-completion, --show-completion: completing builds every group (no command)
         pretty_exceptions_enable=False,
         no_args_is_help=True,
         rich_markup_mode=None,

@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
             )
             return
         for entry in entries:
-            for line in render.log_lines(entry):
+            for line in render.log_lines(entry, output.log_paint(entry["action"])):
                 output.echo(line)
         if cut is not None:
             output.note(f"showing the last {cut} changes; --limit N for more")

@@ -10,9 +10,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import click
 import orjson
 
-from gittasks import document, render
+from gittasks import document, render, rules
 from gittasks.workspace import Workspace
 
 _state: dict[str, Any] = {"repo": None}
@@ -55,7 +56,7 @@ def emit_json_stream(items: Iterable[Any]) -> None:
 
 
 def echo(text: str = "") -> None:
-    print(render.safe(text, multiline=True))
+    print(render.safe(text, multiline=True, colours=use_colour()))
 
 
 def note(text: str) -> None:
@@ -65,6 +66,54 @@ def note(text: str) -> None:
 
 def use_colour() -> bool:
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+# colours on a terminal (plain ANSI through click, which the CLI has loaded already; rich stays off the read path):
+# a status, and the parts of a line that `list`, `show`, `status` and `log` mark
+STYLES: dict[str, dict[str, Any]] = {
+    rules.COMPLETED: {"fg": "green"},
+    rules.IN_PROGRESS: {"fg": "yellow"},
+    rules.BLOCKED: {"fg": "red"},
+    rules.CANCELLED: {"dim": True},
+    "id": {"fg": "cyan"},
+    "commit": {"fg": "yellow"},
+    "heading": {"bold": True},
+    "conflict": {"fg": "red", "bold": True},
+    "dim": {"dim": True},
+}
+ACTION_STYLES = {"start": rules.IN_PROGRESS, "complete": rules.COMPLETED, "block": rules.BLOCKED,
+                 "cancel": rules.CANCELLED, "delete": "conflict"}  # fmt: skip
+
+
+def log_paint(action: str) -> render.Paint:
+    """How `log` colours an entry: its action in the colour of the status it moved to."""
+    style = ACTION_STYLES.get(action)
+    return lambda text, kind: paint(text, style if kind == "action" else kind)
+
+
+def paint(text: str, style: str | None) -> str:
+    """`text` in the colour of `style` (STYLES) on a terminal; as it is when piped, with NO_COLOR or TERM=dumb."""
+    spec = STYLES.get(style) if style is not None else None
+    if spec is None or not use_colour():
+        return text
+    return click.style(text, **spec)
+
+
+def print_detail(text: str) -> None:
+    """`show`'s text, its status and conflicts in colour on a terminal (the fields: the lines before the first blank
+    one, which starts the description)."""
+    fields = True
+    for line in text.splitlines() or [""]:
+        fields = fields and bool(line)
+        key, _, value = line.partition(":")
+        if fields and key == "status" and value:
+            spaces = len(value) - len(value.lstrip())
+            line = f"{key}:{value[:spaces]}{paint(value[spaces:], value.strip())}"
+        elif fields and key == "id" and value:
+            line = paint(line, "heading")
+        elif line.startswith("conflict on "):
+            line = paint(line, "conflict")
+        echo(line)
 
 
 def print_checklist(text: str) -> None:

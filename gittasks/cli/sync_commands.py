@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from gittasks import conflicts as conflicts_module
-from gittasks import render
+from gittasks import render, rules
 from gittasks import sync as sync_module
 from gittasks.cli import output
 from gittasks.errors import GittasksError
@@ -82,7 +82,9 @@ def register(app: typer.Typer) -> None:
             )
         output.echo(f"last sync:  {info['last_sync'] or 'never'}")
         output.echo(
-            f"conflicts:  {info['conflicts']} open" + (" (see `gittasks conflicts`)" if info["conflicts"] else "")
+            "conflicts:  "
+            + output.paint(f"{info['conflicts']} open", "conflict" if info["conflicts"] else rules.COMPLETED)
+            + (" (see `gittasks conflicts`)" if info["conflicts"] else "")
         )
 
     @app.command()

@@ -271,18 +271,38 @@ def register(app: typer.Typer) -> None:
     @app.command("list")
     def list_tasks(
         status: Annotated[list[str], typer.Option("--status", help="Only tasks with this status.")] = [],  # noqa: B006
+        client: Annotated[str | None, typer.Option("--client", help="Only tasks of this client.")] = None,
+        project: Annotated[str | None, typer.Option("--project", help="Only tasks of this project.")] = None,
+        owner: Annotated[str | None, typer.Option("--owner", help="Only tasks with this owner.")] = None,
+        task_type: Annotated[str | None, typer.Option("--type", help="Only tasks of this type.")] = None,
+        parent: Annotated[str | None, typer.Option("--parent", help="Only the subtasks of this task.")] = None,
+        ready: Annotated[bool, typer.Option("--ready", help="Only tasks ready to start (as `ready`).")] = False,
+        blocked: Annotated[
+            bool, typer.Option("--blocked", help="Only blocked tasks and tasks waiting for a blocker.")
+        ] = False,
+        sort: Annotated[
+            str | None, typer.Option("--sort", metavar="status|updated|id", help="Order (default: as created).")
+        ] = None,
         include_archive: Annotated[bool, typer.Option("--all", help="Archived tasks too.")] = False,
         as_json: JsonOpt = False,
     ) -> None:
-        """List the active tasks."""
-        wanted = rules.status_filter(status)
+        """List the active tasks: id, status, client, blockers, subject (owner)."""
+        rules.check_sort(sort)
         ws = output.workspace()
         doc = ws.load()
         output.flush_messages(ws)
-        tasks = [t for t in ws.tasks() if wanted(t)]
+        active = ws.tasks()
+        parent_id = operations.find_task(ws, parent)[0]["id"] if parent is not None else None
+        wanted = rules.task_filter(
+            active, statuses=status, client=client, project=project, owner=owner, task_type=task_type,
+            parent=parent_id, ready=ready, blocked=blocked,
+        )  # fmt: skip
+        tasks = document.listing_order((t for t in active if wanted(t)), sort)
         archived: Any = ()
         if include_archive:
             archived = (t for t in archive.iter_archived(ws.repo.root) if wanted(t))
+            if sort is not None:
+                archived = document.listing_order(archived, sort)
         if as_json:
             if not include_archive:
                 output.emit_json(tasks)
@@ -290,17 +310,20 @@ def register(app: typer.Typer) -> None:
             output.emit_json_stream(itertools.chain(tasks, archived))
             return
         conflicted = render.conflicted_ids(doc)
+        by_id = {t["id"]: t for t in active}
+        rows = [render.list_row(t, by_id, conflicted=t["id"] in conflicted) for t in tasks]
+        table = render.ListTable(rows, client=include_archive, paint=output.paint)
         count = 0
-        for task in tasks:
-            output.echo(render.list_line(task, task["id"] in conflicted))
-            count += 1
-        for task in archived:
-            output.echo(render.list_line(task) + "  (archived)")
+        for row in itertools.chain(rows, (render.list_row(t, by_id, archived=True) for t in archived)):
+            if not count:
+                output.echo(table.header())
+            output.echo(table.line(row))
             count += 1
         if count:
             return
-        if status:
-            output.note("no tasks with that status" + ("" if include_archive else " (--all: archived ones too)"))
+        filtered = ready or blocked or any(v is not None for v in (client, project, owner, task_type, parent))
+        if status or filtered:
+            output.note("no tasks match" + ("" if include_archive else " (--all: archived ones too)"))
         elif not include_archive and (archived_count := archive.count(ws.repo.root)):
             output.note(f"no active tasks; {archived_count} archived: `gittasks list --all`")
         else:
@@ -327,7 +350,7 @@ def register(app: typer.Typer) -> None:
             output.emit_json(task)
             return
         records = [r for r in doc.get("conflicts") or [] if isinstance(r, dict) and r.get("task") == task["id"]]
-        output.echo(render.task_detail(task, records) + ("\n(archived)" if archived else ""))
+        output.print_detail(render.task_detail(task, records) + ("\n(archived)" if archived else ""))
 
     @app.command()
     def ready(as_json: JsonOpt = False) -> None:

@@ -32,7 +32,11 @@ from gittasks.merge.values import (
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing, which the merge driver does not need
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
+
+    # who removed a task on one side, and when: (machine, stamp) of that change, None where it is not known
+    DeletedBy = Callable[[str], tuple[Any, Any] | None]
 
 
 _STATUS_FOLLOWERS: tuple[str, ...] = ("started_at", "completed_at", "blocked_reason")
@@ -212,11 +216,17 @@ def _settle_renames(
     return omap, tmap, renamed
 
 
-def _delete_edit(task: dict[str, Any], now: datetime, conflicts: list[dict[str, Any]]) -> None:
+def _delete_edit(
+    task: dict[str, Any], now: datetime, conflicts: list[dict[str, Any]], deleted_by: DeletedBy | None
+) -> None:
+    """A task deleted on one side and edited on the other is kept with the edit; the record names both machines."""
     side = Side(task.get("updated_at", MISSING), task.get("updated_by", MISSING), now)
-    deleted = document.conflict_value("deleted", None, None)
+    machine, stamp = (deleted_by(task["id"]) if deleted_by is not None else None) or (None, None)
+    deleted = document.conflict_value("deleted", machine, stamp)
     conflicts.append(
-        document.conflict_record(task["id"], "*", "delete-edit", [deleted, side.entry("edited")], kept="edited")
+        document.conflict_record(
+            task["id"], document.WHOLE_TASK, "delete-edit", [deleted, side.entry("edited")], kept="edited"
+        )
     )
 
 
@@ -241,9 +251,11 @@ def merge_task_lists_indexed(
     theirs: list[dict[str, Any]],
     now: datetime | None,
     indexes: tuple[dict[str, dict[str, Any]] | None, ...],
+    deleted_by: tuple[DeletedBy | None, DeletedBy | None] = (None, None),
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[tuple[str, str]]]:
     """`merge_task_lists`; `indexes` holds the tasks of base, ours and theirs by id when the structural check gave
-    them (`document.load_document_indexed`), None where they are to be made here."""
+    them (`document.load_document_indexed`), None where they are to be made here; `deleted_by` tells who deleted a
+    task on ours and on theirs (for the delete-edit record)."""
     now = now or rules.utc_now()
     conflicts: list[dict[str, Any]] = []
     bmap = _index(base, "base") if indexes[0] is None else indexes[0]
@@ -275,7 +287,7 @@ def merge_task_lists_indexed(
                 out.append(o)  # added on ours
                 linked.add(tid)
             elif o != b:
-                _delete_edit(o, now, conflicts)  # deleted on theirs, edited on ours: kept with the edit
+                _delete_edit(o, now, conflicts, deleted_by[1])  # deleted on theirs, edited on ours: kept with the edit
                 out.append(o)
                 linked.add(tid)
             # else: deleted on theirs, unchanged on ours
@@ -306,7 +318,7 @@ def merge_task_lists_indexed(
             linked.add(tid)
         elif t != b:
             refs(len(out))
-            _delete_edit(t, now, conflicts)
+            _delete_edit(t, now, conflicts, deleted_by[0])
             out.append(t)
             linked.add(tid)
     position = restore_symmetry(out, fresh, with_refs)
@@ -323,14 +335,20 @@ def _record_set(records: Any) -> dict[bytes, Any]:
 
 
 def merge_documents(
-    base: dict[str, Any] | None, ours: dict[str, Any], theirs: dict[str, Any], *, now: datetime | None = None
+    base: dict[str, Any] | None,
+    ours: dict[str, Any],
+    theirs: dict[str, Any],
+    *,
+    now: datetime | None = None,
+    deleted_by: tuple[DeletedBy | None, DeletedBy | None] = (None, None),
 ) -> MergeResult:
-    """Merge two versions of a task document against their common ancestor (None: there is none).
+    """Merge two versions of a task document against their common ancestor (None: there is none); `deleted_by`
+    tells who deleted a task on ours and on theirs, where the caller knows the history.
 
     The documents must pass `document.check_document`. The result's canonical bytes (`document.dumps`) do not
     depend on which side is ours.
     """
-    return merge_documents_indexed(base, ours, theirs, now, (None, None, None))
+    return merge_documents_indexed(base, ours, theirs, now, (None, None, None), deleted_by)
 
 
 def merge_documents_indexed(
@@ -339,12 +357,13 @@ def merge_documents_indexed(
     theirs: dict[str, Any],
     now: datetime | None,
     indexes: tuple[dict[str, dict[str, Any]] | None, ...],
+    deleted_by: tuple[DeletedBy | None, DeletedBy | None] = (None, None),
 ) -> MergeResult:
     """`merge_documents`, with the tasks by id where known (see `merge_task_lists_indexed`)."""
     now = now or rules.utc_now()
     base_doc: dict[str, Any] = base if base is not None else {"tasks": []}
     tasks, new_conflicts, renamed = merge_task_lists_indexed(
-        base_doc.get("tasks", []), ours["tasks"], theirs["tasks"], now, indexes
+        base_doc.get("tasks", []), ours["tasks"], theirs["tasks"], now, indexes, deleted_by
     )
 
     merged: dict[str, Any] = {}
