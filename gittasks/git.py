@@ -10,12 +10,13 @@ import contextlib
 import os
 import random
 import re
+import shlex
 import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Any
 
 from gittasks import failpoints, processes
@@ -121,7 +122,7 @@ class Repo:
         try:
             child = subprocess.Popen(
                 cmd, cwd=self.root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                env=child_env(env), **options,
+                env=child_env({**self.never_asking(), **(env or {})}), **options,
             )  # fmt: skip
         except FileNotFoundError:
             raise GitError("git is not installed or not on PATH; install git and try again") from None
@@ -135,6 +136,25 @@ class Repo:
         if check and proc.returncode != 0:
             raise GitError(f"git {cmd[1]} failed: {_first_line(proc.stderr)}")
         return proc
+
+    def never_asking(self) -> dict[str, str]:
+        """A network step's environment besides `child_env`'s: ssh in batch mode, whichever ssh command is set (a
+        key behind a passphrase, a password or a host key not yet known fails instead of asking), and no askpass
+        program borrowed from ssh's SSH_ASKPASS for a password (GIT_ASKPASS and core.askPass, set for git on
+        purpose, are still used)."""
+        env = {"SSH_ASKPASS": ""}
+        command = os.environ.get("GIT_SSH_COMMAND") or self.config_get("core.sshCommand")
+        if not command and os.environ.get("GIT_SSH"):
+            command = shlex.quote(os.environ["GIT_SSH"])
+        command = command or "ssh"
+        try:
+            name = PureWindowsPath(shlex.split(command)[0]).name.lower()  # (splits on / and \ alike)
+        except (ValueError, IndexError):
+            return env
+        variant = (os.environ.get("GIT_SSH_VARIANT") or self.config_get("ssh.variant") or "auto").lower()
+        if variant == "ssh" or (variant == "auto" and name in ("ssh", "ssh.exe")):  # OpenSSH, as git tells it
+            env["GIT_SSH_COMMAND"] = f"{command} -o BatchMode=yes"
+        return env
 
     def out(self, *args: str, **kwargs: object) -> str:
         return self.run(*args, **kwargs).stdout.decode("utf-8", "replace").strip()  # type: ignore[arg-type]
