@@ -42,13 +42,19 @@ _LOCK_ERROR = re.compile(r"Unable to create '([^']+\.lock)'|cannot lock ref|inde
 _NO_IDENTITY = re.compile(r"tell me who you are|auto-detect email|empty ident|no email was given", re.IGNORECASE)
 LOCK_RETRIES = 12
 _UNREACHABLE_HINTS = (
-    "could not read from remote",
     "does not appear to be a git repository",
     "could not resolve host",
+    "connect to host",
     "unable to access",
     "connection",
     "timed out",
     "not found",
+)
+# the remote answered and would not take these credentials (or git or ssh would have had to ask someone for them)
+_DENIED = re.compile(
+    r"authentication failed|permission denied \(|host key verification failed|could not read (username|password)"
+    r"|terminal prompts disabled|returned error: 401",
+    re.IGNORECASE,
 )
 
 
@@ -73,7 +79,8 @@ def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 @dataclass(frozen=True)
 class Transfer:
     """What a fetch or push did: 'ok', 'missing' (fetch: no such branch there), 'race' (push: the remote moved),
-    'refused' or 'unreachable'; git's words for the message."""
+    'refused', 'denied' (the credentials were not accepted, or would have had to be asked for) or 'unreachable';
+    git's words for the message."""
 
     outcome: str
     detail: str = ""
@@ -700,6 +707,8 @@ class Repo:
             return Transfer("ok")
         if "couldn't find remote ref" in err.lower():
             return Transfer("missing", err)
+        if _DENIED.search(err) or "returned error: 403" in err:
+            return Transfer("denied", err)
         return Transfer("unreachable", err)
 
     def push(self, remote: str, refspec: str, timeout: float, set_upstream: bool = False) -> Transfer:
@@ -715,8 +724,10 @@ class Repo:
         race_signs = ("[rejected]", "fetch first", "non-fast-forward", "stale info", "cannot lock ref", "but expected")
         if any(sign in low for sign in race_signs):
             return Transfer("race", err)
-        if "[remote rejected]" in low or "declined" in low or "protected" in low:
+        if "[remote rejected]" in low or "declined" in low or "protected" in low or "returned error: 403" in low:
             return Transfer("refused", err)
+        if _DENIED.search(err):
+            return Transfer("denied", err)
         if any(h in low for h in _UNREACHABLE_HINTS):
             return Transfer("unreachable", err)
         return Transfer("refused", err)
