@@ -10,12 +10,13 @@ import contextlib
 import os
 import random
 import re
+import shlex
 import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Any
 
 from gittasks import failpoints, processes
@@ -41,13 +42,19 @@ _LOCK_ERROR = re.compile(r"Unable to create '([^']+\.lock)'|cannot lock ref|inde
 _NO_IDENTITY = re.compile(r"tell me who you are|auto-detect email|empty ident|no email was given", re.IGNORECASE)
 LOCK_RETRIES = 12
 _UNREACHABLE_HINTS = (
-    "could not read from remote",
     "does not appear to be a git repository",
     "could not resolve host",
+    "connect to host",
     "unable to access",
     "connection",
     "timed out",
     "not found",
+)
+# the remote answered and would not take these credentials (or git or ssh would have had to ask someone for them)
+_DENIED = re.compile(
+    r"authentication failed|permission denied \(|host key verification failed|could not read (username|password)"
+    r"|terminal prompts disabled|returned error: 401",
+    re.IGNORECASE,
 )
 
 
@@ -72,7 +79,8 @@ def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 @dataclass(frozen=True)
 class Transfer:
     """What a fetch or push did: 'ok', 'missing' (fetch: no such branch there), 'race' (push: the remote moved),
-    'refused' or 'unreachable'; git's words for the message."""
+    'refused', 'denied' (the credentials were not accepted, or would have had to be asked for) or 'unreachable';
+    git's words for the message."""
 
     outcome: str
     detail: str = ""
@@ -122,7 +130,7 @@ class Repo:
             try:
                 child = subprocess.Popen(
                     cmd, cwd=self.root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                    env=child_env(env), **processes.own_group(),
+                    env=child_env({**self.never_asking(), **(env or {})}), **processes.own_group(),
                 )  # fmt: skip
             except FileNotFoundError:
                 raise GitError("git is not installed or not on PATH; install git and try again") from None
@@ -139,6 +147,25 @@ class Repo:
         if check and proc.returncode != 0:
             raise GitError(f"git {cmd[1]} failed: {_first_line(proc.stderr)}")
         return proc
+
+    def never_asking(self) -> dict[str, str]:
+        """A network step's environment besides `child_env`'s: ssh in batch mode, whichever ssh command is set (a
+        key behind a passphrase, a password or a host key not yet known fails instead of asking), and no askpass
+        program borrowed from ssh's SSH_ASKPASS for a password (GIT_ASKPASS and core.askPass, set for git on
+        purpose, are still used)."""
+        env = {"SSH_ASKPASS": ""}
+        command = os.environ.get("GIT_SSH_COMMAND") or self.config_get("core.sshCommand")
+        if not command and os.environ.get("GIT_SSH"):
+            command = shlex.quote(os.environ["GIT_SSH"])
+        command = command or "ssh"
+        try:
+            name = PureWindowsPath(shlex.split(command)[0]).name.lower()  # (splits on / and \ alike)
+        except (ValueError, IndexError):
+            return env
+        variant = (os.environ.get("GIT_SSH_VARIANT") or self.config_get("ssh.variant") or "auto").lower()
+        if variant == "ssh" or (variant == "auto" and name in ("ssh", "ssh.exe")):  # OpenSSH, as git tells it
+            env["GIT_SSH_COMMAND"] = f"{command} -o BatchMode=yes"
+        return env
 
     def out(self, *args: str, **kwargs: object) -> str:
         return self.run(*args, **kwargs).stdout.decode("utf-8", "replace").strip()  # type: ignore[arg-type]
@@ -692,6 +719,8 @@ class Repo:
             return Transfer("ok")
         if "couldn't find remote ref" in err.lower():
             return Transfer("missing", err)
+        if _DENIED.search(err) or "returned error: 403" in err:
+            return Transfer("denied", err)
         return Transfer("unreachable", err)
 
     def push(self, remote: str, refspec: str, timeout: float, set_upstream: bool = False) -> Transfer:
@@ -707,8 +736,10 @@ class Repo:
         race_signs = ("[rejected]", "fetch first", "non-fast-forward", "stale info", "cannot lock ref", "but expected")
         if any(sign in low for sign in race_signs):
             return Transfer("race", err)
-        if "[remote rejected]" in low or "declined" in low or "protected" in low:
+        if "[remote rejected]" in low or "declined" in low or "protected" in low or "returned error: 403" in low:
             return Transfer("refused", err)
+        if _DENIED.search(err):
+            return Transfer("denied", err)
         if any(h in low for h in _UNREACHABLE_HINTS):
             return Transfer("unreachable", err)
         return Transfer("refused", err)

@@ -190,8 +190,18 @@ def pick_remote(ws: Workspace, remote: str | None) -> tuple[str, str, bool]:
     return name, remote_branch, bool(upstream_merge and name == upstream_remote)
 
 
-def unreachable(ws: Workspace, local: str | None, tracking: str, detail: str, outcome: SyncOutcome) -> SyncFailed:
+def unreachable(
+    ws: Workspace, local: str | None, tracking: str, detail: str, outcome: SyncOutcome, kind: str = "unreachable"
+) -> SyncFailed:
+    """A fetch or push that did not get through: the remote not reached, or (`kind` 'denied') its credentials."""
     outcome.not_pushed = count_not_pushed(ws.repo, local, tracking)
+    if kind == "denied":
+        return SyncFailed(
+            f"{outcome.remote} did not accept the credentials ({one_line(detail, 100)}); {outcome.not_pushed} changes "
+            f"not yet pushed, they stay committed here: fix the password, token or ssh key git uses for "
+            f"{outcome.remote} (`git fetch {outcome.remote}` shows the same), then run `gittasks sync` again",
+            outcome,
+        )
     return SyncFailed(
         f"could not reach {outcome.remote} ({one_line(detail, 100)}); {outcome.not_pushed} changes not yet pushed, "
         "they stay committed here: run `gittasks sync` again when the remote is reachable",
@@ -304,8 +314,8 @@ def sync(
         outcome.attempts = attempt
         say(f"fetching {label}")
         fetched = deadline.fetch(repo, name, f"refs/heads/{branch}", tracking)
-        if fetched.outcome == "unreachable":
-            raise unreachable(ws, side.tip(), tracking, deadline.why(fetched), outcome)
+        if fetched.outcome in ("unreachable", "denied"):
+            raise unreachable(ws, side.tip(), tracking, deadline.why(fetched), outcome, fetched.outcome)
         theirs = repo.ref(tracking) if fetched.outcome == "ok" else None
         with ws.lock:
             ours = side.tip()
@@ -363,12 +373,12 @@ def sync(
             time.sleep(min(delay * (1 + random.random()), deadline.left()))
             delay = min(delay * 2, 2.0)
             continue
-        if pushed.outcome == "unreachable":
-            raise unreachable(ws, side.tip(), tracking, deadline.why(pushed), outcome)
+        if pushed.outcome in ("unreachable", "denied"):
+            raise unreachable(ws, side.tip(), tracking, deadline.why(pushed), outcome, pushed.outcome)
         outcome.not_pushed = count_not_pushed(repo, side.tip(), tracking)
         raise SyncFailed(
             f"{name} refused the push ({one_line(pushed.detail, 100)}); {outcome.not_pushed} changes not yet pushed, "
-            "they stay committed here",
+            f"they stay committed here: run `gittasks sync` again once {name} takes pushes from you",
             outcome,
         )
     else:
