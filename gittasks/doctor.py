@@ -236,6 +236,16 @@ def _check_branch(ws: Workspace, findings: Findings, fix: bool) -> None:
             )
     else:
         findings.ok(f"the work-tree task files are those of {ws.branch} ({tip[:10]})")
+    broken = repair.find_broken_commit(ws)
+    if broken is not None:
+        if fix:
+            for line in repair.repair_committed(ws):
+                findings.fixed(line)
+        else:
+            findings.problem(
+                f"{rules.ACTIVE_PATH} was committed on {ws.branch} with conflict markers or invalid JSON in "
+                f"{broken[:10]}; `gittasks doctor --fix` rebuilds it from that merge's parents"
+            )
     tip = ws.task_branch_tip()
     if tip is not None:
         found = []

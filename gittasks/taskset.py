@@ -6,11 +6,12 @@ merged once, with the edit. Pure: file contents in, file contents out.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
 from gittasks import document, rules
-from gittasks.document import Document
+from gittasks.document import Document, DocumentError
 
 LOCATION = "__gittasks_location__"
 ARCHIVED = "archive"
@@ -72,6 +73,17 @@ def fold(files: dict[str, bytes]) -> TaskSet:
     if records:
         doc["conflicts"] = records
     return TaskSet(doc, work_items)
+
+
+def archived_ids(files: dict[str, bytes]) -> set[str]:
+    """The ids in the archive files among `files` ({path: bytes}); a file that cannot be read adds none (its own
+    check names its problem)."""
+    found: set[str] = set()
+    for path, raw in files.items():
+        if is_archive_path(path):
+            with contextlib.suppress(DocumentError):
+                found.update(task["id"] for task in parse_archive(raw, path))
+    return found
 
 
 def split(doc: Document) -> dict[str, bytes]:

@@ -365,18 +365,29 @@ class Workspace:
         for rel, data in sorted(ours.items()):
             if base is not None and base.get(rel) == data:
                 continue
-            problem = taskcheck.file_problem(data, rel)
+            problem = taskcheck.file_problem(
+                data, rel, base.get(rel) if base else None, archived=lambda: taskset.archived_ids(ours)
+            )
             if problem is not None:
                 raise DocumentError(problem)
-        merged = merge.merge_task_files(
-            base or {}, ours, theirs, have_base=base is not None, complete_parents=self.complete_parents
-        )
+        try:
+            merged = merge.merge_task_files(
+                base or {}, ours, theirs, have_base=base is not None, complete_parents=self.complete_parents
+            )
+        except DocumentError:
+            if base is None or base != theirs:
+                raise
+            return dict(ours)  # the branch holds a file that cannot be read and has not moved: the edit replaces it
         return {rel: data for rel, data in merged.files.items() if data is not None}
 
     @staticmethod
     def _changed_ids(before: dict[str, bytes], after: dict[str, bytes]) -> tuple[list[str], dict[str, str]]:
         """The ids of the tasks that differ between two sets of files, and their subjects."""
-        old, new = taskset.task_map(taskset.fold(before).doc), taskset.task_map(taskset.fold(after).doc)
+        try:
+            old = taskset.task_map(taskset.fold(before).doc)
+        except DocumentError:  # the edit replaced a file that could not be read
+            old = {}
+        new = taskset.task_map(taskset.fold(after).doc)
         ids = changed_ids(old, new)
         return ids, {i: str((new.get(i) or old.get(i) or {}).get("subject", "")) for i in ids}
 
@@ -468,7 +479,7 @@ class Workspace:
                     before = None
             if before is None or document.canonical(before) != document.canonical(after):
                 model.stamp_edit(before, after, model.Change(self.machine, rules.utc_now()))
-                taskcheck.check_document(after, rules.ACTIVE_PATH)
+                taskcheck.check_document(after, rules.ACTIVE_PATH, before=before, archived=self._archived_ids)
                 store.write_atomic(self.active_path, document.dumps(after))
                 ids = changed_task_ids(before, after)
                 subjects = {t["id"]: t.get("subject", "") for t in after["tasks"]}
@@ -488,7 +499,7 @@ class Workspace:
                         f"{rel} was deleted outside gittasks; restore it with `git checkout HEAD -- {rel}`"
                     )
                 continue
-            problem = taskcheck.file_problem(raw, rel)
+            problem = taskcheck.file_problem(raw, rel, self.repo.show("HEAD", rel))
             if problem is not None:
                 raise DocumentError(problem)
             paths.append(rel)
@@ -497,6 +508,11 @@ class Workspace:
         stamp = rules.format_stamp(rules.utc_now())
         self.repo.commit_paths(paths, trailers.message("external-edit", ids, subjects, self.machine, stamp))
         self.messages.append(f"committed an edit made outside gittasks ({len(ids)} task(s)) as its own commit")
+
+    def _archived_ids(self) -> set[str]:
+        """The ids in the work tree's archive files."""
+        files = taskbranch.read_worktree(self.repo.root)
+        return taskset.archived_ids({rel: data for rel, data in files.items() if taskset.is_archive_path(rel)})
 
     def _inline_missing_list(self) -> bool:
         """Inline layout: is the task list committed on HEAD but absent from the work tree (a sparse checkout)?"""
@@ -649,7 +665,8 @@ class Workspace:
             if not change.touched:
                 return Outcome(None, [], change.notes, value)
             model.finish(doc, change)
-            taskcheck.check_document(doc, rules.ACTIVE_PATH)
+            before = document.load_document(before_raw, rules.ACTIVE_PATH) if before_raw is not None else None
+            taskcheck.check_document(doc, rules.ACTIVE_PATH, before=before)
             self._check_secrets(doc, change.touched)
             subjects = {**earlier, **{t["id"]: t.get("subject", "") for t in doc["tasks"]}}
             for tid in change.touched:
