@@ -113,7 +113,8 @@ def _refused(task: Any) -> bool:
 
 def problems(raw: bytes, name: str, *, known_elsewhere: Collection[str] = ()) -> list[str]:
     """Every problem of a task file, one line each (for `validate`); empty when the file is good. Each task the
-    schema refuses has its line (such a task is kept as it is, see `taskcheck.KEPT`)."""
+    schema refuses has its line (such a task is kept as it is, see `taskcheck.KEPT`); a task that is also in the
+    archive (`known_elsewhere`) is named too."""
     try:
         if name.endswith(".jsonl"):
             return _jsonl_problems(raw, name)
@@ -137,6 +138,12 @@ def problems(raw: bytes, name: str, *, known_elsewhere: Collection[str] = ()) ->
     except DocumentError as exc:
         found.append(str(exc))
     found += model.link_problems(doc, name, known_elsewhere)
+    for task in doc["tasks"]:
+        if task["id"] in known_elsewhere:
+            found.append(
+                f"{name}: task {task['id']!r} is in the active list and in the archive too (a plain-git merge or a "
+                "hand edit); the next gittasks command keeps the copy changed last"
+            )
     return list(dict.fromkeys(found))
 
 

@@ -1,5 +1,5 @@
 """A bad file never spreads and never blocks everyone: task files committed by plain git (a line merge's markers, a
-task this version's schema refuses, odd field types) and an edit made
+task both active and archived, a task this version's schema refuses, odd field types) and an edit made
 outside gittasks, in both layouts. Hand commits go where git would put them: on the current branch (inline) or on
 the task branch through a linked worktree (own branch)."""
 
@@ -148,6 +148,46 @@ def test_a_line_merge_committed_with_markers_is_refused_then_rebuilt_by_doctor_f
     b.ok("sync")
     merged = next(t for t in b.doc()["tasks"] if t["id"] == first)
     assert merged["subject"] == "Renamed on this branch" and merged["owner"] == "from the side branch"
+
+
+# -- 5. a task both active and archived is kept once by the next command ---------------------------------------------
+
+
+def test_a_task_both_active_and_archived_is_kept_once_by_the_next_command(two: tuple[Cli, Cli]) -> None:
+    a, _ = two
+    edited, ended = a.create("Edited after archiving"), a.create("Archived last")
+    a.ok("done", edited)
+    a.ok("done", ended)
+    a.ok("archive")
+    (rel,) = git(a.root, "ls-tree", "-r", "--name-only", history(a), "--", ARCHIVE).splitlines()
+    lines = {t["id"]: t for t in map(json.loads, committed(a, rel).decode().splitlines())}
+
+    def both(doc: dict[str, Any]) -> None:  # as a plain-git merge of an archive with an edit leaves it
+        newer = dict(lines[edited], subject="Edited after archiving, reopened", status="in_progress",
+                     completed_at=None, updated_at="2099-01-01T00:00:00.000Z")  # fmt: skip
+        older = dict(lines[ended], subject="An old copy", updated_at="2020-01-01T00:00:00.000Z")
+        doc["tasks"] += [newer, older]
+
+    hand_commit(a, {ACTIVE: with_tasks(a, both)})
+    proc = a.run("doctor")
+    assert proc.returncode == 1 and f"task {edited!r} is in the active list and in the archive too" in proc.stdout
+    if history(a) == "HEAD":  # validate reads the work tree, which holds the commit here
+        assert "in the archive too" in a.run("validate").stdout
+    count = int(git(a.root, "rev-list", "--count", history(a)))
+    err = a.run("list").stderr
+    assert "kept" in err and edited in err and ended in err
+    assert int(git(a.root, "rev-list", "--count", history(a))) == count + 1
+    assert git(a.root, "log", "-1", "--format=%s", history(a)).startswith("gittasks: reconcile")
+    everything = a.json("list", "--all")
+    assert sorted(t["id"] for t in everything if t["id"] in (edited, ended)) == sorted([edited, ended])
+    active = {t["id"]: t for t in committed_doc(a)["tasks"]}
+    assert active[edited]["subject"] == "Edited after archiving, reopened"  # the copy changed last
+    assert ended not in active  # its archived copy is the later one
+    archived = [json.loads(line) for line in committed(a, rel).decode().splitlines()]
+    assert [t["id"] for t in archived] == [ended] and archived[0]["subject"] == "Archived last"
+    assert a.ok("validate") == ""
+    a.ok("list")
+    assert int(git(a.root, "rev-list", "--count", history(a))) == count + 1  # once
 
 
 # -- 6. a task this version's schema refuses is kept as it is ---------------------------------------------------------
