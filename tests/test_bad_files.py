@@ -1,5 +1,5 @@
 """A bad file never spreads and never blocks everyone: task files committed by plain git (a line merge's markers, a
-task both active and archived, a task this version's schema refuses, odd field types) and an edit made
+task both active and archived, a task this version's schema refuses, odd stamps, odd field types) and an edit made
 outside gittasks, in both layouts. Hand commits go where git would put them: on the current branch (inline) or on
 the task branch through a linked worktree (own branch)."""
 
@@ -239,6 +239,24 @@ def test_the_write_check_and_the_schema_accept_a_refused_task_left_as_it_was() -
         dropped = {"tasks": after["tasks"][1:]}
         with pytest.raises(DocumentError, match=KEPT):
             check(dropped, rules.ACTIVE_PATH, before=before)
+
+
+# -- 7. doctor reports stamps near year 1 and 9999, from the current task branch -------------------------------------
+
+
+def test_doctor_reports_stamps_of_the_far_past_and_future_before_any_other_command(two: tuple[Cli, Cli]) -> None:
+    a, _ = two
+    odd = [task("past1", created_at="0001-01-01T00:00:00+01:00", updated_at="0001-01-01T00:00:00+01:00"),
+           task("future9", updated_at="9999-12-31T23:59:59-01:00")]  # fmt: skip
+    hand_commit(a, {ACTIVE: with_tasks(a, lambda doc: doc["tasks"].extend(odd))})
+    proc = a.run("doctor")  # the first command after the commit: nothing took it into the work tree yet
+    assert proc.returncode == 1, proc.stdout
+    future = next(line for line in proc.stdout.splitlines() if "far in the future" in line)
+    past = next(line for line in proc.stdout.splitlines() if "from before 2000" in line)
+    assert "future9" in future and "past1" not in future
+    assert "past1 created_at 0001-01-01T00:00:00+01:00" in past and "future9" not in past
+    a.ok("list")
+    a.ok("sync")
 
 
 # -- 8. odd types in the dependency lists are the one-line file error -------------------------------------------------
