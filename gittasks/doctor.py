@@ -7,8 +7,9 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from gittasks import archive, clone, render, repair, rules, schema, secrets_check, store, taskbranch, taskset
+from gittasks import archive, clone, document, render, repair, rules, schema, secrets_check, store, taskbranch, taskset
 from gittasks.claude import installer
 from gittasks.errors import GittasksError
 from gittasks.git import find_repo
@@ -241,6 +242,16 @@ def _check_branch(ws: Workspace, findings: Findings, fix: bool) -> None:
             )
     else:
         findings.ok(f"the work-tree task files are those of {ws.branch} ({tip[:10]})")
+    broken = repair.find_broken_commit(ws)
+    if broken is not None:
+        if fix:
+            for line in repair.repair_committed(ws):
+                findings.fixed(line)
+        else:
+            findings.problem(
+                f"{rules.ACTIVE_PATH} was committed on {ws.branch} with conflict markers or invalid JSON in "
+                f"{broken[:10]}; `gittasks doctor --fix` rebuilds it from that merge's parents"
+            )
     tip = ws.task_branch_tip()
     if tip is not None:
         found = []
@@ -287,12 +298,28 @@ def _check_branch(ws: Workspace, findings: Findings, fix: bool) -> None:
         )
 
 
+def _current_files(ws: Workspace) -> dict[str, bytes]:
+    """The task files as they are now: the task branch's tip in the own-branch layout (the work tree may not have
+    taken it in yet), the work tree's files inline."""
+    tip = ws.task_branch_tip() if not ws.inline else None
+    return ws.branch_files(tip) if tip is not None else taskbranch.read_worktree(ws.repo.root)
+
+
+def _current_tasks(ws: Workspace, *, archived: bool) -> list[dict[str, Any]]:
+    """The active tasks of `_current_files` (and the archived ones); a file that cannot be read adds none (its own
+    check names its problem)."""
+    tasks: list[dict[str, Any]] = []
+    for rel, raw in sorted(_current_files(ws).items()):
+        with contextlib.suppress(GittasksError):
+            if rel == rules.ACTIVE_PATH:
+                tasks += document.load_document(raw, rel)["tasks"]
+            elif archived and taskset.is_archive_path(rel):
+                tasks += taskset.parse_archive(raw, rel)
+    return tasks
+
+
 def _check_secrets(ws: Workspace, findings: Findings) -> None:
-    try:
-        doc = store.load_file(ws.active_path, rules.ACTIVE_PATH)
-    except GittasksError:
-        return
-    found = secrets_check.warnings_for(doc["tasks"]) if doc else []
+    found = secrets_check.warnings_for(_current_tasks(ws, archived=False))
     for line in found:
         findings.lines.append(f"note     {line.removeprefix('warning: ')}")
     if not found:
@@ -300,21 +327,35 @@ def _check_secrets(ws: Workspace, findings: Findings) -> None:
 
 
 def _check_clocks(ws: Workspace, findings: Findings) -> None:
-    try:
-        doc = store.load_file(ws.active_path, rules.ACTIVE_PATH)
-    except GittasksError:
-        return
-    if doc is None:
-        return
+    """Stamps no right clock gives: far in the future (a machine's clock is wrong) or before rules.PAST_LIMIT (a
+    clock reset, a hand edit; near year 1 too)."""
     now = rules.utc_now()
-    ahead = []
-    for task in doc["tasks"]:
-        stamp = rules.parse_stamp(task.get("updated_at"))
-        if stamp is not None and stamp > now + rules.FUTURE_SLACK:
-            ahead.append(f"{task['id']} ({task.get('updated_at')} by {task.get('updated_by', '?')})")
+    ahead: list[str] = []
+    behind: list[str] = []
+    for task in _current_tasks(ws, archived=True):
+        for name in rules.STAMP_FIELDS:
+            stamp = rules.parse_stamp(task.get(name))
+            if stamp is None:
+                continue
+            seen = f"{task['id']} {name} {task.get(name)} by {task.get('updated_by', '?')}"
+            if stamp > now + rules.FUTURE_SLACK:
+                ahead.append(seen)
+            elif stamp < rules.PAST_LIMIT:
+                behind.append(seen)
     if ahead:
         findings.problem(
-            "stamps far in the future (a machine's clock is wrong; they are clamped when merging): " + ", ".join(ahead)
+            "stamps far in the future (a machine's clock is wrong; they are ordered as the oldest when merging): "
+            + _some(ahead)
         )
-    else:
-        findings.ok("no stamps from the future")
+    if behind:
+        findings.problem(
+            f"stamps from before {rules.PAST_LIMIT.year} (a clock that was reset, or a hand edit; they count as the "
+            "oldest changes when merging): " + _some(behind)
+        )
+    if not ahead and not behind:
+        findings.ok("no stamps from the future or the far past")
+
+
+def _some(items: list[str], limit: int = 10) -> str:
+    shown = ", ".join(render.safe(item) for item in items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")

@@ -140,6 +140,23 @@ def check_task(task: Any, where: str) -> None:
         raise DocumentError(f"{where}: field 'id' must be a non-empty string")
     if not isinstance(task.get("subject"), str):
         raise DocumentError(f"{where} (id {task_id!r}): field 'subject' must be a string")
+    for field in rules.ID_LIST_FIELDS:
+        values = task.get(field)
+        if not _is_id_list(values):
+            found = (
+                _kind(values)
+                if not isinstance(values, list)
+                else "a list holding " + next(_kind(v) for v in values if not isinstance(v, str))
+            )
+            raise DocumentError(
+                f"{where} (id {task_id!r}): field {field!r} must be a list of task ids, not {found}; fix the file "
+                "or restore it from git"
+            )
+
+
+def _is_id_list(value: Any) -> bool:
+    """A dependency field the read path can use: absent (None) or a list of strings."""
+    return value is None or (isinstance(value, list) and all(isinstance(item, str) for item in value))
 
 
 def _task_index(tasks: list[Any]) -> dict[str, Task] | None:
@@ -152,6 +169,10 @@ def _task_index(tasks: list[Any]) -> dict[str, Task] | None:
         task_id = task.get("id")
         if type(task_id) is not str or not task_id or type(task.get("subject")) is not str:
             return None
+        for field in rules.ID_LIST_FIELDS:
+            values = task.get(field)
+            if values is not None and (type(values) is not list or any(type(v) is not str for v in values)):
+                return None
         index[task_id] = task
     return index if len(index) == len(tasks) else None
 
@@ -184,6 +205,19 @@ def _check_document(doc: Any, name: str) -> tuple[Document, dict[str, Task] | No
 
 def load_document(raw: bytes, name: str) -> Document:
     return check_document(parse_bytes(raw, name), name)
+
+
+def check_file(raw: bytes, name: str) -> None:
+    """The structural check of any task file, by its path `name`: the active list (a document), an archive month
+    (task lines, one per id) or a work-item month (one object a line): what every machine needs to read and merge
+    it. DocumentError naming the file and the place."""
+    path = "/" + name.replace("\\", "/")
+    if not path.endswith(".jsonl"):
+        load_document(raw, name)
+    elif f"/{rules.WORK_ITEMS_DIR}/" in path:
+        read_lines(raw, name)
+    else:
+        read_task_lines(raw, name, unique=True)
 
 
 def load_document_indexed(raw: bytes, name: str) -> tuple[Document, dict[str, Task] | None]:

@@ -509,6 +509,11 @@ class Repo:
         entry = next((e for e in out.split("\0") if e.endswith(f"\t{path}")), None)
         return entry.split(" ", 1)[0] if entry else None
 
+    def changed_paths(self, old: str, new: str, paths: Sequence[str]) -> list[str]:
+        """The files below `paths` that differ between the commits `old` and `new` (added, changed or removed)."""
+        listing = self.run("diff-tree", "-r", "-z", "--name-only", "--no-renames", old, new, "--", *paths)
+        return [p for p in listing.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
+
     def files_at(self, rev: str, paths: Sequence[str]) -> dict[str, bytes]:
         """{path: bytes} of the given files in the commit `rev` (absent ones left out), one `cat-file --batch`."""
         blobs = self.blobs([f"{rev}:{p}" for p in paths])

@@ -39,6 +39,56 @@ def check_relations(doc: Document, name: str) -> None:
             parent = by_id[parent].get("parent")
 
 
+def link_problems(
+    doc: Document, name: str, known_elsewhere: Collection[str] = (), only: Collection[str] | None = None
+) -> list[str]:
+    """What `validate` says of the links between tasks, one line each: a dependency one task names and the other
+    lacks (one-sided), a task named in blockedBy or blocks or as a parent that is neither in the list nor in
+    `known_elsewhere` (the archive). With `only`, the problems of those tasks (either side of a link)."""
+    index = task_index(doc)
+    found: list[str] = []
+    for task in doc["tasks"]:
+        tid = task["id"]
+        for field_name, mirror in (("blockedBy", "blocks"), ("blocks", "blockedBy")):
+            values = task.get(field_name)
+            if not isinstance(values, list):
+                continue
+            for other in values:
+                if only is not None and tid not in only and other not in only:
+                    continue
+                if other in index:
+                    if tid not in (index[other].get(mirror) or []):
+                        found.append(
+                            f"{name}: task {tid!r} has {other!r} in {field_name} "
+                            f"but {other!r} lacks {tid!r} in {mirror} (one-sided dependency)"
+                        )
+                elif other not in known_elsewhere:
+                    found.append(f"{name}: task {tid!r} names unknown task {other!r} in {field_name}")
+        parent = task.get("parent")
+        if only is not None and tid not in only:
+            continue
+        if isinstance(parent, str) and parent not in index and parent not in known_elsewhere:
+            found.append(f"{name}: task {tid!r} has unknown parent {parent!r}")
+    return list(dict.fromkeys(found))
+
+
+def changed_tasks(doc: Document, before: Document | None) -> tuple[list[tuple[int, Task]], list[Task]]:
+    """What a change did to the tasks of `before` (None: a new file): the tasks of `doc` that are new or differ
+    from their copy in `before`, with their place in the list, and the tasks of `before` that `doc` lacks. The
+    write check looks at these alone: a task left as it was passes as it was committed."""
+    if before is None:
+        return list(enumerate(doc["tasks"])), []
+    earlier = {_id_of(t): t for t in before["tasks"] if _id_of(t) is not None}
+    changed = [(i, t) for i, t in enumerate(doc["tasks"]) if _id_of(t) is None or earlier.get(_id_of(t)) != t]
+    present = {_id_of(t) for t in doc["tasks"]}
+    return changed, [t for tid, t in earlier.items() if tid not in present]
+
+
+def _id_of(task: Any) -> str | None:
+    tid = task.get("id") if isinstance(task, dict) else None
+    return tid if isinstance(tid, str) else None
+
+
 # -- operations ------------------------------------------------------------------------------------------------
 
 

@@ -16,7 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from gittasks import archive, document, history, ids, model, rules, stats, sync, taskset, work_report
+from gittasks import archive, document, history, ids, model, rules, stats, sync, taskcheck, taskset, work_report
 from gittasks.document import Document
 from gittasks.errors import GittasksError, UnknownId
 from gittasks.workspace import Outcome, Workspace
@@ -159,7 +159,9 @@ def status_path(old: str, new: str, *, implicit_reopen: bool = False) -> list[tu
 
 
 def apply_edit(doc: Document, tid: str, edit: Edit, change: model.Change, resolve: Callable[[str], str]) -> None:
-    """Apply `edit` to task `tid`; `resolve` turns the ids the caller gave (prefixes, native ids) into task ids."""
+    """Apply `edit` to task `tid`; `resolve` turns the ids the caller gave (prefixes, native ids) into task ids. A task
+    the schema refuses as it is (from a newer gittasks, a hand edit) is refused with the reason (`taskcheck.KEPT`)."""
+    taskcheck.refuse_kept(model.task_index(doc)[tid])
     if edit.task_type is not None and edit.task_type not in rules.TASK_TYPES:
         raise GittasksError(f"unknown type {edit.task_type!r}; use one of: {', '.join(rules.TASK_TYPES)}")
     fields: dict[str, Any] = {
@@ -327,7 +329,13 @@ def update(ws: Workspace, given: str, edit: Edit) -> Outcome:
 
 def delete(ws: Workspace, given: str) -> Outcome:
     """Remove a task and its dependency links; the Outcome's value is the removed task."""
-    return change(ws, "delete", lambda doc, done: model.delete_task(doc, ws.resolve(given, doc, changing=True), done))
+
+    def run(doc: Document, done: model.Change) -> dict[str, Any]:
+        tid = ws.resolve(given, doc, changing=True)
+        taskcheck.refuse_kept(model.task_index(doc)[tid])
+        return model.delete_task(doc, tid, done)
+
+    return change(ws, "delete", run)
 
 
 def change(ws: Workspace, action: str, apply: Callable[[Document, model.Change], T]) -> Outcome:

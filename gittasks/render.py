@@ -103,8 +103,8 @@ def tree_order(tasks: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
 
 
 def list_line(task: dict[str, Any], conflicted: bool = False) -> str:
-    status = safe(task.get("status", rules.PENDING))
-    owner = f" ({safe(task['owner'])})" if task.get("owner") else ""
+    status = json_text(task.get("status", rules.PENDING))
+    owner = f" ({json_text(task['owner'])})" if task.get("owner") else ""
     flag = "  [conflict]" if conflicted else ""
     return f"{safe(task['id'])}  {status:<11}  {safe(task.get('subject'))}{owner}{flag}"
 
@@ -456,9 +456,8 @@ def task_detail(task: dict[str, Any], conflicts: list[dict[str, Any]] | None = N
         value = task.get(key)
         if value in (None, "", []):
             continue
-        if isinstance(value, list):
-            value = ", ".join(str(v) for v in value)
-        lines.append(f"{key + ':':<16}{safe(value)}")
+        text = ", ".join(json_text(v) for v in value) if isinstance(value, list) else json_text(value)
+        lines.append(f"{key + ':':<16}{text}")
     for key in ("metadata", "context"):
         value = task.get(key)
         if isinstance(value, dict) and value:

@@ -95,11 +95,13 @@ def repair_for_sync(ws: Workspace) -> list[str]:
 
 
 def find_broken_commit(ws: Workspace, path: str = rules.ACTIVE_PATH) -> str | None:
-    """The newest commit whose version of `path` is invalid while a parent's was valid, if HEAD's is invalid."""
+    """The newest commit whose version of `path` is invalid while a parent's was valid, if the task history's tip
+    (HEAD inline, the task branch otherwise) has it invalid."""
     repo = ws.repo
-    if not _invalid(ws, "HEAD", path):
+    tip = ws.history_rev()
+    if tip is None or not _invalid(ws, tip, path):
         return None
-    revs = repo.commits_touching("HEAD", [path], limit=200)
+    revs = repo.commits_touching(tip, [path], limit=200)
     for rev in revs:
         if _invalid(ws, rev, path):
             parents = repo.parents(rev)
@@ -127,9 +129,14 @@ def repair_committed(ws: Workspace, path: str = rules.ACTIVE_PATH) -> list[str]:
     repo = ws.repo
     parents = repo.parents(broken)
     if len(parents) < 2:
+        restore = (
+            f"`git checkout {broken[:10]}~1 -- {path}`"
+            if ws.inline
+            else f"`git show {broken[:10]}~1:{path} > {path}` (any gittasks command then commits it on {ws.branch})"
+        )
         raise GittasksError(
-            f"{path} was committed broken in {broken[:10]}, which is not a merge; restore it with "
-            f"`git checkout {broken[:10]}~1 -- {path}` and redo that commit's change"
+            f"{path} was committed broken in {broken[:10]}, which is not a merge; restore it with {restore} and redo "
+            "that commit's change"
         )
     base_rev = repo.merge_base(parents[0], parents[1])
     base = repo.show(base_rev, path) if base_rev else None

@@ -68,6 +68,10 @@ BOOKKEEPING_FIELDS: tuple[str, ...] = ("updated_at", "updated_by")
 
 # A stamp further in the future than this is clamped when used for ordering.
 FUTURE_SLACK = timedelta(hours=24)
+# No task list of an assistant predates this: a stamp before it comes from a reset clock or a hand edit (`doctor`).
+PAST_LIMIT = datetime(2000, 1, 1, tzinfo=UTC)
+# The stamps of a task.
+STAMP_FIELDS: tuple[str, ...] = ("created_at", "started_at", "completed_at", "updated_at")
 
 
 def is_legal_transition(old: str, new: str, *, reopen: bool = False) -> bool:

@@ -16,7 +16,7 @@ os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from gittasks import document, model, rules
+from gittasks import document, model, rules, taskcheck
 from gittasks.document import Document, DocumentError
 
 Status = Literal["pending", "in_progress", "blocked", "completed", "cancelled"]
@@ -67,27 +67,54 @@ class TaskFileModel(BaseModel):
     _stamp = field_validator("last_updated")(_check_stamp)
 
 
-def validate_full(doc: Document, name: str) -> None:
-    """The full schema check; DocumentError with one line naming the file, the task and the field."""
+def _first_error(exc: ValidationError) -> tuple[list[Any], str]:
+    err = exc.errors()[0]
+    return list(err["loc"]), err["msg"]
+
+
+def validate_full(doc: Document, name: str, *, before: Document | None = None) -> None:
+    """The full schema check; DocumentError with one line naming the file, the task and the field. With `before`,
+    only the tasks a change added or changed are checked, as `taskcheck.check_document` does (a task the schema
+    refuses that the change left as it was passes; one it changed or removed is refused with the reason)."""
+    changed, removed = model.changed_tasks(doc, before)
+    earlier = model.task_index(before) if before is not None else {}
     try:
-        TaskFileModel.model_validate(doc)
+        TaskFileModel.model_validate({**doc, "tasks": [task for _, task in changed]})
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = list(err["loc"])
-        where = name
+        loc, message = _first_error(exc)
+        where, kept = name, False
         if len(loc) >= 2 and loc[0] == "tasks" and isinstance(loc[1], int):
-            index = loc[1]
-            task = doc["tasks"][index] if index < len(doc.get("tasks", [])) else {}
+            index, task = changed[loc[1]]
             tid = task.get("id") if isinstance(task, dict) else None
             where += f": tasks[{index}]" + (f" (id {tid!r})" if tid else "")
             loc = loc[2:]
+            kept = isinstance(tid, str) and tid in earlier and _refused(earlier[tid])
         path = ".".join(str(p) for p in loc) or "(the task)"
-        raise DocumentError(f"{where}: field '{path}': {err['msg']}; fix the file or restore it from git") from None
+        if kept:
+            raise taskcheck.kept_error(where, path, message) from None
+        raise DocumentError(f"{where}: field '{path}': {message}; fix the file or restore it from git") from None
+    for task in removed:
+        try:
+            TaskModel.model_validate(task)
+        except ValidationError as exc:
+            loc, message = _first_error(exc)
+            where = f"{name}: task {task['id']!r} (removed)"
+            raise taskcheck.kept_error(where, ".".join(str(p) for p in loc), message) from None
     model.check_relations(doc, name)
 
 
+def _refused(task: Any) -> bool:
+    try:
+        TaskModel.model_validate(task)
+    except ValidationError:
+        return True
+    return False
+
+
 def problems(raw: bytes, name: str, *, known_elsewhere: Collection[str] = ()) -> list[str]:
-    """Every problem of a task file, one line each (for `validate`); empty when the file is good."""
+    """Every problem of a task file, one line each (for `validate`); empty when the file is good. Each task the
+    schema refuses has its line (such a task is kept as it is, see `taskcheck.KEPT`); a task that is also in the
+    archive (`known_elsewhere`) is named too."""
     try:
         if name.endswith(".jsonl"):
             return _jsonl_problems(raw, name)
@@ -96,28 +123,27 @@ def problems(raw: bytes, name: str, *, known_elsewhere: Collection[str] = ()) ->
         return [str(exc)]
     found: list[str] = []
     try:
-        validate_full(doc, name)
+        validate_full({**doc, "tasks": []}, name)
     except DocumentError as exc:
         found.append(str(exc))
-    index = model.task_index(doc)
+    for index, task in enumerate(doc["tasks"]):
+        try:
+            TaskModel.model_validate(task)
+        except ValidationError as exc:
+            loc, message = _first_error(exc)
+            where = f"{name}: tasks[{index}] (id {task['id']!r})"
+            found.append(str(taskcheck.kept_error(where, ".".join(str(p) for p in loc), message)))
+    try:
+        model.check_relations(doc, name)
+    except DocumentError as exc:
+        found.append(str(exc))
+    found += model.link_problems(doc, name, known_elsewhere)
     for task in doc["tasks"]:
-        tid = task["id"]
-        for field_name, mirror in (("blockedBy", "blocks"), ("blocks", "blockedBy")):
-            values = task.get(field_name)
-            if not isinstance(values, list):
-                continue
-            for other in values:
-                if other in index:
-                    if tid not in (index[other].get(mirror) or []):
-                        found.append(
-                            f"{name}: task {tid!r} has {other!r} in {field_name} "
-                            f"but {other!r} lacks {tid!r} in {mirror} (one-sided dependency)"
-                        )
-                elif other not in known_elsewhere:
-                    found.append(f"{name}: task {tid!r} names unknown task {other!r} in {field_name}")
-        parent = task.get("parent")
-        if isinstance(parent, str) and parent not in index and parent not in known_elsewhere:
-            found.append(f"{name}: task {tid!r} has unknown parent {parent!r}")
+        if task["id"] in known_elsewhere:
+            found.append(
+                f"{name}: task {task['id']!r} is in the active list and in the archive too (a plain-git merge or a "
+                "hand edit); the next gittasks command keeps the copy changed last"
+            )
     return list(dict.fromkeys(found))
 
 

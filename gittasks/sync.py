@@ -21,7 +21,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gittasks import failpoints, history, processes, render, repair, rules, taskbranch, trailers
+from gittasks import document, failpoints, history, processes, render, repair, rules, taskbranch, trailers
+from gittasks.document import DocumentError
 from gittasks.errors import GittasksError
 from gittasks.git import GitError, Repo, Transfer
 from gittasks.merge import merge_task_files
@@ -209,6 +210,21 @@ def unreachable(
     )
 
 
+def unreadable_file(repo: Repo, ours: str, theirs: str | None) -> str | None:
+    """The first task file that a push of `ours` would send and another machine could not read or merge (conflict
+    markers, invalid JSON, a task without an id, ...: `document.check_file`), None when there is none. Only the files
+    that differ from `theirs` (the remote's tip, when known) are read."""
+    where = (rules.ACTIVE_PATH, rules.TASKS_DIR)
+    paths = repo.changed_paths(theirs, ours, where) if theirs else repo.paths_at(ours, where)
+    files = repo.files_at(ours, [p for p in paths if taskbranch.is_task_path(p)])
+    for rel, raw in sorted(files.items()):
+        try:
+            document.check_file(raw, rel)
+        except DocumentError as exc:
+            return str(exc)
+    return None
+
+
 def count_not_pushed(repo: Repo, local: str | None, tracking: str) -> int:
     if local is None:
         return 0
@@ -355,6 +371,14 @@ def sync(
         if ours is None or ours == theirs:
             outcome.ok = True
             break
+        problem = unreadable_file(repo, ours, theirs)
+        if problem is not None:
+            outcome.not_pushed = count_not_pushed(repo, ours, tracking)
+            raise SyncFailed(
+                f"not pushed: {problem} (committed in {ours[:10]}); every other machine's sync would stop on it, so "
+                "nothing was pushed: fix it, then run `gittasks sync` again",
+                outcome,
+            )
         outcome.outgoing = repo.count(ours, *([f"^{theirs}"] if theirs else []))
         say(f"pushing {outcome.outgoing} commit(s) to {label}")
         failpoints.hit("before-push")

@@ -8,6 +8,8 @@ the first one, in the same form. Pure: documents in, DocumentError out.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Collection
 from typing import Any
 
 from gittasks import document, model, rules
@@ -89,9 +91,45 @@ def _refuse(where: str, path: str, message: str) -> DocumentError:
     return DocumentError(f"{where}: field '{path or '(the task)'}': {message}; fix the file or restore it from git")
 
 
-def check_document(doc: Document, name: str) -> None:
+# a task this version's schema refuses that is already committed (from a newer gittasks, or a hand edit): kept as it
+# is, the changes of other tasks go on, and a change of that task itself is refused with this reason
+KEPT = (
+    "gittasks keeps such a task as it is (a newer gittasks or a hand edit wrote it) and changes or removes no such "
+    "task: change it with the gittasks that wrote it, or fix it by hand"
+)
+
+
+def kept_error(where: str, path: str, message: str) -> DocumentError:
+    return DocumentError(f"{where}: field '{path or '(the task)'}': {message}; {KEPT}")
+
+
+def refuse_kept(task: Any) -> None:
+    """Refuse a change of `task` when the schema refuses it as it is (a task kept as it is, see KEPT)."""
+    found = task_problem(task)
+    if found is not None:
+        raise kept_error(f"task {task.get('id')!r}", *found)
+
+
+def _where(name: str, index: int, task: Any) -> str:
+    tid = task.get("id") if isinstance(task, dict) else None
+    return f"{name}: tasks[{index}]" + (f" (id {tid!r})" if tid else "")
+
+
+def check_document(
+    doc: Document,
+    name: str,
+    *,
+    before: Document | None = None,
+    archived: Callable[[], Collection[str]] | None = None,
+) -> None:
     """The schema's check of a whole task list, then the relations (`model.check_relations`); DocumentError with
-    one line naming the file, the task and the field (as `schema.validate_full` does)."""
+    one line naming the file, the task and the field (as `schema.validate_full` does).
+
+    With `before` (the list the change started from), only the tasks the change added or changed are checked
+    (`model.changed_tasks`): a task the schema refuses that the change left as it was passes (see KEPT), one it
+    changed or removed is refused with that reason. With `archived` (an edit made outside gittasks: the archived ids,
+    asked for only when a link names a task the list lacks), the links of the tasks it changed must be what
+    `validate` accepts (`model.link_problems`)."""
     last = doc.get("last_updated")
     if last is not None and (not isinstance(last, str) or rules.parse_stamp(last) is None):
         message = _STRING if not isinstance(last, str) else "Value error, not an ISO 8601 timestamp"
@@ -103,27 +141,54 @@ def check_document(doc: Document, name: str) -> None:
         for index, record in enumerate(conflicts):
             if not isinstance(record, dict):
                 raise _refuse(name, f"conflicts.{index}", "Input should be a valid dictionary")
-    for index, task in enumerate(doc["tasks"]):
+    changed, removed = model.changed_tasks(doc, before)
+    earlier = model.task_index(before) if before is not None else {}
+    for index, task in changed:
         found = task_problem(task)
         if found is not None:
             tid = task.get("id") if isinstance(task, dict) else None
-            where = f"{name}: tasks[{index}]" + (f" (id {tid!r})" if tid else "")
-            raise _refuse(where, *found)
+            old = earlier.get(tid) if isinstance(tid, str) else None
+            if old is not None and task_problem(old) is not None:
+                raise kept_error(_where(name, index, task), *found)
+            raise _refuse(_where(name, index, task), *found)
+    for task in removed:
+        found = task_problem(task)
+        if found is not None:
+            raise kept_error(f"{name}: task {task['id']!r} (removed)", *found)
     model.check_relations(doc, name)
+    if archived is not None:
+        ids = {t["id"] for _, t in changed} | {t["id"] for t in removed}
+        problems = model.link_problems(doc, name, only=ids)
+        if problems:
+            problems = model.link_problems(doc, name, archived(), only=ids)
+        if problems:
+            raise DocumentError(f"{problems[0]}; fix the file or restore it from git")
 
 
-def file_problem(raw: bytes, name: str) -> str | None:
+def file_problem(
+    raw: bytes, name: str, base: bytes | None = None, archived: Callable[[], Collection[str]] | None = None
+) -> str | None:
     """The first problem of a task file's bytes (the active list, an archive month, a work-item month), None when it
-    can be committed."""
+    can be committed. `base`: the file's committed bytes, whose tasks left as they were pass as they were (see
+    `check_document`); `archived`: the archived ids, for the links of an edit made outside gittasks."""
     try:
+        document.check_file(raw, name)
         if not name.endswith(".jsonl"):
-            check_document(document.load_document(raw, name), name)
+            before = None
+            if base is not None:
+                with contextlib.suppress(DocumentError):
+                    before = document.load_document(base, name)
+            check_document(document.load_document(raw, name), name, before=before, archived=archived)
             return None
-        lines = document.read_lines(raw, name)
         if "/work-items/" in "/" + name.replace("\\", "/"):
-            return None  # each line an object: read_lines checked it
-        for number, task in enumerate(lines, start=1):
-            document.check_task(task, f"{name}:{number}")
+            return None  # each line an object: check_file checked it
+        earlier: dict[str, Any] = {}
+        if base is not None:
+            with contextlib.suppress(DocumentError):
+                earlier = {t["id"]: t for t in document.read_task_lines(base, name)}
+        for number, task in enumerate(document.read_lines(raw, name), start=1):
+            if earlier.get(task["id"]) == task:
+                continue
             found = task_problem(task)
             if found is not None:
                 return f"{name}:{number}: field '{found[0]}': {found[1]}"

@@ -6,11 +6,14 @@ merged once, with the edit. Pure: file contents in, file contents out.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from gittasks import document, rules
-from gittasks.document import Document
+from gittasks.document import Document, DocumentError
 
 LOCATION = "__gittasks_location__"
 ARCHIVED = "archive"
@@ -74,6 +77,68 @@ def fold(files: dict[str, bytes]) -> TaskSet:
     if records:
         doc["conflicts"] = records
     return TaskSet(doc, work_items)
+
+
+def archived_ids(files: dict[str, bytes]) -> set[str]:
+    """The ids in the archive files among `files` ({path: bytes}); a file that cannot be read adds none (its own
+    check names its problem)."""
+    found: set[str] = set()
+    for path, raw in files.items():
+        if is_archive_path(path):
+            with contextlib.suppress(DocumentError):
+                found.update(task["id"] for task in parse_archive(raw, path))
+    return found
+
+
+def settle_duplicates(
+    files: dict[str, bytes], base: dict[str, bytes] | None = None
+) -> tuple[dict[str, bytes | None], list[str]]:
+    """A task both in the active list and in the archive (a plain-git merge of an archive with an edit, a hand
+    commit) kept once, as `fold` keeps it for a sync: the copy changed last (archived only if it has ended), a
+    differing copy recorded as a conflict. Returns the files that change (None: remove) and the ids; nothing when
+    no task is in both places. `base`: files known to hold no such task; an archive file with the same bytes there
+    is read only when an id the active list gained since appears in it (a large archive is not parsed again)."""
+    raw = files.get(rules.ACTIVE_PATH)
+    if raw is None:
+        return {}, []
+    active = document.load_document(raw, rules.ACTIVE_PATH)
+    active_ids = {t["id"] for t in active["tasks"]}
+    gained = active_ids
+    if base is not None and rules.ACTIVE_PATH in base:
+        with contextlib.suppress(DocumentError):
+            gained = active_ids - {t["id"] for t in document.load_document(base[rules.ACTIVE_PATH], "base")["tasks"]}
+    quoted = [orjson.dumps(tid) for tid in gained]
+    archives: dict[str, list[dict[str, Any]]] = {}
+    for path, data in sorted(files.items()):
+        if not is_archive_path(path):
+            continue
+        if base is not None and base.get(path) == data and not any(q in data for q in quoted):
+            continue
+        tasks = parse_archive(data, path)
+        if any(t["id"] in active_ids for t in tasks):
+            archives[path] = tasks
+    if not archives:
+        return {}, []
+    both = {t["id"] for tasks in archives.values() for t in tasks if t["id"] in active_ids}
+    folded = fold({rules.ACTIVE_PATH: raw, **{path: files[path] for path in archives}}).doc
+    winners = {t["id"]: t for t in folded["tasks"] if t["id"] in both}
+    archived = {tid for tid, t in winners.items() if t.get(LOCATION) == ARCHIVED and t.get("status") in rules.TERMINAL}
+    kept = task_map({"tasks": list(winners.values())})
+    tasks = [kept[t["id"]] if t["id"] in both else t for t in active["tasks"] if t["id"] not in archived]
+    changes: dict[str, bytes | None] = {
+        rules.ACTIVE_PATH: document.dumps({**active, "tasks": tasks, "conflicts": folded.get("conflicts") or []})
+    }
+    placed: set[str] = set()
+    for path, lines in archives.items():
+        left = []
+        for task in lines:
+            if task["id"] in both:
+                if task["id"] not in archived or task["id"] in placed or task != kept[task["id"]]:
+                    continue  # the active copy won, or this is not the copy kept
+                placed.add(task["id"])
+            left.append(task)
+        changes[path] = archive_bytes(left) if left else None
+    return changes, sorted(both, key=document.natural_key)
 
 
 def split(doc: Document) -> dict[str, bytes]:

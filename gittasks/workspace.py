@@ -52,6 +52,7 @@ TASK_PATHS = (rules.ACTIVE_PATH, rules.TASKS_DIR)
 BRANCH = "branch"
 INLINE = "inline"
 CAS_ATTEMPTS = 8
+CHECKED_FILE = "gittasks-checked"  # inline layout: the commit whose task files were last checked (_inline_settle)
 TRUE_WORDS = ("true", "yes", "on", "1")
 FALSE_WORDS = ("false", "no", "off", "0")
 MOVE_HINT = "`gittasks migrate` moves them to a branch of their own"
@@ -378,9 +379,37 @@ class Workspace:
                     self.messages.append(
                         f"committed an edit made outside gittasks ({len(ids)} task(s)) as its own commit"
                     )
+            settled = self._settle_duplicates(result, base)
+            if settled is not None:
+                changes, message = settled
+                commit = self._branch_commit(tip, changes, message)
+                if commit is None:
+                    continue
+                tip = commit
+                result = {rel: data for rel, data in {**result, **changes}.items() if data is not None}
             self._write_worktree(current, result, tip)
             return
         raise BranchMoved(f"the task branch {self.branch} kept moving while gittasks read it; run the command again")
+
+    def _settle_duplicates(
+        self, files: dict[str, bytes], base: dict[str, bytes] | None
+    ) -> tuple[dict[str, bytes | None], str] | None:
+        """The change that keeps once each task found both in the active list and in the archive of `files`
+        (`taskset.settle_duplicates`; `base`: files known to hold none) and its commit message; None when there is
+        none, or when a file cannot be read (its reader names the problem)."""
+        try:
+            changes, ids = taskset.settle_duplicates(files, base)
+        except DocumentError:
+            return None
+        if not ids:
+            return None
+        active = model.task_index(document.load_document(files[rules.ACTIVE_PATH], rules.ACTIVE_PATH))
+        subjects = {i: str(active[i].get("subject", "")) for i in ids}
+        self.messages.append(
+            f"kept {render.safe(', '.join(ids))} once: in the active list and in the archive too (a plain-git merge "
+            "or a hand commit); the copy changed last stays, committed as its own change"
+        )
+        return changes, trailers.message("reconcile", ids, subjects, self.machine, rules.format_stamp(rules.utc_now()))
 
     def _stamp_edit(self, base: dict[str, bytes] | None, ours: dict[str, bytes]) -> dict[str, bytes]:
         """The edited active list stamped (`model.stamp_edit`), so that the edit counts as the newest change of the
@@ -409,18 +438,29 @@ class Workspace:
         for rel, data in sorted(ours.items()):
             if base is not None and base.get(rel) == data:
                 continue
-            problem = taskcheck.file_problem(data, rel)
+            problem = taskcheck.file_problem(
+                data, rel, base.get(rel) if base else None, archived=lambda: taskset.archived_ids(ours)
+            )
             if problem is not None:
                 raise DocumentError(problem)
-        merged = merge.merge_task_files(
-            base or {}, ours, theirs, have_base=base is not None, complete_parents=self.complete_parents
-        )
+        try:
+            merged = merge.merge_task_files(
+                base or {}, ours, theirs, have_base=base is not None, complete_parents=self.complete_parents
+            )
+        except DocumentError:
+            if base is None or base != theirs:
+                raise
+            return dict(ours)  # the branch holds a file that cannot be read and has not moved: the edit replaces it
         return {rel: data for rel, data in merged.files.items() if data is not None}
 
     @staticmethod
     def _changed_ids(before: dict[str, bytes], after: dict[str, bytes]) -> tuple[list[str], dict[str, str]]:
         """The ids of the tasks that differ between two sets of files, and their subjects."""
-        old, new = taskset.task_map(taskset.fold(before).doc), taskset.task_map(taskset.fold(after).doc)
+        try:
+            old = taskset.task_map(taskset.fold(before).doc)
+        except DocumentError:  # the edit replaced a file that could not be read
+            old = {}
+        new = taskset.task_map(taskset.fold(after).doc)
         ids = changed_ids(old, new)
         return ids, {i: str((new.get(i) or old.get(i) or {}).get("subject", "")) for i in ids}
 
@@ -490,6 +530,28 @@ class Workspace:
                 store.remove_stale_temp_files(self.active_path.parent)
                 if entries:
                     self._commit_external_edit(entries)
+        self._inline_settle()
+
+    def _checked_head(self) -> str | None:
+        """Inline layout: the commit whose task files were last checked for a task kept twice (`_inline_settle`)."""
+        raw = store.read_bytes(self.repo.git_dir / CHECKED_FILE)
+        return raw.decode("ascii", "replace").strip() or None if raw else None
+
+    def _inline_settle(self) -> None:
+        """Inline layout: when HEAD moved since the task files were last checked (a pull, a hand commit), keep once
+        each task found both in the active list and in the archive, committed as its own change."""
+        head = self.repo.head_from_files() or self.repo.head()
+        if head is None or head == self._checked_head() or self.stopped_operation() is not None:
+            return
+        with self._lock:
+            recorded = self._checked_head()
+            base = taskbranch.files_at(self.repo, recorded) if recorded and self.repo.rev(recorded) else None
+            files = taskbranch.read_worktree(self.repo.root)
+            settled = self._settle_duplicates(files, base)
+            if settled is not None:
+                changes, message = settled
+                head = self._commit(changes, {rel: files.get(rel) for rel in changes}, message)
+            store.write_atomic(self.repo.git_dir / CHECKED_FILE, head.encode("ascii"))
 
     def _commit_external_edit(self, entries: list[tuple[str, str]]) -> None:
         """Commit, as its own commit, valid task files that someone else changed since the last commit."""
@@ -512,7 +574,7 @@ class Workspace:
                     before = None
             if before is None or document.canonical(before) != document.canonical(after):
                 model.stamp_edit(before, after, model.Change(self.machine, rules.utc_now()))
-                taskcheck.check_document(after, rules.ACTIVE_PATH)
+                taskcheck.check_document(after, rules.ACTIVE_PATH, before=before, archived=self._archived_ids)
                 store.write_atomic(self.active_path, document.dumps(after))
                 ids = changed_task_ids(before, after)
                 subjects = {t["id"]: t.get("subject", "") for t in after["tasks"]}
@@ -532,7 +594,7 @@ class Workspace:
                         f"{rel} was deleted outside gittasks; restore it with `git checkout HEAD -- {rel}`"
                     )
                 continue
-            problem = taskcheck.file_problem(raw, rel)
+            problem = taskcheck.file_problem(raw, rel, self.repo.show("HEAD", rel))
             if problem is not None:
                 raise DocumentError(problem)
             paths.append(rel)
@@ -541,6 +603,11 @@ class Workspace:
         stamp = rules.format_stamp(rules.utc_now())
         self.repo.commit_paths(paths, trailers.message("external-edit", ids, subjects, self.machine, stamp))
         self.messages.append(f"committed an edit made outside gittasks ({len(ids)} task(s)) as its own commit")
+
+    def _archived_ids(self) -> set[str]:
+        """The ids in the work tree's archive files."""
+        files = taskbranch.read_worktree(self.repo.root)
+        return taskset.archived_ids({rel: data for rel, data in files.items() if taskset.is_archive_path(rel)})
 
     def _inline_missing_list(self) -> bool:
         """Inline layout: is the task list committed on HEAD but absent from the work tree (a sparse checkout)?"""
@@ -694,7 +761,8 @@ class Workspace:
             if not change.touched:
                 return Outcome(None, [], change.notes, value)
             model.finish(doc, change)
-            taskcheck.check_document(doc, rules.ACTIVE_PATH)
+            before = document.load_document(before_raw, rules.ACTIVE_PATH) if before_raw is not None else None
+            taskcheck.check_document(doc, rules.ACTIVE_PATH, before=before)
             self._check_secrets(doc, change.touched)
             subjects = {**earlier, **{t["id"]: t.get("subject", "") for t in doc["tasks"]}}
             for tid in change.touched:
@@ -749,7 +817,12 @@ class Workspace:
                     store.remove_file(target)
                 else:
                     store.write_atomic(target, data)
-            return self.repo.commit_paths(paths, message)
+            checked = self._checked_head()
+            previous = self.repo.head_from_files()
+            commit = self.repo.commit_paths(paths, message)
+            if checked is not None and checked == previous:  # a gittasks change keeps no task twice
+                store.write_atomic(self.repo.git_dir / CHECKED_FILE, commit.encode("ascii"))
+            return commit
         except BaseException:
             for rel, data in old.items():
                 target = self.repo.root / rel
