@@ -478,11 +478,17 @@ def conflict_line(record: Any, *, with_task: bool = True) -> str:
     if not isinstance(record, dict):
         return safe(record)
     values = ", ".join(
-        f"{safe(v.get('value'))} ({safe(v.get('machine'))})" for v in record.get("values", []) if isinstance(v, dict)
+        f"{_brief(v.get('value'))} ({safe(v.get('machine'))})" for v in record.get("values", []) if isinstance(v, dict)
     )
     task = f"{safe(record.get('task'))} " if with_task else ""
     kind = safe(record.get("kind", "field"))
-    return f"{task}{safe(record.get('field'))} [{kind}]: {values}; kept {safe(record.get('kept'))}"
+    return f"{task}{safe(record.get('field'))} [{kind}]: {values}; kept {_brief(record.get('kept'))}"
+
+
+def _brief(value: Any, limit: int = 80) -> str:
+    """A value of a conflict record on a line: as JSON (never a Python repr), a long one cut (`show` has it all)."""
+    text = json_text(value) if value is not None else ""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def change_value(value: Any) -> str:
