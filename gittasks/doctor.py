@@ -208,19 +208,26 @@ def _check_inline(ws: Workspace, findings: Findings, fix: bool) -> None:
                 f"{', '.join(unmerged)} unmerged after a line merge; `gittasks doctor --fix` merges it field by field "
                 "and finishes the merge when nothing else is unmerged"
             )
-    broken = repair.find_broken_commit(ws) if not unmerged else None
-    if broken is not None:
-        if fix:
-            for line in repair.repair_committed(ws):
-                findings.fixed(line)
-        else:
-            findings.problem(
-                f"{rules.ACTIVE_PATH} was committed with conflict markers or invalid JSON in {broken[:10]}; "
-                "`gittasks doctor --fix` rebuilds it from that merge's parents"
-            )
+    if not unmerged:
+        _check_committed(ws, findings, fix, "")
     reason = ws.stopped_operation()
     if reason is not None:
         findings.lines.append(f"note     {reason}")
+
+
+def _check_committed(ws: Workspace, findings: Findings, fix: bool, where: str) -> None:
+    """A task file committed (`where`: on which branch) with conflict markers or invalid JSON: rebuilt by --fix."""
+    broken = repair.find_broken_commit(ws)
+    if broken is None:
+        return
+    if fix:
+        for line in repair.repair_committed(ws):
+            findings.fixed(line)
+    else:
+        findings.problem(
+            f"{rules.ACTIVE_PATH} was committed{where} with conflict markers or invalid JSON in {broken[:10]}; "
+            "`gittasks doctor --fix` rebuilds it from that merge's parents"
+        )
 
 
 def _check_branch(ws: Workspace, findings: Findings, fix: bool) -> None:
@@ -242,16 +249,7 @@ def _check_branch(ws: Workspace, findings: Findings, fix: bool) -> None:
             )
     else:
         findings.ok(f"the work-tree task files are those of {ws.branch} ({tip[:10]})")
-    broken = repair.find_broken_commit(ws)
-    if broken is not None:
-        if fix:
-            for line in repair.repair_committed(ws):
-                findings.fixed(line)
-        else:
-            findings.problem(
-                f"{rules.ACTIVE_PATH} was committed on {ws.branch} with conflict markers or invalid JSON in "
-                f"{broken[:10]}; `gittasks doctor --fix` rebuilds it from that merge's parents"
-            )
+    _check_committed(ws, findings, fix, f" on {ws.branch}")
     tip = ws.task_branch_tip()
     if tip is not None:
         found = []
