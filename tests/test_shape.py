@@ -18,7 +18,8 @@ from helpers import Cli, git, init_repo
 PACKAGE = Path(__file__).resolve().parent.parent / "gittasks"
 # what a read or the driver must never load: the schema, the git library, the diff library, the MCP SDK, the secret
 # scanner, typer's rich formatting, and the board's template engine and graph layout
-HEAVY = ("pydantic", "git", "deepdiff", "mcp", "detect_secrets", "rich", "typer.rich_utils", "jinja2", "grandalf")
+HEAVY = ("pydantic", "git", "deepdiff", "mcp", "detect_secrets", "rich", "typer.rich_utils", "jinja2", "grandalf",
+         "importlib.metadata")  # fmt: skip
 MARK = "@@loaded@@"
 
 

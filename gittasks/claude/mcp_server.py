@@ -15,7 +15,6 @@ start-up. The SDK's client is what the tests talk to it with.
 from __future__ import annotations
 
 import contextlib
-import importlib.metadata
 import json
 import os
 import re
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from gittasks import document, operations, rules, sync
+from gittasks.cli.version import installed_version
 from gittasks.errors import GittasksError
 from gittasks.workspace import Outcome, Workspace
 
@@ -440,10 +440,7 @@ TOOLS: tuple[Tool, ...] = (
 
 
 def _version() -> str:
-    try:
-        return importlib.metadata.version("gittasks")
-    except importlib.metadata.PackageNotFoundError:  # run from a source tree that is not installed
-        return "0+unknown"
+    return installed_version() or "0+unknown"  # "0+unknown": run from a source tree that is not installed
 
 
 def _content(value: Any, notes: list[str], error: bool = False) -> dict[str, Any]:

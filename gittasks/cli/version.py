@@ -1,13 +1,23 @@
-"""`gittasks --version`: light, so that the entry point answers it before the CLI framework loads."""
+"""`gittasks --version`: light, so that the entry point answers it before the CLI framework loads.
+
+`importlib.metadata` is imported only when a version is asked for: its import costs more than a command that does
+not need it should pay (every call of the CLI imports this module).
+"""
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+
+def installed_version() -> str | None:
+    """The installed distribution's version; None when gittasks runs from a source tree that is not installed."""
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("gittasks")
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def version_line() -> str:
-    """What `gittasks --version` prints: the installed distribution's version."""
-    try:
-        return f"gittasks {version('gittasks')}"
-    except PackageNotFoundError:
-        return "gittasks (version unknown: not installed as a package)"
+    """What `gittasks --version` prints."""
+    found = installed_version()
+    return f"gittasks {found}" if found else "gittasks (version unknown: not installed as a package)"
