@@ -342,7 +342,7 @@ def _note_completion(doc: Document, task: Task, change: Change) -> None:
     parent_id = task.get("parent")
     if not (isinstance(parent_id, str) and parent_id in index):
         return
-    children = _finished_subtasks(doc, index[parent_id])
+    children = _finished_subtasks(index[parent_id], [t for t in doc["tasks"] if t.get("parent") == parent_id])
     if children is None:
         return
     if not change.complete_parents:
@@ -351,11 +351,22 @@ def _note_completion(doc: Document, task: Task, change: Change) -> None:
     _complete_parent(doc, index[parent_id], children, change)
 
 
-def _finished_subtasks(doc: Document, parent: Task) -> list[Task] | None:
-    """The subtasks of an open parent when all that count (cancelled ones do not) are completed, else None."""
+def _subtasks(doc: Document) -> dict[str, list[Task]]:
+    """Each parent's subtasks, by the parent's id, in list order (one pass over the tasks)."""
+    out: dict[str, list[Task]] = {}
+    for task in doc["tasks"]:
+        parent = task.get("parent")
+        if isinstance(parent, str):
+            out.setdefault(parent, []).append(task)
+    return out
+
+
+def _finished_subtasks(parent: Task, subtasks: list[Task]) -> list[Task] | None:
+    """The `subtasks` of an open parent that count (cancelled ones do not) when all of them are completed, else
+    None."""
     if parent.get("status") in rules.TERMINAL:
         return None
-    children = [t for t in doc["tasks"] if t.get("parent") == parent["id"] and t.get("status") != rules.CANCELLED]
+    children = [t for t in subtasks if t.get("status") != rules.CANCELLED]
     if not children or any(t.get("status") != rules.COMPLETED for t in children):
         return None
     return children
@@ -374,15 +385,15 @@ def settle_parents(doc: Document) -> Change | None:
     a merge does when `gittasks.autoCompleteParents` is on. The stamps and the machine are those of the subtask
     completed last, so every machine that merges the same versions writes the same bytes. The Change (its touched
     ids, notes, work items) or None when no parent was waiting."""
-    waiting = [p for p in doc["tasks"] if p.get("status") not in rules.TERMINAL and _finished_subtasks(doc, p)]
-    if not waiting:
+    subtasks = _subtasks(doc)
+    if not any(_finished_subtasks(p, subtasks[p["id"]]) for p in doc["tasks"] if p["id"] in subtasks):
         return None
     doc["tasks"] = [dict(t) for t in doc["tasks"]]  # a merge's tasks may be the very objects of its inputs
-    waiting = [p for p in doc["tasks"] if p.get("status") not in rules.TERMINAL and _finished_subtasks(doc, p)]
+    subtasks = _subtasks(doc)  # the copies: a parent completed below is seen completed by its own parent
     settled: Change | None = None
-    for parent in waiting:
-        children = _finished_subtasks(doc, parent)
-        if children is None:  # completed meanwhile, as the parent of one settled before it
+    for parent in [p for p in doc["tasks"] if p["id"] in subtasks]:
+        children = _finished_subtasks(parent, subtasks[parent["id"]])
+        if children is None:  # not waiting, or completed meanwhile as the parent of one settled before it
             continue
         last = max(children, key=lambda t: (rules.ordering_stamp(t.get("completed_at")), t["id"]))
         moment = rules.parse_stamp(last.get("completed_at")) or rules.parse_stamp(last.get("updated_at"))
