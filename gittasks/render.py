@@ -294,26 +294,26 @@ def _text_list(value: Any) -> list[str]:
     return [] if value is None else [json_text(value)]
 
 
+def _open_entry(context: dict[str, Any], key: str, value: str, closed: str) -> str | None:
+    """The `value` of the newest entry of the context list `key` not yet `closed` (model.track_work's records), as
+    text; None when there is none."""
+    entries = context.get(key)
+    for entry in reversed(entries) if isinstance(entries, list) else ():
+        if isinstance(entry, dict) and entry.get(value) and closed not in entry:
+            return json_text(entry[value])
+    return None
+
+
 def _assignee(task: dict[str, Any], context: dict[str, Any]) -> str | None:
     if task.get("owner"):
         return json_text(task["owner"])
-    agents = context.get("assigned_agents")
-    if isinstance(agents, list):
-        for entry in reversed(agents):
-            if isinstance(entry, dict) and entry.get("agent") and "completed" not in entry:
-                return json_text(entry["agent"])
-    return None
+    return _open_entry(context, "assigned_agents", "agent", "completed")
 
 
 def _blocked_reason(task: dict[str, Any], context: dict[str, Any]) -> str:
     if task.get("blocked_reason"):
         return json_text(task["blocked_reason"])
-    found = context.get("blockers_encountered")
-    if isinstance(found, list):
-        for entry in reversed(found):
-            if isinstance(entry, dict) and entry.get("reason") and "resolved" not in entry:
-                return json_text(entry["reason"])
-    return "no reason given"
+    return _open_entry(context, "blockers_encountered", "reason", "resolved") or "no reason given"
 
 
 class _Detailed:
