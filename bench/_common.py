@@ -317,10 +317,19 @@ def median_ms(cmd: Sequence[str], cwd: Path, env: Mapping[str, str], runs: int =
 
 
 def bench_args(
-    name: str, doc: str | None, default_tasks: int, argv: list[str] | None, default_gittasks: str, runs_help: str
+    name: str,
+    doc: str | None,
+    default_tasks: int,
+    argv: list[str] | None,
+    default_gittasks: str,
+    runs_help: str,
+    commits: tuple[int, str] | None = None,
 ) -> tuple[argparse.Namespace, str] | None:
-    """The options every bench takes, and the gittasks command found; None (after saying why) when it is missing."""
+    """The options every bench takes (and `--commits` when `commits` gives its default and what they are), and the
+    gittasks command found; None (after saying why) when it is missing."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
+    if commits is not None:
+        parser.add_argument("--commits", type=int, default=commits[0], help=f"{commits[1]} (default: %(default)s)")
     parser.add_argument("--gittasks", default=default_gittasks, help="the gittasks command (default: %(default)s)")
     parser.add_argument("--runs", type=int, default=15, help=f"{runs_help} (default: %(default)s)")
     parser.add_argument("--warmups", type=int, default=2, help="untimed runs first (default: %(default)s)")

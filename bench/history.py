@@ -22,10 +22,8 @@ the temporary folder).
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
-import shutil
 import subprocess
 import sys
 import time
@@ -150,21 +148,18 @@ def setup_history(tmp: Path, env: dict[str, str], gittasks: str, count: int, com
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument(
-        "--gittasks", default=common.default_gittasks(), help="the gittasks command (default: %(default)s)"
+    found = common.bench_args(
+        "history",
+        __doc__,
+        500,
+        argv,
+        common.default_gittasks(),
+        "timed runs per command",
+        commits=(5000, "update commits"),
     )
-    parser.add_argument("--runs", type=int, default=15, help="timed runs per command (default: %(default)s)")
-    parser.add_argument("--warmups", type=int, default=2, help="untimed runs first (default: %(default)s)")
-    parser.add_argument("--tasks", type=int, default=500, help="tasks in the list (default: %(default)s)")
-    parser.add_argument("--commits", type=int, default=5000, help="update commits (default: %(default)s)")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
-    args = parser.parse_args(argv)
-
-    gittasks = shutil.which(args.gittasks) or args.gittasks
-    if not Path(gittasks).exists():
-        print(f"history: no gittasks command at {gittasks}; pass --gittasks PATH", file=sys.stderr)
+    if found is None:
         return 2
+    args, gittasks = found
     python = common.interpreter_of(Path(gittasks))
     began = time.perf_counter()
     load_before = common.load_average()
