@@ -1,5 +1,3 @@
-import sys
+from gittasks.main import entry
 
-from gittasks.main import main
-
-sys.exit(main())
+entry()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import socket
 import sys
 import time
@@ -82,7 +81,7 @@ def write_atomic(path: Path, data: bytes) -> None:
     """Write `data` to `path` atomically: a temp file in the same folder, fsync, then os.replace."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.parent / f".{path.name}{_TMP_TAG}{secrets.token_hex(4)}"
+        tmp = path.parent / f".{path.name}{_TMP_TAG}{os.urandom(4).hex()}"
         with open(tmp, "wb") as handle:
             handle.write(data)
             handle.flush()

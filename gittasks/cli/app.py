@@ -87,4 +87,23 @@ def register(args: list[str]) -> typer.Typer:
     wanted = [group for group, names in GROUPS.items() if name in names] or list(GROUPS)
     for group in wanted:
         importlib.import_module(f"gittasks.cli.{group}").register(app)
+    only_called(app, name)
     return app
+
+
+def only_called(app: typer.Typer, name: str | None) -> None:
+    """Keep only the command `name` of the registered ones, when it is one of them: typer reads the signature and
+    type hints of every registered command on each start (about 1.5 ms each), and a call runs one. A name that is
+    no command (`--help`, a typo) keeps them all, for typer to list or suggest."""
+    commands = [info for info in app.registered_commands if command_label(info) == name]
+    groups = [info for info in app.registered_groups if info.name == name]
+    if commands or groups:
+        app.registered_commands, app.registered_groups = commands, groups
+
+
+def command_label(info: typer.models.CommandInfo) -> str:
+    """The name typer gives a registered command: its own, else its function's with dashes."""
+    if info.name:
+        return info.name
+    callback = info.callback
+    return getattr(callback, "__name__", "").replace("_", "-").lower()

@@ -1,0 +1,49 @@
+"""What the start-up cuts keep: a call builds only the command it runs yet help and suggestions still see every
+command, and the quick exit of the `gittasks` process loses no output, no exit code and no exit handler."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from helpers import init_repo, run_gittasks
+
+
+def test_the_quick_exit_flushes_what_is_written_runs_exit_handlers_and_keeps_the_code() -> None:
+    script = (
+        "import atexit, sys\nfrom gittasks.main import end_process\n"
+        "atexit.register(lambda: print('handler ran', flush=True))\n"
+        "sys.stdout.write('x' * 300000)\nsys.stderr.write('err')\nend_process(3)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert proc.returncode == 3
+    assert proc.stdout == "x" * 300000 + "handler ran\n"
+    assert proc.stderr == "err"
+
+
+def test_a_long_listing_through_a_pipe_arrives_whole_and_errors_keep_their_code(make_repo) -> None:  # type: ignore[no-untyped-def]
+    cli = init_repo(make_repo(), inline=False)
+    ids = [cli.create(f"Task number {n} with a longer subject " + "x" * 200) for n in range(40)]
+    proc = run_gittasks(cli.root, "list", "--json")
+    assert proc.returncode == 0
+    assert [t["id"] for t in json.loads(proc.stdout)] == ids
+    missing = run_gittasks(cli.root, "show", "zzzzzz")
+    assert missing.returncode == 1 and "no task with id 'zzzzzz'" in missing.stderr
+    usage = run_gittasks(cli.root, "create")
+    assert usage.returncode == 2 and "Missing argument" in usage.stderr
+
+
+def test_help_and_suggestions_see_every_command_though_a_call_builds_one(make_repo) -> None:  # type: ignore[no-untyped-def]
+    cli_repo = init_repo(make_repo(), inline=False)
+    listing = run_gittasks(cli_repo.root, "--help")
+    assert listing.returncode == 0
+    for name in ("create", "list", "sync", "log", "recover", "hook", "mcp", "board", "doctor"):
+        assert f"  {name} " in listing.stdout, name
+    typo = run_gittasks(cli_repo.root, "crate")
+    assert typo.returncode == 2 and "'create'" in typo.stderr
+    one = run_gittasks(cli_repo.root, "create", "--help")
+    assert one.returncode == 0 and "--blocked-by" in one.stdout
+    group = run_gittasks(cli_repo.root, "hook", "--help")
+    assert group.returncode == 0 and "capture" in group.stdout and "session-start" in group.stdout
+    assert run_gittasks(cli_repo.root, "--repo", str(cli_repo.root), "list").returncode == 0
