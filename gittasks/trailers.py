@@ -24,6 +24,7 @@ _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 FIELD_SEP = "\x1f"
 RECORD_SEP = "\x1e"
 TASK_SEP = "\x1d"
+MIGRATED_FROM = "Migrated-From"  # a migrated task branch's first commit: the inline commit its list came from
 LOG_FORMAT = FIELD_SEP.join(
     [
         "%H",

@@ -109,6 +109,27 @@ def test_log_shows_hand_made_commits(cli: Cli) -> None:
     assert entries[0]["changes"] == {"owner": {"from": None, "to": "by hand"}}
 
 
+def test_log_on_the_task_branch_finds_hand_made_commits_there_and_skips_those_of_other_files(
+    make_repo, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    cli = init_repo(make_repo(), inline=False)
+    tid = cli.create("Edited on the task branch by hand")
+    other = cli.create("Never touched by hand")
+    cli.ok("start", other)
+    side = tmp_path / "task-branch"
+    git(cli.root, "worktree", "add", "-q", str(side), "gittasks")
+    doc = json.loads((side / ACTIVE).read_text())
+    next(t for t in doc["tasks"] if t["id"] == tid)["owner"] = "by hand"
+    (side / ACTIVE).write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    git(side, "commit", "-qam", "tweak the task list")
+    (side / ".gitattributes").write_text((side / ".gitattributes").read_text() + "*.md text\n")
+    git(side, "commit", "-qam", "attributes only")
+    entries = cli.json("log", tid)
+    assert [e["action"] for e in entries] == ["edit-by-hand", "create"]
+    assert entries[0]["changes"] == {"owner": {"from": None, "to": "by hand"}}
+    assert [e["action"] for e in cli.json("log", other)] == ["start", "create"]
+
+
 def test_log_reads_legacy_trailers(cli: Cli) -> None:
     doc = cli.doc()
     doc["tasks"].append({"id": "8", "subject": "Legacy", "status": "pending"})
