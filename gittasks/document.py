@@ -159,11 +159,18 @@ def _is_id_list(value: Any) -> bool:
     return value is None or (isinstance(value, list) and all(isinstance(item, str) for item in value))
 
 
-def _task_index(tasks: list[Any]) -> dict[str, Task] | None:
+def _all_strings(values: list[Any]) -> bool:
+    return all(type(v) is str for v in values)
+
+
+def _task_index(tasks: list[Any], checked: set[int] | frozenset[int] = frozenset()) -> dict[str, Task] | None:
     """The tasks by id when every task passes `check_task` and no id repeats, else None (a quick pass that builds
-    no message, and takes only plain dicts and strings)."""
+    no message, and takes only plain dicts and strings). `checked`: the `id()` of task objects known to pass."""
     index: dict[str, Task] = {}
     for task in tasks:
+        if id(task) in checked:
+            index[task["id"]] = task
+            continue
         if type(task) is not dict:
             return None
         task_id = task.get("id")
@@ -171,7 +178,9 @@ def _task_index(tasks: list[Any]) -> dict[str, Task] | None:
             return None
         for field in rules.ID_LIST_FIELDS:
             values = task.get(field)
-            if values is not None and (type(values) is not list or any(type(v) is not str for v in values)):
+            if values is not None and (
+                type(values) is not list or (values and any(type(v) is not str for v in values))
+            ):
                 return None
         index[task_id] = task
     return index if len(index) == len(tasks) else None
@@ -182,14 +191,17 @@ def check_document(doc: Any, name: str) -> Document:
     return _check_document(doc, name)[0]
 
 
-def _check_document(doc: Any, name: str) -> tuple[Document, dict[str, Task] | None]:
-    """`check_document`, and the tasks by id (None when the quick pass did not give them)."""
+def _check_document(
+    doc: Any, name: str, by_id: dict[str, Task] | None = None
+) -> tuple[Document, dict[str, Task] | None]:
+    """`check_document`, and the tasks by id (None when the quick pass did not give them; `by_id`: that pass's result
+    when the caller made it)."""
     if not isinstance(doc, dict):
         raise DocumentError(f"{name}: the top level must be a JSON object with a 'tasks' list, not {_kind(doc)}")
     tasks = doc.get("tasks")
     if not isinstance(tasks, list):
         raise DocumentError(f"{name}: no 'tasks' list at the top level; this is not a gittasks task file")
-    by_id = _task_index(tasks)
+    by_id = by_id if by_id is not None else _task_index(tasks)
     if by_id is None:  # the full check, to name the first problem (or to accept subclasses of dict or str)
         seen: set[str] = set()
         for index, task in enumerate(tasks):
@@ -224,6 +236,79 @@ def load_document_indexed(raw: bytes, name: str) -> tuple[Document, dict[str, Ta
     """`load_document`, and its tasks by id as the check found them (None when it did not give them), so that the
     merge does not index them again."""
     return _check_document(parse_bytes(raw, name), name)
+
+
+# -- several versions of one task file (the sides of a merge) ------------------------------------------------------
+
+_TASKS_OPEN = b'\n  "tasks": [\n    {\n'
+_TASK_BOUNDARY = b"\n    },\n    {\n"
+_TASKS_CLOSE = b"\n    }\n  ]"
+
+
+def task_texts(raw: bytes) -> tuple[bytes, list[bytes], bytes] | None:
+    """A task file in the canonical layout (indent 2) cut, without parsing it, into the text before its tasks list,
+    the text inside each task's braces, and the text after the list; None when the file is not laid out so (no task,
+    another indent, CRLF, ...). In that layout no string holds a line break, only the items of the top-level lists
+    start a line with four spaces and a brace, and only a top-level list ends a line with two spaces and a bracket,
+    so the cuts fall exactly between tasks."""
+    start = raw.find(_TASKS_OPEN)
+    if start < 0:
+        return None
+    inner = start + len(_TASKS_OPEN)
+    end = raw.rfind(b"\n  ]")  # (a top-level list after the tasks: the cut then fails to parse, and is not used)
+    if end < inner or raw[end - len(_TASKS_CLOSE) + 4 : end + 4] != _TASKS_CLOSE:
+        return None
+    texts = raw[inner : end - len(_TASKS_CLOSE) + 4].split(_TASK_BOUNDARY)
+    return raw[:start], texts, raw[end + 4 :]
+
+
+class Versions:
+    """Several versions of one task file read as `load_document_indexed` reads each, the first one first: a task
+    whose text in a later version is the same as in the first is the first version's task (the same object, not
+    parsed again). In a merge most tasks are the same on every side, and parsing is most of its cost. A version not
+    in the canonical layout is parsed whole."""
+
+    def __init__(self, raw: bytes, name: str) -> None:
+        self.first = load_document_indexed(raw, name)
+        self._known = _tasks_by_text(raw, self.first)
+
+    def load(self, raw: bytes, name: str) -> tuple[Document, dict[str, Task] | None]:
+        return _load_sharing(raw, name, self._known) if self._known else load_document_indexed(raw, name)
+
+
+def _tasks_by_text(raw: bytes, loaded: tuple[Document, dict[str, Task] | None]) -> dict[bytes, Task]:
+    """{text inside the braces: task} of a checked version, when its cut matches its tasks one by one; else {}."""
+    doc, index = loaded
+    cut = task_texts(raw)
+    tasks = doc["tasks"]
+    if cut is None or index is None or len(cut[1]) != len(tasks):
+        return {}
+    texts = cut[1]
+    for text, task in zip(texts, tasks, strict=True):
+        task_id = task["id"]
+        quoted = b'"' + task_id.encode() + b'"' if task_id.isalnum() and task_id.isascii() else orjson.dumps(task_id)
+        needle = b'"id": ' + quoted + b","
+        at = text.find(needle)
+        if at < 6 or text[at - 7 : at] != b"\n      ":
+            return {}
+    return dict(zip(texts, tasks, strict=True))
+
+
+def _load_sharing(raw: bytes, name: str, known: dict[bytes, Task]) -> tuple[Document, dict[str, Task] | None]:
+    cut = task_texts(raw)
+    if cut is None or raw.startswith(b"\xef\xbb\xbf"):
+        return load_document_indexed(raw, name)
+    before, texts, after = cut
+    try:
+        doc = orjson.loads(before + b'\n  "tasks": []' + after)
+        tasks = [known.get(text) or orjson.loads(b"{\n" + text + b"\n}") for text in texts]
+    except orjson.JSONDecodeError:
+        return load_document_indexed(raw, name)  # names the place of what is wrong
+    if type(doc) is not dict or doc.get("tasks") != []:
+        return load_document_indexed(raw, name)
+    doc["tasks"] = tasks
+    shared = {id(task) for task in known.values()}
+    return _check_document(doc, name, _task_index(tasks, shared))
 
 
 def _kind(value: Any) -> str:

@@ -716,3 +716,29 @@ def test_a_list_whose_objects_have_no_key_is_one_value() -> None:
     result = both_ways(base, ours, theirs)
     assert tasks_of(result)["1"]["metadata"]["notes"] == [{"text": "c"}]  # the later change, the other recorded
     assert [(c["field"], c["kind"]) for c in result.conflicts] == [("metadata.notes", "field")]
+
+
+def test_the_sides_share_the_tasks_whose_text_is_unchanged_and_a_broken_side_is_named_as_when_parsed_whole() -> None:
+    ours_doc = doc(task("a1", subject="One"), task("b2", subject="Two", blockedBy=["a1"]), task("c3", subject="3"))
+    theirs_doc = copy.deepcopy(ours_doc)
+    theirs_doc["tasks"][1]["owner"] = "changed"
+    ours, theirs = document.dumps(ours_doc), document.dumps(theirs_doc)
+    cut = document.task_texts(ours)
+    assert cut is not None and len(cut[1]) == 3
+    assert orjson.loads(b"{" + cut[1][1] + b"}")["id"] == "b2"
+    versions = document.Versions(ours, "ours")
+    mine = versions.first[0]["tasks"]
+    read = versions.load(theirs, "theirs")[0]["tasks"]
+    assert read[0] is mine[0] and read[2] is mine[2]  # the same objects: not parsed again
+    assert read[1] is not mine[1] and read[1]["owner"] == "changed"
+    for other in (ours.replace(b"\n", b"\r\n"), orjson.dumps(ours_doc), document.dumps(doc())):
+        assert document.task_texts(other) is None
+    broken = theirs.replace(b'"owner": "changed"', b'"owner": changed')
+    with pytest.raises(DocumentError) as whole:
+        document.load_document(broken, "theirs")
+    with pytest.raises(DocumentError) as shared:
+        versions.load(broken, "theirs")
+    assert str(shared.value) == str(whole.value) and ":" in str(whole.value)
+    twice = theirs.replace(b'"id": "c3"', b'"id": "a1"')
+    with pytest.raises(DocumentError, match="duplicate id 'a1'"):
+        versions.load(twice, "theirs")

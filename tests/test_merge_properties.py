@@ -505,3 +505,48 @@ def test_description_edits_in_different_paragraphs_both_survive(s: Scenario) -> 
             )
         clashes = [r for r in result.conflicts if r["task"] == tid and r["field"] == "description"]
         assert not clashes, f"task {tid}: description edits in different paragraphs conflicted: {clashes}"
+
+
+# ---- reading the sides: tasks shared by their text ------------------------------------------------------------------
+
+
+def layouts(doc: dict[str, Any], kind: int) -> bytes:
+    """The same document in another layout: canonical, indent 4, CRLF, a BOM, minified, keys unsorted (indent 2),
+    or canonical with a top-level list after the tasks."""
+    if kind == 0:
+        return canon(doc)
+    if kind == 1:
+        return json_text(doc, indent=4).encode()
+    if kind == 2:
+        return canon(doc).replace(b"\n", b"\r\n")
+    if kind == 3:
+        return b"\xef\xbb\xbf" + canon(doc)
+    if kind == 4:
+        return orjson.dumps(doc)
+    if kind == 5:
+        shuffled = {**doc, "tasks": [dict(reversed(list(t.items()))) for t in doc["tasks"]]}
+        return json_text(shuffled, indent=2, sort=False).encode()
+    return canon({**doc, "zz_extra": [{"a": 1}, {"b": [1, 2]}]})
+
+
+def json_text(value: Any, indent: int, sort: bool = True) -> str:
+    import json
+
+    return json.dumps(value, indent=indent, sort_keys=sort, ensure_ascii=False) + "\n"
+
+
+@SETTINGS
+@given(scenarios(), st.integers(0, 6), st.integers(0, 6), st.integers(0, 6), st.booleans())
+def test_merging_the_bytes_reads_every_layout_as_parsing_each_side_whole_would(
+    s: Scenario, base_kind: int, ours_kind: int, theirs_kind: int, no_base: bool
+) -> None:
+    base = None if no_base else layouts(s.base, base_kind)
+    ours, theirs = layouts(s.a, ours_kind), layouts(s.b, theirs_kind)
+    whole_base = None if base is None else document.load_document(base, "base")
+    whole_ours, whole_theirs = document.load_document(ours, "ours"), document.load_document(theirs, "theirs")
+    expected = document.dumps(merge.merge_documents(whole_base, whole_ours, whole_theirs, now=NOW).document)
+    assert merge.merge_bytes(base, ours, theirs, rules.ACTIVE_PATH, now=NOW) == expected
+    versions = document.Versions(ours, "ours")
+    for raw in (base, theirs):
+        if raw is not None:
+            assert versions.load(raw, "side")[0] == document.load_document(raw, "side")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from gittasks import document, model, rules, taskset, work_items
-from gittasks.document import DocumentError
+from gittasks.document import Document, DocumentError
 from gittasks.merge.tasks import merge_documents, merge_documents_indexed, merge_task_lists
 from gittasks.merge.values import canonical_bytes, id_order, same, stamp_order
 
@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from typing import Any
 
     from gittasks.merge.tasks import DeletedBy
+
+    Index = dict[str, dict[str, Any]] | None
 
 
 def _earlier_record(a: dict[str, Any], b: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -80,6 +82,28 @@ def _load(raw: bytes, name: str, kind: str) -> tuple[Any, dict[str, dict[str, An
     return document.read_lines(raw, name), None
 
 
+def _load_sides(
+    base: bytes | None, ours: bytes, theirs: bytes, name: str, lenient_base: bool
+) -> tuple[Document | None, Document, Document, tuple[Index, Index, Index]]:
+    """The three sides of a task document, ours read first: the others share its tasks where their text is the same
+    (`document.Versions`); and their tasks by id where the check gave them."""
+    for raw, side in ((ours, "ours"), (theirs, "theirs")):
+        if document.is_blank(raw):
+            raise DocumentError(f"{name} ({side}): the file is empty; restore it from git")
+    versions = document.Versions(ours, f"{name} (ours)")
+    ours_doc, ours_index = versions.first
+    theirs_doc, theirs_index = versions.load(theirs, f"{name} (theirs)")
+    base_doc: Document | None = None
+    base_index: Index = None
+    if base is not None and not document.is_blank(base):
+        try:
+            base_doc, base_index = versions.load(base, f"{name} (base)")
+        except DocumentError:
+            if not lenient_base:
+                raise
+    return base_doc, ours_doc, theirs_doc, (base_index, ours_index, theirs_index)
+
+
 def merge_bytes(
     base: bytes | None,
     ours: bytes,
@@ -99,20 +123,18 @@ def merge_bytes(
     (a virtual base of a criss-cross merge that kept conflict markers, say) counts as no common ancestor.
     """
     kind = _file_kind(name)
+    if kind == "document":
+        base_doc, ours_doc, theirs_doc, indexes = _load_sides(base, ours, theirs, name, lenient_base)
+        return document.dumps(merge_documents_indexed(base_doc, ours_doc, theirs_doc, now, indexes).document)
     base_value: Any = None
-    base_index = None
     if base is not None and not document.is_blank(base):
         try:
-            base_value, base_index = _load(base, f"{name} (base)", kind)
+            base_value, _ = _load(base, f"{name} (base)", kind)
         except DocumentError:
             if not lenient_base:
                 raise
-    ours_value, ours_index = _load(ours, f"{name} (ours)", kind)
-    theirs_value, theirs_index = _load(theirs, f"{name} (theirs)", kind)
-
-    if kind == "document":
-        indexes = (base_index, ours_index, theirs_index)
-        return document.dumps(merge_documents_indexed(base_value, ours_value, theirs_value, now, indexes).document)
+    ours_value, _ = _load(ours, f"{name} (ours)", kind)
+    theirs_value, _ = _load(theirs, f"{name} (theirs)", kind)
     if kind == "records":
         records = _merge_records(base_value or [], ours_value, theirs_value, now or rules.utc_now())
         return document.dump_records(records)
