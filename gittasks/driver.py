@@ -43,7 +43,9 @@ def _read(path: str) -> bytes | None:
 
 
 def _write_atomic(path: str, data: bytes) -> None:
-    """Write `data` to `path` through a temporary file in the same folder and a rename."""
+    """Write `data` to `path` through a temporary file in the same folder and a rename. Not flushed to the disk: the
+    file is git's own temporary copy (%A), which git reads as soon as the driver exits, and a crash before then loses
+    git's whole merge anyway (the flush cost about 30 ms for a 9 MB list)."""
     folder = os.path.dirname(os.path.abspath(path))
     temp = os.path.join(folder, f".{os.path.basename(path)}.gittasks-{os.getpid()}.tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o644)
@@ -53,7 +55,6 @@ def _write_atomic(path: str, data: bytes) -> None:
             while view:
                 written = os.write(fd, view)
                 view = view[written:]
-            os.fsync(fd)
         finally:
             os.close(fd)
         for attempt in range(10):
