@@ -16,7 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from gittasks import archive, document, history, ids, model, rules, stats, sync, taskcheck, taskset, work_report
+from gittasks import archive, document, history, ids, model, rules, stats, taskcheck, taskset, work_report
 from gittasks.document import Document
 from gittasks.errors import GittasksError, UnknownId
 from gittasks.workspace import Outcome, Workspace
@@ -360,6 +360,8 @@ def _follow_up(ws: Workspace, outcome: Outcome) -> None:
         except GittasksError as exc:
             outcome.notes.append(f"autoarchive skipped: {exc}")
     if ws.network_allowed and ws.flag("autosync", False):
+        from gittasks import sync  # (the sync module is the network's: a change only starts it)
+
         sync.start_in_background(ws.repo.root)
 
 

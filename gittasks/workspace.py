@@ -30,7 +30,6 @@ from gittasks import (
     document,
     failpoints,
     ids,
-    merge,
     model,
     render,
     rules,
@@ -443,6 +442,8 @@ class Workspace:
             )
             if problem is not None:
                 raise DocumentError(problem)
+        from gittasks import merge  # only a moved task branch or an edit made outside gittasks is merged
+
         try:
             merged = merge.merge_task_files(
                 base or {}, ours, theirs, have_base=base is not None, complete_parents=self.complete_parents
