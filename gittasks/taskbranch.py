@@ -10,6 +10,7 @@ tip equal to the recorded commit and every file as recorded starts no git proces
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -53,8 +54,6 @@ def files_at(repo: Repo, rev: str | None, keep: bool = True) -> dict[str, bytes]
 
 
 def digest(data: bytes) -> str:
-    import hashlib  # lazily: its OpenSSL start-up costs every command a few ms, and reads never need it
-
     return hashlib.sha1(data, usedforsecurity=False).hexdigest()
 
 
