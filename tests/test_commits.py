@@ -194,3 +194,22 @@ def test_four_processes_fifty_changes_each_lose_nothing(cli: Cli) -> None:
     creates = git(cli.root, "log", "--format=%s", "--grep=^gittasks: create").splitlines()
     assert len(creates) == 200
     assert git(cli.root, "status", "--porcelain") == ""
+
+
+@pytest.mark.parametrize("layout", ["own-branch", "inline"])
+def test_the_task_files_blobs_are_stored_with_zlibs_fastest_level_unless_the_repository_sets_one(
+    make_repo, layout: str
+) -> None:  # type: ignore[no-untyped-def]
+    cli = init_repo(make_repo(), inline=layout == "inline")
+
+    def zlib_header_of_the_list() -> bytes:
+        rev = "gittasks" if layout == "own-branch" else "HEAD"
+        blob = git(cli.root, "rev-parse", f"{rev}:.claude/active-tasks.json")
+        return (cli.root / ".git" / "objects" / blob[:2] / blob[2:]).read_bytes()[:2]
+
+    cli.create("Stored quickly")
+    assert zlib_header_of_the_list() == b"\x78\x01"  # zlib level 1
+    git(cli.root, "config", "core.compression", "9")
+    cli.create("Stored as the repository says")
+    assert zlib_header_of_the_list() == b"\x78\xda"  # level 9
+    assert [t["subject"] for t in cli.doc()["tasks"]] == ["Stored quickly", "Stored as the repository says"]
