@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -255,11 +256,10 @@ def task_texts(raw: bytes) -> tuple[bytes, list[bytes], bytes] | None:
     if start < 0:
         return None
     inner = start + len(_TASKS_OPEN)
-    end = raw.rfind(b"\n  ]")  # (a top-level list after the tasks: the cut then fails to parse, and is not used)
-    if end < inner or raw[end - len(_TASKS_CLOSE) + 4 : end + 4] != _TASKS_CLOSE:
+    end = raw.find(b"\n  ]", inner)  # the first line at the top level's indent closing a list: the tasks' end
+    if end < 0 or raw[end - len(_TASKS_CLOSE) + 4 : end + 4] != _TASKS_CLOSE:
         return None
-    texts = raw[inner : end - len(_TASKS_CLOSE) + 4].split(_TASK_BOUNDARY)
-    return raw[:start], texts, raw[end + 4 :]
+    return raw[:start], raw[inner : end - len(_TASKS_CLOSE) + 4].split(_TASK_BOUNDARY), raw[end + 4 :]
 
 
 class Versions:
@@ -309,6 +309,93 @@ def _load_sharing(raw: bytes, name: str, known: dict[bytes, Task]) -> tuple[Docu
     doc["tasks"] = tasks
     shared = {id(task) for task in known.values()}
     return _check_document(doc, name, _task_index(tasks, shared))
+
+
+@dataclass
+class Rewrite:
+    """A changed task list's canonical bytes (`dumps`) and what differs from the version it was read from, found
+    by comparing each task's canonical text with its text there: the tasks new or changed (with their places in
+    the list), and the earlier versions of those and of the tasks removed."""
+
+    data: bytes
+    changed: list[tuple[int, Task]]
+    removed: list[Task]
+    earlier: dict[str, Task]
+
+
+def dumps_changed(doc: Document, before: bytes) -> Rewrite | None:
+    """`dumps(doc)` and what changed since `before` (the file `doc` was read from), without parsing `before` again
+    or comparing every task as objects: only the texts of the tasks that differ are parsed. None when `before` is
+    not in the canonical layout (`task_texts`): the caller then compares the parsed versions."""
+    cut = task_texts(before)
+    if cut is None:
+        return None
+    old: dict[str, bytes] = {}
+    for text in cut[1]:
+        task_id = _text_id(text)
+        if task_id is None or task_id in old:
+            return None
+        old[task_id] = text
+    view = canonical_view(doc)
+    texts = [_task_text(task) for task in view["tasks"]]
+    place = {task["id"]: index for index, task in enumerate(doc["tasks"])}
+    changed: list[tuple[int, Task]] = []
+    earlier: dict[str, Task] = {}
+    present: set[str] = set()
+    for task, text in zip(view["tasks"], texts, strict=True):
+        tid = task["id"]
+        present.add(tid)
+        was = old.get(tid)
+        if was == text:
+            continue
+        if was is not None:
+            earlier[tid] = orjson.loads(b"{\n" + was + b"\n}")
+            if earlier[tid] == doc["tasks"][place[tid]]:  # the same task in another spelling: unchanged
+                del earlier[tid]
+                continue
+        changed.append((place[tid], doc["tasks"][place[tid]]))
+    removed = []
+    for tid, text in old.items():
+        if tid not in present:
+            earlier[tid] = orjson.loads(b"{\n" + text + b"\n}")
+            removed.append(earlier[tid])
+    changed.sort(key=lambda item: item[0])
+    return Rewrite(_spliced(view, texts), changed, removed, earlier)
+
+
+def _text_id(text: bytes) -> str | None:
+    """The id of a task cut out by `task_texts`, read from its `"id"` line alone."""
+    key = b'      "id": '
+    at = 0 if text.startswith(key) else text.find(b"\n" + key) + 1
+    if at <= 0 and not text.startswith(key):
+        return None
+    start = at + len(key)
+    end = text.find(b"\n", start)
+    value = text[start : end if end >= 0 else len(text)].rstrip(b",")
+    if value[:1] == b'"' and value[-1:] == b'"' and b"\\" not in value:
+        return value[1:-1].decode("utf-8", "surrogateescape")  # (no escape: the text is the id)
+    try:
+        found = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return None
+    return found if isinstance(found, str) else None
+
+
+def _task_text(task: Task) -> bytes:
+    """A task's text in the file's canonical layout, as `task_texts` cuts it (inside its braces, indented)."""
+    alone = orjson.dumps(task, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)  # b'{\n  "a": 1\n}'
+    return b"    " + alone[2:-2].replace(b"\n", b"\n    ")
+
+
+def _spliced(view: Document, texts: list[bytes]) -> bytes:
+    """`dump_json(view)` made from its tasks' texts: the rest is dumped with an empty list, which is then filled."""
+    frame = dump_json({**view, "tasks": []})
+    if not texts:
+        return frame
+    empty = b'\n  "tasks": []'
+    at = frame.index(empty)
+    body = _TASKS_OPEN + _TASK_BOUNDARY.join(texts) + _TASKS_CLOSE
+    return frame[:at] + body + frame[at + len(empty) :]
 
 
 def _kind(value: Any) -> str:
@@ -393,6 +480,12 @@ def canonical(doc: Document) -> Document:
     return _canonical(doc, share=False)
 
 
+def canonical_view(doc: Document) -> Document:
+    """`canonical(doc)` to read or serialise, not to change: a task whose canonical form has the same JSON is the
+    document's own (not copied)."""
+    return _canonical(doc, share=True)
+
+
 def _canonical(doc: Document, *, share: bool) -> Document:
     """`canonical(doc)`; with `share`, a task whose canonical form has the same JSON is used as it is, not copied
     (for a result that is only serialised)."""
@@ -418,7 +511,7 @@ def dump_json(value: Any) -> bytes:
 
 def dumps(doc: Document) -> bytes:
     """Canonical bytes of a task document: the same document always gives the same bytes."""
-    return dump_json(_canonical(doc, share=True))
+    return dump_json(canonical_view(doc))
 
 
 def dump_line(value: Any) -> bytes:

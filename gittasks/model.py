@@ -18,18 +18,21 @@ from gittasks.errors import GittasksError
 from gittasks.ids import new_id
 
 
-def check_relations(doc: Document, name: str) -> None:
+def check_relations(doc: Document, name: str, only: Collection[str] | None = None) -> None:
+    """No task blocked by itself, no dependency cycle, no task its own ancestor; with `only` (the ids a change
+    touched), those that go through these tasks: a change makes no cycle that misses every task it changed."""
     tasks = doc["tasks"]
     by_id = {t["id"]: t for t in tasks}
-    for task in tasks:
+    checked = tasks if only is None else [by_id[tid] for tid in only if tid in by_id]
+    for task in checked:
         tid = task["id"]
         for dep in task.get("blockedBy") or ():
             if dep == tid:
                 raise DocumentError(f"{name}: task {tid!r} is blocked by itself; remove it from its blockedBy")
-    cycle = find_cycle(tasks)
+    cycle = find_cycle(tasks, None if only is None else [t["id"] for t in checked])
     if cycle:
         raise DocumentError(f"{name}: dependency cycle {' -> '.join(cycle)}; remove one of these blockedBy links")
-    for task in tasks:
+    for task in checked:
         seen = {task["id"]}
         parent = task.get("parent")
         while isinstance(parent, str) and parent in by_id:
@@ -115,11 +118,11 @@ def task_index(doc: Document) -> dict[str, Task]:
     return {t["id"]: t for t in doc["tasks"]}
 
 
-def find_cycle(tasks: Iterable[Task]) -> list[str] | None:
-    """A dependency cycle over `blockedBy` as a list of ids, or None."""
+def find_cycle(tasks: Iterable[Task], starts: Iterable[str] | None = None) -> list[str] | None:
+    """A dependency cycle over `blockedBy` as a list of ids, or None; with `starts`, a cycle reachable from them."""
     graph = {t["id"]: [d for d in (t.get("blockedBy") or []) if isinstance(d, str)] for t in tasks}
     state: dict[str, int] = {}
-    for start in graph:
+    for start in graph if starts is None else starts:
         if state.get(start):
             continue
         stack: list[tuple[str, int]] = [(start, 0)]

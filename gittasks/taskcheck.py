@@ -121,6 +121,7 @@ def check_document(
     *,
     before: Document | None = None,
     archived: Callable[[], Collection[str]] | None = None,
+    rewrite: document.Rewrite | None = None,
 ) -> None:
     """The schema's check of a whole task list, then the relations (`model.check_relations`); DocumentError with
     one line naming the file, the task and the field (as `schema.validate_full` does).
@@ -129,7 +130,8 @@ def check_document(
     (`model.changed_tasks`): a task the schema refuses that the change left as it was passes (see KEPT), one it
     changed or removed is refused with that reason. With `archived` (an edit made outside gittasks: the archived ids,
     asked for only when a link names a task the list lacks), the links of the tasks it changed must be what
-    `validate` accepts (`model.link_problems`)."""
+    `validate` accepts (`model.link_problems`). With `rewrite` (`document.dumps_changed`), what changed is read
+    from it instead of comparing `before`."""
     last = doc.get("last_updated")
     if last is not None and (not isinstance(last, str) or rules.parse_stamp(last) is None):
         message = _STRING if not isinstance(last, str) else "Value error, not an ISO 8601 timestamp"
@@ -141,8 +143,11 @@ def check_document(
         for index, record in enumerate(conflicts):
             if not isinstance(record, dict):
                 raise _refuse(name, f"conflicts.{index}", "Input should be a valid dictionary")
-    changed, removed = model.changed_tasks(doc, before)
-    earlier = model.task_index(before) if before is not None else {}
+    if rewrite is not None:
+        changed, removed, earlier = rewrite.changed, rewrite.removed, rewrite.earlier
+    else:
+        changed, removed = model.changed_tasks(doc, before)
+        earlier = model.task_index(before) if before is not None else {}
     for index, task in changed:
         found = task_problem(task)
         if found is not None:
@@ -155,7 +160,8 @@ def check_document(
         found = task_problem(task)
         if found is not None:
             raise kept_error(f"{name}: task {task['id']!r} (removed)", *found)
-    model.check_relations(doc, name)
+    touched = {t["id"] for _, t in changed if isinstance(t, dict) and isinstance(t.get("id"), str)}
+    model.check_relations(doc, name, only=touched if before is not None or rewrite is not None else None)
     if archived is not None:
         ids = {t["id"] for _, t in changed} | {t["id"] for t in removed}
         problems = model.link_problems(doc, name, only=ids)

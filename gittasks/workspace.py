@@ -645,7 +645,8 @@ class Workspace:
         self._checked = False
 
     def tasks(self) -> list[document.Task]:
-        return list(document.canonical(self.load())["tasks"])
+        """The active tasks in canonical order and form, to read (a task already canonical is the loaded one)."""
+        return list(document.canonical_view(self.load())["tasks"])
 
     def resolve(self, given: str, doc: Document | None = None, *, changing: bool = False) -> str:
         """The id of the active task `given` names (an id or a unique prefix, `ids.resolve_id`; `changing`: for a
@@ -762,8 +763,12 @@ class Workspace:
             if not change.touched:
                 return Outcome(None, [], change.notes, value)
             model.finish(doc, change)
-            before = document.load_document(before_raw, rules.ACTIVE_PATH) if before_raw is not None else None
-            taskcheck.check_document(doc, rules.ACTIVE_PATH, before=before)
+            rewrite = document.dumps_changed(doc, before_raw) if before_raw is not None else None
+            if rewrite is None:  # (a list not in the canonical layout, or none yet) compared as parsed objects
+                before = document.load_document(before_raw, rules.ACTIVE_PATH) if before_raw is not None else None
+                taskcheck.check_document(doc, rules.ACTIVE_PATH, before=before)
+            else:
+                taskcheck.check_document(doc, rules.ACTIVE_PATH, rewrite=rewrite)
             self._check_secrets(doc, change.touched)
             subjects = {**earlier, **{t["id"]: t.get("subject", "") for t in doc["tasks"]}}
             for tid in change.touched:
@@ -772,7 +777,7 @@ class Workspace:
             message = trailers.message(
                 change.action or action, change.touched, subjects, change.machine, stamp, extra=self.door_trailers()
             )
-            new: dict[str, bytes | None] = {rules.ACTIVE_PATH: document.dumps(doc)}
+            new: dict[str, bytes | None] = {rules.ACTIVE_PATH: rewrite.data if rewrite else document.dumps(doc)}
             old: dict[str, bytes | None] = {rules.ACTIVE_PATH: before_raw}
             for rel, data in self._work_item_files(earlier_done, doc, change).items():
                 new[rel], old[rel] = data, self.file_bytes(rel)
