@@ -5,6 +5,7 @@ commits, writes task files or touches the network beyond the loopback socket it 
 from __future__ import annotations
 
 import errno
+import gc
 import http.server
 import threading
 from collections.abc import Callable
@@ -134,6 +135,7 @@ def server(ws: Workspace, port: int) -> http.server.ThreadingHTTPServer:
 
 def serve(ws: Workspace, port: int, announce: Callable[[str], None]) -> None:
     """Serve the board until interrupted; `announce` gets the address once the socket listens."""
+    gc.enable()  # (the command line turns the cycle collector off for its short runs; a server runs for hours)
     httpd = server(ws, port)
     announce(f"http://{HOST}:{httpd.server_address[1]}/")
     try:

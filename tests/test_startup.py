@@ -47,3 +47,22 @@ def test_help_and_suggestions_see_every_command_though_a_call_builds_one(make_re
     group = run_gittasks(cli_repo.root, "hook", "--help")
     assert group.returncode == 0 and "capture" in group.stdout and "session-start" in group.stdout
     assert run_gittasks(cli_repo.root, "--repo", str(cli_repo.root), "list").returncode == 0
+
+
+def test_a_command_runs_without_the_cycle_collector_and_the_mcp_server_runs_with_it(make_repo) -> None:  # type: ignore[no-untyped-def]
+    cli = init_repo(make_repo(), inline=False)
+    probe = (
+        "import gc, sys\nfrom gittasks.cli import output\nfrom gittasks import main\n"
+        "seen = []\norig = output.emit_json\n"
+        "def spy(value):\n    seen.append(gc.isenabled())\n    orig(value)\n"
+        "output.emit_json = spy\nsys.argv = ['gittasks', 'list', '--json']\n"
+        "import atexit\natexit.register(lambda: sys.stderr.write(f'collector {seen}'))\nmain.entry()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=cli.root, capture_output=True, text=True)
+    assert proc.returncode == 0 and "collector [False]" in proc.stderr, proc.stderr
+    server = (
+        "import gc\ngc.disable()\nfrom gittasks.claude import mcp_server\nmcp_server.serve()\n"
+        "import sys\nsys.stderr.write(f'collector {gc.isenabled()}')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", server], cwd=cli.root, capture_output=True, text=True, input="")
+    assert proc.returncode == 0 and "collector True" in proc.stderr, proc.stderr

@@ -15,6 +15,7 @@ start-up. The SDK's client is what the tests talk to it with.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import re
@@ -526,6 +527,7 @@ def run(server: Server, stdin: BinaryIO, stdout: BinaryIO) -> None:
 def serve(repo: Path | None = None) -> None:
     """Run the server on stdio until the client closes stdin, or SIGINT/SIGTERM ends it (even where the parent
     started it with SIGINT ignored; a call in flight finishes first, its commit is atomic in any case)."""
+    gc.enable()  # (the command line turns the cycle collector off for its short runs; a server runs for hours)
     tools = TaskTools(repo)
 
     def stop(signum: int, _frame: object) -> None:
