@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 try:
     import resource
@@ -91,36 +92,44 @@ def run(
     return proc
 
 
+RSS_SPAWNER = """import os, sys
+devnull = [(os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0)]
+pid = os.posix_spawnp(sys.argv[1], sys.argv[1:], os.environ, file_actions=devnull)
+_, status, usage = os.wait4(pid, 0)
+print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)
+"""
+
+
 def peak_rss_mb(cmd: Sequence[str], cwd: Path, env: Mapping[str, str], input: bytes | None = None) -> float | None:
-    """Peak resident memory, in MB (2**20 bytes), of one run of `cmd`: its `ru_maxrss` from `os.wait4` on this one
+    """Peak resident memory, in MB (2**20 bytes), of one run of `cmd`: its `ru_maxrss` from `os.wait4` on that one
     child, which is the largest resident set of the process itself or of any process it started and waited for (the
-    git processes under gittasks), each counted alone, not summed. Unlike RUSAGE_CHILDREN, it is not the largest over
-    every child this process ever waited for. The output goes to /dev/null; `input` is written to its stdin (else
-    stdin is /dev/null). None where there is no `os.wait4` (Windows). CommandFailed when it exits non-zero."""
-    if not hasattr(os, "wait4"):
+    git processes under gittasks), each counted alone, not summed; unlike RUSAGE_CHILDREN, not the largest over every
+    child this process ever waited for. The child is started by a small spawner process (`python -I -S`, about 8 MB:
+    a reading that low is the spawner's), not by this one: Linux records, when a process execs, the peak of the
+    image it replaces, and a child forked from a bench holding a large data set would report the bench's size. The
+    output goes to /dev/null; `input` is written to its stdin (else stdin is /dev/null). None where there is no
+    `os.wait4` (Windows). CommandFailed when it exits non-zero."""
+    if not hasattr(os, "wait4") or not hasattr(os, "posix_spawnp"):
         return None
+    feed: dict[str, Any] = {"input": input} if input is not None else {"stdin": subprocess.DEVNULL}
     with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(
-            list(cmd),
+        proc = subprocess.run(
+            [sys.executable, "-I", "-S", "-c", RSS_SPAWNER, *cmd],
             cwd=cwd,
             env=dict(env),
-            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
             stderr=err,
+            check=False,
+            **feed,
         )
-        if proc.stdin is not None:
-            with contextlib.suppress(BrokenPipeError):
-                proc.stdin.write(input or b"")
-            with contextlib.suppress(BrokenPipeError):
-                proc.stdin.close()
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode != 0:
+        words = proc.stdout.split()
+        if proc.returncode != 0 or len(words) != 2 or words[0] != b"0":
             err.seek(0)
-            said = err.read().decode("utf-8", "replace").strip().splitlines()[:5]
-            raise CommandFailed(f"`{' '.join(cmd)}` exited with {proc.returncode}: {' / '.join(said) or 'no message'}")
+            said = err.read().decode("utf-8", "replace").strip().splitlines()[-5:]
+            code = words[0].decode() if proc.returncode == 0 and words else f"spawner {proc.returncode}"
+            raise CommandFailed(f"`{' '.join(cmd)}` exited with {code}: {' / '.join(said) or 'no message'}")
     per_unit = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux and the BSDs
-    return usage.ru_maxrss * per_unit / 2**20
+    return int(words[1]) * per_unit / 2**20
 
 
 def children_cpu() -> float:
@@ -490,22 +499,28 @@ def print_ratios(rows: Sequence[Ratio]) -> dict[str, float]:
 
 
 Target = tuple[str, float | None, str, float | None, str]
-"""A line of absolute figures: label, the value measured (None: not measured), its unit ("ms", "MB"), the target
-(None: no verdict) and the note printed when there is no target or no value."""
+"""A line of figures against targets: label, the value measured (None: not measured), its unit ("ms", "MB", or "x"
+for a ratio), the target (None: no verdict) and the note printed when there is no target or no value."""
+
+
+def show_value(value: float | None, unit: str) -> str:
+    """A measured value with its unit: "2.31x", "123.4 ms", "87.5 MB"; "n/a" for None."""
+    if value is None:
+        return "n/a"
+    return f"{value:.2f}x" if unit == "x" else f"{value:.1f} {unit}"
 
 
 def print_targets(rows: Sequence[Target], summary: str | None = None) -> None:
-    """Absolute figures against their targets ("under": value < target), PASS/OVER; each row with a target is also
-    appended to the summary file `summary` (see `summarize`)."""
+    """Figures against targets that say "under" (PASS when value < target, else OVER); each row with a target is
+    also appended to the summary file `summary` (see `summarize`)."""
     label = max(len(row[0]) for row in rows)
     print(f"{'figure':<{label}}  {'measured':>11}  {'target':>11}  verdict")
     for name, value, unit, target, note in rows:
-        shown = "n/a" if value is None else f"{value:.1f} {unit}"
-        goal = "" if target is None else f"< {target:g} {unit}"
+        goal = "" if target is None else f"< {target:g}{'x' if unit == 'x' else ' ' + unit}"
         said = note or "information"
         if value is not None and target is not None:
             said = "PASS" if value < target else "OVER"
-        print(f"{name:<{label}}  {shown:>11}  {goal:>11}  {said}")
+        print(f"{name:<{label}}  {show_value(value, unit):>11}  {goal:>11}  {said}")
         if target is not None:
             summarize(summary, name, value, unit, target, None if value is not None else said, op="<")
 
