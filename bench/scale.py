@@ -1,6 +1,6 @@
 """gittasks on 10,000 and 50,000 active tasks: absolute targets, and ratios to baselines measured in the same run.
 
-    .venv/bin/python bench/scale.py [--sizes 10000,50000] [--runs 7] [--warmups 1] [--keep] [--summary FILE]
+    .venv/bin/python bench/scale.py [--sizes 10000,50000] [--runs 5] [--warmups 1] [--keep] [--summary FILE]
 
 For every size, a temporary set-up in the own-branch layout (the default) holding that many realistic tasks of the
 benches' one data set (`dataset.make_tasks`: every status, parents, mirrored dependency links, clients and projects,
@@ -268,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
         argv,
         common.default_gittasks(),
         "timed runs per command",
-        runs=7,
+        runs=5,
         warmups=1,
         extra=sizes_option,
     )

@@ -204,7 +204,9 @@ def main(argv: list[str] | None = None) -> int:
     common.summarize(
         args.summary, f"sync of one change, round A+B / git ({args.tasks:,} tasks)", round_ratio, "x", SYNC_TARGET
     )
-    common.summarize(args.summary, "  sender: sync A / git fetch && git push A", sender, "x", SYNC_TARGET)
+    common.summarize(
+        args.summary, f"  sender: sync A / git fetch && git push A ({args.tasks:,} tasks)", sender, "x", SYNC_TARGET
+    )
     print()
     print("git processes started by one more round (a wrapper named `git` first on PATH logs each call):")
     common.print_git_calls(calls)
