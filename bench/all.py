@@ -51,7 +51,7 @@ HERE = Path(__file__).resolve().parent
 QUICK = ["--runs", "3", "--warmups", "1"]
 # name, the figure numbers, the arguments of the full run, of --quick
 BENCHES: list[tuple[str, str, list[str], list[str]]] = [
-    ("cli_latency", "1, 2", [], [*QUICK, "--tasks", "300"]),
+    ("cli_latency", "1, 2", [], QUICK),
     ("hook_capture", "3", [], QUICK),
     ("sync", "4", [], QUICK),
     ("history", "5", ["--commits", "50000", "--runs", "7", "--warmups", "1"], [*QUICK, "--commits", "2000"]),
