@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 try:
     import resource
@@ -89,6 +90,46 @@ def run(
         err = proc.stderr.decode("utf-8", "replace").strip().splitlines()[:5]
         raise CommandFailed(f"`{' '.join(cmd)}` exited with {proc.returncode}: {' / '.join(err) or 'no message'}")
     return proc
+
+
+RSS_SPAWNER = """import os, sys
+devnull = [(os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0)]
+pid = os.posix_spawnp(sys.argv[1], sys.argv[1:], os.environ, file_actions=devnull)
+_, status, usage = os.wait4(pid, 0)
+print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)
+"""
+
+
+def peak_rss_mb(cmd: Sequence[str], cwd: Path, env: Mapping[str, str], input: bytes | None = None) -> float | None:
+    """Peak resident memory, in MB (2**20 bytes), of one run of `cmd`: its `ru_maxrss` from `os.wait4` on that one
+    child, which is the largest resident set of the process itself or of any process it started and waited for (the
+    git processes under gittasks), each counted alone, not summed; unlike RUSAGE_CHILDREN, not the largest over every
+    child this process ever waited for. The child is started by a small spawner process (`python -I -S`, about 8 MB:
+    a reading that low is the spawner's), not by this one: Linux records, when a process execs, the peak of the
+    image it replaces, and a child forked from a bench holding a large data set would report the bench's size. The
+    output goes to /dev/null; `input` is written to its stdin (else stdin is /dev/null). None where there is no
+    `os.wait4` (Windows). CommandFailed when it exits non-zero."""
+    if not hasattr(os, "wait4") or not hasattr(os, "posix_spawnp"):
+        return None
+    feed: dict[str, Any] = {"input": input} if input is not None else {"stdin": subprocess.DEVNULL}
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.run(
+            [sys.executable, "-I", "-S", "-c", RSS_SPAWNER, *cmd],
+            cwd=cwd,
+            env=dict(env),
+            stdout=subprocess.PIPE,
+            stderr=err,
+            check=False,
+            **feed,
+        )
+        words = proc.stdout.split()
+        if proc.returncode != 0 or len(words) != 2 or words[0] != b"0":
+            err.seek(0)
+            said = err.read().decode("utf-8", "replace").strip().splitlines()[-5:]
+            code = words[0].decode() if proc.returncode == 0 and words else f"spawner {proc.returncode}"
+            raise CommandFailed(f"`{' '.join(cmd)}` exited with {code}: {' / '.join(said) or 'no message'}")
+    per_unit = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux and the BSDs
+    return int(words[1]) * per_unit / 2**20
 
 
 def children_cpu() -> float:
@@ -319,28 +360,68 @@ def median_ms(cmd: Sequence[str], cwd: Path, env: Mapping[str, str], runs: int =
 def bench_args(
     name: str,
     doc: str | None,
-    default_tasks: int,
+    default_tasks: int | None,
     argv: list[str] | None,
     default_gittasks: str,
     runs_help: str,
     commits: tuple[int, str] | None = None,
+    runs: int = 15,
+    warmups: int = 2,
+    extra: Callable[[argparse.ArgumentParser], None] | None = None,
 ) -> tuple[argparse.Namespace, str] | None:
-    """The options every bench takes (and `--commits` when `commits` gives its default and what they are), and the
-    gittasks command found; None (after saying why) when it is missing."""
+    """The options every bench takes (`--tasks` unless `default_tasks` is None; `--commits` when `commits` gives its
+    default and what they are; `extra` adds a bench's own), and the gittasks command found; None (after saying why)
+    when it is missing."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
     if commits is not None:
         parser.add_argument("--commits", type=int, default=commits[0], help=f"{commits[1]} (default: %(default)s)")
     parser.add_argument("--gittasks", default=default_gittasks, help="the gittasks command (default: %(default)s)")
-    parser.add_argument("--runs", type=int, default=15, help=f"{runs_help} (default: %(default)s)")
-    parser.add_argument("--warmups", type=int, default=2, help="untimed runs first (default: %(default)s)")
-    parser.add_argument("--tasks", type=int, default=default_tasks, help="tasks in the list (default: %(default)s)")
+    parser.add_argument("--runs", type=int, default=runs, help=f"{runs_help} (default: %(default)s)")
+    parser.add_argument("--warmups", type=int, default=warmups, help="untimed runs first (default: %(default)s)")
+    if default_tasks is not None:
+        parser.add_argument("--tasks", type=int, default=default_tasks, help="tasks in the list (default: %(default)s)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    add_summary_arg(parser)
+    if extra is not None:
+        extra(parser)
     args = parser.parse_args(argv)
     gittasks = shutil.which(args.gittasks) or args.gittasks
     if not Path(gittasks).exists():
         print(f"{name}: no gittasks command at {gittasks}; pass --gittasks PATH", file=sys.stderr)
         return None
     return args, gittasks
+
+
+def add_summary_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--summary",
+        metavar="FILE",
+        help="append the figures with a target to FILE, one JSON object a line (as bench/all.py reads them)",
+    )
+
+
+def summarize(
+    path: str | None,
+    figure: str,
+    value: float | None,
+    unit: str,
+    target: float | None,
+    verdict_text: str | None = None,
+    op: str = "<=",
+) -> None:
+    """Append one figure to the summary file `path` (nothing when it is None): a JSON line with `figure`, `value`,
+    `unit` ("x", "ms" or "MB"), `target`, `op` (how value and target compare: "<=" or "<") and `verdict` (PASS/OVER
+    from value and target unless `verdict_text` gives it, e.g. "skipped: ..."; "information" without a target)."""
+    if path is None:
+        return
+    if verdict_text is None:
+        if value is None or target is None:
+            verdict_text = "information"
+        else:
+            verdict_text = "PASS" if (value < target if op == "<" else value <= target) else "OVER"
+    line = {"figure": figure, "value": value, "unit": unit, "target": target, "op": op, "verdict": verdict_text}
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(line, ensure_ascii=False) + "\n")
 
 
 def interpreter_of(script: Path) -> str:
@@ -401,16 +482,47 @@ Ratio = tuple[str, Sequence[Bench], Sequence[Bench], float | None, str]
 note printed when there is no target."""
 
 
-def print_ratios(rows: Sequence[Ratio]) -> None:
-    """The ratios of summed medians, wall clock and CPU, with PASS/OVER against the target (from the wall clock)."""
+def print_ratios(rows: Sequence[Ratio]) -> dict[str, float]:
+    """The ratios of summed medians, wall clock and CPU, with PASS/OVER against the target (from the wall clock);
+    returns the wall-clock ratio of each row by its label."""
     label = max(len(row[0]) for row in rows)
     print(f"{'ratio of medians':<{label}}  {'wall':>7}  {'cpu':>7}")
+    walls: dict[str, float] = {}
     for name, top, bottom, target, note in rows:
         wall = sum(b.median_ms for b in top) / sum(b.median_ms for b in bottom)
+        walls[name] = wall
         cpu_bottom = sum(b.cpu_median_ms for b in bottom)
         cpu = f"{sum(b.cpu_median_ms for b in top) / cpu_bottom:6.2f}x" if cpu_bottom > 0 else "    n/a"
         verdict_text = note if target is None else f"target <= {target:g}x  {verdict(wall, target)}"
         print(f"{name:<{label}}  {wall:6.2f}x  {cpu}  {verdict_text}")
+    return walls
+
+
+Target = tuple[str, float | None, str, float | None, str]
+"""A line of figures against targets: label, the value measured (None: not measured), its unit ("ms", "MB", or "x"
+for a ratio), the target (None: no verdict) and the note printed when there is no target or no value."""
+
+
+def show_value(value: float | None, unit: str) -> str:
+    """A measured value with its unit: "2.31x", "123.4 ms", "87.5 MB"; "n/a" for None."""
+    if value is None:
+        return "n/a"
+    return f"{value:.2f}x" if unit == "x" else f"{value:.1f} {unit}"
+
+
+def print_targets(rows: Sequence[Target], summary: str | None = None) -> None:
+    """Figures against targets that say "under" (PASS when value < target, else OVER); each row with a target is
+    also appended to the summary file `summary` (see `summarize`)."""
+    label = max(len(row[0]) for row in rows)
+    print(f"{'figure':<{label}}  {'measured':>11}  {'target':>11}  verdict")
+    for name, value, unit, target, note in rows:
+        goal = "" if target is None else f"< {target:g}{'x' if unit == 'x' else ' ' + unit}"
+        said = note or "information"
+        if value is not None and target is not None:
+            said = "PASS" if value < target else "OVER"
+        print(f"{name:<{label}}  {show_value(value, unit):>11}  {goal:>11}  {said}")
+        if target is not None:
+            summarize(summary, name, value, unit, target, None if value is not None else said, op="<")
 
 
 def busy_note() -> str:

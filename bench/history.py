@@ -1,6 +1,7 @@
 """Latency of `gittasks log ID` on a long history, against `git log --grep` on the same branch, same run.
 
     .venv/bin/python bench/history.py [--runs 15] [--warmups 2] [--tasks 500] [--commits 5000] [--keep]
+                                      [--summary FILE]
 
 Builds a temporary code repository in the own-branch layout (the default): one ordinary commit on main,
 `gittasks init`, then 500 realistic tasks (the data set and set-up of dataset.py) committed onto the task branch
@@ -15,7 +16,8 @@ keeps its one commit.
 
 Then times, interleaved, as medians: `gittasks log ID` (which reads `git log gittasks`), `gittasks log ID --json`,
 the baseline `git log --format=%H --grep="Task: ID" gittasks` (the same branch), and `gittasks list --json`; prints
-them and the ratios against the target (PASS/OVER). It is a measurement, not a test: it exits 0 whatever the ratios
+them and the ratios against the target (`log ID` <= 2x `git log --grep`; PASS/OVER); `--summary FILE` appends
+that ratio to FILE as a JSON line (for bench/all.py). It is a measurement, not a test: it exits 0 whatever the ratios
 are, and non-zero only when a command fails. Git reads no config of yours (HOME and the global git config point into
 the temporary folder).
 """
@@ -39,7 +41,7 @@ except ImportError:  # run as a script: bench/ itself is on sys.path
     import _common as common  # type: ignore[no-redef,unused-ignore]
     import dataset  # type: ignore[no-redef,unused-ignore]
 
-LOG_TARGET = 3.0  # gittasks log ID / git log --grep "Task: ID"
+LOG_TARGET = 2.0  # gittasks log ID / git log --grep "Task: ID"
 ACTIVE_PATH = common.ACTIVE_PATH
 MACHINE = "bench"
 FIELDS = ["owner", "owner", "owner", "description", "description", "activeForm", "type", "metadata", "context"]
@@ -180,12 +182,12 @@ def main(argv: list[str] | None = None) -> int:
                 ),
                 "list": common.Bench("gittasks list --json", [gittasks, "list", "--json"], repo, env),
             }
-            found = common.run(grep, repo, env).stdout.decode().split()
+            grepped = common.run(grep, repo, env).stdout.decode().split()
             entries = json.loads(common.run([gittasks, "log", task_id, "--json"], repo, env).stdout)
             updates = [e for e in entries if e["action"] == "update"]
-            if len(entries) != len(found) or {e["commit"] for e in entries} != set(found):
+            if len(entries) != len(grepped) or {e["commit"] for e in entries} != set(grepped):
                 raise common.CommandFailed(
-                    f"gittasks log {task_id} found {len(entries)} commits, git log --grep {len(found)}"
+                    f"gittasks log {task_id} found {len(entries)} commits, git log --grep {len(grepped)}"
                 )
             if len(updates) not in (args.commits // args.tasks, args.commits // args.tasks + 1):
                 raise common.CommandFailed(f"gittasks log {task_id} found {len(updates)} update commits")
@@ -202,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"data set: {layout.describe()}")
     print(
-        f"task {task_id}: {len(found)} commits found by git log --grep on {common.TASK_BRANCH}, {len(entries)} "
+        f"task {task_id}: {len(grepped)} commits found by git log --grep on {common.TASK_BRANCH}, {len(entries)} "
         f"entries in gittasks log ({len(updates)} updates and the external edit that added it)"
     )
     print(f"python: {python}; {load_before} before, {common.load_average()} after")
@@ -210,11 +212,18 @@ def main(argv: list[str] | None = None) -> int:
     common.print_table(list(benches.values()))
     print()
     log, log_json, base = benches["log"], benches["log_json"], benches["grep"]
-    common.print_ratios(
+    walls = common.print_ratios(
         [
             ("log ID / git log --grep", [log], [base], LOG_TARGET, ""),
             ("log ID --json / git log --grep", [log_json], [base], LOG_TARGET, ""),
         ]
+    )
+    common.summarize(
+        args.summary,
+        f"log ID / git log --grep ({args.commits:,} commits)",
+        walls["log ID / git log --grep"],
+        "x",
+        LOG_TARGET,
     )
     if busy or common.busy():
         print("\n" + common.busy_note())

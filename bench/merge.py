@@ -1,6 +1,7 @@
 """Speed of the field-level merge on a 10,000-task file, in-process and as git's merge driver, next to `git merge-file`.
 
     .venv/bin/python bench/merge.py [--runs 15] [--warmups 2] [--tasks 10000] [--changed 1000] [--keep]
+                                    [--summary FILE]
 
 Builds, under a temporary folder, the three files git hands a merge driver: a base document of 10,000 realistic tasks
 (the data set of dataset.py, a third of them with descriptions of several paragraphs; canonical bytes from
@@ -21,12 +22,14 @@ Every round times, interleaved (slow drift of a shared machine spreads over all 
 - the line-merge floor, `git merge-file -p OURS BASE THEIRS` on the same three files (it prints the merged text with
   markers for the overlapping edits; its exit code is the number of conflicts); for information `python -c pass`.
 
-Prints the medians, the ratios against their targets (PASS/OVER) and checks that the driver wrote the same bytes as
+Prints the medians, the ratios against their targets (PASS/OVER: the merge-driver process <= 1x `git merge-file`,
+`merge_documents` on parsed documents under 50 ms) and checks that the driver wrote the same bytes as
 `merge_bytes` in canonical form. It is a measurement, not a test: it exits 0 whatever the ratios are, and non-zero
 only when a command fails. Unlike the other benchmarks it imports gittasks (run it with the venv's python). The
 processes keep their bytecode under the temporary folder (PYTHONPYCACHEPREFIX, PYTHONDONTWRITEBYTECODE dropped), as
 after an install: else every run would compile gittasks anew (about 10 ms). Git reads no config of yours (HOME and
-the global git config are temporary).
+the global git config are temporary). `--summary FILE` appends the two figures with a target to FILE as JSON lines
+(for bench/all.py).
 
 The merge walks about 100 MB of parsed objects: the in-process times follow the memory more than the CPU, and move
 by 20-30% from one run to the next on a shared machine.
@@ -58,7 +61,7 @@ except ImportError:  # run as a script: bench/ itself is on sys.path
     import dataset  # type: ignore[no-redef,unused-ignore]
 
 ACTIVE_PATH = common.ACTIVE_PATH
-DRIVER_TARGET = 2.0  # merge-driver process / git merge-file -p
+DRIVER_TARGET = 1.0  # merge-driver process / git merge-file -p
 IN_PROCESS_TARGET_MS = 50.0  # merge.merge_documents on parsed documents
 OURS_MACHINE = "laptop-ours"
 THEIRS_MACHINE = "desktop-theirs"
@@ -316,6 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tasks", type=int, default=10000, help="tasks in the base file (default: %(default)s)")
     parser.add_argument("--changed", type=int, default=1000, help="tasks changed per side (default: %(default)s)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    common.add_summary_arg(parser)
     args = parser.parse_args(argv)
 
     python = sys.executable
@@ -410,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
         "rows: parts of merge_bytes; processes: bytecode cached)"
     )
     print()
-    common.print_ratios(
+    walls = common.print_ratios(
         [
             ("merge-driver / git merge-file", [benches["driver"]], [benches["merge_file"]], DRIVER_TARGET, ""),
             ("merge-driver / python -c pass", [benches["driver"]], [benches["python"]], None, "information"),
@@ -425,6 +429,16 @@ def main(argv: list[str] | None = None) -> int:
         f"{common.verdict(in_process / IN_PROCESS_TARGET_MS, 1.0)}"
     )
     print(f"{'merge_bytes (end to end)':<{len(label)}}  {benches['bytes'].median_ms:9.1f}  {'':>9}  information")
+    common.summarize(
+        args.summary,
+        f"merge driver / git merge-file ({args.tasks:,} tasks)",
+        walls["merge-driver / git merge-file"],
+        "x",
+        DRIVER_TARGET,
+    )
+    common.summarize(
+        args.summary, f"  merge_documents in-process ({args.tasks:,} tasks)", in_process, "ms", IN_PROCESS_TARGET_MS
+    )
     if busy or common.busy():
         print("\n" + common.busy_note())
     return 0
