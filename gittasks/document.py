@@ -363,6 +363,36 @@ def dumps_changed(doc: Document, before: bytes) -> Rewrite | None:
     return Rewrite(_spliced(view, texts), changed, removed, earlier)
 
 
+def texts_by_id(texts: list[bytes]) -> dict[str, bytes] | None:
+    """{id: text} of the tasks `task_texts` cut out; None when a text has no readable id or an id repeats."""
+    out: dict[str, bytes] = {}
+    for text in texts:
+        tid = _text_id(text)
+        if tid is None or tid in out:
+            return None
+        out[tid] = text
+    return out
+
+
+def task_from_text(text: bytes) -> Task:
+    """The task a text cut out by `task_texts` holds."""
+    task = orjson.loads(b"{\n" + text + b"\n}")
+    if not isinstance(task, dict):
+        raise DocumentError("a task of the list is not a JSON object")
+    return task
+
+
+def task_ids(raw: bytes, name: str) -> set[str]:
+    """The ids of a task list's tasks, read from their `"id"` lines when the file is in the canonical layout (not
+    parsing a large list), else from the checked document (DocumentError as `load_document`)."""
+    cut = task_texts(raw)
+    if cut is not None:
+        found = [_text_id(text) for text in cut[1]]
+        if None not in found and len(set(found)) == len(found):
+            return {tid for tid in found if tid is not None}
+    return {t["id"] for t in load_document(raw, name)["tasks"]}
+
+
 def _text_id(text: bytes) -> str | None:
     """The id of a task cut out by `task_texts`, read from its `"id"` line alone."""
     key = b'      "id": '

@@ -272,11 +272,15 @@ def set_status(
     outcome: str | None = None,
     minutes: int | None = None,
     settle: bool = False,
+    index: dict[str, Task] | None = None,
+    subtasks: dict[str, list[Task]] | None = None,
 ) -> Task:
     """Move a task to `status` with the stamps that go with it (and a work item for a completed client task).
     `settle`: a status conflict is settled (`gittasks resolve ID status`): the status was reached on one machine
-    already, so the transition is not checked."""
-    task = task_index(doc)[task_id]
+    already, so the transition is not checked. `index` and `subtasks` (`task_index`, `_subtasks` of `doc`): made
+    once by a caller that moves many tasks, instead of once a task."""
+    index = index if index is not None else task_index(doc)
+    task = index[task_id]
     old = task.get("status", rules.PENDING)
     old_owner = task.get("owner")
     if status not in rules.STATUSES:
@@ -328,30 +332,35 @@ def set_status(
     track_work(task, old, old_owner, change)
     change.stamp(task)
     if status == rules.COMPLETED:
-        _note_completion(doc, task, change)
+        _note_completion(doc, task, change, index, subtasks)
         item = work_items.work_item(task, change.machine, change.now)
         if item is not None:
             change.work_items.append(item)
     return task
 
 
-def _note_completion(doc: Document, task: Task, change: Change) -> None:
-    index = task_index(doc)
-    waiting = rules.open_parents(doc["tasks"])
-    for blocked_id in task.get("blocks") or []:
+def _note_completion(
+    doc: Document, task: Task, change: Change, index: dict[str, Task], subtasks: dict[str, list[Task]] | None
+) -> None:
+    blocks = task.get("blocks") or []
+    waiting = rules.open_parents(doc["tasks"]) if blocks else set()
+    for blocked_id in blocks:
         blocked = index.get(blocked_id)
         if blocked is not None and rules.is_ready(blocked, index, waiting):
             change.notes.append(f"now ready: {blocked_id} {blocked.get('subject', '')}")
     parent_id = task.get("parent")
     if not (isinstance(parent_id, str) and parent_id in index):
         return
-    children = _finished_subtasks(index[parent_id], [t for t in doc["tasks"] if t.get("parent") == parent_id])
+    siblings = (
+        subtasks[parent_id] if subtasks is not None else [t for t in doc["tasks"] if t.get("parent") == parent_id]
+    )
+    children = _finished_subtasks(index[parent_id], siblings)
     if children is None:
         return
     if not change.complete_parents:
         change.notes.append(f"every subtask of {parent_id} is completed: it is ready to complete")
         return
-    _complete_parent(doc, index[parent_id], children, change)
+    _complete_parent(doc, index[parent_id], children, change, index, subtasks)
 
 
 def _subtasks(doc: Document) -> dict[str, list[Task]]:
@@ -375,11 +384,18 @@ def _finished_subtasks(parent: Task, subtasks: list[Task]) -> list[Task] | None:
     return children
 
 
-def _complete_parent(doc: Document, parent: Task, children: list[Task], change: Change) -> None:
+def _complete_parent(
+    doc: Document,
+    parent: Task,
+    children: list[Task],
+    change: Change,
+    index: dict[str, Task] | None = None,
+    subtasks: dict[str, list[Task]] | None = None,
+) -> None:
     parent["context"] = {**document.as_object(parent.get("context")), "subtasks_completed": len(children)}
     if parent.get("status") != rules.IN_PROGRESS:
-        set_status(doc, parent["id"], rules.IN_PROGRESS, change)
-    set_status(doc, parent["id"], rules.COMPLETED, change)
+        set_status(doc, parent["id"], rules.IN_PROGRESS, change, index=index, subtasks=subtasks)
+    set_status(doc, parent["id"], rules.COMPLETED, change, index=index, subtasks=subtasks)
     change.notes.append(f"completed {parent['id']} {parent.get('subject', '')}: {subtask_summary(children)}")
 
 
@@ -393,6 +409,7 @@ def settle_parents(doc: Document) -> Change | None:
         return None
     doc["tasks"] = [dict(t) for t in doc["tasks"]]  # a merge's tasks may be the very objects of its inputs
     subtasks = _subtasks(doc)  # the copies: a parent completed below is seen completed by its own parent
+    index = task_index(doc)
     settled: Change | None = None
     for parent in [p for p in doc["tasks"] if p["id"] in subtasks]:
         children = _finished_subtasks(parent, subtasks[parent["id"]])
@@ -403,7 +420,7 @@ def settle_parents(doc: Document) -> Change | None:
         change = Change(str(last.get("updated_by") or "unknown"), moment or rules.utc_now())
         if settled is not None:
             change.touched, change.notes, change.work_items = settled.touched, settled.notes, settled.work_items
-        _complete_parent(doc, parent, children, change)
+        _complete_parent(doc, parent, children, change, index, subtasks)
         settled = change
     return settled
 

@@ -25,7 +25,7 @@ from gittasks import document, failpoints, history, processes, render, repair, r
 from gittasks.document import DocumentError
 from gittasks.errors import GittasksError
 from gittasks.git import GitError, Repo, Transfer
-from gittasks.merge import merge_task_files
+from gittasks.merge import incoming, merge_task_files
 from gittasks.trailers import one_line
 from gittasks.workspace import MOVE_HINT, Workspace
 
@@ -357,7 +357,7 @@ def sync(
                     before = taskbranch.files_at(repo, ours)
                     moved = side.move(theirs, ours, outcome)
                     outcome.fast_forward = True
-                    outcome.incoming = merge_task_files(before, before, taskbranch.files_at(repo, theirs)).incoming
+                    outcome.incoming = incoming(before, taskbranch.files_at(repo, theirs))
                 else:
                     say(f"merging {label}")
                     commit = merge_commit(ws, ours, theirs, label, outcome)

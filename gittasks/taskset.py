@@ -99,14 +99,13 @@ def settle_duplicates(
     no task is in both places. `base`: files known to hold no such task; an archive file with the same bytes there
     is read only when an id the active list gained since appears in it (a large archive is not parsed again)."""
     raw = files.get(rules.ACTIVE_PATH)
-    if raw is None:
+    if raw is None or not any(is_archive_path(path) for path in files):
         return {}, []
-    active = document.load_document(raw, rules.ACTIVE_PATH)
-    active_ids = {t["id"] for t in active["tasks"]}
+    active_ids = document.task_ids(raw, rules.ACTIVE_PATH)
     gained = active_ids
     if base is not None and rules.ACTIVE_PATH in base:
         with contextlib.suppress(DocumentError):
-            gained = active_ids - {t["id"] for t in document.load_document(base[rules.ACTIVE_PATH], "base")["tasks"]}
+            gained = active_ids - document.task_ids(base[rules.ACTIVE_PATH], "base")
     quoted = [orjson.dumps(tid) for tid in gained]
     archives: dict[str, list[dict[str, Any]]] = {}
     for path, data in sorted(files.items()):
@@ -119,6 +118,7 @@ def settle_duplicates(
             archives[path] = tasks
     if not archives:
         return {}, []
+    active = document.load_document(raw, rules.ACTIVE_PATH)
     both = {t["id"] for tasks in archives.values() for t in tasks if t["id"] in active_ids}
     folded = fold({rules.ACTIVE_PATH: raw, **{path: files[path] for path in archives}}).doc
     winners = {t["id"]: t for t in folded["tasks"] if t["id"] in both}

@@ -742,3 +742,26 @@ def test_the_sides_share_the_tasks_whose_text_is_unchanged_and_a_broken_side_is_
     twice = theirs.replace(b'"id": "c3"', b'"id": "a1"')
     with pytest.raises(DocumentError, match="duplicate id 'a1'"):
         versions.load(twice, "theirs")
+
+
+def test_a_fast_forward_of_canonical_lists_is_read_by_the_changed_tasks_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gittasks import rules
+    from gittasks.merge import files
+
+    old = doc(task("a1", subject="One"), task("b2", subject="Two"), task("c3", subject="Three"))
+    new = copy.deepcopy(old)
+    new["tasks"][1]["owner"] = "bob"
+    new["tasks"][1]["updated_by"] = "WS-B"
+    del new["tasks"][2]
+    new["tasks"].append(task("d4", subject="Four", updated_by="WS-B"))
+    before, after = {rules.ACTIVE_PATH: document.dumps(old)}, {rules.ACTIVE_PATH: document.dumps(new)}
+    expected = merge.merge_task_files(before, before, after).incoming
+
+    def whole(*args: object, **kwargs: object) -> object:
+        raise AssertionError("the whole lists were merged")
+
+    monkeypatch.setattr(files, "merge_task_files", whole)
+    assert merge.incoming(before, after) == expected
+    assert [(i["id"], i["change"], i["machine"]) for i in expected] == [
+        ("b2", "changed", "WS-B"), ("c3", "removed", None), ("d4", "added", "WS-B")
+    ]  # fmt: skip

@@ -579,3 +579,19 @@ def test_a_rewrite_gives_the_canonical_bytes_and_finds_what_changed_as_comparing
     assert all(places[t["id"]] == i for i, t in rewrite.changed)
     olds = by_id(parsed)
     assert all(rewrite.earlier[t["id"]] == olds[t["id"]] for _, t in rewrite.changed if t["id"] in olds)
+
+
+@SETTINGS
+@given(scenarios(), st.integers(0, 6), st.integers(0, 6), st.integers(0, 3))
+def test_what_a_fast_forward_brings_in_is_what_the_merge_of_it_says(
+    s: Scenario, before_kind: int, after_kind: int, archive_kind: int
+) -> None:
+    before = {rules.ACTIVE_PATH: layouts(s.base, before_kind)}
+    after = {rules.ACTIVE_PATH: layouts(s.a, after_kind)}
+    if archive_kind:  # the same archive on both sides: none, tasks of neither list, or a task of one of them
+        ids = [t["id"] for t in s.base["tasks"] + s.a["tasks"]]
+        archived_ids = ["zz-old"] if archive_kind == 1 or not ids else ["zz-old", ids[archive_kind % len(ids)]]
+        lines = [{"id": i, "subject": f"archived {i}", "status": "completed"} for i in archived_ids]
+        archive = document.dump_lines(lines)
+        before[".claude/tasks/archive/2026-01.jsonl"] = after[".claude/tasks/archive/2026-01.jsonl"] = archive
+    assert merge.incoming(before, after) == merge.merge_task_files(before, before, after).incoming

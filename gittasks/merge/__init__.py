@@ -17,8 +17,17 @@ library, orjson, `rules`, `document` and `taskset`; `merge3` is imported lazily 
 
 from __future__ import annotations
 
-from gittasks.merge.files import Merged, merge_bytes, merge_task_files
+from gittasks.merge.files import Merged, incoming, merge_bytes, merge_task_files
 from gittasks.merge.tasks import MergeResult, merge_documents, merge_task_lists
 from gittasks.merge.values import MISSING
 
-__all__ = ["MISSING", "MergeResult", "Merged", "merge_bytes", "merge_documents", "merge_task_files", "merge_task_lists"]
+__all__ = [
+    "MISSING",
+    "MergeResult",
+    "Merged",
+    "incoming",
+    "merge_bytes",
+    "merge_documents",
+    "merge_task_files",
+    "merge_task_lists",
+]

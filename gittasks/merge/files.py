@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import orjson
+
 from gittasks import document, model, rules, taskset, work_items
 from gittasks.document import Document, DocumentError
 from gittasks.merge.tasks import merge_documents, merge_documents_indexed, merge_task_lists
@@ -181,7 +183,7 @@ def merge_task_files(
         files.pop(rules.ACTIVE_PATH, None)
     before, sent = taskset.task_map(o.doc), taskset.task_map(t.doc)
     based = taskset.task_map(b.doc) if have_base else {}
-    incoming = []
+    arrived = []
     for tid, task in after.items():
         old = before.get(tid)
         if old != task:
@@ -189,17 +191,51 @@ def merge_task_files(
             # merged task names whichever edit is later, ours too), else the merge's own (a link, a parent settled)
             sent_task = sent.get(tid)
             source = sent_task if sent_task is not None and sent_task != based.get(tid) else task
-            incoming.append(
-                {
-                    "id": tid,
-                    "subject": task.get("subject", ""),
-                    "change": "added" if old is None else "changed",
-                    "machine": source.get("updated_by"),
-                    "status": task.get("status"),
-                }
-            )
-    for tid, task in before.items():
-        if tid not in after:
-            incoming.append({"id": tid, "subject": task.get("subject", ""), "change": "removed", "machine": None})
-    incoming.sort(key=lambda item: document.natural_key(item["id"]))
-    return Merged(files, result.conflicts, incoming, settled.notes if settled else [])
+            arrived.append(_arrival(task, "added" if old is None else "changed", source.get("updated_by")))
+    arrived += [_arrival(task, "removed", None) for tid, task in before.items() if tid not in after]
+    arrived.sort(key=lambda item: document.natural_key(item["id"]))
+    return Merged(files, result.conflicts, arrived, settled.notes if settled else [])
+
+
+def _arrival(task: dict[str, Any], change: str, machine: Any) -> dict[str, Any]:
+    """One line of what a sync brought in: a task added, changed or removed, and the machine it came from."""
+    line = {"id": task["id"], "subject": task.get("subject", ""), "change": change, "machine": machine}
+    if change != "removed":
+        line["status"] = task.get("status")
+    return line
+
+
+def incoming(before: dict[str, bytes], after: dict[str, bytes]) -> list[dict[str, Any]]:
+    """What moving the task files from `before` to `after` (a fast-forward) brings in, as `merge_task_files(before,
+    before, after).incoming` says it. When only the active list differs and both versions are in the canonical
+    layout, only the tasks whose text differs are parsed (a list of 50,000 tasks is not read whole twice)."""
+    old_raw, new_raw = before.get(rules.ACTIVE_PATH), after.get(rules.ACTIVE_PATH)
+    others_same = {p: d for p, d in before.items() if p != rules.ACTIVE_PATH} == {
+        p: d for p, d in after.items() if p != rules.ACTIVE_PATH
+    }
+    old_cut = document.task_texts(old_raw) if old_raw is not None and others_same else None
+    new_cut = document.task_texts(new_raw) if new_raw is not None and old_cut is not None else None
+    if old_cut is None or new_cut is None:
+        return merge_task_files(before, before, after).incoming
+    old_texts = document.texts_by_id(old_cut[1])
+    new_texts = document.texts_by_id(new_cut[1])
+    if old_texts is None or new_texts is None:
+        return merge_task_files(before, before, after).incoming
+    came = [tid for tid in new_texts if tid not in old_texts]
+    went = [tid for tid in old_texts if tid not in new_texts]
+    others = [data for path, data in after.items() if path != rules.ACTIVE_PATH]
+    if any(orjson.dumps(tid) in data for tid in (*came, *went) for data in others):
+        return merge_task_files(before, before, after).incoming  # (also archived: the fold decides)
+    arrived = []
+    for tid, text in new_texts.items():
+        was = old_texts.get(tid)
+        if was == text:
+            continue
+        task = document.task_from_text(text)
+        if was is None:
+            arrived.append(_arrival(task, "added", task.get("updated_by")))
+        elif document.task_from_text(was) != task:
+            arrived.append(_arrival(task, "changed", task.get("updated_by")))
+    arrived += [_arrival(document.task_from_text(old_texts[tid]), "removed", None) for tid in went]
+    arrived.sort(key=lambda item: document.natural_key(item["id"]))
+    return arrived
