@@ -560,7 +560,7 @@ FLOOR_SCRIPT = """set -e
 GIT_INDEX_FILE="$1"; export GIT_INDEX_FILE
 read -r old < "$2"
 git read-tree "$old"
-blob=$(git hash-object -w --stdin < "$3")
+blob=$(git -c core.looseCompression=1 hash-object -w --stdin < "$3")
 printf '100644 %s\\t%s\\n' "$blob" "$4" | git update-index --index-info
 tree=$(git write-tree)
 new=$(printf 'bench: floor\\n' | git commit-tree --no-gpg-sign -p "$old" -F - "$tree")
@@ -568,7 +568,8 @@ git update-ref -m bench "$5" "$new" "$old"
 rm -f "$GIT_INDEX_FILE"
 """
 FLOOR_TEXT = (
-    "sh -c 'GIT_INDEX_FILE=tmp: git read-tree TIP; git hash-object -w --stdin < FILE; git update-index --index-info; "
+    "sh -c 'GIT_INDEX_FILE=tmp: git read-tree TIP; git -c core.looseCompression=1 hash-object -w --stdin < FILE; "
+    "git update-index --index-info; "
     f"git write-tree; git commit-tree -p TIP; git update-ref {FLOOR_REF} NEW TIP' (6 git processes; TIP read from the "
     "ref file, as gittasks reads it)"
 )
