@@ -8,8 +8,9 @@ onto the task branch `gittasks` by the next gittasks command as an external edit
 dataset.py). Times, interleaved, as medians: `gittasks list --json`, `gittasks create SUBJECT` (a real commit on the
 task branch every run) and `gittasks show ID`; the floors `python -c pass` (the interpreter gittasks runs on) and the
 plumbing commit gittasks makes, as one `sh -c` process (GIT_INDEX_FILE=private index: `git read-tree TIP`, `git
-hash-object -w --stdin` (with `-c core.looseCompression=1`, as gittasks stores its blobs), `git update-index --index-info`, `git write-tree`, `git commit-tree -p TIP`, `git update-ref
-REF NEW TIP`), and for comparison with 0.1's figure 0.1's floor, one `git commit` of the task file (in a repository of
+-c core.looseCompression=1 hash-object -w --stdin` (zlib's fastest level, as gittasks stores its blobs), `git
+update-index --index-info`, `git write-tree`, `git commit-tree -p TIP`, `git update-ref REF NEW TIP`), and for
+comparison with 0.1's figure 0.1's floor, one `git commit` of the task file (in a repository of
 its own holding it on main, the inline layout); `python -c "import git"` (GitPython, when installed) next to `python -c
 pass`, the start-up cost the hot commands avoid by running the git command line; and, when Taskwarrior's `task` is
 installed, `task list` and `task add` on a Taskwarrior data dir holding 1,000 pending tasks. Prints the medians and the
