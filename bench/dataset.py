@@ -174,9 +174,8 @@ def setup_repo(
 
     `external_edit=False`: the canonical bytes are committed onto the task branch with plumbing instead (one commit
     without trailers, as a sync brings in a list written on another machine) and the next gittasks command brings
-    them into the work-tree copy unchanged (checked). For large lists: gittasks' commit of an external edit settles
-    parents whose subtasks are all done, in a time that grows with the square of the list (seconds at 10,000 tasks,
-    minutes at 50,000)."""
+    them into the work-tree copy unchanged (checked). For large lists: quicker to set up, and the parents whose
+    subtasks are all done stay as generated (gittasks' commit of an external edit completes them)."""
     repo = tmp / "repo"
     repo.mkdir()
     common.git(repo, env, "init", "-q", "-b", "main")

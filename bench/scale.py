@@ -7,8 +7,8 @@ benches' one data set (`dataset.make_tasks`: every status, parents, mirrored dep
 multi-byte text; the canonical file is about 8.4 MB at 10,000 tasks and 42 MB at 50,000). The canonical bytes are
 written once (`dataset.canonical_bytes`) and committed onto the task branch `gittasks` with plumbing, as a sync
 brings in a list written on another machine; the next gittasks command brings them into the work-tree copy unchanged
-and `gittasks validate` checks them (`dataset.setup_repo` with `external_edit=False`: gittasks' own commit of an edit
-made outside it settles parents in a time that grows with the square of the list, minutes at 50,000 tasks).
+and `gittasks validate` checks them (`dataset.setup_repo` with `external_edit=False`: quicker to set up than
+gittasks' commit of an edit made outside it).
 
 The first size (10,000 by default), in one repository: times, interleaved, as medians, `gittasks list --json`,
 `gittasks create SUBJECT` (a task and a commit every run) and `gittasks hook capture` fed the TaskCreate payload of
