@@ -160,10 +160,6 @@ def _is_id_list(value: Any) -> bool:
     return value is None or (isinstance(value, list) and all(isinstance(item, str) for item in value))
 
 
-def _all_strings(values: list[Any]) -> bool:
-    return all(type(v) is str for v in values)
-
-
 def _task_index(tasks: list[Any], checked: set[int] | frozenset[int] = frozenset()) -> dict[str, Task] | None:
     """The tasks by id when every task passes `check_task` and no id repeats, else None (a quick pass that builds
     no message, and takes only plain dicts and strings). `checked`: the `id()` of task objects known to pass."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
+import platform
 import sys
 import time
 from collections.abc import Iterable
@@ -158,7 +158,7 @@ class RepoLock:
         self._depth = 1
         with contextlib.suppress(OSError):
             self.info_path.write_text(
-                f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%H:%M:%S')}: "
+                f"pid {os.getpid()} on {platform.node()} since {time.strftime('%H:%M:%S')}: "
                 f"{' '.join(sys.argv[1:3]) or 'gittasks'}",
                 encoding="utf-8",
             )

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import platform
 import re
 import shlex
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,7 +129,7 @@ class Workspace:
     # -- settings --------------------------------------------------------------------------------------------------
     @property
     def machine(self) -> str:
-        name = os.environ.get("GITTASKS_MACHINE") or self.setting("machine") or socket.gethostname()
+        name = os.environ.get("GITTASKS_MACHINE") or self.setting("machine") or platform.node()
         return name.strip() or "unknown"
 
     def setting(self, key: str) -> str | None:
