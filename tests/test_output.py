@@ -208,8 +208,8 @@ def test_one_incomplete_task_is_singular(make_repo, inline: bool) -> None:  # ty
 
 @LAYOUTS
 @pytest.mark.parametrize(
-    "args", [("list",), ("log",), ("recover",), ("checklist",), ("status",), ("list", "--json"), ("--help",),
-             ("hook", "session-start")], ids=" ".join,
+    "args", [("list",), ("log",), ("recover",), ("checklist",), ("status",), ("list", "--json"), ("ready", "--json"),
+             ("--help",), ("hook", "session-start")], ids=" ".join,
 )  # fmt: skip
 def test_a_closed_stdout_ends_quietly(make_repo, inline: bool, args: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
     cli = init_repo(make_repo(), inline=inline)

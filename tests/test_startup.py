@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 from helpers import init_repo, run_gittasks
 
 
@@ -66,3 +67,54 @@ def test_a_command_runs_without_the_cycle_collector_and_the_mcp_server_runs_with
     )
     proc = subprocess.run([sys.executable, "-c", server], cwd=cli.root, capture_output=True, text=True, input="")
     assert proc.returncode == 0 and "collector True" in proc.stderr, proc.stderr
+
+
+QUICK_SHAPES = [("list",), ("list", "--json"), ("ready",), ("--json", "ready"), ("show", "{id}"),
+                ("show", "--json", "{id}"), ("show", "{prefix}"), ("show", "nosuch"), ("create", "Quick one"),
+                ("create", "Quick two", "--json"), ("create", "")]  # fmt: skip
+
+
+@pytest.mark.parametrize("layout", ["own-branch", "inline"])
+def test_the_quick_shapes_print_what_the_typer_commands_print(make_repo, layout: str) -> None:  # type: ignore[no-untyped-def]
+    cli = init_repo(make_repo(), inline=layout == "inline")
+    first = cli.create("Waits for nothing")
+    cli.create("Waits for the first", "--blocked-by", first)
+    cli.ok("block", first, "--reason", "needs a key")
+    for shape in QUICK_SHAPES:
+        args = [a.format(id=first, prefix=first[:3].upper()) for a in shape]
+        if args[:1] == ["--json"]:
+            args = [*args[1:], "--json"]
+        quick = run_gittasks(cli.root, *args)
+        typer_run = run_gittasks(cli.root, "--repo", str(cli.root), *args)  # a global option: the typer path
+        if args[0] == "create" and quick.returncode == 0:  # each made its own task: compare their shapes
+            made = json.loads(quick.stdout)["id"] if "--json" in args else quick.stdout.strip()
+            other = json.loads(typer_run.stdout)["id"] if "--json" in args else typer_run.stdout.strip()
+            assert {cli.task(made)["subject"], cli.task(other)["subject"]} == {args[1]}, args
+            assert (quick.returncode, quick.stderr) == (typer_run.returncode, typer_run.stderr), args
+            continue
+        assert (quick.returncode, quick.stdout, quick.stderr) == (
+            typer_run.returncode,
+            typer_run.stdout,
+            typer_run.stderr,
+        ), args
+
+
+def test_a_quick_shape_loads_no_cli_framework_and_any_other_shape_goes_to_typer(make_repo) -> None:  # type: ignore[no-untyped-def]
+    cli = init_repo(make_repo(), inline=False)
+    tid = cli.create("Looked at")
+    probe = (
+        "import sys\nfrom gittasks.main import main\ncode = main(sys.argv[1:])\n"
+        "sys.stderr.write('loaded ' + ' '.join(m for m in ('typer', 'click') if m in sys.modules))\nsys.exit(code)\n"
+    )
+
+    def loaded(*args: str) -> tuple[int, str]:
+        proc = subprocess.run([sys.executable, "-c", probe, *args], cwd=cli.root, capture_output=True, text=True)
+        return proc.returncode, proc.stderr.rsplit("loaded", 1)[-1].strip()
+
+    for args in (["list"], ["list", "--json"], ["ready"], ["show", tid], ["show", tid, "--json"], ["create", "x"]):
+        assert loaded(*args) == (0, ""), args
+    assert loaded("list", "--status", "pending") == (0, "typer click")
+    assert loaded("show", "-x")[0] == 2 and loaded("list", "--bogus")[0] == 2
+    assert loaded("show")[0] == 2 and loaded("create")[0] == 2  # a missing value: typer's usage error
+    assert loaded("list", "--json", "--json") == (0, "typer click")
+    assert loaded("show", tid, "extra")[0] == 2

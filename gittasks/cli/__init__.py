@@ -35,12 +35,20 @@ def error_line(text: str) -> None:
 
 def run(args: list[str]) -> int:
     utf8_streams()
-    from gittasks.cli.app import register
+    from gittasks.cli import quick
 
-    app = register(args)
-
+    call = quick.command(args)
     try:
-        app(args=args, prog_name="gittasks")
+        if call is None:
+            from gittasks.cli.app import register
+
+            register(args)(args=args, prog_name="gittasks")
+        else:
+            try:
+                call()
+            except BrokenPipeError:  # the reader went away (`| head`): quietly, with click's exit code for it
+                stdout_closed()
+                return 1
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)

@@ -10,7 +10,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import click
 import orjson
 
 from gittasks import document, render, rules
@@ -68,7 +67,7 @@ def use_colour() -> bool:
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
-# colours on a terminal (plain ANSI through click, which the CLI has loaded already; rich stays off the read path):
+# colours on a terminal (plain ANSI through click; rich stays off the read path):
 # a status, and the parts of a line that `list`, `show`, `status` and `log` mark
 STYLES: dict[str, dict[str, Any]] = {
     rules.COMPLETED: {"fg": "green"},
@@ -96,6 +95,8 @@ def paint(text: str, style: str | None) -> str:
     spec = STYLES.get(style) if style is not None else None
     if spec is None or not use_colour():
         return text
+    import click  # (loaded already unless a quick command runs: `cli/quick.py`)
+
     return click.style(text, **spec)
 
 

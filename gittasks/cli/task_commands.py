@@ -2,60 +2,16 @@
 
 from __future__ import annotations
 
-import itertools
-import json
-import sys
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from gittasks import archive, document, history, model, operations, render, rules
-from gittasks.cli import output
-from gittasks.errors import GittasksError
-from gittasks.workspace import Outcome, Workspace
+from gittasks import document, operations, render, rules
+from gittasks.cli import output, task_actions
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 IdArg = Annotated[str, typer.Argument(help="Task id or a unique prefix of one.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Go on although a blocker is not completed.")]
-
-
-def parse_meta(items: list[str]) -> dict[str, Any]:
-    updates: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise GittasksError(f"--meta {item!r}: write KEY=VALUE (KEY= removes the key)")
-        updates[key.strip()] = value if value != "" else None
-    return updates
-
-
-def parse_context(items: list[str]) -> dict[str, Any]:
-    """`--context KEY=VALUE` options: dotted keys, the value read as JSON when it is JSON (else as text), `KEY=`
-    removes the key."""
-    updates: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise GittasksError(f"--context {item!r}: write KEY=VALUE (a dotted KEY reaches inside; KEY= removes it)")
-        try:
-            parsed: Any = json.loads(value) if value != "" else None
-        except ValueError:
-            parsed = value
-        updates[key.strip()] = parsed
-    return updates
-
-
-def read_json(source: str, option: str) -> Any:
-    """The JSON value in file `source` (`-`: standard input)."""
-    try:
-        raw = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
-    except OSError as exc:
-        raise GittasksError(f"{option} {source}: cannot read it ({exc.strerror or exc})") from None
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        raise GittasksError(f"{option} {source}: not JSON ({exc})") from None
 
 
 ContextOpt = Annotated[
@@ -65,33 +21,6 @@ FileOpt = Annotated[list[str], typer.Option("--file", help="A file the work touc
 RequirementOpt = Annotated[list[str], typer.Option("--requirement", help="Appended to context.requirements.")]
 ConstraintOpt = Annotated[list[str], typer.Option("--constraint", help="Appended to context.constraints.")]
 DependencyOpt = Annotated[list[str], typer.Option("--dependency", help="Appended to context.dependencies_added.")]
-
-
-def _context_lists(
-    files: list[str], requirements: list[str], constraints: list[str], deps: list[str]
-) -> dict[str, list[str]]:
-    lists = {"files_modified": files, "requirements": requirements, "constraints": constraints,
-             "dependencies_added": deps}  # fmt: skip
-    return {k: v for k, v in lists.items() if v}
-
-
-def _report(ws: Workspace, outcome: Outcome, as_json: bool, task: dict[str, Any] | None) -> None:
-    output.flush_messages(ws)
-    for line in outcome.notes:
-        output.note(line)
-    if as_json:
-        output.emit_json(task)
-    elif task is not None:
-        if outcome.commit is None:
-            output.echo(f"{render.safe(task['id'])}: nothing to change")
-        else:
-            output.echo(render.list_line(task))
-
-
-def _update(given: str, as_json: bool, edit: Any) -> None:
-    ws = output.workspace()
-    outcome = operations.update(ws, given, edit)
-    _report(ws, outcome, as_json, outcome.value)
 
 
 def register(app: typer.Typer) -> None:
@@ -116,32 +45,12 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Add a pending task; prints its id."""
-        lists = _context_lists(file, requirement, constraint, dependency)
-        rich = model.appended(model.with_paths({}, parse_context(context)), lists)
-        ws = output.workspace()
-        metadata = {k: v for k, v in parse_meta(meta).items() if v is not None}
-        if client is not None:
-            metadata["client"] = client
-        if project is not None:
-            metadata["project"] = project
-        outcome = operations.create(
-            ws,
-            subject=subject,
-            description=description,
-            active_form=active_form,
-            owner=owner,
-            blocked_by=blocked_by,
-            blocks=blocks,
-            parent=parent,
-            task_type=task_type,
-            metadata=metadata,
-            context=rich,
-        )
-        output.flush_messages(ws)
-        if as_json:
-            output.emit_json(outcome.value)
-        else:
-            output.echo(outcome.value["id"])
+        task_actions.create(
+            subject, description=description, active_form=active_form, owner=owner, blocked_by=blocked_by,
+            blocks=blocks, parent=parent, task_type=task_type, client=client, project=project, meta=meta,
+            context=context, lists=task_actions.context_lists(file, requirement, constraint, dependency),
+            as_json=as_json,
+        )  # fmt: skip
 
     @app.command()
     def update(
@@ -169,7 +78,7 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Change fields of a task."""
-        metadata = parse_meta(meta)
+        metadata = task_actions.parse_meta(meta)
         for key, value in (("client", client), ("project", project)):
             if value is not None:
                 metadata[key] = value or None
@@ -181,8 +90,8 @@ def register(app: typer.Typer) -> None:
             task_type=task_type,
             parent=operations.KEEP if parent is None else parent,
             metadata=metadata,
-            context_paths=parse_context(context),
-            context_lists=_context_lists(file, requirement, constraint, dependency),
+            context_paths=task_actions.parse_context(context),
+            context_lists=task_actions.context_lists(file, requirement, constraint, dependency),
             add_blocked_by=add_blocked_by,
             remove_blocked_by=remove_blocked_by,
             add_blocks=add_blocks,
@@ -190,7 +99,7 @@ def register(app: typer.Typer) -> None:
             status=status,
             reason=reason,
         )
-        _update(task_id, as_json, edit)
+        task_actions.update(task_id, as_json, edit)
 
     @app.command()
     def start(
@@ -200,7 +109,7 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Mark a task in progress (refused while a blocker is not completed, unless --force)."""
-        _update(task_id, as_json, operations.Edit(status=rules.IN_PROGRESS, owner=owner, force=force))
+        task_actions.update(task_id, as_json, operations.Edit(status=rules.IN_PROGRESS, owner=owner, force=force))
 
     @app.command()
     def done(
@@ -227,11 +136,12 @@ def register(app: typer.Typer) -> None:
         the task with its reason."""
         edit = operations.Edit(
             status=rules.COMPLETED, outcome=outcome, minutes=minutes, walk=True, force=force,
-            metadata={"category": category} if category else {}, context_lists=_context_lists(file, [], [], []),
+            metadata={"category": category} if category else {},
+            context_lists=task_actions.context_lists(file, [], [], []),
         )  # fmt: skip
         if result is not None:
-            edit = operations.result_edit(read_json(result, "--result"), edit)
-        _update(task_id, as_json, edit)
+            edit = operations.result_edit(task_actions.read_json(result, "--result"), edit)
+        task_actions.update(task_id, as_json, edit)
 
     @app.command()
     def block(
@@ -240,12 +150,12 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Mark a task blocked, with the reason."""
-        _update(task_id, as_json, operations.Edit(status=rules.BLOCKED, reason=reason))
+        task_actions.update(task_id, as_json, operations.Edit(status=rules.BLOCKED, reason=reason))
 
     @app.command()
     def cancel(task_id: IdArg, as_json: JsonOpt = False) -> None:
         """Cancel a task."""
-        _update(task_id, as_json, operations.Edit(status=rules.CANCELLED))
+        task_actions.update(task_id, as_json, operations.Edit(status=rules.CANCELLED))
 
     @app.command()
     def reopen(
@@ -255,7 +165,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Reopen a completed or cancelled task."""
         target = rules.IN_PROGRESS if start_it else rules.PENDING
-        _update(task_id, as_json, operations.Edit(status=target, reopen=True))
+        task_actions.update(task_id, as_json, operations.Edit(status=target, reopen=True))
 
     @app.command()
     def delete(task_id: IdArg, as_json: JsonOpt = False) -> None:
@@ -287,47 +197,10 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """List the active tasks: id, status, client, blockers, subject (owner)."""
-        rules.check_sort(sort)
-        ws = output.workspace()
-        doc = ws.load()
-        output.flush_messages(ws)
-        active = ws.tasks()
-        parent_id = operations.find_task(ws, parent)[0]["id"] if parent is not None else None
-        wanted = rules.task_filter(
-            active, statuses=status, client=client, project=project, owner=owner, task_type=task_type,
-            parent=parent_id, ready=ready, blocked=blocked,
+        task_actions.list_tasks(
+            status=status, client=client, project=project, owner=owner, task_type=task_type, parent=parent,
+            ready=ready, blocked=blocked, sort=sort, include_archive=include_archive, as_json=as_json,
         )  # fmt: skip
-        tasks = document.listing_order((t for t in active if wanted(t)), sort)
-        archived: Any = ()
-        if include_archive:
-            archived = (t for t in archive.iter_archived(ws.repo.root) if wanted(t))
-            if sort is not None:
-                archived = document.listing_order(archived, sort)
-        if as_json:
-            if not include_archive:
-                output.emit_json(tasks)
-                return
-            output.emit_json_stream(itertools.chain(tasks, archived))
-            return
-        conflicted = render.conflicted_ids(doc)
-        by_id = {t["id"]: t for t in active}
-        rows = [render.list_row(t, by_id, conflicted=t["id"] in conflicted) for t in tasks]
-        table = render.ListTable(rows, client=include_archive, paint=output.paint)
-        count = 0
-        for row in itertools.chain(rows, (render.list_row(t, by_id, archived=True) for t in archived)):
-            if not count:
-                output.echo(table.header())
-            output.echo(table.line(row))
-            count += 1
-        if count:
-            return
-        filtered = ready or blocked or any(v is not None for v in (client, project, owner, task_type, parent))
-        if status or filtered:
-            output.note("no tasks match" + ("" if include_archive else " (--all: archived ones too)"))
-        elif not include_archive and (archived_count := archive.count(ws.repo.root)):
-            output.note(f"no active tasks; {archived_count} archived: `gittasks list --all`")
-        else:
-            output.note("no tasks; add one with `gittasks create SUBJECT`")
 
     @app.command()
     def show(
@@ -336,35 +209,12 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Show one task (active or archived, or as it was at a revision)."""
-        ws = output.workspace()
-        doc = ws.load()
-        output.flush_messages(ws)
-        archived = False
-        if at is not None:
-            task = history.task_at(ws.repo, task_id, ws.revision(at))
-            if task is None:
-                raise GittasksError(f"no task {task_id!r} at {at}")
-        else:
-            task, archived = operations.find_task(ws, task_id)
-        if as_json:
-            output.emit_json(task)
-            return
-        records = [r for r in doc.get("conflicts") or [] if isinstance(r, dict) and r.get("task") == task["id"]]
-        output.print_detail(render.task_detail(task, records) + ("\n(archived)" if archived else ""))
+        task_actions.show(task_id, at=at, as_json=as_json)
 
     @app.command()
     def ready(as_json: JsonOpt = False) -> None:
         """Pending tasks whose blockers are all completed."""
-        ws = output.workspace()
-        tasks = ws.ready()
-        output.flush_messages(ws)
-        if as_json:
-            output.emit_json(tasks)
-            return
-        for task in tasks:
-            output.echo(render.list_line(task))
-        if not tasks:
-            output.note(render.nothing_ready(ws.tasks()))
+        task_actions.ready(as_json=as_json)
 
     @app.command()
     def checklist(

@@ -1,0 +1,216 @@
+"""The bodies of the task commands the typer application and the quick path (`cli/quick.py`) both run: parse
+their values, call the library, print. No typer here: the quick path loads none."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from gittasks import archive, document, history, model, operations, render, rules
+from gittasks.cli import output
+from gittasks.errors import GittasksError
+from gittasks.workspace import Outcome, Workspace
+
+
+def parse_meta(items: list[str]) -> dict[str, Any]:
+    updates: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise GittasksError(f"--meta {item!r}: write KEY=VALUE (KEY= removes the key)")
+        updates[key.strip()] = value if value != "" else None
+    return updates
+
+
+def parse_context(items: list[str]) -> dict[str, Any]:
+    """`--context KEY=VALUE` options: dotted keys, the value read as JSON when it is JSON (else as text), `KEY=`
+    removes the key."""
+    updates: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise GittasksError(f"--context {item!r}: write KEY=VALUE (a dotted KEY reaches inside; KEY= removes it)")
+        try:
+            parsed: Any = json.loads(value) if value != "" else None
+        except ValueError:
+            parsed = value
+        updates[key.strip()] = parsed
+    return updates
+
+
+def read_json(source: str, option: str) -> Any:
+    """The JSON value in file `source` (`-`: standard input)."""
+    try:
+        raw = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    except OSError as exc:
+        raise GittasksError(f"{option} {source}: cannot read it ({exc.strerror or exc})") from None
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise GittasksError(f"{option} {source}: not JSON ({exc})") from None
+
+
+def context_lists(
+    files: list[str], requirements: list[str], constraints: list[str], deps: list[str]
+) -> dict[str, list[str]]:
+    lists = {"files_modified": files, "requirements": requirements, "constraints": constraints,
+             "dependencies_added": deps}  # fmt: skip
+    return {k: v for k, v in lists.items() if v}
+
+
+def report(ws: Workspace, outcome: Outcome, as_json: bool, task: dict[str, Any] | None) -> None:
+    output.flush_messages(ws)
+    for line in outcome.notes:
+        output.note(line)
+    if as_json:
+        output.emit_json(task)
+    elif task is not None:
+        if outcome.commit is None:
+            output.echo(f"{render.safe(task['id'])}: nothing to change")
+        else:
+            output.echo(render.list_line(task))
+
+
+def update(given: str, as_json: bool, edit: Any) -> None:
+    ws = output.workspace()
+    outcome = operations.update(ws, given, edit)
+    report(ws, outcome, as_json, outcome.value)
+
+
+def create(
+    subject: str,
+    *,
+    description: str | None = None,
+    active_form: str | None = None,
+    owner: str | None = None,
+    blocked_by: list[str] | None = None,
+    blocks: list[str] | None = None,
+    parent: str | None = None,
+    task_type: str | None = None,
+    client: str | None = None,
+    project: str | None = None,
+    meta: list[str] | None = None,
+    context: list[str] | None = None,
+    lists: dict[str, list[str]] | None = None,
+    as_json: bool = False,
+) -> None:
+    """`create`: add a pending task; prints its id. `lists`: the context lists given (`context_lists`)."""
+    rich = model.appended(model.with_paths({}, parse_context(context or [])), lists or {})
+    ws = output.workspace()
+    metadata = {k: v for k, v in parse_meta(meta or []).items() if v is not None}
+    if client is not None:
+        metadata["client"] = client
+    if project is not None:
+        metadata["project"] = project
+    outcome = operations.create(
+        ws,
+        subject=subject,
+        description=description,
+        active_form=active_form,
+        owner=owner,
+        blocked_by=blocked_by or [],
+        blocks=blocks or [],
+        parent=parent,
+        task_type=task_type,
+        metadata=metadata,
+        context=rich,
+    )
+    output.flush_messages(ws)
+    if as_json:
+        output.emit_json(outcome.value)
+    else:
+        output.echo(outcome.value["id"])
+
+
+def list_tasks(
+    *,
+    status: list[str] | None = None,
+    client: str | None = None,
+    project: str | None = None,
+    owner: str | None = None,
+    task_type: str | None = None,
+    parent: str | None = None,
+    ready: bool = False,
+    blocked: bool = False,
+    sort: str | None = None,
+    include_archive: bool = False,
+    as_json: bool = False,
+) -> None:
+    """`list`: the active tasks (id, status, client, blockers, subject, owner)."""
+    rules.check_sort(sort)
+    ws = output.workspace()
+    doc = ws.load()
+    output.flush_messages(ws)
+    active = ws.tasks()
+    parent_id = operations.find_task(ws, parent)[0]["id"] if parent is not None else None
+    wanted = rules.task_filter(
+        active, statuses=status or [], client=client, project=project, owner=owner, task_type=task_type,
+        parent=parent_id, ready=ready, blocked=blocked,
+    )  # fmt: skip
+    tasks = document.listing_order((t for t in active if wanted(t)), sort)
+    archived: Any = ()
+    if include_archive:
+        archived = (t for t in archive.iter_archived(ws.repo.root) if wanted(t))
+        if sort is not None:
+            archived = document.listing_order(archived, sort)
+    if as_json:
+        if not include_archive:
+            output.emit_json(tasks)
+            return
+        output.emit_json_stream(itertools.chain(tasks, archived))
+        return
+    conflicted = render.conflicted_ids(doc)
+    by_id = {t["id"]: t for t in active}
+    rows = [render.list_row(t, by_id, conflicted=t["id"] in conflicted) for t in tasks]
+    table = render.ListTable(rows, client=include_archive, paint=output.paint)
+    count = 0
+    for row in itertools.chain(rows, (render.list_row(t, by_id, archived=True) for t in archived)):
+        if not count:
+            output.echo(table.header())
+        output.echo(table.line(row))
+        count += 1
+    if count:
+        return
+    filtered = ready or blocked or any(v is not None for v in (client, project, owner, task_type, parent))
+    if status or filtered:
+        output.note("no tasks match" + ("" if include_archive else " (--all: archived ones too)"))
+    elif not include_archive and (archived_count := archive.count(ws.repo.root)):
+        output.note(f"no active tasks; {archived_count} archived: `gittasks list --all`")
+    else:
+        output.note("no tasks; add one with `gittasks create SUBJECT`")
+
+
+def show(task_id: str, *, at: str | None = None, as_json: bool = False) -> None:
+    """`show`: one task (active or archived, or as it was at a revision)."""
+    ws = output.workspace()
+    doc = ws.load()
+    output.flush_messages(ws)
+    archived = False
+    if at is not None:
+        task = history.task_at(ws.repo, task_id, ws.revision(at))
+        if task is None:
+            raise GittasksError(f"no task {task_id!r} at {at}")
+    else:
+        task, archived = operations.find_task(ws, task_id)
+    if as_json:
+        output.emit_json(task)
+        return
+    records = [r for r in doc.get("conflicts") or [] if isinstance(r, dict) and r.get("task") == task["id"]]
+    output.print_detail(render.task_detail(task, records) + ("\n(archived)" if archived else ""))
+
+
+def ready(*, as_json: bool = False) -> None:
+    """`ready`: the pending tasks whose blockers are all completed."""
+    ws = output.workspace()
+    tasks = ws.ready()
+    output.flush_messages(ws)
+    if as_json:
+        output.emit_json(tasks)
+        return
+    for task in tasks:
+        output.echo(render.list_line(task))
+    if not tasks:
+        output.note(render.nothing_ready(ws.tasks()))
