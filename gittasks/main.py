@@ -42,15 +42,21 @@ def entry() -> None:
 
 
 def end_process(code: int) -> None:
-    """Flush the streams, run the exit handlers and end the process with `code` (no teardown)."""
+    """End the process with `code` as the interpreter would, without its teardown: wait for the threads that are
+    not daemons, run the exit handlers, flush the streams."""
     import atexit
     import contextlib
     import os
 
+    threading = sys.modules.get("threading")
+    if threading is not None:  # as the interpreter would: wait for the threads that are not daemons
+        for thread in threading.enumerate():
+            if thread is not threading.current_thread() and not thread.daemon:
+                thread.join()
+    atexit._run_exitfuncs()  # e.g. temporary folders' clean-up (weakref.finalize registers itself there)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # a reader gone (`| head`), a closed stream: nothing to do
             stream.flush()
-    atexit._run_exitfuncs()  # e.g. temporary folders' clean-up (weakref.finalize registers itself there)
     os._exit(code)
 
 

@@ -118,3 +118,13 @@ def test_a_quick_shape_loads_no_cli_framework_and_any_other_shape_goes_to_typer(
     assert loaded("show")[0] == 2 and loaded("create")[0] == 2  # a missing value: typer's usage error
     assert loaded("list", "--json", "--json") == (0, "typer click")
     assert loaded("show", tid, "extra")[0] == 2
+
+
+def test_the_quick_exit_waits_for_a_thread_that_is_not_a_daemon() -> None:
+    script = (
+        "import threading, time\nfrom gittasks.main import end_process\n"
+        "def late():\n    time.sleep(0.3)\n    print('thread done')\n"
+        "threading.Thread(target=late).start()\nend_process(0)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert (proc.returncode, proc.stdout) == (0, "thread done\n")
