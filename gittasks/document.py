@@ -237,6 +237,7 @@ def load_document_indexed(raw: bytes, name: str) -> tuple[Document, dict[str, Ta
 
 # -- several versions of one task file (the sides of a merge) ------------------------------------------------------
 
+_TASKS_KEY = b'\n  "tasks": '
 _TASKS_OPEN = b'\n  "tasks": [\n    {\n'
 _TASK_BOUNDARY = b"\n    },\n    {\n"
 _TASKS_CLOSE = b"\n    }\n  ]"
@@ -357,6 +358,23 @@ def dumps_changed(doc: Document, before: bytes) -> Rewrite | None:
             removed.append(earlier[tid])
     changed.sort(key=lambda item: item[0])
     return Rewrite(_spliced(view, texts), changed, removed, earlier)
+
+
+def tasks_json(raw: bytes) -> bytes | None:
+    """`dump_json(canonical_view(load_document(raw))["tasks"])` read off the bytes of a list in canonical form (its
+    tasks list, two spaces less indented), without parsing it; None when the bytes are not laid out so."""
+    start = raw.find(_TASKS_KEY)
+    if start < 0:
+        return None
+    rest = raw[start + len(_TASKS_KEY) :]
+    if rest.startswith(b"[]"):
+        return b"[]\n"
+    if not rest.startswith(b"[\n    {\n"):
+        return None
+    end = rest.find(b"\n  ]")
+    if end < 0:
+        return None
+    return rest[:end].replace(b"\n  ", b"\n") + b"\n]\n"
 
 
 def texts_by_id(texts: list[bytes]) -> dict[str, bytes] | None:

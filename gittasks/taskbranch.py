@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,12 +78,15 @@ def load_state(git_dir: Path) -> State | None:
     return State(str(raw.get("branch") or DEFAULT_BRANCH), commit if isinstance(commit, str) else None, raw["files"])
 
 
-def _entry(root: Path, rel: str, data: bytes) -> list[object]:
+def _entry(root: Path, rel: str, data: bytes, canonical: bool = False) -> list[object]:
+    """[digest, size, mtime_ns], and `true` after them when the bytes are the list's canonical form (a change's own
+    `document.dumps`): then `list --json` may print the tasks from the bytes (`canonical_active`)."""
     try:
         info = (root / rel).stat()
-        return [digest(data), info.st_size, info.st_mtime_ns]
+        entry: list[object] = [digest(data), info.st_size, info.st_mtime_ns]
     except OSError:
-        return [digest(data), -1, -1]
+        entry = [digest(data), -1, -1]
+    return [*entry, True] if canonical else entry
 
 
 def _write_state(git_dir: Path, branch: str, commit: str | None, entries: dict[str, list[object]]) -> None:
@@ -96,16 +100,23 @@ def save_state(git_dir: Path, root: Path, branch: str, commit: str | None, files
 
 
 def record_written(
-    git_dir: Path, root: Path, previous: State | None, branch: str, commit: str, written: dict[str, bytes | None]
+    git_dir: Path,
+    root: Path,
+    previous: State | None,
+    branch: str,
+    commit: str,
+    written: dict[str, bytes | None],
+    canonical: Collection[str] = (),
 ) -> None:
     """Record that `commit` differs from the recorded one only by `written` (None: removed), which the work tree
-    now holds; the other files' entries stay as they were (no need to read them again)."""
+    now holds; the other files' entries stay as they were (no need to read them again). `canonical`: the paths
+    written in their canonical form."""
     entries = dict(previous.files) if previous is not None else {}
     for rel, data in written.items():
         if data is None:
             entries.pop(rel, None)
         else:
-            entries[rel] = _entry(root, rel, data)
+            entries[rel] = _entry(root, rel, data, rel in canonical)
     _write_state(git_dir, branch, commit, entries)
 
 
@@ -140,12 +151,22 @@ def unchanged(root: Path, state: State) -> bool:
             info = (root / rel).stat()
         except OSError:
             return False
-        if len(entry) == 3 and entry[1] == info.st_size and entry[2] == info.st_mtime_ns and rel != rules.ACTIVE_PATH:
+        if len(entry) >= 3 and entry[1] == info.st_size and entry[2] == info.st_mtime_ns and rel != rules.ACTIVE_PATH:
             continue
         data = store.read_bytes(root / rel)
         if data is None or digest(data) != entry[0]:
             return False
     return True
+
+
+def canonical_active(root: Path, state: State) -> bytes | None:
+    """The work-tree copy of the active list when its record says a change wrote it in canonical form and it still
+    holds exactly those bytes; else None."""
+    entry = state.files.get(rules.ACTIVE_PATH)
+    if not entry or len(entry) < 4 or entry[3] is not True:
+        return None
+    data = store.read_bytes(root / rules.ACTIVE_PATH)
+    return data if data is not None and digest(data) == entry[0] else None
 
 
 def with_lines(text: str, lines: tuple[str, ...], comment: str | None = None) -> str | None:

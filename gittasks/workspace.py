@@ -491,7 +491,7 @@ class Workspace:
         taskbranch.ensure_excluded(self.repo.common_dir)
         self._doc = None
 
-    def _branch_change(self, files: dict[str, bytes | None], message: str) -> str:
+    def _branch_change(self, files: dict[str, bytes | None], message: str, canonical: bool = False) -> str:
         """(lock held, files current) Commit `files` on the task branch, then write them into the work tree."""
         state = taskbranch.load_state(self.repo.git_dir)
         tip = self.task_branch_tip()
@@ -509,7 +509,8 @@ class Workspace:
                 store.remove_file(self.repo.root / rel)
             else:
                 store.write_atomic(self.repo.root / rel, data)
-        taskbranch.record_written(self.repo.git_dir, self.repo.root, state, self.branch, commit, files)
+        canonical_paths = (rules.ACTIVE_PATH,) if canonical else ()
+        taskbranch.record_written(self.repo.git_dir, self.repo.root, state, self.branch, commit, files, canonical_paths)
         self._doc = None
         return commit
 
@@ -643,6 +644,16 @@ class Workspace:
         """Forget what was read: the files changed under this process (sync, repair)."""
         self._doc = None
         self._checked = False
+
+    def canonical_active(self) -> bytes | None:
+        """(after the preflight) The active list's bytes when a change of this clone wrote them in canonical form
+        and the work tree still holds them (own-branch layout); else None."""
+        if self.inline:
+            return None
+        state = taskbranch.load_state(self.repo.git_dir)
+        if state is None or state.commit != self.task_branch_tip():
+            return None
+        return taskbranch.canonical_active(self.repo.root, state)
 
     def tasks(self) -> list[document.Task]:
         """The active tasks in canonical order and form, to read (a task already canonical is the loaded one)."""
@@ -781,7 +792,7 @@ class Workspace:
             old: dict[str, bytes | None] = {rules.ACTIVE_PATH: before_raw}
             for rel, data in self._work_item_files(earlier_done, doc, change).items():
                 new[rel], old[rel] = data, self.file_bytes(rel)
-            commit = self._commit(new, old, message)
+            commit = self._commit(new, old, message, canonical=True)
             outcome = Outcome(commit, change.touched, change.notes, value)
             return outcome
 
@@ -810,10 +821,13 @@ class Workspace:
         wanted = set(ids)
         self.messages += secrets_check.warnings_for([t for t in doc["tasks"] if t["id"] in wanted])
 
-    def _commit(self, new: dict[str, bytes | None], old: dict[str, bytes | None], message: str) -> str:
-        """(lock held) Commit the task files `new` as one change in this repository's layout."""
+    def _commit(
+        self, new: dict[str, bytes | None], old: dict[str, bytes | None], message: str, canonical: bool = False
+    ) -> str:
+        """(lock held) Commit the task files `new` as one change in this repository's layout; `canonical`: the
+        active list's bytes are `document.dumps` of it."""
         if not self.inline:
-            return self._branch_change(new, message)
+            return self._branch_change(new, message, canonical)
         paths = list(new)
         failpoints.hit("before-write")
         try:

@@ -595,3 +595,12 @@ def test_what_a_fast_forward_brings_in_is_what_the_merge_of_it_says(
         archive = document.dump_lines(lines)
         before[".claude/tasks/archive/2026-01.jsonl"] = after[".claude/tasks/archive/2026-01.jsonl"] = archive
     assert merge.incoming(before, after) == merge.merge_task_files(before, before, after).incoming
+
+
+@SETTINGS
+@given(scenarios(), st.booleans())
+def test_the_tasks_printed_from_a_canonical_lists_bytes_are_those_of_the_parsed_list(s: Scenario, extra: bool) -> None:
+    doc = {**s.a, "zz_extra": [{"a": [1, 2]}]} if extra else s.a
+    raw = document.dumps(doc)
+    expected = document.dump_json(document.canonical_view(document.load_document(raw, "x"))["tasks"])
+    assert document.tasks_json(raw) == expected

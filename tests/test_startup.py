@@ -128,3 +128,28 @@ def test_the_quick_exit_waits_for_a_thread_that_is_not_a_daemon() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert (proc.returncode, proc.stdout) == (0, "thread done\n")
+
+
+def test_list_json_after_a_change_edits_and_syncs_prints_what_the_parsed_list_holds(make_repo) -> None:  # type: ignore[no-untyped-def]
+    from gittasks import document
+
+    cli = init_repo(make_repo(), inline=False)
+    active = cli.root / ".claude" / "active-tasks.json"
+
+    def expected() -> str:
+        doc = document.load_document(active.read_bytes(), "x")
+        return document.dump_json(document.canonical_view(doc)["tasks"]).decode()
+
+    assert run_gittasks(cli.root, "list", "--json").stdout == "[]\n"
+    first = cli.create('First, with text: äöü \\ " \u2028')
+    cli.create("Second", "--blocked-by", first, "--meta", "k=v")
+    state = json.loads((cli.root / ".git" / "gittasks-worktree.json").read_text())
+    assert state["files"][".claude/active-tasks.json"][3] is True  # written by a change: canonical
+    assert run_gittasks(cli.root, "list", "--json").stdout == expected()
+    doc = json.loads(active.read_text())
+    doc["tasks"][0]["owner"] = "edited by hand"
+    active.write_text(json.dumps(doc, indent=4))  # another layout, not gittasks' bytes
+    listed = run_gittasks(cli.root, "list", "--json")
+    assert listed.returncode == 0 and json.loads(listed.stdout)[0]["owner"] == "edited by hand"
+    assert listed.stdout == expected()
+    assert run_gittasks(cli.root, "list", "--json").stdout == expected()

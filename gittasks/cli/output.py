@@ -38,8 +38,13 @@ def flush_messages(ws: Workspace) -> None:
 
 
 def emit_json(value: Any) -> None:
+    emit_bytes(document.dump_json(value))
+
+
+def emit_bytes(data: bytes) -> None:
+    """JSON already in its printed form (`document.dump_json`'s) on stdout."""
     sys.stdout.flush()
-    sys.stdout.buffer.write(document.dump_json(value))
+    sys.stdout.buffer.write(data)
     sys.stdout.flush()
 
 
