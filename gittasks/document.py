@@ -243,12 +243,11 @@ _TASK_BOUNDARY = b"\n    },\n    {\n"
 _TASKS_CLOSE = b"\n    }\n  ]"
 
 
-def task_texts(raw: bytes) -> tuple[bytes, list[bytes], bytes] | None:
-    """A task file in the canonical layout (indent 2) cut, without parsing it, into the text before its tasks list,
-    the text inside each task's braces, and the text after the list; None when the file is not laid out so (no task,
-    another indent, CRLF, ...). In that layout no string holds a line break, only the items of the top-level lists
-    start a line with four spaces and a brace, and only a top-level list ends a line with two spaces and a bracket,
-    so the cuts fall exactly between tasks."""
+def _tasks_list(raw: bytes) -> tuple[int, int, int] | None:
+    """Where a non-empty tasks list of the canonical layout lies: the offset of its `"tasks"` line, of its first
+    task's text, and of the line `  ]` that closes it; None when the file is not laid out so. In that layout no
+    string holds a line break, only the items of the top-level lists start a line with four spaces and a brace, and
+    only a top-level list ends a line with two spaces and a bracket."""
     start = raw.find(_TASKS_OPEN)
     if start < 0:
         return None
@@ -256,6 +255,17 @@ def task_texts(raw: bytes) -> tuple[bytes, list[bytes], bytes] | None:
     end = raw.find(b"\n  ]", inner)  # the first line at the top level's indent closing a list: the tasks' end
     if end < 0 or raw[end - len(_TASKS_CLOSE) + 4 : end + 4] != _TASKS_CLOSE:
         return None
+    return start, inner, end
+
+
+def task_texts(raw: bytes) -> tuple[bytes, list[bytes], bytes] | None:
+    """A task file in the canonical layout (indent 2) cut, without parsing it, into the text before its tasks list,
+    the text inside each task's braces, and the text after the list; None when the file is not laid out so (no task,
+    another indent, CRLF, ...: `_tasks_list`), so the cuts fall exactly between tasks."""
+    found = _tasks_list(raw)
+    if found is None:
+        return None
+    start, inner, end = found
     return raw[:start], raw[inner : end - len(_TASKS_CLOSE) + 4].split(_TASK_BOUNDARY), raw[end + 4 :]
 
 
@@ -281,13 +291,8 @@ def _tasks_by_text(raw: bytes, loaded: tuple[Document, dict[str, Task] | None]) 
     if cut is None or index is None or len(cut[1]) != len(tasks):
         return {}
     texts = cut[1]
-    for text, task in zip(texts, tasks, strict=True):
-        task_id = task["id"]
-        quoted = b'"' + task_id.encode() + b'"' if task_id.isalnum() and task_id.isascii() else orjson.dumps(task_id)
-        needle = b'"id": ' + quoted + b","
-        at = text.find(needle)
-        if at < 6 or text[at - 7 : at] != b"\n      ":
-            return {}
+    if any(_text_id(text) != task["id"] for text, task in zip(texts, tasks, strict=True)):
+        return {}
     return dict(zip(texts, tasks, strict=True))
 
 
@@ -298,8 +303,8 @@ def _load_sharing(raw: bytes, name: str, known: dict[bytes, Task]) -> tuple[Docu
     before, texts, after = cut
     try:
         doc = orjson.loads(before + b'\n  "tasks": []' + after)
-        tasks = [known.get(text) or orjson.loads(b"{\n" + text + b"\n}") for text in texts]
-    except orjson.JSONDecodeError:
+        tasks = [known.get(text) or task_from_text(text) for text in texts]
+    except (orjson.JSONDecodeError, DocumentError):
         return load_document_indexed(raw, name)  # names the place of what is wrong
     if type(doc) is not dict or doc.get("tasks") != []:
         return load_document_indexed(raw, name)
@@ -327,12 +332,9 @@ def dumps_changed(doc: Document, before: bytes) -> Rewrite | None:
     cut = task_texts(before)
     if cut is None:
         return None
-    old: dict[str, bytes] = {}
-    for text in cut[1]:
-        task_id = _text_id(text)
-        if task_id is None or task_id in old:
-            return None
-        old[task_id] = text
+    old = texts_by_id(cut[1])
+    if old is None:
+        return None
     view = canonical_view(doc)
     texts = [_task_text(task) for task in view["tasks"]]
     place = {task["id"]: index for index, task in enumerate(doc["tasks"])}
@@ -346,7 +348,7 @@ def dumps_changed(doc: Document, before: bytes) -> Rewrite | None:
         if was == text:
             continue
         if was is not None:
-            earlier[tid] = orjson.loads(b"{\n" + was + b"\n}")
+            earlier[tid] = task_from_text(was)
             if earlier[tid] == doc["tasks"][place[tid]]:  # the same task in another spelling: unchanged
                 del earlier[tid]
                 continue
@@ -354,7 +356,7 @@ def dumps_changed(doc: Document, before: bytes) -> Rewrite | None:
     removed = []
     for tid, text in old.items():
         if tid not in present:
-            earlier[tid] = orjson.loads(b"{\n" + text + b"\n}")
+            earlier[tid] = task_from_text(text)
             removed.append(earlier[tid])
     changed.sort(key=lambda item: item[0])
     return Rewrite(_spliced(view, texts), changed, removed, earlier)
@@ -363,18 +365,13 @@ def dumps_changed(doc: Document, before: bytes) -> Rewrite | None:
 def tasks_json(raw: bytes) -> bytes | None:
     """`dump_json(canonical_view(load_document(raw))["tasks"])` read off the bytes of a list in canonical form (its
     tasks list, two spaces less indented), without parsing it; None when the bytes are not laid out so."""
-    start = raw.find(_TASKS_KEY)
-    if start < 0:
-        return None
-    rest = raw[start + len(_TASKS_KEY) :]
-    if rest.startswith(b"[]"):
+    if raw.find(_TASKS_KEY + b"[]") >= 0:
         return b"[]\n"
-    if not rest.startswith(b"[\n    {\n"):
+    found = _tasks_list(raw)
+    if found is None:
         return None
-    end = rest.find(b"\n  ]")
-    if end < 0:
-        return None
-    return rest[:end].replace(b"\n  ", b"\n") + b"\n]\n"
+    start, _, end = found
+    return raw[start + len(_TASKS_KEY) : end].replace(b"\n  ", b"\n") + b"\n]\n"
 
 
 def texts_by_id(texts: list[bytes]) -> dict[str, bytes] | None:
@@ -400,10 +397,9 @@ def task_ids(raw: bytes, name: str) -> set[str]:
     """The ids of a task list's tasks, read from their `"id"` lines when the file is in the canonical layout (not
     parsing a large list), else from the checked document (DocumentError as `load_document`)."""
     cut = task_texts(raw)
-    if cut is not None:
-        found = [_text_id(text) for text in cut[1]]
-        if None not in found and len(set(found)) == len(found):
-            return {tid for tid in found if tid is not None}
+    texts = texts_by_id(cut[1]) if cut is not None else None
+    if texts is not None:
+        return set(texts)
     return {t["id"] for t in load_document(raw, name)["tasks"]}
 
 

@@ -53,8 +53,11 @@ def outside_link(root: Path, rels: Iterable[str]) -> tuple[str, str] | None:
 def load_file(path: Path, name: str) -> document.Document | None:
     """The task document at `path` after the structural check, or None when there is no file."""
     raw = read_bytes(path)
-    if raw is None:
-        return None
+    return load_bytes(raw, name) if raw is not None else None
+
+
+def load_bytes(raw: bytes, name: str) -> document.Document:
+    """The task document of a file's bytes after the structural check."""
     try:
         return document.load_document(raw, name)
     except RecursionError:

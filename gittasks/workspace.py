@@ -765,8 +765,8 @@ class Workspace:
             self.preflight()
             self.check_can_commit()
             store.remove_stale_temp_files(self.active_path.parent)
-            before_raw = store.read_bytes(self.active_path)
-            doc = self._read_active() or {"tasks": []}
+            before_raw = store.read_bytes(self.active_path)  # read once: the list changed and its text compared
+            doc = store.load_bytes(before_raw, rules.ACTIVE_PATH) if before_raw is not None else {"tasks": []}
             earlier = {t["id"]: t.get("subject", "") for t in doc["tasks"]}  # a deleted task keeps its subject
             earlier_done = {t["id"] for t in doc["tasks"] if t.get("status") == rules.COMPLETED}
             change = model.Change(self.machine, rules.utc_now(), complete_parents=self.complete_parents)
