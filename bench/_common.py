@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 try:
     import resource
@@ -436,6 +436,20 @@ def interpreter_of(script: Path) -> str:
         if parts and Path(parts[0]).name != "env" and Path(parts[0]).exists():
             return parts[0]
     return sys.executable
+
+
+class Start(NamedTuple):
+    """What a bench notes as it starts: the interpreter gittasks runs on, the clock, and how busy the machine was."""
+
+    python: str
+    began: float
+    load_before: str
+    busy: bool
+
+
+def start(gittasks: str) -> Start:
+    """`Start` for the gittasks command at `gittasks` (its interpreter from its `#!` line), now."""
+    return Start(interpreter_of(Path(gittasks)), time.perf_counter(), load_average(), busy())
 
 
 def load_average() -> str:

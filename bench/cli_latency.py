@@ -171,12 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     if found is None:
         return 2
     args, gittasks = found
-    python = common.interpreter_of(Path(gittasks))
+    python, began, load_before, busy = common.start(gittasks)
     task = shutil.which("task")
     task_version = ""
-    began = time.perf_counter()
-    load_before = common.load_average()
-    busy = common.busy()
     try:
         with common.temp_folder("gittasks-bench-latency-", keep=args.keep) as tmp:
             env = common.isolated_env(tmp)

@@ -31,7 +31,6 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO, Any
 
 try:
@@ -129,10 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     if found is None:
         return 2
     args, gittasks = found
-    python = common.interpreter_of(Path(gittasks))
-    began = time.perf_counter()
-    load_before = common.load_average()
-    busy = common.busy()
+    python, began, load_before, busy = common.start(gittasks)
     try:
         with common.temp_folder("gittasks-bench-mcp-", keep=args.keep) as tmp:
             env = common.isolated_env(tmp)

@@ -284,10 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     if not sizes or min(sizes) < 100:
         print("scale: --sizes needs at least one count of 100 tasks or more", file=sys.stderr)
         return 2
-    python = common.interpreter_of(Path(gittasks))
-    began = time.perf_counter()
-    load_before = common.load_average()
-    busy = common.busy()
+    python, began, load_before, busy = common.start(gittasks)
     print(
         f"gittasks at scale, own-branch layout: sizes {', '.join(f'{n:,}' for n in sizes)}; python: {python}; "
         f"{load_before}"

@@ -152,10 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     if found is None:
         return 2
     args, gittasks = found
-    python = common.interpreter_of(Path(gittasks))
-    began = time.perf_counter()
-    load_before = common.load_average()
-    busy = common.busy()
+    python, began, load_before, busy = common.start(gittasks)
     try:
         with common.temp_folder("gittasks-bench-sync-", keep=args.keep) as tmp:
             env = common.isolated_env(tmp)
