@@ -61,6 +61,7 @@ def isolated_env(tmp: Path, extra: Mapping[str, str] | None = None) -> dict[str,
             "GIT_COMMITTER_EMAIL": GIT_EMAIL,
             "GITTASKS_MACHINE": "bench",
             "NO_COLOR": "1",
+            "GITTASKS_AUTOSYNC": "0",  # a bench times its command alone; bench/autosync.py turns it on
         }
     )
     if extra:

@@ -37,6 +37,7 @@ class Demo:
             "GIT_COMMITTER_NAME": "gittasks demo",
             "GIT_COMMITTER_EMAIL": "demo@gittasks.invalid",
             "NO_COLOR": "1",
+            "GITTASKS_AUTOSYNC": "0",  # the demo shows each sync as a step of its own
         }
         for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GITTASKS_FAILPOINT"):
             self.env.pop(name, None)

@@ -17,10 +17,14 @@ def main(argv: list[str] | None = None) -> int:
         from gittasks.driver import main as driver_main
 
         return driver_main(args[1:])
-    if len(args) == 2 and args[0] == "hook" and args[1] in ("capture", "session-start"):
+    if len(args) == 2 and args[0] == "hook" and args[1] in ("capture", "session-start", "session-end"):
         from gittasks.claude import hook_main  # a hook holds Claude Code's session up: no CLI framework
 
         return hook_main.main(args[1])
+    if args == ["sync", "--background"]:
+        from gittasks import autosync  # started detached after a change: nobody reads what it prints
+
+        return autosync.main()
     from gittasks.cli import run
 
     return run(args)

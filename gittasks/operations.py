@@ -1,9 +1,9 @@
 """The task operations every front end calls (the CLI, the capture hook, the MCP server).
 
 Each public function is one transaction and one commit. `change` is the one way a front end changes tasks: the
-transaction (`Workspace.change`), then what the settings ask after each change (`gittasks.autoarchive`,
-`gittasks.autosync`). `apply_edit` is the pure core that several of them (and the capture hook, which makes several
-changes in one commit) share. Also here: moving ended tasks to the archive and back (`archive`, `restore`), and
+transaction (`Workspace.change`), then what the settings ask after each change (`gittasks.autoarchive`).
+`apply_edit` is the pure core that several of them (and the capture hook, which makes several changes in one
+commit) share. Also here: moving ended tasks to the archive and back (`archive`, `restore`), and
 finding a task that may be archived (`find_task`, `history_id`).
 """
 
@@ -339,9 +339,9 @@ def delete(ws: Workspace, given: str) -> Outcome:
 
 
 def change(ws: Workspace, action: str, apply: Callable[[Document, model.Change], T]) -> Outcome:
-    """`apply(doc, change)` as one transaction and one commit (`Workspace.change`), then the settings' follow-ups:
-    `gittasks.autoarchive` (a duration: archive tasks that ended longer ago, in a commit of its own) and
-    `gittasks.autosync` (push in the background, never waiting)."""
+    """`apply(doc, change)` as one transaction and one commit (`Workspace.change`), then `gittasks.autoarchive` (a
+    duration: archive tasks that ended longer ago, in a commit of its own). The background sync that carries the
+    change to the remote is the front end's to start when it is done (`autosync.after`)."""
     outcome = ws.change(action, apply)
     if outcome.commit is not None:
         _follow_up(ws, outcome)
@@ -349,7 +349,7 @@ def change(ws: Workspace, action: str, apply: Callable[[Document, model.Change],
 
 
 def _follow_up(ws: Workspace, outcome: Outcome) -> None:
-    if not (ws.repo.may_have("autoarchive") or ws.repo.may_have("autosync")):
+    if not ws.repo.may_have("autoarchive"):
         return
     auto_archive = ws.setting("autoarchive")
     if auto_archive:
@@ -359,10 +359,6 @@ def _follow_up(ws: Workspace, outcome: Outcome) -> None:
                 outcome.notes.append(f"archived {len(done.touched)} ended task(s) (gittasks.autoarchive)")
         except GittasksError as exc:
             outcome.notes.append(f"autoarchive skipped: {exc}")
-    if ws.network_allowed and ws.flag("autosync", False):
-        from gittasks import sync  # (the sync module is the network's: a change only starts it)
-
-        sync.start_in_background(ws.repo.root)
 
 
 # -- the archive ---------------------------------------------------------------------------------------------------

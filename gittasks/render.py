@@ -473,6 +473,36 @@ def task_detail(task: dict[str, Any], conflicts: list[dict[str, Any]] | None = N
     return "\n".join(lines)
 
 
+def sync_standing(info: dict[str, Any], *, brief: bool = False) -> str | None:
+    """Where this clone stands with its remote, in one line (from `sync.status`): the changes waiting to be pushed,
+    why the last background push failed, since when the list was last in step. `brief` (the session-start summary):
+    None when nothing waits and nothing failed."""
+    remote = info.get("remote")
+    if remote is None:
+        return None
+    ahead, error = info.get("ahead") or 0, info.get("push_error")
+    if brief and not ahead and not error:
+        return None
+    parts = []
+    if ahead:
+        waiting = f"{plural(ahead, 'change')} {'waits' if ahead == 1 else 'wait'} to be pushed to {remote}"
+        if info.get("autosync_running"):
+            waiting += " (the background sync is on it)"
+        elif not info.get("autosync"):
+            waiting += " (autosync is off: run `gittasks sync`)"
+        parts.append(waiting)
+    if error:
+        since = info.get("failing_since")
+        parts.append(
+            f"the background push failed ({info.get('push_error_kind') or 'error'}"
+            + (f", since {since}" if since else "")
+            + f"): {_brief(error, 160)}"
+        )
+    last = info.get("last_sync")
+    parts.append(f"last in step with {remote} at {last}" if last else f"never in step with {remote} yet")
+    return safe("; ".join(parts))
+
+
 def conflict_line(record: Any, *, with_task: bool = True) -> str:
     """One conflict record on one line: task, field and kind, the values seen (machine), the value kept."""
     if not isinstance(record, dict):

@@ -127,6 +127,24 @@ def remove_file(path: Path) -> None:
         path.unlink()
 
 
+def try_hold(path: Path) -> IO[bytes] | None:
+    """An OS lock on the file `path` taken without waiting: the open handle that holds it (`let_go` releases it), None
+    when another process holds it. The system releases it when the holder dies."""
+    try:
+        handle = open(path, "a+b")  # noqa: SIM115 - kept open while the lock is held
+    except OSError:
+        return None
+    if _try_lock(handle):
+        return handle
+    handle.close()
+    return None
+
+
+def let_go(handle: IO[bytes]) -> None:
+    _unlock(handle)
+    handle.close()
+
+
 class RepoLock:
     """The repository-wide lock: an OS lock on a file inside the git dir, released by the system if the process dies.
 

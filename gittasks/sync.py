@@ -56,10 +56,14 @@ class SyncOutcome:
 
 
 class SyncFailed(GittasksError):
-    def __init__(self, message: str, outcome: SyncOutcome) -> None:
+    """A sync that did not get through; `kind` says why in a word: offline (the remote not reached in time),
+    credentials, refused (the remote turned the push down), or error (anything to fix here first)."""
+
+    def __init__(self, message: str, outcome: SyncOutcome, kind: str = "error") -> None:
         super().__init__(message)
         outcome.message = message
         self.outcome = outcome
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -202,11 +206,13 @@ def unreachable(
             f"not yet pushed, they stay committed here: fix the password, token or ssh key git uses for "
             f"{outcome.remote} (`git fetch {outcome.remote}` shows the same), then run `gittasks sync` again",
             outcome,
+            "credentials",
         )
     return SyncFailed(
         f"could not reach {outcome.remote} ({one_line(detail, 100)}); {outcome.not_pushed} changes not yet pushed, "
         "they stay committed here: run `gittasks sync` again when the remote is reachable",
         outcome,
+        "offline",
     )
 
 
@@ -404,6 +410,7 @@ def sync(
             f"{name} refused the push ({one_line(pushed.detail, 100)}); {outcome.not_pushed} changes not yet pushed, "
             f"they stay committed here: run `gittasks sync` again once {name} takes pushes from you",
             outcome,
+            "refused",
         )
     else:
         outcome.not_pushed = count_not_pushed(repo, side.tip(), tracking)
@@ -411,9 +418,11 @@ def sync(
             f"the remote kept moving: gave up after {MAX_ATTEMPTS} attempts; {outcome.not_pushed} changes not yet "
             "pushed, run `gittasks sync` again",
             outcome,
+            "refused",
         )
     save_state(repo, outcome)
     ws.invalidate()
+    ws.to_push = False  # what this process committed is on the remote now: no background sync needed for it
     return outcome
 
 
@@ -448,6 +457,11 @@ def status(ws: Workspace) -> dict[str, Any]:
         "last_sync": load_state(repo).get("last_sync"),
         "conflicts": len(doc.get("conflicts") or []),
         "tasks": len(doc["tasks"]),
+        "autosync": False,
+        "autosync_running": False,
+        "push_error": None,
+        "push_error_kind": None,
+        "failing_since": None,
     }
     try:
         name, branch, _ = pick_remote(ws, None)
@@ -461,7 +475,27 @@ def status(ws: Workspace) -> dict[str, Any]:
         out["ahead"], out["behind"] = repo.ahead_behind(local, known)
     elif local:
         out["ahead"], out["behind"] = repo.count(local), 0
+    out.update(_background(ws, out["last_sync"]))
     return out
+
+
+def _background(ws: Workspace, last_sync: str | None) -> dict[str, Any]:
+    """The background sync's part of the status: on or off, running now, and why its last attempt failed (when it
+    failed after the last sync that got through: a later `gittasks sync` settles it)."""
+    from gittasks import autosync
+
+    state = autosync.load_state(ws.repo.common_dir)
+    failed = state.get("error") if isinstance(state.get("error"), str) else None
+    last_attempt = state.get("last_attempt")
+    if failed and last_sync and isinstance(last_attempt, str) and last_attempt < last_sync:
+        failed = None
+    return {
+        "autosync": autosync.enabled(ws),
+        "autosync_running": autosync.running(ws.repo.common_dir),
+        "push_error": failed,
+        "push_error_kind": state.get("kind") if failed else None,
+        "failing_since": state.get("failing_since") if failed else None,
+    }
 
 
 __all__ = ["GitError", "SyncFailed", "SyncOutcome", "status", "sync"]

@@ -118,9 +118,9 @@ class Workspace:
         self._doc: Document | None = None  # the active list as read after the preflight, for this process
         self._layout: str | None = None
         self.head_tracks_list = False  # own branch: the checked-out commit tracks the task file (predates a migrate)
-        self.network_allowed = True  # False where the caller must never touch the network (the capture hook)
         self.via: str | None = None  # the door a change came through when not the CLI: claude-hook, mcp (a trailer)
         self.messages: list[str] = []  # one-line notices for stderr (driver registered, external edit committed)
+        self.to_push = False  # this process committed a change that no sync of it has carried yet (autosync)
 
     @classmethod
     def open(cls, path: Path | None = None) -> Workspace:
@@ -475,6 +475,7 @@ class Workspace:
         subject = message.split("\n", 1)[0]
         if not self.repo.update_ref(self.branch_ref, commit, tip, subject):
             return None
+        self.to_push = True
         failpoints.hit("after-commit")
         return commit
 
@@ -604,6 +605,7 @@ class Workspace:
             return
         stamp = rules.format_stamp(rules.utc_now())
         self.repo.commit_paths(paths, trailers.message("external-edit", ids, subjects, self.machine, stamp))
+        self.to_push = True
         self.messages.append(f"committed an edit made outside gittasks ({len(ids)} task(s)) as its own commit")
 
     def _archived_ids(self) -> set[str]:
@@ -840,6 +842,7 @@ class Workspace:
             checked = self._checked_head()
             previous = self.repo.head_from_files()
             commit = self.repo.commit_paths(paths, message)
+            self.to_push = True
             if checked is not None and checked == previous:  # a gittasks change keeps no task twice
                 store.write_atomic(self.repo.git_dir / CHECKED_FILE, commit.encode("ascii"))
             return commit

@@ -30,6 +30,8 @@ def isolated_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("GIT_COMMITTER_EMAIL", "author@example.invalid")
     monkeypatch.setenv("GITTASKS_MACHINE", "test-machine")
     monkeypatch.setenv("NO_COLOR", "1")
+    # no background sync unless a test asks for one: a push racing a test's own sync would make its outcome vary
+    monkeypatch.setenv("GITTASKS_AUTOSYNC", "0")
     monkeypatch.setenv("PYTHONPATH", str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     return home
 

@@ -34,6 +34,25 @@ def error_line(text: str) -> None:
 
 
 def run(args: list[str]) -> int:
+    try:
+        return _run(args)
+    finally:
+        _start_autosync()
+
+
+def _start_autosync() -> None:
+    """A background sync for what the command committed (`autosync.after`), whether it ended well or not."""
+    output = sys.modules.get("gittasks.cli.output")  # (loaded by every command that opens a repository)
+    opened = getattr(output, "opened", None) or []
+    if any(ws.to_push for ws in opened):
+        from gittasks import autosync
+
+        for ws in opened:
+            autosync.after(ws)
+    opened.clear()
+
+
+def _run(args: list[str]) -> int:
     utf8_streams()
     from gittasks.cli import quick
 

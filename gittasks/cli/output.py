@@ -28,7 +28,12 @@ def repo_option() -> Path | None:
 
 
 def workspace() -> Workspace:
-    return Workspace.open(_state["repo"])
+    ws = Workspace.open(_state["repo"])
+    opened.append(ws)
+    return ws
+
+
+opened: list[Workspace] = []  # what this command opened: `cli.run` starts a background sync for what it committed
 
 
 def flush_messages(ws: Workspace) -> None:

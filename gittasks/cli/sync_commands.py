@@ -26,8 +26,16 @@ def register(app: typer.Typer) -> None:
         tasks_only: Annotated[
             bool, typer.Option("--tasks-only", hidden=True, help="Push or merge gittasks commits only (inline).")
         ] = False,
+        background: Annotated[
+            bool, typer.Option("--background", hidden=True, help="Run as the background sync does, quietly.")
+        ] = False,
     ) -> None:
         """Commit what is pending, fetch, merge field by field, push (the task branch alone)."""
+        if background:
+            from gittasks import autosync
+
+            autosync.main(output.repo_option())
+            return
         ws = output.workspace()
         progress = None
         if sys.stderr.isatty() and not as_json:
@@ -81,6 +89,12 @@ def register(app: typer.Typer) -> None:
                 f"remote:     {info['remote']}: {info['ahead']} ahead, {info['behind']} behind (as of last fetch)"
             )
         output.echo(f"last sync:  {info['last_sync'] or 'never'}")
+        if info["remote"] is not None:
+            background = "on" if info["autosync"] else "off (`git config gittasks.autosync true` turns it on)"
+            output.echo(f"autosync:   {background}{', running now' if info['autosync_running'] else ''}")
+            standing = render.sync_standing(info)
+            if standing is not None and (info["ahead"] or info["push_error"]):
+                output.echo(f"standing:   {standing}")
         output.echo(
             "conflicts:  "
             + output.paint(f"{info['conflicts']} open", "conflict" if info["conflicts"] else rules.COMPLETED)

@@ -1,0 +1,277 @@
+"""Tasks travel by themselves: after a change, a sync in the background (`gittasks.autosync`).
+
+A change asks for a sync (`request`): it notes the request in the git dir and, unless a background sync is already
+running for this repository, starts one detached from the caller (its own session, stdio closed), so neither a
+shell nor Claude Code waits on it. The background process (`run`) holds the runner lock for its whole life, so there
+is at most one per repository; it syncs, and syncs again while changes keep arriving (a change made while it runs
+makes it run once more). Then it lingers a few minutes, pulling now and then, so that while a session works the
+other machines' changes reach this work tree too.
+
+A failed attempt (offline, refused, credentials) is tried again with back-off capped at MAX_DELAY for RETRY_WINDOW,
+and a new change retries at once. Each attempt is one `sync.sync`, whose network steps are bounded by
+`gittasks.syncTimeout` and run outside the repository lock; what the last attempt did is kept in STATE_FILE for
+`status`, the session-start summary and the board.
+
+Crash safety comes from the sync itself (nothing is moved until a commit exists) and from OS locks the system
+releases when a process dies: a runner killed at any point leaves committed changes committed, and the next change
+or session end starts another runner.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from gittasks import processes, rules, store
+from gittasks.workspace import FALSE_WORDS, TRUE_WORDS, Workspace
+
+RUNNER_LOCK = "gittasks-autosync.lock"
+REQUEST_FILE = "gittasks-autosync.request"
+STATE_FILE = "gittasks-autosync.json"
+ENV = "GITTASKS_AUTOSYNC"  # true/false: overrides the setting (scripts, CI, tests)
+FIRST_DELAY = 2.0  # seconds before the first retry of a failed attempt
+MAX_DELAY = 30.0  # the back-off's cap
+RETRY_WINDOW = 600.0  # seconds a runner keeps trying after the first failure; then the next change starts again
+HOLD_TRIES = 10  # a runner's tries for the runner lock, 20 ms apart
+POLL = 0.25  # how often a waiting runner looks for a new change
+PULL_INTERVAL = 20.0  # seconds between pulls while the runner lingers (`gittasks.pullInterval`)
+LINGER = 300.0  # seconds after the last change that the runner keeps pulling: a session at work hears the others
+
+
+def enabled(ws: Workspace) -> bool:
+    """Does a change start a background sync here? `GITTASKS_AUTOSYNC`, else `gittasks.autosync`, else on in the
+    own-branch layout and off in the inline one (there a push carries the code branch); never without a remote."""
+    given = (os.environ.get(ENV) or "").strip().lower()
+    if given in FALSE_WORDS:
+        return False
+    if given not in TRUE_WORDS:
+        setting = (ws.setting("autosync") or "").strip().lower() if ws.repo.may_have("autosync") else ""
+        if setting in FALSE_WORDS:
+            return False
+        if setting not in TRUE_WORDS and ws.inline:
+            return False
+    return bool(ws.repo.remotes())
+
+
+def after(ws: Workspace) -> None:
+    """What a front end calls when it is done with `ws` (a command, an MCP call, a hook): a background sync when it
+    committed a change that no sync has carried yet."""
+    if ws.to_push:
+        ws.to_push = False
+        request(ws)
+
+
+def request(ws: Workspace) -> bool:
+    """Ask for a background sync of `ws` (call after a change committed): note the request and start a runner
+    unless one is running. True when this call started one. Never raises: a change is done whatever happens here."""
+    try:
+        if not enabled(ws):
+            return False
+        common = ws.repo.common_dir
+        store.write_atomic(common / REQUEST_FILE, os.urandom(8).hex().encode("ascii"))
+        probe = store.try_hold(common / RUNNER_LOCK)
+        if probe is None:
+            return False  # a runner holds it: it reads the new request before it ends
+        store.let_go(probe)
+        start(ws.repo.root)
+        return True
+    except Exception:  # the change is committed whatever happens here; a sync can always be run by hand
+        return False
+
+
+def start(root: Path) -> None:
+    """Start the background runner (`gittasks sync --background`) detached from this process."""
+    subprocess.Popen(
+        [sys.executable, "-m", "gittasks", "sync", "--background"],
+        cwd=root,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        **processes.own_group(detached=True),
+    )
+
+
+# -- the runner ---------------------------------------------------------------------------------------------------
+
+
+def main(root: Path | None = None) -> int:
+    """`gittasks sync --background`: the runner for the repository at `root` (the current folder); always exit 0,
+    quietly (its stdio is closed; what happened is in STATE_FILE)."""
+    with contextlib.suppress(Exception), processes.stop_on_term():  # SIGTERM: its git steps end with it
+        run(Workspace.open(root), sync_attempt)
+    return 0
+
+
+@dataclass
+class Attempt:
+    """What one background sync attempt ended with: ok, or the kind of failure and its one line."""
+
+    ok: bool
+    kind: str = ""  # offline, credentials, refused, error
+    message: str = ""
+
+
+def _read_request(common: Path) -> bytes:
+    return store.read_bytes(common / REQUEST_FILE) or b""
+
+
+def run(
+    ws: Workspace,
+    attempt: Callable[[Workspace], Attempt],
+    *,
+    retry_window: float = RETRY_WINDOW,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """The background runner: sync until no change is waiting, retrying failures with back-off; then, for LINGER
+    seconds after the last change, sync every `gittasks.pullInterval` seconds so that other machines' changes reach
+    this work tree while a session works. Returns at once when another runner holds the lock (that one sees every
+    request)."""
+    common = ws.repo.common_dir
+    handle = _hold(common)
+    if handle is None:
+        return
+    every = pull_interval(ws)
+    try:
+        quiet_since = time.monotonic()
+        while True:
+            seen = _read_request(common)
+            if not _until_done(ws, attempt, common, retry_window, sleep).ok:
+                return  # gave up for now: the next change starts a new runner
+            if _read_request(common) != seen:
+                quiet_since = time.monotonic()
+                continue  # a change came in while it ran: once more
+            if every and time.monotonic() - quiet_since < LINGER:
+                if _wait_for_change(common, seen, every, sleep):
+                    quiet_since = time.monotonic()
+                continue  # a pull, or the new change
+            store.let_go(handle)
+            handle = None
+            if _read_request(common) == seen:
+                return
+            handle = _hold(common)  # a change came in as it let go
+            if handle is None:
+                return  # another runner took it over
+    finally:
+        if handle is not None:
+            store.let_go(handle)
+
+
+def _hold(common: Path) -> IO[bytes] | None:
+    """The runner lock, tried for a moment: `request` and `running` take it for an instant to look, and a runner
+    must not take such a look for another runner."""
+    for _ in range(HOLD_TRIES):
+        handle = store.try_hold(common / RUNNER_LOCK)
+        if handle is not None:
+            return handle
+        time.sleep(0.02)
+    return None
+
+
+def pull_interval(ws: Workspace) -> float:
+    """Seconds between the background sync's pulls while it lingers (`gittasks.pullInterval`; 0: no pulls)."""
+    with contextlib.suppress(ValueError):
+        return max(0.0, float(ws.setting("pullInterval") or PULL_INTERVAL))
+    return PULL_INTERVAL
+
+
+def _wait_for_change(common: Path, seen: bytes, seconds: float, sleep: Callable[[float], None]) -> bool:
+    """Wait up to `seconds`; True as soon as a new request comes in."""
+    waited = 0.0
+    while waited < seconds:
+        if _read_request(common) != seen:
+            return True
+        sleep(min(POLL, seconds - waited))
+        waited += POLL
+    return _read_request(common) != seen
+
+
+def _until_done(
+    ws: Workspace, attempt: Callable[[Workspace], Attempt], common: Path, window: float, sleep: Callable[[float], None]
+) -> Attempt:
+    """Attempts until one succeeds or the retry window since the first failure has passed."""
+    first_failure: float | None = None
+    delay = FIRST_DELAY
+    while True:
+        record_start(common)
+        result = attempt(ws)
+        record(common, result)
+        if result.ok:
+            return result
+        now = time.monotonic()
+        first_failure = first_failure if first_failure is not None else now
+        if now - first_failure >= window:
+            return result
+        _wait_for_change(common, _read_request(common), delay, sleep)  # a new change retries at once
+        delay = min(delay * 2, MAX_DELAY)
+
+
+def sync_attempt(ws: Workspace) -> Attempt:
+    """One sync of `ws`, its failure sorted into a kind for the status line."""
+    from gittasks import sync  # (the network's module: loaded by the runner only)
+    from gittasks.errors import GittasksError
+
+    try:
+        ws.invalidate()
+        sync.sync(ws)
+    except sync.SyncFailed as exc:
+        return Attempt(False, exc.kind, str(exc))
+    except GittasksError as exc:
+        return Attempt(False, "error", str(exc))
+    return Attempt(True)
+
+
+# -- what the last attempt did ------------------------------------------------------------------------------------
+
+
+def record_start(common: Path) -> None:
+    state = load_state(common)
+    state["attempt_started"] = rules.format_stamp(rules.utc_now())
+    _save(common, state)
+
+
+def record(common: Path, result: Attempt) -> None:
+    state = load_state(common)
+    now = rules.format_stamp(rules.utc_now())
+    state.pop("attempt_started", None)
+    state["last_attempt"] = now
+    if result.ok:
+        for key in ("error", "kind", "failing_since"):
+            state.pop(key, None)
+        state["last_ok"] = now
+    else:
+        state["error"] = result.message
+        state["kind"] = result.kind
+        state.setdefault("failing_since", now)
+    _save(common, state)
+
+
+def _save(common: Path, state: dict[str, Any]) -> None:
+    with contextlib.suppress(Exception):
+        store.write_atomic(common / STATE_FILE, json.dumps(state, sort_keys=True).encode("utf-8"))
+
+
+def load_state(common: Path) -> dict[str, Any]:
+    """What the background sync last did: `last_ok`, `last_attempt`, and while it fails `error` (one line), `kind`
+    (offline, credentials, refused, error) and `failing_since`; {} when it never ran."""
+    try:
+        value = json.loads((common / STATE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def running(common: Path) -> bool:
+    """Is a background sync running for this repository now?"""
+    probe = store.try_hold(common / RUNNER_LOCK)
+    if probe is None:
+        return True
+    store.let_go(probe)
+    return False
