@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,10 +14,11 @@ from typing import Any
 from gittasks import archive, clone, document, render, repair, rules, schema, secrets_check, store, taskbranch, taskset
 from gittasks.claude import installer
 from gittasks.errors import GittasksError
-from gittasks.git import find_repo
+from gittasks.git import Repo, find_repo
 from gittasks.workspace import Workspace
 
 STALE_LOCK_SECONDS = 300.0
+LAUNCHER_TIMEOUT = 5.0  # the launcher's `--version`: a cold start takes well under a second
 
 
 @dataclass
@@ -146,30 +149,141 @@ def run(ws: Workspace, *, fix: bool) -> Findings:
         findings.lines.append(f"note     {exc}")
     _check_clocks(ws, findings)
     _check_secrets(ws, findings)
-    _check_claude(ws, findings)
+    _check_claude(ws, findings, fix)
     return findings
 
 
-def _check_claude(ws: Workspace, findings: Findings) -> None:
-    """The gittasks hooks in the project's Claude Code settings start without relying on Claude Code's PATH."""
-    path = ws.repo.root / ".claude" / "settings.json"
+def _check_claude(ws: Workspace, findings: Findings, fix: bool) -> None:
+    """Every hook and MCP command install-claude wrote starts a gittasks on this machine, without relying on a path
+    of another one; with `fix`, install-claude runs again for what it can mend."""
+    repo = ws.repo
     try:
-        settings = installer.read_settings(path)
+        oks, notes, problems = _claude_state(repo)
     except GittasksError as exc:
-        findings.problem(str(exc))
+        findings.problem(str(exc))  # a broken settings file: install-claude would refuse it too
         return
-    commands = sorted(set(installer.commands_in(settings)))
-    if not commands:
-        return
-    failing = [c for c in commands if not clone.command_runs(c, search_path=False)]  # Claude Code's PATH is not ours
-    if not failing:
-        findings.ok(f"Claude Code hooks start gittasks by its path ({len(commands)} command(s))")
-        return
-    for command in failing:
-        findings.problem(
-            f"the Claude Code hook `{command}` runs only where that program is on Claude Code's PATH (or it moved); "
-            "`gittasks install-claude` writes this installation's path"
+    if problems and fix:
+        try:
+            result = installer.install(repo, env=False)  # (a gittasks MCP server there is brought up to date too)
+            oks, notes, problems = _claude_state(repo)
+        except GittasksError as exc:
+            findings.problem(str(exc))
+            return
+        for line in result.done:
+            findings.fixed(f"install-claude: {line}")
+    for line in oks:
+        findings.ok(line)
+    for line in notes:
+        findings.lines.append(f"note     {line}")
+    for line in problems:
+        findings.problem(line)
+
+
+def _claude_state(repo: Repo) -> tuple[list[str], list[str], list[str]]:
+    """What doctor says of the Claude Code set-up: ok lines, notes and problems (nothing when none is installed)."""
+    root = repo.root
+    commands = list(installer.commands_in(installer.read_settings(root / installer.SETTINGS_PATH)))
+    server = installer.mcp_server(root)
+    oks: list[str] = []
+    notes: list[str] = []
+    problems: list[str] = []
+    launched = 0
+    fix = f"`gittasks install-claude` switches it to {installer.LAUNCHER_PATH}, which finds gittasks on any machine"
+    for text in commands:
+        kind = next(k for k in (installer.form(text, a) for a in installer.ARGUMENTS) if k is not None)
+        if kind == "launcher":
+            launched += 1
+            continue
+        if text in commands[: commands.index(text)]:
+            continue  # one line for a command that two groups hold
+        shown = render.safe(text)
+        if kind == "bare":
+            problems.append(f"the Claude Code hook `{shown}` runs only where gittasks is on Claude Code's PATH; {fix}")
+        elif clone.command_runs(text, search_path=False):
+            problems.append(
+                f"the Claude Code hook `{shown}` names a path of this machine, so it fails on others; {fix}"
+            )
+        else:
+            problems.append(f"the Claude Code hook `{shown}` names a program that is gone; {fix}")
+    if server == installer.MCP_ENTRY:
+        launched += 1
+    elif server is not None:
+        words = [server.get("command"), *(server.get("args") or [])] if isinstance(server, dict) else []
+        shown = render.safe(" ".join(str(w) for w in words))
+        program = str(words[0]) if words else ""
+        where = f"`{shown}`" if program else "an entry without a command"
+        if "/" in program or "\\" in program:
+            gone = not Path(program).exists()
+            why = "names a program that is gone" if gone else "names a path of this machine and fails on others"
+            problems.append(f"the gittasks MCP server in {installer.MCP_PATH}, {where}, {why}; {fix}")
+        elif not program or shutil.which(program) is None:
+            problems.append(f"the gittasks MCP server in {installer.MCP_PATH}, {where}, does not start here; {fix}")
+        else:
+            oks.append(f"the gittasks MCP server in {installer.MCP_PATH} runs {where} (from the PATH)")
+    recorded = installer.local_program(repo)
+    if recorded is not None and not _runs(recorded):
+        problems.append(
+            f"this clone's git config {installer.PROGRAM_SETTING} names `{render.safe(recorded)}`, which is gone; "
+            "`gittasks install-claude` records this installation"
         )
+    if launched:
+        _check_launcher(repo, launched, oks, notes, problems)
+    return oks, notes, problems
+
+
+def _runs(program: str) -> bool:
+    """Does a launcher setting start something here (a program, or the first word of a command line)?"""
+    for candidate in (program, program.split()[0] if program.split() else ""):
+        if candidate and (shutil.which(candidate) is not None or Path(candidate).is_file()):
+            return True
+    return False
+
+
+def _check_launcher(repo: Repo, commands: int, oks: list[str], notes: list[str], problems: list[str]) -> None:
+    """The launcher the commands call is there, unchanged, committed with the settings, and finds a gittasks here."""
+    path = repo.root / installer.LAUNCHER_PATH
+    raw = store.read_bytes(path)
+    name = installer.LAUNCHER_PATH
+    if raw is None:
+        problems.append(
+            f"{name} is missing ({commands} Claude Code command(s) call it); `gittasks install-claude` writes it"
+        )
+        return
+    if not installer.is_launcher(raw):
+        problems.append(f"{name} differs from the launcher this gittasks writes; `gittasks install-claude` rewrites it")
+        return
+    tracked = set(repo.tracked([installer.SETTINGS_PATH, installer.MCP_PATH, name]))
+    if tracked and name not in tracked:
+        notes.append(f"{name} is not committed yet: clones that get the settings without it cannot run their hooks")
+    env = {**os.environ, "CLAUDE_PROJECT_DIR": str(repo.root)}  # as Claude Code starts its hooks
+    try:
+        proc = subprocess.run(
+            ["sh", str(path), "--version"], cwd=repo.root, env=env, stdin=subprocess.DEVNULL,
+            capture_output=True, timeout=LAUNCHER_TIMEOUT,
+        )  # fmt: skip
+    except FileNotFoundError:
+        problems.append(f"there is no `sh` here to run {name} (Claude Code runs hooks with it; on Windows, Git Bash)")
+        return
+    except subprocess.TimeoutExpired:
+        problems.append(f"{name} --version did not answer within {LAUNCHER_TIMEOUT:g} s")
+        return
+    said = proc.stdout.decode("utf-8", "replace").strip().splitlines()
+    found = said[0] if said else ""
+    if proc.returncode != 0 or not found.startswith("gittasks"):
+        err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        why = render.safe(err[-1] if err else f"exit {proc.returncode}")
+        problems.append(
+            f"{name} finds no working gittasks here ({why}); `gittasks install-claude` records this one for this clone"
+        )
+        return
+    import importlib.metadata  # here: its import costs more than most commands (only this check needs it)
+
+    try:
+        mine = f"gittasks {importlib.metadata.version('gittasks')}"  # (what `gittasks --version` prints)
+    except importlib.metadata.PackageNotFoundError:
+        mine = "gittasks run from a source tree"
+    same = "the same version as this one" if found == mine else f"this one is {mine}"
+    oks.append(f"Claude Code starts gittasks through {name} ({commands} command(s)): {render.safe(found)} ({same})")
 
 
 def _check_driver(ws: Workspace, findings: Findings, fix: bool) -> None:

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import init_repo
+from helpers import git, init_repo
 
 ROOT = Path(__file__).resolve().parent.parent
 PLUGIN = ROOT / "plugin"
@@ -29,12 +29,17 @@ def test_the_plugin_files_name_the_hooks_and_the_mcp_server() -> None:
         manifest
     )
     hooks = json.loads((PLUGIN / "hooks" / "hooks.json").read_text(encoding="utf-8"))["hooks"]
-    matchers = {(event, group["matcher"]) for event, groups in hooks.items() for group in groups}
-    assert matchers == {("PostToolUse", "TaskCreate|TaskUpdate|TodoWrite"), ("PostToolUse", "Write|Edit|MultiEdit"),
-                        ("SessionStart", "startup|resume|clear|compact")}  # fmt: skip
+    matchers = {(event, group.get("matcher")) for event, groups in hooks.items() for group in groups}
+    assert matchers == {
+        ("PostToolUse", "TaskCreate|TaskUpdate|TodoWrite"),
+        ("PostToolUse", "Write|Edit|MultiEdit"),
+        ("SessionStart", "startup|resume|clear|compact"),
+        ("SessionEnd", None),
+    }  # SessionEnd has no matcher: every reason a session ends for
     commands = {h["command"] for groups in hooks.values() for g in groups for h in g["hooks"]}
-    assert commands == {'"${CLAUDE_PLUGIN_ROOT}/bin/gittasks-run" hook capture',
-                        '"${CLAUDE_PLUGIN_ROOT}/bin/gittasks-run" hook session-start'}  # fmt: skip
+    assert commands == {'sh "${CLAUDE_PLUGIN_ROOT}/bin/gittasks-run" hook capture',
+                        'sh "${CLAUDE_PLUGIN_ROOT}/bin/gittasks-run" hook session-start',
+                        'sh "${CLAUDE_PLUGIN_ROOT}/bin/gittasks-run" hook session-end'}  # fmt: skip
     server = json.loads((PLUGIN / ".mcp.json").read_text(encoding="utf-8"))["mcpServers"]["gittasks"]
     assert server == {"command": "${CLAUDE_PLUGIN_ROOT}/bin/gittasks-run", "args": ["mcp"]}
     market = json.loads((ROOT / ".claude-plugin" / "marketplace.json").read_text(encoding="utf-8"))
@@ -56,8 +61,20 @@ def test_the_launcher_runs_the_named_gittasks_and_a_hook_goes_on_without_one(mak
     missing = subprocess.run([str(LAUNCHER), "hook", "capture"], cwd=cli.root, input=payload, text=True,
                              capture_output=True, env=bare_path)  # fmt: skip
     assert missing.returncode == 0 and "gittasks is not installed" in missing.stderr
+    assert len(missing.stderr.splitlines()) == 1
     server = subprocess.run([str(LAUNCHER), "mcp"], cwd=cli.root, capture_output=True, text=True, env=bare_path)
     assert server.returncode == 1
+    # the project's own record (`install-claude` on this machine) is found without GITTASKS
+    git(cli.root, "config", "--local", "gittasks.program", str(wrapper))
+    recorded = subprocess.run([str(LAUNCHER), "hook", "session-start"], cwd=cli.root, input=payload, text=True,
+                              capture_output=True, env=bare_path)  # fmt: skip
+    assert recorded.returncode == 0 and "Seen by the plugin" in recorded.stdout, recorded.stderr
+    # the hook command itself, through /bin/sh as Claude Code runs it (with CLAUDE_PLUGIN_ROOT set)
+    hooks = json.loads((PLUGIN / "hooks" / "hooks.json").read_text(encoding="utf-8"))["hooks"]
+    command = hooks["SessionStart"][0]["hooks"][0]["command"]
+    as_claude = subprocess.run(["/bin/sh", "-c", command], cwd=cli.root, input=payload, text=True, capture_output=True,
+                               env={**bare_path, "CLAUDE_PLUGIN_ROOT": str(PLUGIN)})  # fmt: skip
+    assert as_claude.returncode == 0 and "Seen by the plugin" in as_claude.stdout, as_claude.stderr
 
 
 def test_claude_plugin_validate_accepts_the_plugin_and_the_marketplace(tmp_path: Path) -> None:

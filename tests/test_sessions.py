@@ -1,11 +1,8 @@
-"""Cross-session recovery, the Claude Code capture hooks (recorded payloads) and the settings installer."""
+"""Cross-session recovery and the Claude Code capture hooks (recorded payloads); install-claude has its own file."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -171,69 +168,3 @@ def test_session_start_prints_recovery(cli: Cli) -> None:
     cli.create("Pending work")
     out, _ = hook(cli, {"session_id": "s9", "source": "startup", "cwd": str(cli.root)}, "session-start")
     assert "Pending work" in out and "1 incomplete task in" in out
-
-
-def test_install_claude_merges_idempotently_with_backup(cli: Cli) -> None:
-    settings = cli.root / ".claude" / "settings.json"
-    existing = {"hooks": {"PostToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": "echo hi"}]}]},
-                "env": {"FOO": "bar"}, "model": "opus"}  # fmt: skip
-    settings.write_text(json.dumps(existing))
-    cli.ok("install-claude", "--mcp")
-    data = json.loads(settings.read_text())
-    assert data["model"] == "opus" and data["env"]["FOO"] == "bar"
-    assert data["env"]["CLAUDE_CODE_ENABLE_TODO_TOOLS"] == "1"
-    post = data["hooks"]["PostToolUse"]
-    assert {"matcher": "Bash", "hooks": [{"type": "command", "command": "echo hi"}]} in post
-    capture = next(g for g in post if g["matcher"] == "TaskCreate|TaskUpdate|TodoWrite")["hooks"][0]["command"]
-    assert capture == f"{Path(sys.executable).as_posix()} -m gittasks hook capture"  # runs whatever PATH Claude has
-    assert any(g["matcher"] == "Write|Edit|MultiEdit" for g in post)
-    start = data["hooks"]["SessionStart"]
-    assert start[0]["matcher"] == "startup|resume|clear|compact"
-    assert json.loads((cli.root / ".claude" / "settings.json.bak").read_text()) == existing
-    server = json.loads((cli.root / ".mcp.json").read_text())["mcpServers"]["gittasks"]
-    assert server == {"command": Path(sys.executable).as_posix(), "args": ["-m", "gittasks", "mcp"]}
-    assert "mcp__gittasks" in data["permissions"]["allow"] and data["enabledMcpjsonServers"] == ["gittasks"]
-    cli.ok("install-claude", "--mcp")
-    assert json.loads(settings.read_text()) == data
-    # a second install after a change keeps the first backup (the user's own file)
-    settings.write_text(json.dumps({**data, "model": "sonnet"}))
-    cli.ok("install-claude", "--mcp", "--no-env")
-    assert json.loads((cli.root / ".claude" / "settings.json.bak").read_text()) == existing
-    cli.ok("install-claude", "--remove")
-    removed = json.loads(settings.read_text())
-    assert removed == {**existing, "model": "sonnet"}  # hooks, env, permission and approval: exactly what was added
-    assert not (cli.root / ".mcp.json").exists()
-
-
-def test_install_claude_rewrites_bare_commands_and_keeps_a_users_env(cli: Cli) -> None:
-    settings = cli.root / ".claude" / "settings.json"
-    old_hook = {"type": "command", "command": "gittasks hook session-start"}
-    bare = {"env": {"CLAUDE_CODE_ENABLE_TODO_TOOLS": "1"},
-            "hooks": {"SessionStart": [{"matcher": "startup|resume|clear", "hooks": [old_hook]}]}}  # fmt: skip
-    settings.parent.mkdir(exist_ok=True)
-    settings.write_text(json.dumps(bare))
-    assert "PROBLEM" in cli.run("doctor").stdout  # a bare command runs only where gittasks is on Claude's PATH
-    cli.ok("install-claude")
-    data = json.loads(settings.read_text())
-    [group] = data["hooks"]["SessionStart"]
-    assert group["matcher"] == "startup|resume|clear|compact"
-    assert group["hooks"] == [
-        {"type": "command", "command": f"{Path(sys.executable).as_posix()} -m gittasks hook session-start"}
-    ]
-    # the hook runs with a PATH that has no gittasks on it, as Claude Code's may be
-    cli.create("Pending work")
-    proc = subprocess.run(["/bin/sh", "-c", group["hooks"][0]["command"]], cwd=cli.root, capture_output=True,
-                          text=True, input=json.dumps({"session_id": "s", "source": "startup", "cwd": str(cli.root)}),
-                          env={**os.environ, "PATH": "/usr/bin:/bin"})  # fmt: skip
-    assert proc.returncode == 0 and "Pending work" in proc.stdout, proc.stderr
-    assert "ok       Claude Code hooks start gittasks by its path" in cli.ok("doctor")
-    cli.ok("install-claude", "--remove")
-    assert json.loads(settings.read_text()) == {"env": {"CLAUDE_CODE_ENABLE_TODO_TOOLS": "1"}}  # the user's own env
-
-
-def test_install_claude_no_env_and_bad_settings(cli: Cli) -> None:
-    cli.ok("install-claude", "--no-env")
-    assert "env" not in json.loads((cli.root / ".claude" / "settings.json").read_text())
-    (cli.root / ".claude" / "settings.json").write_text("{ broken")
-    assert "not valid JSON" in cli.fail("install-claude")
-    assert (cli.root / ".claude" / "settings.json").read_text() == "{ broken"

@@ -38,12 +38,20 @@ def register(app: typer.Typer) -> None:
         mcp: Annotated[bool, typer.Option("--mcp", help="Also register the gittasks MCP server.")] = False,
         remove: Annotated[bool, typer.Option("--remove", help="Take out what install-claude added.")] = False,
     ) -> None:
-        """Write the gittasks hooks into .claude/settings.json (merging with what is there)."""
+        """Write the gittasks hooks into .claude/settings.json (merging with what is there) and the launcher they call,
+        .claude/gittasks-run; record this machine's gittasks in the clone's git config."""
         repo = find_repo(output.repo_option())
-        done = installer.remove(repo) if remove else installer.install(repo, env=not no_env, mcp=mcp)
-        for line in done:
+        result = installer.remove(repo) if remove else installer.install(repo, env=not no_env, mcp=mcp)
+        for line in result.done:
             output.echo(f"- {line}")
-        output.echo("nothing to do" if not done else "done; restart Claude Code sessions to pick it up")
+        if not result.done:
+            output.echo("nothing to do")
+        elif result.changed and not remove:
+            order = (installer.SETTINGS_PATH, installer.LAUNCHER_PATH, installer.MCP_PATH)
+            files = ", ".join(f for f in order if f in result.changed)
+            output.echo(f"done; commit {files} so that every clone has them; restart Claude Code sessions")
+        else:
+            output.echo("done; restart Claude Code sessions to pick it up")
 
     app.add_typer(hook_app, name="hook")
 
