@@ -29,6 +29,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "claude_commands": ("recover", "install-claude", "hook"),
     "mcp_command": ("mcp",),
     "board_command": ("board",),
+    "watch_command": ("watch",),
 }  # fmt: skip
 GLOBAL_OPTIONS_WITH_VALUE = ("--repo",)
 
