@@ -1,4 +1,4 @@
-"""What Claude Code's hook commands run: `gittasks hook capture` and `gittasks hook session-start`.
+"""What Claude Code's hook commands run: `gittasks hook capture`, `hook session-start` and `hook session-end`.
 
 `main.py` dispatches here before the CLI framework loads (a PostToolUse hook holds the session up until it returns);
 `gittasks --repo DIR hook ...` comes through the CLI to the same function. The payload is JSON on stdin. Parsing and
@@ -15,7 +15,7 @@ from typing import Any
 
 from gittasks.render import safe
 
-HOOKS = ("capture", "session-start")
+HOOKS = ("capture", "session-start", "session-end")
 
 
 def _payload() -> dict[str, Any]:
@@ -34,6 +34,7 @@ def _say(text: str) -> None:
 
 def main(name: str, repo: Path | None = None) -> int:
     """Run the hook `name` (one of HOOKS) on the payload on stdin; the exit code for Claude Code."""
+    from gittasks import autosync
     from gittasks.claude import hooks  # here, so that a bad payload costs no import
     from gittasks.cli import stdout_closed, utf8_streams
 
@@ -42,11 +43,16 @@ def main(name: str, repo: Path | None = None) -> int:
         payload = _payload()
         ws = hooks.workspace_for(payload, repo)
         notes: list[str] = []
+        text = None
         if name == "capture":
-            notes = hooks.capture(ws, payload).notes  # e.g. a task started while its blocker is open: a warning
-            text = None
+            captured = hooks.capture(ws, payload)
+            notes = captured.notes  # e.g. a task started while its blocker is open: a warning
+            text = hooks.hook_output(captured)  # JSON for the model: a task it started is held elsewhere
+        elif name == "session-end":
+            hooks.session_end(ws)
         else:
             text = hooks.session_start(ws)
+        autosync.after(ws)  # what this hook committed goes out in the background
         for line in [*ws.messages, *notes]:
             _say(f"gittasks: {line}")
         if text is not None:

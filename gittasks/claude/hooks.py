@@ -1,21 +1,23 @@
 """What Claude Code's hooks run: capture the native task tools into gittasks, and the session-start summary.
 
-`capture` turns one PostToolUse payload into one gittasks change (one local commit, never the network): a task
-tool's call the client reports as done, or an assistant's direct write of a task file. `session_start` syncs when a
-remote is set (bounded: the session does not wait long) and returns the recovery summary. Both are called by
+`capture` turns one PostToolUse payload into one gittasks change (one local commit; the background sync carries
+it): a task tool's call the client reports as done, or an assistant's direct write of a task file. `session_start`
+syncs when a remote is set (bounded: the session does not wait long) and returns the recovery summary;
+`session_end` starts the background sync of what the session left. Both are called by
 `claude/hook_main.py`, which turns a refusal into one line on stderr so that the session goes on.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from gittasks import document, ids, model, operations, recover, render, rules, sync, taskbranch
+from gittasks import autosync, claim, document, ids, model, operations, recover, render, rules, sync, taskbranch
 from gittasks.document import Document
 from gittasks.errors import GittasksError, UnknownId
 from gittasks.workspace import Outcome, Workspace
@@ -59,7 +61,6 @@ def capture_write(ws: Workspace, payload: dict[str, Any]) -> Outcome:
     rel = written_task_file(ws, payload)
     if rel is None or failure(payload.get("tool_response")) is not None:
         return Outcome(None)
-    ws.network_allowed = False
     try:
         ws.preflight()
     except GittasksError as exc:
@@ -87,12 +88,27 @@ def stale_after(ws: Workspace) -> timedelta:
 
 def session_start(ws: Workspace) -> str:
     """The SessionStart hook: a quick sync of the task commits when a remote is set (in a process of its own, ended
-    with all it started after SESSION_SYNC_TIMEOUT), then the recovery summary for the new session, which begins
-    with why the sync did not happen when it did not."""
+    with all it started after SESSION_SYNC_TIMEOUT), then the recovery summary for the new session. It begins with
+    why the sync did not happen when it did not (then the background sync tries again), and says what waits to be
+    pushed and what the sync brought in that needs a look (conflicts)."""
     why = sync.run_in_subprocess(ws.repo.root, SESSION_SYNC_TIMEOUT, tasks_only=True) if ws.repo.remotes() else None
+    if why is not None:
+        autosync.request(ws)  # changes left unpushed by an earlier session go out once the remote answers
     doc = ws.load()
     text = recover.as_text(doc, ws.machine, rules.utc_now(), stale_after(ws))
-    return text if why is None else f"gittasks: {render.safe(why)}; this list may be out of date.\n{text}"
+    head = [f"gittasks: {render.safe(why)}; this list may be out of date."] if why is not None else []
+    standing = render.sync_standing(autosync.standing(ws), brief=True)
+    if standing is not None:
+        head.append(f"gittasks: {standing}")
+    return "\n".join([*head, text])
+
+
+def session_end(ws: Workspace) -> None:
+    """The SessionEnd hook: commit an edit of the task files still pending, then make sure the session's changes
+    are on their way: a background sync, detached (Claude Code ends what a SessionEnd hook waits on within moments,
+    so this hook waits for no network step)."""
+    ws.preflight()
+    autosync.request(ws)
 
 
 def _get(data: dict[str, Any], *names: str) -> Any:
@@ -274,8 +290,8 @@ def capture(ws: Workspace, payload: dict[str, Any]) -> Outcome:
         raise NotRecorded(f"Claude Code reports the {tool} as failed ({reason}); nothing recorded")
     where = Session(ws.machine, str(payload.get("session_id") or "unknown-session"),
                     os.environ.get(SHARED_LIST_VARIABLE) or None)  # fmt: skip
-    ws.network_allowed = False  # the capture hook commits locally and never touches the network
     ws.via = "claude-hook"
+    held: list[str] = []  # what the model is told: a task it started is held by another machine or session
 
     def run(doc: Document, change: model.Change) -> Any:
         def resolve(native: str) -> str:
@@ -294,10 +310,18 @@ def capture(ws: Workspace, payload: dict[str, Any]) -> Outcome:
             if tool_input.get("status") == "deleted":
                 change.action = "delete"
                 return model.delete_task(doc, tid, change)
-            was = model.task_index(doc)[tid].get("status", rules.PENDING)
-            operations.apply_edit(doc, tid, _edit_from(tool_input), change, resolve)
+            before = model.task_index(doc)[tid]
+            was = before.get("status", rules.PENDING)
+            edit = _edit_from(tool_input)
+            me = claim.Claimant(ws.machine, None, where.session)
+            other = claim.held_elsewhere(before, me) if edit.status == rules.IN_PROGRESS else None
+            operations.apply_edit(doc, tid, edit, change, resolve)
             task = model.task_index(doc)[tid]
             change.action = operations.status_action(was, task.get("status", rules.PENDING))
+            if task.get("status") == rules.IN_PROGRESS and other is not None:
+                held.append(held_message(task, other, me))  # the native tool did it already: the model is told
+            elif task.get("status") == rules.IN_PROGRESS and was != rules.IN_PROGRESS:
+                claim.mark(task, me, change)  # this session's start, recorded as a claim that sync carries
             return task
         todos = tool_input.get("todos")
         if not isinstance(todos, list):
@@ -306,7 +330,35 @@ def capture(ws: Workspace, payload: dict[str, Any]) -> Outcome:
         change.action = "todowrite"
         return reconcile_todos(doc, todos, change, where, old if isinstance(old, list) else None)
 
-    return operations.change(ws, "update", run)
+    outcome = operations.change(ws, "update", run)
+    return Captured(outcome.commit, outcome.touched, outcome.notes, outcome.value, context=held)
+
+
+@dataclass
+class Captured(Outcome):
+    """A capture's outcome and what the model should be told about it (`context`: PostToolUse additionalContext)."""
+
+    context: list[str] = dataclasses.field(default_factory=list)
+
+
+def held_message(task: dict[str, Any], other: claim.Holder, me: claim.Claimant) -> str:
+    """What the model is told when its own tool started a task that another machine or session holds."""
+    tid = render.safe(task["id"])
+    return (
+        f"gittasks: task {tid} ({render.safe(task.get('subject', ''))}) is already in progress "
+        f"{claim.describe(other, me)}: another agent holds it. Do not work on it in parallel: pick another task "
+        f"(`gittasks ready`) or ask the user; `gittasks start {tid} --force` takes it over."
+    )
+
+
+def hook_output(outcome: Outcome) -> str | None:
+    """The capture hook's JSON for Claude Code on stdout, None when there is nothing to tell the model: a PostToolUse
+    hook's `hookSpecificOutput.additionalContext` reaches the model (plain stdout does not; `decision: block` would
+    show the user a blocking error although nothing was blocked)."""
+    context = outcome.context if isinstance(outcome, Captured) else []
+    if not context:
+        return None
+    return json.dumps({"hookSpecificOutput": {"hookEventName": "PostToolUse", "additionalContext": "\n".join(context)}})
 
 
 def _todo_content(item: Any) -> str | None:

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from gittasks import document, operations, rules, sync
+from gittasks import claim, document, operations, rules, sync
 from gittasks.cli.version import installed_version
-from gittasks.errors import GittasksError
+from gittasks.errors import GittasksError, UnknownId
 from gittasks.workspace import Outcome, Workspace
 
 SERVER_NAME = "gittasks"
@@ -73,12 +73,23 @@ class TaskTools:
         self.start = (repo or Path.cwd()).resolve()
         self.lock = threading.Lock()
         self.notes: list[str] = []
+        self.opened: list[Workspace] = []  # this call's: a background sync for what it committed (`done`)
 
     def workspace(self) -> Workspace:
         # A fresh workspace per call: each call runs the preflight (an edit made meanwhile is committed first).
         ws = Workspace.open(self.start)
         ws.via = "mcp"
+        self.opened.append(ws)
         return ws
+
+    def done(self) -> None:
+        """The end of a call: start the background sync of what it committed (`autosync.after`)."""
+        if any(ws.to_push for ws in self.opened):
+            from gittasks import autosync
+
+            for ws in self.opened:
+                autosync.after(ws)
+        self.opened.clear()
 
     def _finish(self, ws: Workspace, outcome: Outcome | None = None) -> None:
         self.notes += [*ws.messages, *(outcome.notes if outcome else [])]
@@ -168,8 +179,13 @@ class TaskTools:
         )
         if result is not None:  # an agent's result: its status decides, unless the call gives one
             edit = operations.result_edit(result, edit, status_from_result=status is None)
-        self._check_reopen(ws, given, edit)
-        done = operations.update(ws, given, edit)
+        if status == rules.IN_PROGRESS and not reopen:  # a start: claimed on the remote when one is set
+            with contextlib.suppress(UnknownId):  # a task made on another machine: the claim's fetch brings it
+                self._check_reopen(ws, given, edit)
+            done = claim.start(ws, given, edit, force_hint="force=true")
+        else:
+            self._check_reopen(ws, given, edit)
+            done = operations.update(ws, given, edit)
         self._finish(ws, done)
         if done.commit is None:
             self.notes.append("nothing to change")
@@ -232,8 +248,10 @@ class TaskTools:
         return entries
 
     def sync_status(self) -> dict[str, Any]:
+        from gittasks import autosync
+
         ws = self.workspace()
-        info = sync.status(ws)
+        info = autosync.status(ws)
         self._finish(ws)
         return info
 
@@ -368,7 +386,9 @@ TOOLS: tuple[Tool, ...] = (
         "result: an agent's result object ({status, outcome, files_created, files_modified, ...}) taken into the task: "
         "status success completes it, partial keeps it in progress, failed blocks it (with its blocker, reason or "
         "error), unless the call gives a status; lists are appended to the context's, other keys set in it. A task "
-        "whose blockers are not all completed is not started (nor completed) unless force=true.",
+        "whose blockers are not all completed is not started (nor completed) unless force=true. With a remote, status "
+        "in_progress claims the task there: refused while another machine has it in progress (force=true takes it "
+        "over).",
         UPDATES,
         {
             **_ID,
@@ -473,6 +493,8 @@ class Server:
                 return _content(str(exc), [], error=True)
             except OSError as exc:
                 return _content(f"{exc.strerror or exc}: {exc.filename or ''}; nothing was changed", [], error=True)
+            finally:
+                self.tools.done()
             return _content(value, self.tools.notes)
 
     def handle(self, message: Any) -> dict[str, Any] | None:

@@ -80,6 +80,15 @@ def update(given: str, as_json: bool, edit: Any) -> None:
     report(ws, outcome, as_json, outcome.value)
 
 
+def start(given: str, as_json: bool, edit: operations.Edit) -> None:
+    """`start`: the task in progress, claimed on the remote when one is set (`claim.start`)."""
+    from gittasks import claim  # (the claim and the sync modules it uses: a start pays for them, the reads do not)
+
+    ws = output.workspace()
+    outcome = claim.start(ws, given, edit)
+    report(ws, outcome, as_json, outcome.value)
+
+
 def create(
     subject: str,
     *,

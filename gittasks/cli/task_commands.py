@@ -108,8 +108,10 @@ def register(app: typer.Typer) -> None:
         force: ForceOpt = False,
         as_json: JsonOpt = False,
     ) -> None:
-        """Mark a task in progress (refused while a blocker is not completed, unless --force)."""
-        task_actions.update(task_id, as_json, operations.Edit(status=rules.IN_PROGRESS, owner=owner, force=force))
+        """Mark a task in progress (refused while a blocker is not completed, unless --force). With a remote, the
+        start is claimed there: refused while another machine or session has the task in progress (--force takes it
+        over)."""
+        task_actions.start(task_id, as_json, operations.Edit(status=rules.IN_PROGRESS, owner=owner, force=force))
 
     @app.command()
     def done(
