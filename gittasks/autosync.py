@@ -268,6 +268,41 @@ def load_state(common: Path) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def status(ws: Workspace) -> dict[str, Any]:
+    """`sync.status` (this clone against its remote, its tasks and conflicts) with the background sync's part."""
+    from gittasks import sync
+
+    info = sync.status(ws)
+    info.update(background(ws, info["last_sync"]))
+    return info
+
+
+def standing(ws: Workspace) -> dict[str, Any]:
+    """`sync.standing` (read from git's files alone: nothing brought in) with the background sync's part."""
+    from gittasks import sync
+
+    info = sync.standing(ws)
+    info.update(background(ws, info["last_sync"]))
+    return info
+
+
+def background(ws: Workspace, last_sync: str | None) -> dict[str, Any]:
+    """The background sync's part of the status: on or off, running now, and why its last attempt failed (when it
+    failed after the last sync that got through: a later `gittasks sync` settles it)."""
+    state = load_state(ws.repo.common_dir)
+    failed = state.get("error") if isinstance(state.get("error"), str) else None
+    last_attempt = state.get("last_attempt")
+    if failed and last_sync and isinstance(last_attempt, str) and last_attempt < last_sync:
+        failed = None
+    return {
+        "autosync": enabled(ws),
+        "autosync_running": running(ws.repo.common_dir),
+        "push_error": failed,
+        "push_error_kind": state.get("kind") if failed else None,
+        "failing_since": state.get("failing_since") if failed else None,
+    }
+
+
 def running(common: Path) -> bool:
     """Is a background sync running for this repository now?"""
     probe = store.try_hold(common / RUNNER_LOCK)

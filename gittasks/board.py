@@ -110,6 +110,7 @@ class Board:
     agents: list[Lane]
     options: dict[str, list[str]]
     counts: dict[str, int]
+    standing: str = ""  # where this clone stands with its remote (`render.sync_standing`)
 
 
 def _text(value: Any) -> str:
@@ -348,6 +349,7 @@ def build(
     entries: Iterable[dict[str, Any]],
     now: datetime,
     title: str = "gittasks board",
+    standing: str = "",
 ) -> Board:
     """The page's data: cards per status column, the archived ones, the graph, conflicts, timelines, filters."""
     per_task: dict[str, int] = defaultdict(int)
@@ -394,6 +396,7 @@ def build(
         agents=agents,
         options=options,
         counts={"tasks": len(cards), "archived": len(old), "open": open_count, "edges": len(edges)},
+        standing=standing,
     )
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gittasks import board, history, rules, taskbranch, taskset
+from gittasks import autosync, board, history, render, rules, taskbranch, taskset
 from gittasks.errors import GittasksError
 from gittasks.workspace import Workspace
 
@@ -40,7 +40,8 @@ def page(ws: Workspace, *, live: bool = False) -> tuple[str, str]:
     ]
     entries = history.status_log(ws.repo, rev) if rev else []
     title = f"gittasks board · {ws.repo.root.name}"
-    data = board.build(active, archived, list(folded.get("conflicts") or []), entries, rules.utc_now(), title)
+    standing = render.sync_standing(autosync.standing(ws)) or ""
+    data = board.build(active, archived, list(folded.get("conflicts") or []), entries, rules.utc_now(), title, standing)
     return tip, board.html(data, live=live, version=tip)
 
 

@@ -474,9 +474,9 @@ def task_detail(task: dict[str, Any], conflicts: list[dict[str, Any]] | None = N
 
 
 def sync_standing(info: dict[str, Any], *, brief: bool = False) -> str | None:
-    """Where this clone stands with its remote, in one line (from `sync.status`): the changes waiting to be pushed,
-    why the last background push failed, since when the list was last in step. `brief` (the session-start summary):
-    None when nothing waits and nothing failed."""
+    """Where this clone stands with its remote, in one line (from `autosync.standing`): the changes waiting to be
+    pushed, why the last background push failed, since when the list was last in step. `brief` (the session-start
+    summary): None when nothing waits and nothing failed."""
     remote = info.get("remote")
     if remote is None:
         return None

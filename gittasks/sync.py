@@ -445,23 +445,27 @@ def load_state(repo: Repo) -> dict[str, Any]:
 
 def status(ws: Workspace) -> dict[str, Any]:
     """Ahead/behind the remote-tracking branch (as of the last fetch), last sync time, open conflicts."""
-    repo = ws.repo
     doc = ws.load()
-    out: dict[str, Any] = {
+    return {
         "machine": ws.machine,
         "layout": ws.layout,
+        **standing(ws),
+        "conflicts": len(doc.get("conflicts") or []),
+        "tasks": len(doc["tasks"]),
+    }
+
+
+def standing(ws: Workspace) -> dict[str, Any]:
+    """Where this clone stands with its remote, read from git's refs and the sync's state files alone (nothing is
+    brought in or committed: the board reads it): the remote, ahead/behind as of the last fetch, the last sync that
+    got through."""
+    repo = ws.repo
+    out: dict[str, Any] = {
         "remote": None,
         "branch": repo.branch() if ws.inline else ws.branch,
         "ahead": None,
         "behind": None,
         "last_sync": load_state(repo).get("last_sync"),
-        "conflicts": len(doc.get("conflicts") or []),
-        "tasks": len(doc["tasks"]),
-        "autosync": False,
-        "autosync_running": False,
-        "push_error": None,
-        "push_error_kind": None,
-        "failing_since": None,
     }
     try:
         name, branch, _ = pick_remote(ws, None)
@@ -475,30 +479,10 @@ def status(ws: Workspace) -> dict[str, Any]:
         out["ahead"], out["behind"] = repo.ahead_behind(local, known)
     elif local:
         out["ahead"], out["behind"] = repo.count(local), 0
-    out.update(_background(ws, out["last_sync"]))
     return out
 
 
-def _background(ws: Workspace, last_sync: str | None) -> dict[str, Any]:
-    """The background sync's part of the status: on or off, running now, and why its last attempt failed (when it
-    failed after the last sync that got through: a later `gittasks sync` settles it)."""
-    from gittasks import autosync
-
-    state = autosync.load_state(ws.repo.common_dir)
-    failed = state.get("error") if isinstance(state.get("error"), str) else None
-    last_attempt = state.get("last_attempt")
-    if failed and last_sync and isinstance(last_attempt, str) and last_attempt < last_sync:
-        failed = None
-    return {
-        "autosync": autosync.enabled(ws),
-        "autosync_running": autosync.running(ws.repo.common_dir),
-        "push_error": failed,
-        "push_error_kind": state.get("kind") if failed else None,
-        "failing_since": state.get("failing_since") if failed else None,
-    }
-
-
-__all__ = ["GitError", "SyncFailed", "SyncOutcome", "status", "sync"]
+__all__ = ["GitError", "SyncFailed", "SyncOutcome", "standing", "status", "sync"]
 
 
 def network_timeout(ws: Workspace) -> float:

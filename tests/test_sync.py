@@ -298,8 +298,8 @@ def test_autosync_pushes_in_the_background(two: tuple[Cli, Cli], bare_remote: Pa
     import time
 
     a, _ = two
-    git(a.root, "config", "gittasks.autosync", "true")
-    a.create("pushed by itself")
+    git(a.root, "config", "gittasks.autosync", "true")  # (inline: off unless set)
+    a.ok("create", "pushed by itself", env={"GITTASKS_AUTOSYNC": ""})
     for _ in range(100):
         if git(bare_remote, "rev-parse", "main") == a.head():
             break

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
+from gittasks import autosync, render, rules
 from gittasks import conflicts as conflicts_module
-from gittasks import render, rules
 from gittasks import sync as sync_module
 from gittasks.cli import output
 from gittasks.errors import GittasksError
@@ -73,7 +73,7 @@ def register(app: typer.Typer) -> None:
     def status(as_json: JsonOpt = False) -> None:
         """Ahead/behind the remote, last sync, open conflicts."""
         ws = output.workspace()
-        info = sync_module.status(ws)
+        info = autosync.status(ws)
         output.flush_messages(ws)
         if as_json:
             output.emit_json(info)
