@@ -19,6 +19,8 @@ to the summary file (JSON lines: figure, value, unit, target, verdict). The figu
  9. 100,000 archived tasks change nothing on the active commands: big / empty archive <= 1.25x (archive_scale.py)
 10. for information: `python -I -S -c pass` and `python -c pass` on gittasks' interpreter (timed here, 15
     interleaved runs): the interpreter's own floor.
+11. what autosync adds to `create` and to a hook capture: a few ms at most (autosync.py)
+12. a change in the file of a clone running `watch`: within the interval + 1 s (watch_latency.py)
 
 Then prints ONE table: the issue's number, the figure, the measured value, the target and PASS/OVER (or why there is
 none), with the load average before and after, the date and the total time. `--quick` runs every bench with few
@@ -59,6 +61,8 @@ BENCHES: list[tuple[str, str, list[str], list[str]]] = [
     ("mcp_start", "7", [], QUICK),
     ("scale", "8", [], ["--runs", "2", "--warmups", "1", "--sizes", "2000,5000"]),
     ("archive_scale", "9", [], QUICK),
+    ("autosync", "11", [], QUICK),
+    ("watch_latency", "12", [], ["--runs", "3", "--warmups", "1", "--interval", "1"]),
 ]
 
 
