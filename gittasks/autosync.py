@@ -42,6 +42,8 @@ MAX_DELAY = 30.0  # the back-off's cap
 RETRY_WINDOW = 600.0  # seconds a runner keeps trying after the first failure; then the next change starts again
 HOLD_TRIES = 10  # a runner's tries for the runner lock, 20 ms apart
 POLL = 0.25  # how often a waiting runner looks for a new change
+LAST_MARK = " last"  # ends a request made when a session ended: no pulls after it
+RETRIED = ("offline", "credentials", "refused")  # what may mend by itself; anything else waits for a person
 PULL_INTERVAL = 20.0  # seconds between pulls while the runner lingers (`gittasks.pullInterval`)
 LINGER = 300.0  # seconds after the last change that the runner keeps pulling: a session at work hears the others
 
@@ -69,14 +71,17 @@ def after(ws: Workspace) -> None:
         request(ws)
 
 
-def request(ws: Workspace) -> bool:
+def request(ws: Workspace, *, last: bool = False) -> bool:
     """Ask for a background sync of `ws` (call after a change committed): note the request and start a runner
-    unless one is running. True when this call started one. Never raises: a change is done whatever happens here."""
+    unless one is running. True when this call started one. `last`: nobody is at work here any more (a session
+    ended), so the runner ends once it has synced instead of lingering to pull. Never raises: a change is done
+    whatever happens here."""
     try:
         if not enabled(ws):
             return False
         common = ws.repo.common_dir
-        store.write_atomic(common / REQUEST_FILE, os.urandom(8).hex().encode("ascii"))
+        note = os.urandom(8).hex() + (LAST_MARK if last else "")
+        store.write_atomic(common / REQUEST_FILE, note.encode("ascii"))
         probe = store.try_hold(common / RUNNER_LOCK)
         if probe is None:
             return False  # a runner holds it: it reads the new request before it ends
@@ -148,7 +153,7 @@ def run(
             if _read_request(common) != seen:
                 quiet_since = time.monotonic()
                 continue  # a change came in while it ran: once more
-            if every and time.monotonic() - quiet_since < LINGER:
+            if every and time.monotonic() - quiet_since < LINGER and not seen.endswith(LAST_MARK.encode()):
                 if _wait_for_change(common, seen, every, sleep):
                     quiet_since = time.monotonic()
                 continue  # a pull, or the new change
@@ -203,8 +208,8 @@ def _until_done(
         record_start(common)
         result = attempt(ws)
         record(common, result)
-        if result.ok:
-            return result
+        if result.ok or result.kind not in RETRIED or not common.is_dir():
+            return result  # (a repository deleted meanwhile, a file to fix: trying again would not help)
         now = time.monotonic()
         first_failure = first_failure if first_failure is not None else now
         if now - first_failure >= window:

@@ -184,6 +184,17 @@ class Workspace:
     def inline(self) -> bool:
         return self.layout == INLINE
 
+    def set_up(self) -> bool:
+        """Does this repository keep a gittasks list (a task branch here or on a remote, a work tree gittasks wrote,
+        a configured layout, a list on the current branch)? Read from git's files; nothing is set up by asking."""
+        return (
+            (self.setting("layout") or "").strip().lower() in (BRANCH, INLINE)
+            or taskbranch.load_state(self.repo.git_dir) is not None
+            or self.task_branch_tip() is not None
+            or self.remote_task_branch() is not None
+            or (self.repo.head_from_files() is not None and self.repo.show("HEAD", rules.ACTIVE_PATH) is not None)
+        )
+
     def task_branch_tip(self) -> str | None:
         return self.repo.ref(self.branch_ref)
 
@@ -363,21 +374,30 @@ class Workspace:
                         ours[rel] = base[rel]
             edited = not same_files(ours, base) if base is not None else bool(current) and not same_files(ours, theirs)
             result = theirs
+            said: str | None = None
             if edited:
-                result = self._merge_edit(base, self._stamp_edit(base, ours), theirs)
+                held = self._git_holds_task_file()
+                if held is None:
+                    result = self._merge_edit(base, self._stamp_edit(base, ours), theirs)
+                else:
+                    result, said = self._merge_git_copy(held, base, ours, theirs)
                 if not same_files(result, theirs):
                     ids, subjects = self._changed_ids(theirs, result)
                     stamp = rules.format_stamp(rules.utc_now())
-                    message = trailers.message("external-edit", ids, subjects, self.machine, stamp)
+                    title = "tasks from git's copy of the task file" if held and held[0] != "stopped" else None
+                    message = trailers.message("external-edit", ids, subjects, self.machine, stamp, title=title)
                     changes: dict[str, bytes | None] = {rel: None for rel in theirs if rel not in result}
                     changes.update({rel: data for rel, data in result.items() if theirs.get(rel) != data})
                     commit = self._branch_commit(tip, changes, message)
                     if commit is None:
                         continue
                     tip = commit
-                    self.messages.append(
-                        f"committed an edit made outside gittasks ({len(ids)} task(s)) as its own commit"
-                    )
+                    if said is None:
+                        self.messages.append(
+                            f"committed an edit made outside gittasks ({len(ids)} task(s)) as its own commit"
+                        )
+                if said is not None:
+                    self.messages.append(said)
             settled = self._settle_duplicates(result, base)
             if settled is not None:
                 changes, message = settled
@@ -389,6 +409,78 @@ class Workspace:
             self._write_worktree(current, result, tip)
             return
         raise BranchMoved(f"the task branch {self.branch} kept moving while gittasks read it; run the command again")
+
+    def _git_holds_task_file(self) -> tuple[str, str | None] | None:
+        """(own-branch layout) Did git, not a user, write the work-tree task files? ('unmerged', operation) when the
+        index holds an unmerged task file (a merge, rebase, cherry-pick or stash pop stopped on it), ('tracked',
+        operation) when the index tracks one (the code branch still carries it), ('stopped', operation) when a merge,
+        rebase or cherry-pick is stopped; None otherwise. Such a copy is never an edit that deletes tasks."""
+        operation = self.repo.operation_in_progress()
+        listed = self.repo.out("ls-files", "-s", "-z", "--", *TASK_PATHS).split("\0")
+        stages = {entry.split("\t", 1)[0].split(" ")[-1] for entry in listed if "\t" in entry}
+        if stages - {"0"}:
+            return "unmerged", operation
+        if stages:
+            return "tracked", operation
+        return ("stopped", operation) if operation in ("merge", "rebase", "cherry-pick", "revert") else None
+
+    def _merge_git_copy(
+        self,
+        held: tuple[str, str | None],
+        base: dict[str, bytes] | None,
+        ours: dict[str, bytes],
+        theirs: dict[str, bytes],
+    ) -> tuple[dict[str, bytes], str | None]:
+        """The task files of a copy git wrote (`_git_holds_task_file`) merged with the branch `theirs` by the one merge
+        function, none deleted: the tasks it has that the branch lacks come in, those it lacks stay. Its base is the
+        version it descends from (the index's stage 1 of a stopped merge; for a copy that is merely tracked none is
+        known, so the branch's version of a task both hold wins). Also the line saying what happened, if any."""
+        kind, operation = held
+        arg = shlex.quote(rules.ACTIVE_PATH)
+        finish = f" and `git {operation} --continue`" if operation in ("merge", "rebase", "cherry-pick", "revert") else ""
+        origin: dict[str, bytes] | None = base
+        if kind == "unmerged":
+            staged = {rel: self.repo.show(":1", rel) for rel in ours if taskbranch.is_task_path(rel)}
+            origin = {rel: data for rel, data in staged.items() if data is not None} or None
+        elif kind == "tracked":
+            origin = None
+        try:
+            keeping = self._keeping_base(origin, ours, theirs)
+            copy = self._stamp_edit(base, ours) if kind == "stopped" else ours
+            result = self._merge_edit(keeping, copy, theirs)
+        except DocumentError:
+            if kind == "stopped":
+                raise  # an edit made during the stopped operation: refused with the file's own message
+            where = "a stopped git operation" if kind == "unmerged" else "the index"
+            return dict(theirs), (
+                f"{rules.ACTIVE_PATH} held a copy written by git ({where}) that is not a valid task list; it was set "
+                f"aside (git keeps it in the index) and the file written again from the branch {self.branch}; "
+                f"`git rm --cached {arg}`{finish} stops the code branch tracking it"
+            )
+        if kind == "stopped":
+            return result, None
+        why = "a stopped git operation left" if kind == "unmerged" else "the index tracks"
+        return result, (
+            f"{why} an older copy of {rules.ACTIVE_PATH} from the code branch: its tasks were merged into the "
+            f"branch {self.branch} (none deleted) and the file written again from it; finish with "
+            f"`git rm --cached {arg}`{finish}"
+        )
+
+    @staticmethod
+    def _keeping_base(
+        origin: dict[str, bytes] | None, ours: dict[str, bytes], theirs: dict[str, bytes]
+    ) -> dict[str, bytes]:
+        """A merge base under which `ours` deletes no task: `origin` cut to the tasks `ours` holds, or when there is
+        no origin, `ours` cut to the tasks `theirs` holds (a task both hold then takes `theirs`'s version)."""
+        kept = set(taskset.task_map(taskset.fold(ours).doc))
+        if origin is None:
+            source, kept = ours, kept & set(taskset.task_map(taskset.fold(theirs).doc))
+        else:
+            source = origin
+        folded = taskset.fold(source)
+        doc = {**folded.doc, "tasks": [t for t in folded.doc["tasks"] if t["id"] in kept]}
+        doc.pop("conflicts", None)
+        return {**taskset.split(doc), **folded.work_items}
 
     def _settle_duplicates(
         self, files: dict[str, bytes], base: dict[str, bytes] | None

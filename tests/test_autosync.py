@@ -397,3 +397,27 @@ def test_a_runner_killed_at_random_points_loses_nothing_and_leaves_no_lock(pair:
     for subject in made + [f"desktop {i}" for i in range(8)]:
         assert subjects.count(subject) == 1, (subject, subjects)
     assert sorted(t["subject"] for t in a.doc()["tasks"]) == sorted(t["subject"] for t in b.doc()["tasks"])
+
+
+def test_a_session_end_sync_does_not_linger(pair: tuple[Cli, Cli]) -> None:
+    a, _ = pair
+    git(a.root, "config", "--unset", "gittasks.pullInterval")  # the default: a runner after a change lingers
+    payload_end = {"hook_event_name": "SessionEnd", "reason": "exit", "cwd": str(a.root)}
+    assert hook(a, "session-end", payload_end, env=UNSET).returncode == 0
+    state = settled(a, timeout=10)  # ends once synced: nobody is at work here any more
+    assert "last_ok" in state, state
+
+
+def test_a_failure_no_retry_can_mend_is_not_retried(make_repo: Callable[..., Path]) -> None:
+    root = make_repo()
+    init_repo(root, inline=False)
+    ws = Workspace.open(root)
+    tried: list[int] = []
+
+    def attempt(_ws: Workspace) -> autosync.Attempt:
+        tried.append(1)
+        return autosync.Attempt(False, "error", "a task file to fix here first")
+
+    autosync.run(ws, attempt, sleep=lambda _s: None)
+    assert tried == [1]
+    assert autosync.load_state(ws.repo.common_dir)["kind"] == "error"

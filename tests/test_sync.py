@@ -299,6 +299,7 @@ def test_autosync_pushes_in_the_background(two: tuple[Cli, Cli], bare_remote: Pa
 
     a, _ = two
     git(a.root, "config", "gittasks.autosync", "true")  # (inline: off unless set)
+    git(a.root, "config", "gittasks.pullInterval", "0")  # the runner ends once it has pushed
     a.ok("create", "pushed by itself", env={"GITTASKS_AUTOSYNC": ""})
     for _ in range(100):
         if git(bare_remote, "rev-parse", "main") == a.head():

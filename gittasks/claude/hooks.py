@@ -9,6 +9,7 @@ syncs when a remote is set (bounded: the session does not wait long) and returns
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -28,6 +29,7 @@ LINK_KEY = "gittasks_id"  # TaskCreate metadata naming the gittasks task a new s
 TASK_TOOLS = ("TaskCreate", "TaskUpdate", "TodoWrite")
 WRITE_TOOLS = ("Write", "Edit", "MultiEdit")  # the assistant's own file writes: a task file's is committed at once
 SHARED_LIST_VARIABLE = "CLAUDE_CODE_TASK_LIST_ID"  # sessions that share one native task list
+PROJECT_VARIABLE = "CLAUDE_PROJECT_DIR"  # the folder Claude Code was started in, set for every hook
 
 
 class NotRecorded(GittasksError):
@@ -71,10 +73,35 @@ def capture_write(ws: Workspace, payload: dict[str, Any]) -> Outcome:
 SESSION_SYNC_TIMEOUT = 8.0  # seconds the session-start hook waits for its sync
 
 
-def workspace_for(payload: dict[str, Any], default: Path | None = None) -> Workspace:
-    """The workspace a hook payload is about: its `cwd` (the session's folder), else `default`."""
+class NotSetUp(GittasksError):
+    """The repository a hook serves keeps no gittasks list: a hook never sets one up as a side effect."""
+
+
+def workspace_for(payload: dict[str, Any], given: Path | None = None) -> Workspace:
+    """The repository a hook serves, as its user expects: the one `--repo` names; else the project Claude Code was
+    started in (`CLAUDE_PROJECT_DIR`); else the session's folder (the payload's `cwd`). A checkout the session only
+    went into (a vendored repository, a submodule, a sibling project) is not it. Refused (NotSetUp) when that
+    repository keeps no gittasks list."""
     cwd = payload.get("cwd")
-    return Workspace.open(Path(cwd) if isinstance(cwd, str) and cwd else default)
+    if given is not None:
+        ws = Workspace.open(given)
+    else:
+        ws = _open_first([f for f in (os.environ.get(PROJECT_VARIABLE), cwd) if isinstance(f, str) and f])
+    if not ws.set_up():
+        raise NotSetUp(
+            f"gittasks is not set up in {render.safe(str(ws.repo.root))}, so nothing was recorded; run `gittasks init` "
+            "there to keep its tasks"
+        )
+    return ws
+
+
+def _open_first(folders: list[str]) -> Workspace:
+    """The first of `folders` inside a git work tree; the last one's refusal when none is (no folder: the current
+    one)."""
+    for folder in folders[:-1]:
+        with contextlib.suppress(GittasksError):
+            return Workspace.open(Path(folder))
+    return Workspace.open(Path(folders[-1]) if folders else None)
 
 
 def stale_after(ws: Workspace) -> timedelta:
@@ -108,7 +135,8 @@ def session_end(ws: Workspace) -> None:
     are on their way: a background sync, detached (Claude Code ends what a SessionEnd hook waits on within moments,
     so this hook waits for no network step)."""
     ws.preflight()
-    autosync.request(ws)
+    ws.to_push = False  # (the request below covers what the preflight committed)
+    autosync.request(ws, last=True)
 
 
 def _get(data: dict[str, Any], *names: str) -> Any:

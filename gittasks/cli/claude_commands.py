@@ -1,4 +1,5 @@
-"""Session commands: recover, install-claude, and what Claude Code's hooks run (hook capture, hook session-start)."""
+"""Session commands: recover, install-claude, and what Claude Code's hooks run (hook capture, session-start,
+session-end)."""
 
 from __future__ import annotations
 
@@ -66,3 +67,9 @@ def hook_capture() -> None:
 def hook_session_start() -> None:
     """SessionStart hook: a quick sync when a remote is set, then the recovery summary on stdout."""
     raise typer.Exit(hook_main.main("session-start", output.repo_option()))
+
+
+@hook_app.command("session-end")
+def hook_session_end() -> None:
+    """SessionEnd hook: commit a pending edit of the task files, then start the background sync (detached)."""
+    raise typer.Exit(hook_main.main("session-end", output.repo_option()))
