@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from gittasks import rules, sync, trailers
+from gittasks import render, rules, sync, trailers
 from gittasks.errors import GittasksError
 from gittasks.git import GitError, Repo
 from gittasks.trailers import one_line
@@ -76,7 +76,8 @@ class Change:
 class Notice:
     """Not a change: `offline` (the first round that could not sync, with why), `online` (the first that could
     again), `more` (how many changes of a round were left out after MAX_CHANGES), `message` (a notice of the sync,
-    such as the merge driver registered again)."""
+    such as the merge driver registered again), `conflict` (a conflict the round's merge recorded: two machines set
+    one field differently)."""
 
     kind: str
     text: str
@@ -145,8 +146,10 @@ class Watch:
         failed: str | None = None
         offline = False
         pushed = False
+        recorded: list[dict[str, Any]] = []
         try:
-            pushed = sync.sync(ws, self.remote).pushed
+            outcome = sync.sync(ws, self.remote)
+            pushed, recorded = outcome.pushed, outcome.conflicts
         except sync.SyncFailed as exc:
             failed, offline = str(exc), exc.kind == "offline"
         except GittasksError as exc:
@@ -161,6 +164,7 @@ class Watch:
                 changes = incoming_changes(ws.repo, self.seen, after, machine, before)
             self.seen = after
         events: list[Event] = [*notes, *changes[:MAX_CHANGES]]
+        events += [Notice("conflict", f"conflict recorded: {render.conflict_line(r)}") for r in recorded]
         if len(changes) > MAX_CHANGES:
             more = len(changes) - MAX_CHANGES
             text = f"and {more} more changes by other machines (`gittasks log --limit {len(changes)}`)"

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from helpers import Cli, git, init_repo
@@ -140,14 +140,34 @@ def _door_mcp(a: Cli, subject: str) -> None:
 DOORS = {"cli": _door_cli, "capture": _door_capture, "direct-write": _door_direct_write, "mcp": _door_mcp}
 
 
+@pytest.fixture(params=["own-branch", "inline"])
+def layout_pair(request: pytest.FixtureRequest, make_repo: Callable[..., Path], bare_remote: Path) -> tuple[Cli, Cli]:
+    """Two workstations of one remote in either layout (inline: autosync turned on, as it is off there by default)."""
+    if request.param == "own-branch":
+        return cast(tuple[Cli, Cli], request.getfixturevalue("pair"))
+    a = init_repo(make_repo("a"), "laptop", inline=True)
+    git(a.root, "remote", "add", "origin", str(bare_remote))
+    a.ok("sync")
+    git(a.root, "config", "gittasks.pullInterval", "0")
+    git(a.root, "config", "gittasks.autosync", "true")
+    b_root = bare_remote.parent / "b"
+    git(bare_remote.parent, "clone", "-q", str(bare_remote), str(b_root))
+    b = Cli(b_root, "desktop")
+    b.ok("list")
+    return a, b
+
+
 @pytest.mark.parametrize("door", sorted(DOORS))
-def test_a_change_through_each_door_reaches_the_other_machines_next_session(pair: tuple[Cli, Cli], door: str) -> None:
-    a, b = pair
+def test_a_change_through_each_door_reaches_the_other_machines_next_session(
+    layout_pair: tuple[Cli, Cli], door: str
+) -> None:
+    a, b = layout_pair
     subject = f"made through the {door} door"
     DOORS[door](a, subject)
     state = settled(a)
     assert "last_ok" in state and "error" not in state, state
-    assert subject in remote_subjects(a.root.parent / "remote.git")
+    branch = "main" if git(a.root, "config", "--get", "gittasks.layout", check=False) == "inline" else "gittasks"
+    assert subject in remote_subjects(a.root.parent / "remote.git", branch)
     text = session_start_text(b)  # nothing typed on either machine
     assert subject in text, text
     assert subject in (b.root / ".claude" / "active-tasks.json").read_text(encoding="utf-8")

@@ -386,3 +386,20 @@ def test_pacing_grows_when_idle_and_when_offline_and_comes_back() -> None:
     assert offline[0] == 20.0 and max(offline) == watch.OFFLINE_CAP == offline[-1]
     assert watch.Pacing(0.2, failures=30).wait() == watch.OFFLINE_CAP
     assert watch.Pacing(120.0, failures=3).wait() == 120.0  # never shorter than the interval
+
+
+def test_a_round_that_records_a_conflict_says_so(two: tuple[Cli, Cli]) -> None:
+    a, b = two
+    shared = a.create("Shared")
+    a.ok("sync")
+    b.ok("sync")
+    a.ok("update", shared, "--owner", "alice")
+    a.ok("sync")
+    b.ok("update", shared, "--owner", "bob")  # the same field set on both machines: the merge records it
+    found = b.run("watch", "--once", "--json")
+    assert found.returncode == 0, found.stderr
+    events = [json.loads(line) for line in found.stdout.splitlines()]
+    conflicts = [e for e in events if e.get("event") == "conflict"]
+    assert len(conflicts) == 1 and shared in conflicts[0]["text"] and "owner" in conflicts[0]["text"], events
+    text = b.run("watch", "--once")
+    assert text.returncode == 0 and "conflict recorded" not in text.stdout  # recorded once, by the round that merged
