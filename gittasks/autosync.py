@@ -81,7 +81,8 @@ def request(ws: Workspace, *, last: bool = False) -> bool:
             return False
         common = ws.repo.common_dir
         note = os.urandom(8).hex() + (LAST_MARK if last else "")
-        store.write_atomic(common / REQUEST_FILE, note.encode("ascii"))
+        # written in place, not synced to disk: only its change is read, and a request lost to a crash loses nothing
+        (common / REQUEST_FILE).write_bytes(note.encode("ascii"))
         probe = store.try_hold(common / RUNNER_LOCK)
         if probe is None:
             return False  # a runner holds it: it reads the new request before it ends
