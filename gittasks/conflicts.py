@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+import orjson
 
 from gittasks import document, ids, model, operations, rules
 from gittasks.errors import GittasksError, UnknownId
@@ -24,7 +25,7 @@ def set_path(task: dict[str, Any], path: str, value: Any) -> None:
 
 def parse_value(text: str) -> Any:
     try:
-        return json.loads(text)
+        return orjson.loads(text)
     except ValueError:
         return text
 

@@ -140,3 +140,30 @@ def test_secret_warning_and_opt_out(cli: Cli) -> None:
     plain = cli.run("create", "Upgrade to version 2.4.1 of libfoo2024")
     assert "credential" not in plain.stderr
     assert "looks like a credential" in cli.run("doctor").stdout
+
+
+@pytest.mark.parametrize(
+    "value", ["[" * 100_000 + "]" * 100_000, '{"a": ' * 70 + "1" + "}" * 70, "NaN", "1e400", "9007199254740993"]
+)
+def test_a_context_value_no_task_file_may_hold_is_text_or_one_refusal(cli: Cli, value: str) -> None:
+    """JSON too deep, not finite or past 2**53 given on the command line: kept as text where it is no JSON, else
+    refused in one line; never the reader's recursion, nothing written that another reader refuses."""
+    head = cli.head()
+    proc = cli.run("create", "with context", "--context", f"x={value}")
+    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr, proc.stderr[-300:]
+    if proc.returncode == 0:
+        task = cli.doc()["tasks"][-1]
+        assert task["context"]["x"] == value  # not JSON as gittasks reads it: the text itself
+    else:
+        assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+        assert cli.head() == head
+
+
+def test_a_hook_payload_nested_too_deep_is_one_line(cli: Cli) -> None:
+    head = cli.head()
+    proc = cli.run(
+        "hook", "capture", input='{"tool_name": "TaskCreate", "tool_input": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    )
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert cli.head() == head

@@ -8,10 +8,11 @@ exit 0, except a direct write of an invalid task file (exit 2: Claude Code then 
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from gittasks.render import safe
 
@@ -22,7 +23,7 @@ def _payload() -> dict[str, Any]:
     raw = sys.stdin.read() if not sys.stdin.isatty() else ""
     if not raw.strip():
         return {}
-    value = json.loads(raw)
+    value = orjson.loads(raw)  # (never recurses: a payload nested 100,000 deep is one refusal)
     if not isinstance(value, dict):
         raise ValueError("the hook payload is not a JSON object")
     return value
