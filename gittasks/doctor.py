@@ -97,27 +97,45 @@ def git_process_running(root: Path) -> bool | None:
     return False
 
 
+def git_locks(repo: Repo) -> list[Path]:
+    """The lock files git leaves behind when it is killed at the wrong moment: the index's, the refs' (the task
+    branch's among them: then no change and no incoming sync can move it) and packed-refs'."""
+    found = [repo.git_dir / "index.lock", repo.common_dir / "packed-refs.lock"]
+    found += sorted((repo.common_dir / "refs").rglob("*.lock"))
+    if repo.git_dir != repo.common_dir:
+        found.append(repo.common_dir / "index.lock")
+    return [lock for lock in found if lock.is_file()]
+
+
 def check_index_lock(ws: Workspace, findings: Findings, fix: bool) -> None:
-    lock = ws.repo.git_dir / "index.lock"
-    if not lock.exists():
-        findings.ok("no git index.lock left behind")
+    """Each git lock file left in the repository: named, and removed by `--fix` once it is stale (old enough, and no
+    git process running here)."""
+    locks = git_locks(ws.repo)
+    if not locks:
+        findings.ok("no git lock file left behind (index.lock, refs, packed-refs)")
         return
-    age = time.time() - lock.stat().st_mtime
     running = git_process_running(ws.repo.root)
     threshold = float(os.environ.get("GITTASKS_STALE_LOCK_SECONDS", STALE_LOCK_SECONDS))
-    stale = age >= threshold and running is not True
-    if fix and stale:
-        lock.unlink()
-        findings.fixed(f"removed stale {lock} ({int(age)} s old, no git process running)")
-    elif stale:
-        findings.problem(
-            f"{lock} is {int(age)} s old and no git process runs: stale; `gittasks doctor --fix` removes it"
-        )
-    else:
-        findings.problem(
-            f"{lock} exists ({int(age)} s old); a git process may be running - wait, or if none is, "
-            f"remove it after {int(threshold)} s with `gittasks doctor --fix`"
-        )
+    for lock in locks:
+        try:
+            age = time.time() - lock.stat().st_mtime
+        except OSError:
+            continue  # gone meanwhile: its git finished
+        stale = age >= threshold and running is not True
+        what = "; it blocks every change of the task branch and every incoming sync" if "refs" in lock.parts else ""
+        if fix and stale:
+            with contextlib.suppress(FileNotFoundError):
+                lock.unlink()
+            findings.fixed(f"removed stale {lock} ({int(age)} s old, no git process running)")
+        elif stale:
+            findings.problem(
+                f"{lock} is {int(age)} s old and no git process runs: stale{what}; `gittasks doctor --fix` removes it"
+            )
+        else:
+            findings.problem(
+                f"{lock} exists ({int(age)} s old){what}; a git process may be running - wait, or if none is "
+                f"(`ps -ef | grep git`), remove it (`rm {lock}`, or `gittasks doctor --fix` after {int(threshold)} s)"
+            )
 
 
 def run(ws: Workspace, *, fix: bool) -> Findings:
@@ -127,6 +145,7 @@ def run(ws: Workspace, *, fix: bool) -> Findings:
     if link is not None:
         findings.problem(link)  # every other check would read through it
         return findings
+    _check_moved_list(ws, findings, fix)
     if ws.inline:
         findings.ok(
             "layout: inline (the task files are committed on the current branch; `gittasks migrate` moves them)"
@@ -151,6 +170,28 @@ def run(ws: Workspace, *, fix: bool) -> Findings:
     _check_secrets(ws, findings)
     _check_claude(ws, findings, fix)
     return findings
+
+
+def _check_moved_list(ws: Workspace, findings: Findings, fix: bool) -> None:
+    """Inline layout: a task list that moved to its own branch (`gittasks migrate` on another clone) is followed by
+    `--fix`, never put back on the code branch."""
+    if not ws.inline:
+        return
+    try:
+        moved = ws.moved_list()
+        if moved is not None and fix:
+            ws.follow_moved_list()
+            for line in ws.messages:
+                findings.fixed(line)
+            ws.messages.clear()
+        elif moved is not None:
+            findings.problem(
+                f"the task list moved to the branch {ws.branch} (`gittasks migrate` on another clone) and this clone "
+                "still keeps it on the current branch; `gittasks doctor --fix` (or any gittasks command) follows it "
+                "with this clone's own tasks kept"
+            )
+    except GittasksError as exc:
+        findings.problem(str(exc))
 
 
 def _check_claude(ws: Workspace, findings: Findings, fix: bool) -> None:

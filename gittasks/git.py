@@ -41,6 +41,10 @@ _HEX = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
 _LOCK_ERROR = re.compile(r"Unable to create '([^']+\.lock)'|cannot lock ref|index\.lock", re.IGNORECASE)
 _NO_IDENTITY = re.compile(r"tell me who you are|auto-detect email|empty ident|no email was given", re.IGNORECASE)
 LOCK_RETRIES = 12
+# a lock file that exists: another git holds it now, or a killed one left it (never a lost compare-and-swap)
+HELD_LOCK = re.compile(r"Unable to create '([^']+\.lock)': File exists", re.IGNORECASE)
+# how update-ref says the ref is not where the compare-and-swap expected it (moved, created or deleted meanwhile)
+_REF_MOVED = ("but expected", "already exists", "unable to resolve reference", "reference is missing")
 _UNREACHABLE_HINTS = (
     "does not appear to be a git repository",
     "could not resolve host",
@@ -183,11 +187,9 @@ class Repo:
             if match is None:
                 raise GitError(f"git {args[0]} failed: {_first_line(proc.stderr)}")
             if attempt == retries - 1:
-                lock = match.group(1) or str(self.git_dir / "index.lock")
-                raise GitError(
-                    f"git is busy: {lock} exists; if no git process is running it is stale "
-                    "(check with `gittasks doctor`, remove with `gittasks doctor --fix`)"
-                )
+                held = HELD_LOCK.search(err)  # the lock git names (a ref's too), not the first sign of one
+                lock = held.group(1) if held else match.group(1) or str(self.git_dir / "index.lock")
+                raise GitError(lock_left_behind(lock))
             time.sleep(delay * (1 + random.random()))
             delay = min(delay * 2, 0.5)
         raise AssertionError("unreachable")
@@ -492,12 +494,24 @@ class Repo:
         return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
 
     def update_ref(self, name: str, new: str, old: str | None, reason: str = "gittasks") -> bool:
-        """Point `name` at `new` if it still points at `old` (None: if it does not exist); False when it moved."""
-        proc = self.run("update-ref", "-m", reason, name, new, old or ZERO, check=False)
-        if proc.returncode == 0:
-            return True
+        """Point `name` at `new` if it still points at `old` (None: if it does not exist); False when it moved. A lock
+        file git cannot create (`refs/heads/NAME.lock`, `packed-refs.lock`) is waited for briefly, then named: a git
+        killed at the wrong moment leaves one behind, and no retry of the change would ever get past it."""
+        delay = 0.02
+        retries = max(1, int(os.environ.get("GITTASKS_LOCK_RETRIES") or LOCK_RETRIES))
+        for attempt in range(retries):
+            proc = self.run("update-ref", "-m", reason, name, new, old or ZERO, check=False)
+            if proc.returncode == 0:
+                return True
+            held = HELD_LOCK.search(proc.stderr.decode("utf-8", "replace"))
+            if held is None:
+                break
+            if attempt == retries - 1:
+                raise GitError(lock_left_behind(held.group(1)))
+            time.sleep(delay * (1 + random.random()))
+            delay = min(delay * 2, 0.5)
         err = proc.stderr.decode("utf-8", "replace").lower()
-        if "but expected" in err or "already exists" in err or "cannot lock ref" in err or "unable to" in err:
+        if any(sign in err for sign in _REF_MOVED):  # the compare-and-swap lost: someone else moved the ref first
             return False
         raise GitError(f"git update-ref failed: {_first_line(proc.stderr)}")
 
@@ -791,7 +805,8 @@ class Repo:
         files of its tip that `allowed` refuses (code committed onto the task branch by hand)."""
         import git as gitpython  # GitPython, imported here only: `doctor` is the one command that walks it all
 
-        handle = gitpython.Repo(self.root)
+        # expand_vars=False: GitPython otherwise reads `$HOME` or `$x` in a folder's name as a variable (and warns)
+        handle = gitpython.Repo(self.root, expand_vars=False)
         try:
             handle.git.update_environment(**dict.fromkeys(LOCATION_VARIABLES))
             machines: dict[str, int] = {}
@@ -809,6 +824,15 @@ class Repo:
         finally:
             handle.close()
         return {"commits": total, "machines": machines, "untagged": untagged, "stray": sorted(stray)}
+
+
+def lock_left_behind(lock: str) -> str:
+    """One line naming a git lock file that stays: how to check that no git uses it and how to remove it."""
+    return (
+        f"git cannot lock: {lock} exists (a git process is using it, or one was killed and left it behind); if no "
+        f"git process is running (`ps -ef | grep git`; on Windows the Task Manager), remove it with "
+        f"`rm {shlex.quote(lock)}` (or `gittasks doctor --fix`) and run the command again"
+    )
 
 
 def _first_line(raw: bytes) -> str:

@@ -21,13 +21,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gittasks import document, failpoints, history, processes, render, repair, rules, taskbranch, trailers
+from gittasks import document, failpoints, history, processes, render, repair, rules, store, taskbranch, trailers
 from gittasks.document import DocumentError
 from gittasks.errors import GittasksError
-from gittasks.git import GitError, Repo, Transfer
+from gittasks.git import HELD_LOCK, GitError, Repo, Transfer, lock_left_behind
 from gittasks.merge import incoming, merge_task_files
 from gittasks.trailers import one_line
-from gittasks.workspace import MOVE_HINT, Workspace
+from gittasks.workspace import MOVE_HINT, Workspace, bad_file, made_by
 
 MAX_ATTEMPTS = 10
 END_GRACE = 2.0  # seconds a bounded sync that ran out of time has to end its git steps before it is killed
@@ -132,6 +132,7 @@ def merge_commit(ws: Workspace, ours: str, theirs: str, label: str, outcome: Syn
             lambda tid: history.deletion(repo, tid, ours, base_rev),
             lambda tid: history.deletion(repo, tid, theirs, base_rev),
         ),
+        field_time=(history.field_times(repo, ours, base_rev), history.field_times(repo, theirs, base_rev)),
     )
     outcome.incoming = merged.incoming
     outcome.conflicts = merged.conflicts
@@ -151,6 +152,9 @@ def merge_commit(ws: Workspace, ours: str, theirs: str, label: str, outcome: Syn
 def fast_forward(ws: Workspace, target: str, outcome: SyncOutcome) -> None:
     """Inline layout: move the current branch and its work tree to `target` (a descendant of HEAD)."""
     err = ws.repo.fast_forward(target)
+    held = HELD_LOCK.search(err) if err is not None else None
+    if held is not None:  # not the user's changes: a git lock file that stays
+        raise SyncFailed(lock_left_behind(held.group(1)), outcome)
     if err is not None:
         files = [ln.strip() for ln in err.splitlines() if ln.startswith(("\t", "    "))]
         shown = ", ".join(files[:5]) if files else one_line(err, 120)
@@ -231,6 +235,31 @@ def unreadable_file(repo: Repo, ours: str, theirs: str | None) -> str | None:
     return None
 
 
+def check_incoming(repo: Repo, ours: str | None, theirs: str, label: str, outcome: SyncOutcome) -> None:
+    """Refuse (SyncFailed, one line) to move to or merge the remote's commit `theirs` while one of its task files
+    that differ from the local tip `ours` is not a valid task file (`document.check_file`: conflict markers, JSON
+    the reader refuses, a task without an id, ...): no branch moves, so this clone keeps its last good list and the
+    next sync asks again. Only the tip's files count: they are all a move or a merge takes in, and a later commit
+    that fixes the file is taken as soon as it comes; a bad commit in between stays in the history only."""
+    where = (rules.ACTIVE_PATH, rules.TASKS_DIR)
+    paths = repo.changed_paths(ours, theirs, where) if ours else repo.paths_at(theirs, where)
+    found = bad_file(repo.files_at(theirs, [p for p in paths if taskbranch.is_task_path(p)]))
+    if found is None:
+        return
+    rel, problem = found
+    commit, machine = made_by(repo, theirs, rel)
+    outcome.not_pushed = count_not_pushed(repo, ours, f"refs/remotes/{label}")
+    raise SyncFailed(
+        one_line(
+            f"not synced: {problem}: this task file came from {label} in commit {commit[:10]}, made on {machine}. "
+            f"Nothing was taken in: this clone keeps working on its last good list{f' ({ours[:10]})' if ours else ''}. "
+            f"Fix the file on {machine} (`gittasks doctor` there says how), then run `gittasks sync` again",
+            1000,
+        ),
+        outcome,
+    )
+
+
 def count_not_pushed(repo: Repo, local: str | None, tracking: str) -> int:
     if local is None:
         return 0
@@ -251,12 +280,98 @@ def _foreign_commits(repo: Repo, ours: str | None, theirs: str | None) -> list[s
     return found
 
 
+def _check_lock(transfer: Transfer, remote: str, outcome: SyncOutcome, *, there: bool) -> None:
+    """A fetch or push that failed on a git lock file that exists is neither offline nor a lost race: retrying never
+    gets past a lock a killed git left behind. Named in one line (`there`: the remote's own lock, a push's)."""
+    held = HELD_LOCK.search(transfer.detail) if transfer.outcome != "ok" else None
+    if held is None:
+        return
+    if there:
+        raise SyncFailed(
+            f"{remote} could not lock its branch: {held.group(1)} exists there (a git process on the remote holds "
+            "it, or one was killed and left it behind); once no git runs there, whoever runs the remote removes it; "
+            "then run `gittasks sync` again",
+            outcome,
+            "refused",
+        )
+    raise SyncFailed(lock_left_behind(held.group(1)), outcome)
+
+
+def _check_task_branch(ws: Workspace, theirs: str, label: str, outcome: SyncOutcome) -> None:
+    """Refuse, in one line, a remote branch under the task branch's name that is not a task branch (another tool's,
+    someone's code): `init` would have refused it, so sync neither merges it nor pushes over it. A task branch holds
+    the task list at its tip, and shares history with this one or starts with a gittasks commit (another machine's
+    own start, merged as unrelated histories)."""
+    repo = ws.repo
+    checked: set[str] = repo.cache.setdefault("task-branches-checked", set())
+    ours = ws.task_branch_tip()
+    if theirs in checked or theirs == ours or (ours is not None and repo.is_ancestor(theirs, ours)):
+        return
+    why = None
+    if rules.ACTIVE_PATH not in taskbranch.files_at(repo, theirs):
+        why = f"it holds no {rules.ACTIVE_PATH}"
+    elif ours is not None and not repo.merge_bases(ours, theirs):
+        roots = repo.out("rev-list", "--max-parents=0", "--format=%s", theirs).splitlines()
+        if not any(trailers.is_gittasks_subject(line) for line in roots if not line.startswith("commit ")):
+            why = f"it shares no history with {ws.branch} here and no gittasks commit starts it"
+    if why is not None:
+        raise SyncFailed(
+            f"{label} is not a task branch ({why}); gittasks neither merges it nor pushes over it: name the task "
+            f"branch otherwise on every machine with `git config gittasks.branch NAME`",
+            outcome,
+        )
+    checked.add(theirs)
+
+
+def _tell_other_names(ws: Workspace, name: str, deadline: Deadline, outcome: SyncOutcome) -> None:
+    """Machines on different task-branch names (`gittasks.branch` set on one machine only) keep two lists: after a
+    rename, the remote's branch under the old name is fetched too; commits there that this branch lacks are named, and
+    a rename marker (`Renamed-To:`) is pushed onto it, from which the machines still on the old name learn the new
+    one at their next sync."""
+    repo = ws.repo
+    ours = ws.task_branch_tip()
+    previous = (ws.setting("previousBranch") or "").strip()
+    if ours is not None and previous and previous != ws.branch:
+        tracking = f"refs/remotes/{name}/{previous}"
+        fetched = deadline.fetch(repo, name, f"refs/heads/{previous}", tracking)
+        tip = repo.ref(tracking) if fetched.outcome == "ok" else None
+        if tip is not None and not repo.is_ancestor(tip, ours):
+            count = repo.count(tip, f"^{ours}")
+            ws.messages.append(
+                f"{name}/{previous} has {count} task commit(s) that {ws.branch} lacks (machines still on the name "
+                f"{previous}); they are not merged: set `git config gittasks.branch {ws.branch}` there and sync"
+            )
+        elif (
+            tip is not None
+            and repo.out("log", "-1", f"--format=%(trailers:key={RENAMED_TO},valueonly)", tip) != ws.branch
+        ):
+            stamp = rules.format_stamp(rules.utc_now())
+            message = trailers.message(
+                "rename", [], {}, ws.machine, stamp, title=f"rename: the task branch is now {ws.branch}",
+                extra={RENAMED_TO: ws.branch},
+            )  # fmt: skip
+            marker = repo.commit_tree(f"{tip}^{{tree}}", [tip], message)
+            deadline.push(repo, name, f"{marker}:refs/heads/{previous}", set_upstream=False)  # (told next time if not)
+        return
+    came = repo.out("log", "-n", "50", f"--format=%(trailers:key={RENAMED_TO},valueonly)", ws.branch_ref).split()
+    renamed = next((n for n in came if n != ws.branch), None)
+    if renamed is not None:
+        ws.messages.append(
+            f"another machine renamed the task branch to {renamed}; its changes go there from now on: set "
+            f"`git config gittasks.branch {renamed}` here too (the next command starts it with this history)"
+        )
+
+
+RENAMED_TO = "Renamed-To"
+
+
 # -- the whole sync -----------------------------------------------------------------------------------------------
 
 
 def _follow_a_migrate(ws: Workspace, remote: str | None, outcome: SyncOutcome, deadline: Deadline) -> None:
-    """Inline layout: fetch the remote's task branch too; when another clone moved the list there (`gittasks
-    migrate`), follow it instead of syncing the current branch."""
+    """Inline layout: fetch the remote's task branch too; when the list moved there (`gittasks migrate` on another
+    clone), follow it in one step (`Workspace.follow_moved_list`: this clone's inline tasks merged onto it, the
+    current branch no longer tracking the task files), then sync the task branch instead of the current branch."""
 
     try:
         name, _, _ = pick_remote(ws, remote)
@@ -266,17 +381,8 @@ def _follow_a_migrate(ws: Workspace, remote: str | None, outcome: SyncOutcome, d
     fetched = deadline.fetch(ws.repo, name, f"refs/heads/{ws.branch}", tracking)
     if fetched.outcome != "ok" or ws.repo.ref(tracking) is None:
         return
-    if not ws.repo.root_trailer(tracking, "Migrated-From"):
-        return  # a task branch that no migrate made: this repository's list stays where it is
     ws.invalidate()
-    ws.preflight()  # follows when the current branch no longer tracks the list
-    if ws.inline:
-        raise SyncFailed(
-            f"the task list moved to the branch {ws.branch} on {name} (`gittasks migrate` on another clone); run "
-            f"`git pull` first (it stops tracking the task files here), then `gittasks sync`: your task changes are "
-            "merged onto that branch",
-            outcome,
-        )
+    ws.follow_moved_list()
 
 
 class _Side:
@@ -336,9 +442,12 @@ def sync(
         outcome.attempts = attempt
         say(f"fetching {label}")
         fetched = deadline.fetch(repo, name, f"refs/heads/{branch}", tracking)
+        _check_lock(fetched, name, outcome, there=False)
         if fetched.outcome in ("unreachable", "denied"):
             raise unreachable(ws, side.tip(), tracking, deadline.why(fetched), outcome, fetched.outcome)
         theirs = repo.ref(tracking) if fetched.outcome == "ok" else None
+        if theirs is not None and not ws.inline:
+            _check_task_branch(ws, theirs, label, outcome)
         with ws.lock:
             ours = side.tip()
             if only_task_commits and ws.inline:
@@ -352,6 +461,7 @@ def sync(
                     )
             moved = True
             if theirs is not None and ours is None:
+                check_incoming(repo, None, theirs, label, outcome)
                 before: dict[str, bytes] = {}
                 moved = side.move(theirs, None, outcome)
                 outcome.fast_forward = True
@@ -360,11 +470,13 @@ def sync(
                 if repo.is_ancestor(theirs, ours):  # we are ahead: nothing to merge
                     pass
                 elif repo.is_ancestor(ours, theirs):
+                    check_incoming(repo, ours, theirs, label, outcome)
                     before = taskbranch.files_at(repo, ours)
                     moved = side.move(theirs, ours, outcome)
                     outcome.fast_forward = True
                     outcome.incoming = incoming(before, taskbranch.files_at(repo, theirs))
                 else:
+                    check_incoming(repo, ours, theirs, label, outcome)
                     say(f"merging {label}")
                     commit = merge_commit(ws, ours, theirs, label, outcome)
                     failpoints.hit("after-merge-commit")
@@ -392,6 +504,7 @@ def sync(
             repo, name, f"{side.local_name()}:refs/heads/{branch}", set_upstream=ws.inline and not has_upstream
         )
         failpoints.hit("after-push")
+        _check_lock(pushed, name, outcome, there=True)
         if pushed.outcome == "ok":
             known = repo.ref(tracking)
             if not ws.inline and known != ours:  # a remote without a fetch refspec: git did not note the push
@@ -421,6 +534,8 @@ def sync(
             "refused",
         )
     save_state(repo, outcome)
+    if not ws.inline:
+        _tell_other_names(ws, name, deadline, outcome)
     ws.invalidate()
     ws.to_push = False  # what this process committed is on the remote now: no background sync needed for it
     return outcome
@@ -431,8 +546,8 @@ def sync(
 
 def save_state(repo: Repo, outcome: SyncOutcome) -> None:
     state = {"last_sync": rules.format_stamp(rules.utc_now()), "remote": outcome.remote, "branch": outcome.branch}
-    with contextlib.suppress(OSError):
-        (repo.git_dir / STATE_FILE).write_text(json.dumps(state), encoding="utf-8")
+    with contextlib.suppress(GittasksError):  # (atomic, and with the mode a shared repository wants)
+        store.write_atomic(repo.git_dir / STATE_FILE, json.dumps(state).encode("utf-8"))
 
 
 def load_state(repo: Repo) -> dict[str, Any]:

@@ -107,6 +107,41 @@ def same_files(one: dict[str, bytes], other: dict[str, bytes]) -> bool:
     return True
 
 
+def bad_file(files: dict[str, bytes]) -> tuple[str, str] | None:
+    """(path, problem) of the first of `files` that is not a valid task file (`document.check_file`), the problem
+    without the advice its message ends with (that one is about the work tree's copy); None when all are valid."""
+    for rel, raw in sorted(files.items()):
+        try:
+            document.check_file(raw, rel)
+        except DocumentError as exc:
+            return rel, str(exc).split("; ", 1)[0]
+    return None
+
+
+def made_by(repo: Repo, rev: str, rel: str) -> tuple[str, str]:
+    """(commit, machine) of the last commit of `rev` that changed `rel`: its `Machine:` trailer, else its author;
+    both one safe line."""
+    fields = repo.log(rev, "%H%x1f%an%x1f%(trailers:key=Machine,valueonly,separator=)", "-1", "--", rel)
+    commit, author, machine = [*fields.strip().split("\x1f"), "", "", ""][:3]
+    return commit or repo.rev(rev) or rev, trailers.one_line(trailers.read_value(machine) or author or "unknown", 60)
+
+
+def last_good(repo: Repo, tip: str, limit: int = 200) -> str | None:
+    """The newest commit on `tip`'s first-parent line (the tip excluded) whose task files are all valid, looking at
+    `limit` commits at most; None when none is."""
+    known: dict[bytes, bool] = {}  # most files are the same from one commit to the next: each is checked once
+
+    def valid(rel: str, raw: bytes) -> bool:
+        if raw not in known:
+            known[raw] = bad_file({rel: raw}) is None
+        return known[raw]
+
+    for commit in repo.out("rev-list", "--first-parent", "-n", str(limit + 1), tip).split()[1:]:
+        if all(valid(rel, raw) for rel, raw in taskbranch.files_at(repo, commit, keep=False).items()):
+            return commit
+    return None
+
+
 class Workspace:
     """A git work tree with gittasks files in it."""
 
@@ -117,6 +152,7 @@ class Workspace:
         self._checked = False
         self._doc: Document | None = None  # the active list as read after the preflight, for this process
         self._layout: str | None = None
+        self._layout_settled = False  # inline: no move of the task list found by this process (follow_moved_list)
         self.head_tracks_list = False  # own branch: the checked-out commit tracks the task file (predates a migrate)
         self.via: str | None = None  # the door a change came through when not the CLI: claude-hook, mcp (a trailer)
         self.messages: list[str] = []  # one-line notices for stderr (driver registered, external edit committed)
@@ -282,25 +318,192 @@ class Workspace:
         if self._checked:
             return
         self.check_links()
-        if self.inline and self._migrated_elsewhere():
-            self.messages.append(
-                f"the task list moved to the branch {self.branch} (`gittasks migrate` on another clone); "
-                "this clone follows it"
-            )
-            self.repo.config_set_local("gittasks.layout", BRANCH)
-            self._layout = BRANCH
+        if self.inline:
+            self.follow_moved_list()
         if self.inline:
             self._inline_preflight()
         else:
             self._branch_preflight()
         self._checked = True
 
-    def _migrated_elsewhere(self) -> bool:
-        """Inline layout: has the current branch stopped tracking the task list while a task branch exists (a
-        `gittasks migrate` on another clone, pulled here)?"""
-        if self.task_branch_tip() is None and self.remote_task_branch() is None:
+    # -- following a migrate ---------------------------------------------------------------------------------------
+    def moved_list(self) -> tuple[str, str | None] | None:
+        """Inline layout: has the task list moved to a task branch (`gittasks migrate` on another clone, or here and
+        interrupted)? (the task-branch commit to follow, the inline commit its list came from when a migrate made
+        it); None when it has not. A migrate commit pulled without the task branch (`git pull origin main` fetches
+        main alone) fetches the task branch from the remote."""
+        repo = self.repo
+        remote = self.remote_task_branch()
+        found = self.task_branch_tip() or (remote[1] if remote else None)
+        if found is not None:
+            origin = repo.root_trailer(found, trailers.MIGRATED_FROM)
+            if origin:
+                return found, origin
+            # a task branch that no migrate made: followed once the current branch no longer tracks the list
+            head_tracks = repo.show("HEAD", rules.ACTIVE_PATH) is not None
+            return (found, None) if repo.head() is not None and not head_tracks else None
+        # a migrate commit that came in (HEAD, or the side a stopped `git pull` merges) without the task branch
+        came = ["HEAD", *(["MERGE_HEAD"] if (repo.git_dir / "MERGE_HEAD").exists() else [])]
+        if not any(self._migrated_at(rev) for rev in came):
+            return None
+        fetched = self._fetch_task_branch()
+        origin = repo.root_trailer(fetched, trailers.MIGRATED_FROM)
+        return fetched, origin or None
+
+    def _migrated_at(self, rev: str) -> bool:
+        """Does the commit `rev` lack the task list because a migrate commit removed it?"""
+        repo = self.repo
+        if repo.show(rev, rules.ACTIVE_PATH) is not None or repo.rev(rev) is None:
             return False
-        return self.repo.head() is not None and self.repo.show("HEAD", rules.ACTIVE_PATH) is None
+        action = "--format=%(trailers:key=Action,valueonly,separator=)"
+        return repo.out("log", "-1", action, rev, "--", rules.ACTIVE_PATH).strip() == "migrate"
+
+    def _fetch_task_branch(self) -> str:
+        """The task branch fetched from the remote (the configured one, else origin, else the only one); refused in
+        one line when it cannot be."""
+        names = self.repo.remotes()
+        name = self.setting("remote") or ("origin" if "origin" in names else (names[0] if len(names) == 1 else None))
+        moved = f"the task list moved to the branch {self.branch} (a commit of `gittasks migrate` came in)"
+        if name is None or name not in names:
+            raise GittasksError(
+                f"{moved} and no remote is set to fetch it from; `gittasks sync --remote NAME` takes it"
+            )
+        try:
+            timeout = max(0.5, float(self.setting("syncTimeout") or os.environ.get("GITTASKS_SYNC_TIMEOUT") or 30))
+        except ValueError:
+            timeout = 30.0
+        tracking = f"refs/remotes/{name}/{self.branch}"
+        fetched = self.repo.fetch(name, self.branch_ref, tracking, timeout)
+        tip = self.repo.ref(tracking) if fetched.outcome == "ok" else None
+        if tip is None:
+            raise GittasksError(
+                f"{moved} and it could not be fetched from {name}; run `gittasks sync` when {name} is reachable"
+            )
+        return tip
+
+    def follow_moved_list(self) -> bool:
+        """Inline layout: when the task list moved to a task branch (`moved_list`), follow it in one step: this
+        clone's own inline tasks merged onto the task branch (pushed by the next sync), the current branch made to
+        stop tracking the task files as migrate's own commit does, the layout switched. True when it followed."""
+        if not self.inline or self._layout_settled:
+            return False
+        if self.moved_list() is None:  # (read without the lock: the common case takes none)
+            self._layout_settled = True
+            return False
+        with self._lock:
+            moved = self.moved_list()
+            if moved is None:
+                return False
+            found, origin = moved
+            repo = self.repo
+            head = repo.head()
+            base_rev = repo.merge_base(head, origin) if head and origin and repo.rev(origin) else None
+            base = self.branch_files(base_rev) if base_rev else None
+            ours = self._inline_files(head, base)
+            tip = self.task_branch_tip()
+            if tip is None:
+                if not repo.update_ref(self.branch_ref, found, None, "gittasks: follow the task list"):
+                    raise BranchMoved("the task branch moved while gittasks read it; run the command again")
+                tip = found
+            theirs = self.branch_files(tip)
+            if rules.ACTIVE_PATH not in theirs:
+                raise GittasksError(
+                    f"a branch {self.branch} exists and holds no task list (is it one of yours?); gittasks leaves it "
+                    f"alone: name the task branch otherwise with `git config gittasks.branch NAME`"
+                )
+            merged = self._merge_edit(
+                base if base is not None else self._keeping_base(None, ours, theirs), ours, theirs
+            )
+            ids: list[str] = []
+            if not same_files(merged, theirs):
+                ids, subjects = self._changed_ids(theirs, merged)
+                stamp = rules.format_stamp(rules.utc_now())
+                title = f"migrate: the tasks of {self.machine}'s inline list"
+                message = trailers.message("migrate", ids, subjects, self.machine, stamp, title=title)
+                changes: dict[str, bytes | None] = {rel: None for rel in theirs if rel not in merged}
+                changes.update({rel: data for rel, data in merged.items() if theirs.get(rel) != data})
+                commit = self._branch_commit(tip, changes, message)
+                if commit is None:
+                    raise BranchMoved("the task branch moved while gittasks read it; run the command again")
+                tip, theirs = commit, merged
+            code = self._stop_tracking(head)
+            repo.config_set_local("gittasks.layout", BRANCH)
+            self._layout = BRANCH
+            taskbranch.ensure_excluded(repo.common_dir)
+            self._write_worktree(taskbranch.read_worktree(repo.root), theirs, tip)
+        mine = (
+            f"{len(ids)} task(s) of this clone merged onto it" if ids else "nothing of this clone's was missing there"
+        )
+        self.messages.append(
+            f"the task list moved to the branch {self.branch} (`gittasks migrate`); this clone follows it: {mine}"
+            + (f"; {code}" if code else "")
+            + ("; `gittasks sync` pushes them" if ids else "")
+        )
+        return True
+
+    def _inline_files(self, head: str | None, base: dict[str, bytes] | None) -> dict[str, bytes]:
+        """The inline list as this clone holds it: the work-tree files (an edit not committed yet, or the copy a
+        stopped `git pull` left), else HEAD's; a file missing from both (git removed it with the migrate commit)
+        is taken as unchanged from `base`."""
+        files = taskbranch.read_worktree(self.repo.root)
+        try:
+            taskset.fold(files)
+        except DocumentError:  # (conflict markers) the committed list instead: the line merge is git's to finish
+            files = taskbranch.files_at(self.repo, head) if head else {}
+        for rel, data in (base or {}).items():
+            files.setdefault(rel, data)
+        return files
+
+    def _stop_tracking(self, head: str | None) -> str | None:
+        """The current branch stops tracking the task files, as migrate's own commit does; the user's other staged
+        and unstaged work stays as it is. Says what it did."""
+        repo = self.repo
+        in_head = [p for p in repo.paths_at(head, TASK_PATHS) if taskbranch.is_task_path(p)] if head else []
+        in_index = [p for p in repo.tracked(TASK_PATHS) if taskbranch.is_task_path(p)]
+        operation = repo.operation_in_progress()
+        branch = repo.branch()
+        if branch is None and operation is None:
+            return None  # a detached HEAD (an old checkout): left as it is; the branches stop when checked out
+        said = None
+        if in_head and operation is None and head is not None:
+            tree = repo.tree_with_files(head, dict.fromkeys(in_head))
+            stamp = rules.format_stamp(rules.utc_now())
+            message = trailers.message(
+                "migrate", [], {}, self.machine, stamp, title=f"migrate: task files move to the branch {self.branch}",
+                extra={"Migrated-To": self.branch},
+            )  # fmt: skip
+            commit = repo.commit_tree(tree, [head], message)
+            if not repo.update_ref("HEAD", commit, head, "gittasks: migrate"):
+                raise GittasksError("the current branch moved meanwhile; run the command again")
+            said = f"{branch} stops tracking the task files ({commit[:10]})"
+        if in_index:
+            repo.untrack(sorted(set(in_index)))
+        if operation is not None and (in_head or in_index):
+            said = self._finish_operation(operation)
+        return said
+
+    def _finish_operation(self, operation: str) -> str:
+        """After the task files were dropped from the index of a stopped merge, rebase or cherry-pick: finish it when
+        nothing else is unmerged (a rebase stops again on each commit that changed the task list)."""
+        repo = self.repo
+        for _ in range(200):
+            tracked = sorted({p for p in repo.tracked(TASK_PATHS) if taskbranch.is_task_path(p)})
+            if tracked:
+                repo.untrack(tracked)
+            others = repo.unmerged()
+            if others or operation not in ("merge", "rebase", "cherry-pick", "revert"):
+                what = f"{', '.join(others[:3])} still unmerged: resolve them and finish" if others else "finish"
+                return f"the {operation} in progress no longer tracks the task files; {what} it with git"
+            if not repo.continue_operation(operation):
+                skip = " (`--skip` for a commit that changed the task list alone)" if operation == "rebase" else ""
+                return (
+                    f"the {operation} in progress no longer tracks the task files; finish it with "
+                    f"`git {operation} --continue`{skip}"
+                )
+            operation = repo.operation_in_progress() or ""
+            if not operation:
+                return "the stopped git operation no longer tracks the task files and was finished"
+        return f"finish the {operation} with `git {operation} --continue`"
 
     # -- own-branch layout -----------------------------------------------------------------------------------------
     def files_current(self, state: taskbranch.State | None, tip: str | None) -> bool:
@@ -318,10 +521,68 @@ class Workspace:
         tip = self.task_branch_tip()
         if self.files_current(state, tip):
             return
-        if state is None and tip is None and self.remote_task_branch() is None:
+        if (
+            state is None
+            and tip is None
+            and self.remote_task_branch() is None
+            and self._previous_task_branch(state) is None
+        ):
+            self._say_unfetched()
             return  # no task branch anywhere yet: the first change starts one
         with self._lock:
             self.bring_in()
+
+    def _previous_task_branch(self, state: taskbranch.State | None) -> tuple[str, str] | None:
+        """(name, commit) of the task branch this clone used before `gittasks.branch` named another one (the work
+        tree's record says which; else the default name), here or as a remote-tracking branch, when it holds a task
+        list; None when there is none."""
+        names = [
+            state.branch if state is not None else "",
+            self.setting("previousBranch") or "",
+            taskbranch.DEFAULT_BRANCH,
+        ]
+        for name in dict.fromkeys(n.strip() for n in names):
+            if not name or name == self.branch:
+                continue
+            found = self.repo.ref(f"refs/heads/{name}")
+            if found is None:
+                remote = self.repo.refs_named("refs/remotes/", name)
+                found = next((sha for ref, sha in sorted(remote.items()) if ref.count("/") == 3), None)
+            if found is not None and rules.ACTIVE_PATH in self.branch_files(found):
+                return name, found
+        return None
+
+    def _start_renamed(self, state: taskbranch.State | None) -> str | None:
+        """(lock held) The task branch under its new name (`gittasks.branch`), started from the one used before so that
+        its history (`gittasks log ID`) carries over; None when there was none."""
+        previous = self._previous_task_branch(state)
+        if previous is None:
+            return None
+        name, commit = previous
+        if not self.repo.update_ref(self.branch_ref, commit, None, f"gittasks: renamed from {name}"):
+            return self.task_branch_tip()
+        self.repo.config_set_local("gittasks.previousBranch", name)
+        self.messages.append(
+            f"the task branch is now {self.branch} (`gittasks.branch`), started from {name} with its history; other "
+            f"machines keep using {name} until they set `git config gittasks.branch {self.branch}` (sync tells them)"
+        )
+        return commit
+
+    def _say_unfetched(self) -> None:
+        """No task branch here nor as a remote-tracking branch: in a shallow or single-branch clone the remote may
+        well have one that was never fetched; say how to take it (reads no more than the config and `.git/shallow`)."""
+        remotes = self.repo.remotes()
+        if not remotes:
+            return
+        shallow = (self.repo.common_dir / "shallow").exists()
+        fetches = [self.repo.file_setting(f"remote.{name}", "fetch") or "" for name in remotes]
+        single = any(f and "*" not in f and not f.endswith(f"/{self.branch}") for f in fetches)
+        if shallow or single:
+            how = "a shallow clone" if shallow else "a single-branch clone"
+            self.messages.append(
+                f"this is {how}: it never fetched the task branch {self.branch}; run `gittasks sync` to take the "
+                "task list from the remote"
+            )
 
     def branch_files(self, rev: str | None) -> dict[str, bytes]:
         """The task files (not `.gitattributes`) in the task-branch commit `rev`."""
@@ -340,10 +601,12 @@ class Workspace:
             if tip is None:
                 remote = self.remote_task_branch()
                 if remote is not None:
-                    if not repo.update_ref(self.branch_ref, remote[1], None, f"gittasks: from {remote[0]}"):
+                    target = self._good_start(*remote)
+                    if not repo.update_ref(self.branch_ref, target, None, f"gittasks: from {remote[0]}"):
                         continue
-                    tip = remote[1]
-                    self.messages.append(f"took the task list from {remote[0]}/{self.branch}")
+                    tip = target
+            if tip is None:
+                tip = self._start_renamed(state)
             if tip is None:
                 return
             if self.files_current(state, tip):
@@ -355,9 +618,18 @@ class Workspace:
                     f"alone: name the task branch otherwise with `git config gittasks.branch NAME`"
                 )
             current = taskbranch.read_worktree(repo.root)
-            if rules.ACTIVE_PATH in current and repo.show("HEAD", rules.ACTIVE_PATH) is not None:
+            # a file missing here is written from the branch: "delete it to get the last committed version back"
+            # must not bring back a bad one (a branch an older gittasks fast-forwarded onto a remote's bad file);
+            # a file present is left to the edit and the merge below, which name its problem or replace it
+            self._refuse_bad_tip(tip, {rel: data for rel, data in theirs.items() if rel not in current})
+            if (
+                rules.ACTIVE_PATH in current
+                and repo.show("HEAD", rules.ACTIVE_PATH) is not None
+                and not any(taskbranch.is_task_path(path) for path in repo.unmerged())
+            ):
                 # the checked-out commit tracks the task file (it predates `gittasks migrate`): git wrote that file,
-                # not the user; leave it alone, read the task branch, refuse changes until HEAD moves on
+                # not the user; leave it alone, read the task branch, refuse changes until HEAD moves on (a copy a
+                # stopped merge or rebase left unmerged is merged in below instead: it may hold a teammate's tasks)
                 self.head_tracks_list = True
                 self._doc = document.load_document(theirs[rules.ACTIVE_PATH], f"{self.branch}:{rules.ACTIVE_PATH}")
                 return
@@ -437,7 +709,9 @@ class Workspace:
         known, so the branch's version of a task both hold wins). Also the line saying what happened, if any."""
         kind, operation = held
         arg = shlex.quote(rules.ACTIVE_PATH)
-        finish = f" and `git {operation} --continue`" if operation in ("merge", "rebase", "cherry-pick", "revert") else ""
+        finish = (
+            f" and `git {operation} --continue`" if operation in ("merge", "rebase", "cherry-pick", "revert") else ""
+        )
         origin: dict[str, bytes] | None = base
         if kind == "unmerged":
             staged = {rel: self.repo.show(":1", rel) for rel in ours if taskbranch.is_task_path(rel)}
@@ -481,6 +755,48 @@ class Workspace:
         doc = {**folded.doc, "tasks": [t for t in folded.doc["tasks"] if t["id"] in kept]}
         doc.pop("conflicts", None)
         return {**taskset.split(doc), **folded.work_items}
+
+    def _good_start(self, remote: str, tip: str) -> str:
+        """(a clone's first command) The commit of the remote's task branch to start from: its tip, else (a task
+        file there is not valid) the last commit whose task files are; `sync` takes the rest once it is fixed."""
+        found = bad_file(self.branch_files(tip))
+        if found is None:
+            self.messages.append(f"took the task list from {remote}/{self.branch}")
+            return tip
+        rel, problem = found
+        commit, machine = made_by(self.repo, tip, rel)
+        good = last_good(self.repo, tip)
+        if good is None:
+            raise DocumentError(
+                f"{problem}: {remote}/{self.branch} holds it since commit {commit[:10]} (made on {machine}) and no "
+                "earlier commit holds valid task files; fix the file there, then run the command again"
+            )
+        self.messages.append(
+            f"took the task list from {remote}/{self.branch} as of {good[:10]}, its last commit whose task files are "
+            f"valid: {problem} since commit {commit[:10]} (made on {machine}); `gittasks sync` takes the rest once "
+            "the file is fixed there"
+        )
+        return good
+
+    def _refuse_bad_tip(self, tip: str, files: dict[str, bytes]) -> None:
+        """Refuse, in one line naming the commit and the machine that made it and the last good commit, to write a
+        task file of the task branch `tip` that is not valid."""
+        found = bad_file(files)
+        if found is None:
+            return
+        rel, problem = found
+        commit, machine = made_by(self.repo, tip, rel)
+        good = last_good(self.repo, tip)
+        back = (
+            f"the last commit whose task files are valid is {good[:10]}: put the branch back there with "
+            f"`git branch -f {self.branch} {good[:10]}` (`git log {self.branch}` shows what that leaves out); "
+            "`gittasks sync` then waits for the file to be fixed"
+            if good is not None
+            else "no earlier commit holds valid task files: fix the file on the machine that made it"
+        )
+        raise DocumentError(
+            f"{problem}: the task branch {self.branch} holds it since commit {commit[:10]} (made on {machine}); {back}"
+        )
 
     def _settle_duplicates(
         self, files: dict[str, bytes], base: dict[str, bytes] | None
@@ -738,6 +1054,7 @@ class Workspace:
         """Forget what was read: the files changed under this process (sync, repair)."""
         self._doc = None
         self._checked = False
+        self._layout_settled = False
 
     def canonical_active(self) -> bytes | None:
         """(after the preflight) The active list's bytes when a change of this clone wrote them in canonical form
@@ -814,6 +1131,8 @@ class Workspace:
     # -- changing --------------------------------------------------------------------------------------------------
     def check_can_commit(self) -> None:
         """Refuse, in one line, a change that cannot be committed now."""
+        if self.inline:
+            self.follow_moved_list()  # a list that moved is never committed on the code branch again
         if self.head_tracks_list and not self.inline:
             raise GittasksError(
                 f"the checked-out commit tracks {rules.ACTIVE_PATH} (it predates the move of the tasks to the branch "
