@@ -10,13 +10,29 @@ import http.server
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from gittasks import autosync, board, history, render, rules, taskbranch, taskset
+from gittasks import autosync, board, history, render, rules, store, taskbranch, taskset
 from gittasks.errors import GittasksError
 from gittasks.workspace import Workspace
 
 HOST = "127.0.0.1"
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")  # the names a browser on this machine reaches the server by
+
+
+def host_allowed(header: str | None, port: int) -> bool:
+    """Is `header` (a request's Host) one of the loopback names, on the port served? DNS rebinding lets a web page
+    point a name of its own at 127.0.0.1 and read what the server answers; its requests carry that name as Host, so
+    any other name is refused. A browser leaves the port out only when it is 80."""
+    if not header:
+        return False
+    text = header.strip().lower()
+    name, given = (text, "") if text.endswith("]") or ":" not in text else text.rsplit(":", 1)
+    if name not in LOOPBACK_NAMES:
+        return False
+    if not given:
+        return port == 80
+    return given.isdigit() and int(given) == port
 
 
 def version(ws: Workspace) -> str:
@@ -52,13 +68,7 @@ def write(ws: Workspace, out: Path) -> Path:
     if not out.parent.is_dir():
         raise GittasksError(f"the folder {out.parent} does not exist; create it or choose another --out")
     _, text = page(ws)
-    tmp = out.with_name(f".{out.name}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(out)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise GittasksError(f"cannot write {out}: {exc.strerror or exc}") from None
+    store.write_atomic(out, text.encode("utf-8"))  # (in .git by default: there it takes git's shared mode)
     return out.resolve()
 
 
@@ -95,7 +105,19 @@ def _handler(pages: _Pages) -> type[http.server.BaseHTTPRequestHandler]:
             if self.command != "HEAD":
                 self.wfile.write(body)
 
+        def _misdirected(self) -> bool:
+            """Refuse (421) a request whose Host is not this server's loopback address: see `host_allowed`."""
+            port = cast(http.server.HTTPServer, self.server).server_port
+            hosts = self.headers.get_all("Host") or []
+            if len(hosts) == 1 and host_allowed(hosts[0], port):
+                return False
+            self._send(421, f"the board answers only at http://{HOST}:{port}/ "
+                       f"(or localhost); this request named another host\n".encode())  # fmt: skip
+            return True
+
         def do_GET(self) -> None:
+            if self._misdirected():
+                return
             path = self.path.split("?", 1)[0]
             try:
                 if path in ("/", "/index.html"):
@@ -110,7 +132,8 @@ def _handler(pages: _Pages) -> type[http.server.BaseHTTPRequestHandler]:
         do_HEAD = do_GET
 
         def _read_only(self) -> None:
-            self._send(405, b"the board is read-only\n")
+            if not self._misdirected():  # (nothing but GET and HEAD is answered: no Origin to weigh)
+                self._send(405, b"the board is read-only\n")
 
         do_POST = do_PUT = do_DELETE = do_PATCH = _read_only
 

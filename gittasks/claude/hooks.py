@@ -448,10 +448,20 @@ def reconcile_todos(
         operations.apply_edit(doc, tid, _edit_from(data), change, lambda x: x)
         out.append(model.task_index(doc)[tid])
     listed = {t["id"] for t in out}
-    for content, tid in mine.items():
+    cancelled: list[str] = []
+    was_at = {_todo_content(item): n for n, item in reversed(list(enumerate(old_todos or [])))}
+    for content, tid in sorted(mine.items(), key=lambda pair: was_at.get(pair[0], len(was_at))):  # as listed
         dropped = index.get(tid)
         if content in kept or tid in listed or dropped is None or dropped.get("status") not in rules.OPEN:
             continue
         model.set_status(doc, tid, rules.CANCELLED, change)  # dropped from the session's list
-        change.notes.append(f"cancelled {tid} ({dropped.get('subject', '')}): dropped from the session's todo list")
+        cancelled.append(f"{tid} ({_short(str(dropped.get('subject', '')))})")
+    if cancelled:  # one line however many: a list cleared of 100 items is one event, not 100 warnings
+        named = ", ".join(cancelled[:3]) + (f" and {len(cancelled) - 3} more" if len(cancelled) > 3 else "")
+        what = f"{len(cancelled)} tasks" if len(cancelled) > 1 else "task"
+        change.notes.append(f"cancelled {what} dropped from the session's todo list: {named}")
     return out
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -126,6 +126,9 @@ def register(app: typer.Typer) -> None:
         """Settle a recorded conflict (one commit); the record goes away on every machine after sync."""
         if keep == (value is not None):
             raise GittasksError("give exactly one of --keep or --value VALUE")
+        from gittasks.cli.task_actions import utf8_only
+
+        utf8_only("--value", value)
         ws = output.workspace()
         outcome = conflicts_module.resolve(ws, task_id, field_name, value=value)
         output.flush_messages(ws)

@@ -3,16 +3,78 @@ their values, call the library, print. No typer here: the quick path loads none.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
-import json
 import sys
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from gittasks import archive, document, history, model, operations, render, rules
 from gittasks.cli import output
 from gittasks.errors import GittasksError
 from gittasks.workspace import Outcome, Workspace
+
+
+class NotUtf8(GittasksError):
+    """A command-line value that is not UTF-8: the command line is at fault, so a usage error."""
+
+    exit_code = 2
+
+
+def _texts(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [t for k, v in value.items() for t in (*_texts(k), *_texts(v))]
+    if isinstance(value, list | tuple):
+        return [t for item in value for t in _texts(item)]
+    return []
+
+
+def _shown(text: str) -> str:
+    """`text` with what is not UTF-8 shown as the bytes that came: a Latin-1 é as \\xe9."""
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raw = text.encode("utf-8", "backslashreplace")
+    shown = raw.decode("utf-8", "backslashreplace")
+    return shown if len(shown) <= 40 else shown[:39] + "…"
+
+
+def utf8_only(name: str, value: Any) -> None:
+    """Refuse `value` (a string, or lists and dicts of them), given on the command line as `name`, when it is not
+    UTF-8: on POSIX Python keeps such bytes (a Latin-1 terminal's é) as lone surrogates, which no task file,
+    commit message or JSON can hold. Called before the repository is opened, so nothing is written."""
+    for text in _texts(value):
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise NotUtf8(
+                f"{name} '{_shown(text)}' is not UTF-8; the terminal must send UTF-8 (a UTF-8 locale, e.g. "
+                "LANG=C.UTF-8); nothing was changed"
+            ) from None
+
+
+# the options an `operations.Edit` field comes from, where the name does not say it
+_EDIT_OPTIONS = {"task_type": "--type", "context_paths": "--context", "parent": "--parent"}
+_LIST_OPTIONS = {"files_modified": "--file", "requirements": "--requirement", "constraints": "--constraint",
+                 "dependencies_added": "--dependency"}  # fmt: skip
+
+
+def utf8_edit(edit: operations.Edit) -> None:
+    """`utf8_only` for every value of an edit made from the command line, named by its option."""
+    for item in dataclasses.fields(edit):
+        value = getattr(edit, item.name)
+        if item.name == "metadata":
+            for key, meta in value.items():
+                utf8_only(f"--{key}" if key in ("client", "project", "category") else "--meta", {key: meta})
+        elif item.name == "context_lists":
+            for key, values in value.items():
+                utf8_only(_LIST_OPTIONS.get(key, "--file"), values)
+        else:
+            utf8_only(_EDIT_OPTIONS.get(item.name, "--" + item.name.replace("_", "-")), value)
 
 
 def parse_meta(items: list[str]) -> dict[str, Any]:
@@ -34,7 +96,7 @@ def parse_context(items: list[str]) -> dict[str, Any]:
         if not sep or not key.strip():
             raise GittasksError(f"--context {item!r}: write KEY=VALUE (a dotted KEY reaches inside; KEY= removes it)")
         try:
-            parsed: Any = json.loads(value) if value != "" else None
+            parsed: Any = orjson.loads(value) if value != "" else None  # (never recurses: deep input is refused)
         except ValueError:
             parsed = value
         updates[key.strip()] = parsed
@@ -48,9 +110,15 @@ def read_json(source: str, option: str) -> Any:
     except OSError as exc:
         raise GittasksError(f"{option} {source}: cannot read it ({exc.strerror or exc})") from None
     try:
-        return json.loads(raw)
+        value = orjson.loads(raw)
     except ValueError as exc:
         raise GittasksError(f"{option} {source}: not JSON ({exc})") from None
+    for text in _texts(value):  # a lone surrogate escape ("\udce9") is JSON, but not text a task can hold
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise GittasksError(f"{option} {source}: '{_shown(text)}' is not text (a lone \\u escape)") from None
+    return value
 
 
 def context_lists(
@@ -75,6 +143,8 @@ def report(ws: Workspace, outcome: Outcome, as_json: bool, task: dict[str, Any] 
 
 
 def update(given: str, as_json: bool, edit: Any) -> None:
+    utf8_only("the id", given)
+    utf8_edit(edit)
     ws = output.workspace()
     outcome = operations.update(ws, given, edit)
     report(ws, outcome, as_json, outcome.value)
@@ -84,6 +154,8 @@ def start(given: str, as_json: bool, edit: operations.Edit) -> None:
     """`start`: the task in progress, claimed on the remote when one is set (`claim.start`)."""
     from gittasks import claim  # (the claim and the sync modules it uses: a start pays for them, the reads do not)
 
+    utf8_only("the id", given)
+    utf8_edit(edit)
     ws = output.workspace()
     outcome = claim.start(ws, given, edit)
     report(ws, outcome, as_json, outcome.value)
@@ -107,6 +179,12 @@ def create(
     as_json: bool = False,
 ) -> None:
     """`create`: add a pending task; prints its id. `lists`: the context lists given (`context_lists`)."""
+    given = {"the subject": subject, "--description": description, "--active-form": active_form, "--owner": owner,
+             "--blocked-by": blocked_by, "--blocks": blocks, "--parent": parent, "--type": task_type,
+             "--client": client, "--project": project, "--meta": meta, "--context": context}  # fmt: skip
+    given.update({_LIST_OPTIONS.get(key, "--file"): values for key, values in (lists or {}).items()})
+    for name, value in given.items():
+        utf8_only(name, value)
     rich = model.appended(model.with_paths({}, parse_context(context or [])), lists or {})
     ws = output.workspace()
     metadata = {k: v for k, v in parse_meta(meta or []).items() if v is not None}
@@ -149,6 +227,9 @@ def list_tasks(
     as_json: bool = False,
 ) -> None:
     """`list`: the active tasks (id, status, client, blockers, subject, owner)."""
+    for name, value in (("--status", status), ("--client", client), ("--project", project), ("--owner", owner),
+                        ("--type", task_type), ("--parent", parent), ("--sort", sort)):  # fmt: skip
+        utf8_only(name, value)
     rules.check_sort(sort)
     ws = output.workspace()
     filters = (status, client, project, owner, task_type, parent, ready, blocked, sort, include_archive)
@@ -203,6 +284,8 @@ def list_tasks(
 
 def show(task_id: str, *, at: str | None = None, as_json: bool = False) -> None:
     """`show`: one task (active or archived, or as it was at a revision)."""
+    utf8_only("the id", task_id)
+    utf8_only("--at", at)
     ws = output.workspace()
     doc = ws.load()
     output.flush_messages(ws)

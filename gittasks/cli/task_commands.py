@@ -172,6 +172,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def delete(task_id: IdArg, as_json: JsonOpt = False) -> None:
         """Remove a task (its dependency links go with it)."""
+        task_actions.utf8_only("the id", task_id)
         ws = output.workspace()
         outcome = operations.delete(ws, task_id)
         output.flush_messages(ws)
@@ -228,6 +229,7 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """The progress checklist (of one task's subtasks with PARENT)."""
+        task_actions.utf8_only("the parent", parent)
         ws = output.workspace()
         doc = ws.load()
         output.flush_messages(ws)
