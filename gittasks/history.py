@@ -9,6 +9,7 @@ files) and is imported only here.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from gittasks import document, ids, rules, taskbranch, taskset, trailers
@@ -252,6 +253,65 @@ def deletion(repo: Repo, task_id: str, rev: str, since: str | None = None) -> tu
         if task_id in commit["tasks"]:
             return commit["machine"] or commit["author"], commit["when"]
     return None
+
+
+def field_times(repo: Repo, rev: str, since: str | None) -> Callable[[str, str], str | None]:
+    """When `rev` last changed a field of a task after `since` (their merge base), for the merge of a field both
+    sides set (`merge.merge_documents`' `field_time`): a function of (task id, dotted field path) giving the
+    `Timestamp:` trailer of the newest commit there, not a merge, whose version of the task differs at that path
+    from its parent's. None when no such commit is found, when the newest is a hand edit (no trailers), or without a
+    base (the walk stops at it). A path that reaches into a list compares the value it reaches, the whole list; a
+    key with a dot in it is not told from a path, so such a field is never found changed (None).
+
+    Nothing runs until a field is asked about; then one `git log` of the commits since the base (once per `rev`) and
+    one `git cat-file --batch` of the task's versions (once per task), whatever fields of it are asked."""
+    listed: list[list[dict[str, Any]]] = []  # the commits since the base, once read
+    walked: dict[str, list[tuple[str | None, dict[str, Any] | None, dict[str, Any] | None]]] = {}  # by task
+
+    def changes(task_id: str) -> list[tuple[str | None, dict[str, Any] | None, dict[str, Any] | None]]:
+        """(stamp, version before, version after) of each commit that may have changed the task, newest first."""
+        if not listed:
+            grep = ["--no-merges", "--", rules.ACTIVE_PATH, rules.TASKS_DIR]  # a merge's own stamp is not the edit's
+            listed.append(_commits(repo, f"{since}..{rev}", grep))
+        # the commits that may have changed the task: those naming it, and hand edits (they name nothing)
+        mine = [c for c in listed[0] if c["parents"] and (task_id in c["tasks"] or not c["action"])]
+        versions = _tasks_at(repo, [r for c in mine for r in (c["commit"], c["parents"][0])], task_id)
+        return [
+            (
+                c["when"] if c["action"] else None,
+                versions.get(c["parents"][0], {}).get(task_id),
+                versions.get(c["commit"], {}).get(task_id),
+            )
+            for c in mine
+        ]
+
+    def changed_at(task_id: str, path: str) -> str | None:
+        if since is None:
+            return None
+        if task_id not in walked:
+            walked[task_id] = changes(task_id)
+        parts = path.split(".")
+        for stamp, before, after in walked[task_id]:
+            if _value_at(before, parts) != _value_at(after, parts):
+                return stamp
+        return None
+
+    return changed_at
+
+
+def _value_at(task: dict[str, Any] | None, parts: list[str]) -> bytes:
+    """The canonical bytes of the value at a dotted path of a task (b"" when absent); a path that runs into a value
+    that is not an object stops there: that value stands for the field."""
+    if task is None:
+        return b""
+    node: Any = task
+    for part in parts:
+        if not isinstance(node, dict):
+            break
+        if part not in node:
+            return b""
+        node = node[part]
+    return document.orjson.dumps(node, option=document.orjson.OPT_SORT_KEYS)
 
 
 def task_at(repo: Repo, task_id: str, rev: str) -> dict[str, Any] | None:

@@ -18,7 +18,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing, which th
 if TYPE_CHECKING:
     from typing import Any
 
-    from gittasks.merge.tasks import DeletedBy
+    from gittasks.merge.tasks import DeletedBy, FieldTimes
 
     Index = dict[str, dict[str, Any]] | None
 
@@ -161,12 +161,13 @@ def merge_task_files(
     have_base: bool = True,
     complete_parents: bool = False,
     deleted_by: tuple[DeletedBy | None, DeletedBy | None] = (None, None),
+    field_time: FieldTimes = (None, None),
 ) -> Merged:
     """Merge three versions of all task files as one keyed set; the files to write (None: delete). With
     `complete_parents`, a parent whose last subtasks were completed on the two sides is completed too
-    (`model.settle_parents`); `deleted_by` as `merge_documents` takes it."""
+    (`model.settle_parents`); `deleted_by` and `field_time` as `merge_documents` takes them."""
     b, o, t = taskset.fold(base), taskset.fold(ours), taskset.fold(theirs)
-    result = merge_documents(b.doc if have_base else None, o.doc, t.doc, deleted_by=deleted_by)
+    result = merge_documents(b.doc if have_base else None, o.doc, t.doc, deleted_by=deleted_by, field_time=field_time)
     settled = model.settle_parents(result.document) if complete_parents else None
     files: dict[str, bytes | None] = dict(taskset.split(result.document))
     items: dict[str, bytes] = {}

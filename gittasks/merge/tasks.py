@@ -35,8 +35,11 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
+    from gittasks.merge.values import FieldTime
+
     # who removed a task on one side, and when: (machine, stamp) of that change, None where it is not known
     DeletedBy = Callable[[str], tuple[Any, Any] | None]
+    FieldTimes = tuple[FieldTime | None, FieldTime | None]  # ours', theirs'
 
 
 _STATUS_FOLLOWERS: tuple[str, ...] = ("started_at", "completed_at", "blocked_reason")
@@ -70,7 +73,13 @@ def _status_winner(ctx: Context, bs: Any, os_: Any, ts: Any) -> bool:
 
 
 def _merge_task(
-    task_id: str, b: dict[str, Any], o: dict[str, Any], t: dict[str, Any], now: datetime, sink: list[dict[str, Any]]
+    task_id: str,
+    b: dict[str, Any],
+    o: dict[str, Any],
+    t: dict[str, Any],
+    now: datetime,
+    sink: list[dict[str, Any]],
+    field_time: FieldTimes = (None, None),
 ) -> dict[str, Any]:
     """Field by field merge of a task changed on both sides (b is {} when the task was added on both sides)."""
     ctx = Context(
@@ -78,6 +87,8 @@ def _merge_task(
         Side(o.get("updated_at", MISSING), o.get("updated_by", MISSING), now),
         Side(t.get("updated_at", MISSING), t.get("updated_by", MISSING), now),
         sink,
+        field_time,
+        now,
     )
     out: dict[str, Any] = {"id": task_id}
 
@@ -252,10 +263,12 @@ def merge_task_lists_indexed(
     now: datetime | None,
     indexes: tuple[dict[str, dict[str, Any]] | None, ...],
     deleted_by: tuple[DeletedBy | None, DeletedBy | None] = (None, None),
+    field_time: FieldTimes = (None, None),
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[tuple[str, str]]]:
     """`merge_task_lists`; `indexes` holds the tasks of base, ours and theirs by id when the structural check gave
     them (`document.load_document_indexed`), None where they are to be made here; `deleted_by` tells who deleted a
-    task on ours and on theirs (for the delete-edit record)."""
+    task on ours and on theirs (for the delete-edit record); `field_time` when ours and theirs last changed a field
+    (for a field both set: `Context.field_ours_wins`)."""
     now = now or rules.utc_now()
     conflicts: list[dict[str, Any]] = []
     bmap = _index(base, "base") if indexes[0] is None else indexes[0]
@@ -296,7 +309,7 @@ def merge_task_lists_indexed(
                 out.append(o)
             else:  # the same task added on both sides (a different task was renamed above)
                 fresh.add(len(out))
-                out.append(_merge_task(tid, {}, o, t, now, conflicts))
+                out.append(_merge_task(tid, {}, o, t, now, conflicts, field_time))
                 linked.add(tid)
         elif o in (b, t):  # (t == b was handled first)
             out.append(t)
@@ -304,7 +317,7 @@ def merge_task_lists_indexed(
                 linked.add(tid)
         else:
             fresh.add(len(out))
-            out.append(_merge_task(tid, b, o, t, now, conflicts))
+            out.append(_merge_task(tid, b, o, t, now, conflicts, field_time))
             linked.add(tid)
         if len(out) != before:  # the rarer cases: the task kept is looked at in any case
             refs(before)
@@ -341,14 +354,16 @@ def merge_documents(
     *,
     now: datetime | None = None,
     deleted_by: tuple[DeletedBy | None, DeletedBy | None] = (None, None),
+    field_time: FieldTimes = (None, None),
 ) -> MergeResult:
     """Merge two versions of a task document against their common ancestor (None: there is none); `deleted_by`
-    tells who deleted a task on ours and on theirs, where the caller knows the history.
+    tells who deleted a task on ours and on theirs, and `field_time` when ours and theirs last changed a field of a
+    task, where the caller knows the history (asked only about what both sides changed differently).
 
     The documents must pass `document.check_document`. The result's canonical bytes (`document.dumps`) do not
     depend on which side is ours.
     """
-    return merge_documents_indexed(base, ours, theirs, now, (None, None, None), deleted_by)
+    return merge_documents_indexed(base, ours, theirs, now, (None, None, None), deleted_by, field_time)
 
 
 def merge_documents_indexed(
@@ -358,12 +373,13 @@ def merge_documents_indexed(
     now: datetime | None,
     indexes: tuple[dict[str, dict[str, Any]] | None, ...],
     deleted_by: tuple[DeletedBy | None, DeletedBy | None] = (None, None),
+    field_time: FieldTimes = (None, None),
 ) -> MergeResult:
     """`merge_documents`, with the tasks by id where known (see `merge_task_lists_indexed`)."""
     now = now or rules.utc_now()
     base_doc: dict[str, Any] = base if base is not None else {"tasks": []}
     tasks, new_conflicts, renamed = merge_task_lists_indexed(
-        base_doc.get("tasks", []), ours["tasks"], theirs["tasks"], now, indexes, deleted_by
+        base_doc.get("tasks", []), ours["tasks"], theirs["tasks"], now, indexes, deleted_by, field_time
     )
 
     merged: dict[str, Any] = {}

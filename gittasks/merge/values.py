@@ -1,7 +1,8 @@
 """Values: the three-way merge of one value (JSON equality, text by lines, id lists as sets), the side rules.
 
-Every decision is a function of the two sides' data only, never of which side is "ours": the later `updated_at`,
-then the larger machine name, then the larger value bytes. Internal to the merge package.
+Every decision is a function of the two sides' data only, never of which side is "ours": for a field both sides
+set, the later edit of that field where both sides' histories tell (`FieldTime`), else the later `updated_at`, then
+the larger machine name, then the larger value bytes. Internal to the merge package.
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ from gittasks import document, rules
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing, which the merge driver does not need
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
+
+    # when one side last changed a field of a task since the base: (task id, field path) -> that change's stamp, None
+    # where its history cannot tell. Asked only for a field both sides set differently (it may start git processes)
+    FieldTime = Callable[[str, str], Any]
 
 
 class _Missing:
@@ -86,19 +92,50 @@ class Side:
 
 
 class Context:
-    """One merge of one task (or of the top-level keys): the two sides and the records produced."""
+    """One merge of one task (or of the top-level keys): the two sides and the records produced; `field_time` says
+    when ours and theirs last changed a field (None where no history is known: the merge driver, repair)."""
 
-    __slots__ = ("conflicts", "ours", "task_id", "theirs")
+    __slots__ = ("conflicts", "field_time", "now", "ours", "task_id", "theirs")
 
-    def __init__(self, task_id: str | None, ours: Side, theirs: Side, conflicts: list[dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        task_id: str | None,
+        ours: Side,
+        theirs: Side,
+        conflicts: list[dict[str, Any]],
+        field_time: tuple[FieldTime | None, FieldTime | None] = (None, None),
+        now: datetime | None = None,
+    ) -> None:
         self.task_id = task_id
         self.ours = ours
         self.theirs = theirs
         self.conflicts = conflicts
+        self.field_time = field_time
+        self.now = now
 
     def ours_wins(self, ov: Any, tv: Any) -> bool:
-        """The generic rule: the later `updated_at`, then the larger machine name, then the larger value bytes."""
+        """The task rule: the later `updated_at`, then the larger machine name, then the larger value bytes."""
         return (self.ours.rank, canonical_bytes(ov)) > (self.theirs.rank, canonical_bytes(tv))
+
+    def field_ours_wins(self, path: str, ov: Any, tv: Any) -> bool:
+        """The generic rule for a field both sides set: the later edit of that field when both sides' histories tell
+        and their stamps differ (a task edited later for another reason must not win it), else `ours_wins`."""
+        later = self._later_field_edit(path)
+        return self.ours_wins(ov, tv) if later is None else later
+
+    def _later_field_edit(self, path: str) -> bool | None:
+        """True: ours edited `path` later, False: theirs did, None: unknown or the same moment. A stamp too far in
+        the future counts as unknown, as it does for `updated_at` (`rules.ordering_stamp`)."""
+        ask_ours, ask_theirs = self.field_time
+        if self.task_id is None or ask_ours is None or ask_theirs is None or self.now is None:
+            return None
+        ours = stamp_order(ask_ours(self.task_id, path), self.now)
+        if not ours:
+            return None  # theirs is not asked: its answer could not decide anything
+        theirs = stamp_order(ask_theirs(self.task_id, path), self.now)
+        if not theirs or ours == theirs:
+            return None
+        return ours > theirs
 
     def record(self, path: str, kind: str, bv: Any, ov: Any, tv: Any, kept: Any) -> None:
         values = (self.ours.entry(ov), self.theirs.entry(tv))
@@ -107,7 +144,7 @@ class Context:
         )
 
     def conflict(self, path: str, kind: str, bv: Any, ov: Any, tv: Any) -> Any:
-        kept = ov if self.ours_wins(ov, tv) else tv
+        kept = ov if self.field_ours_wins(path, ov, tv) else tv
         self.record(path, kind, bv, ov, tv, kept)
         return kept
 
