@@ -97,7 +97,7 @@ def pair(make_repo: Callable[..., Path], bare_remote: Path) -> tuple[Cli, Cli]:
 
 def session_start_text(cli: Cli) -> str:
     proc = hook(cli, "session-start", payload("sessionstart-startup", cwd=str(cli.root)))
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 0 and proc.stdout.strip(), proc.stderr
     return proc.stdout
 
 
