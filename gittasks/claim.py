@@ -28,7 +28,8 @@ from gittasks import document, ids, model, operations, render, rules, sync, task
 from gittasks.document import Document
 from gittasks.errors import GittasksError
 from gittasks.git import Transfer
-from gittasks.workspace import CAS_ATTEMPTS, FALSE_WORDS, Outcome, Workspace
+from gittasks.layout import CAS_ATTEMPTS, commit_files
+from gittasks.workspace import FALSE_WORDS, Outcome, Workspace
 
 FIELD = "claimed_by"  # the task field that records who started it: {machine, owner?, session?, since}
 TOOK_OVER = "took_over_from"  # inside it: whom a forced start took the task from
@@ -204,7 +205,7 @@ def start(
     session holds the task and the edit does not force it; `force_hint` names the way to force it in the refusal
     (`{id}` stands for the task's id)."""
     me = Claimant(ws.machine, _text(edit.owner), session)
-    if ws.inline or not enabled(ws):
+    if ws.layout.on_code_branch or not enabled(ws):  # a claim is pushed onto a task branch of its own
         return operations.update(ws, given, edit)
     try:
         name, branch, _ = sync.pick_remote(ws, None)
@@ -225,15 +226,14 @@ def _bring_in(ws: Workspace, theirs: str | None, label: str, notes: list[str]) -
     """(lock held) Bring the fetched remote tip into the local task branch: fast-forward, or the field-level merge of
     sync; False when the branch moved meanwhile (the caller tries again)."""
     repo = ws.repo
-    side = sync._Side(ws)
-    ours = side.tip()
+    ours = ws.layout.tip()
     if theirs is None or ours == theirs or (ours is not None and repo.is_ancestor(theirs, ours)):
         return True
     outcome = sync.SyncOutcome(remote=label)
     if ours is None or repo.is_ancestor(ours, theirs):
-        return side.move(theirs, ours, outcome)
+        return sync.move(ws, theirs, ours, outcome)
     merged = sync.merge_commit(ws, ours, theirs, label, outcome)
-    if not side.move(merged, ours, outcome):
+    if not sync.move(ws, merged, ours, outcome):
         return False
     ws.to_push = True  # the merge is a local commit until it is pushed
     if outcome.conflicts:
@@ -246,7 +246,7 @@ def _build(
 ) -> tuple[str | None, model.Change, dict[str, Any]]:
     """(lock held, files current) The start commit on `tip`, made without moving any branch; (None, ...) when the
     start changes nothing (the task is this claimant's already)."""
-    raw = ws.branch_files(tip).get(rules.ACTIVE_PATH) if tip else None
+    raw = ws.layout.files_at(tip).get(rules.ACTIVE_PATH) if tip else None
     doc = document.load_document(raw, rules.ACTIVE_PATH) if raw is not None else {"tasks": []}
     change = model.Change(ws.machine, rules.utc_now(), complete_parents=ws.complete_parents)
     task = run(doc, change)
@@ -265,19 +265,18 @@ def _build(
         change.action or "update", change.touched, subjects, ws.machine, rules.format_stamp(change.now),
         extra=extra, body=body,
     )  # fmt: skip
-    tree = ws.repo.tree_with_files(tip, {rules.ACTIVE_PATH: document.dumps(doc)})
-    return ws.repo.commit_tree(tree, [tip] if tip else [], message), change, task
+    commit = commit_files(ws.repo, tip, {rules.ACTIVE_PATH: document.dumps(doc)}, [tip] if tip else [], message)
+    return commit, change, task
 
 
 def _land(ws: Workspace, commit: str, tip: str | None, label: str, notes: list[str]) -> None:
     """(after the push landed) Move the local task branch to the claimed commit, merging what was committed here
     meanwhile, and write the files."""
-    side = sync._Side(ws)
     with ws.lock:
         for _ in range(CAS_ATTEMPTS):
-            ours = side.tip()
+            ours = ws.layout.tip()
             if ours == tip:
-                landed = side.move(commit, tip, sync.SyncOutcome(remote=label))
+                landed = sync.move(ws, commit, tip, sync.SyncOutcome(remote=label))
             else:  # committed here meanwhile: merged with the claim (or the claim is in it already)
                 landed = _bring_in(ws, commit, label, notes)
             if landed:
@@ -312,7 +311,7 @@ def _claim(
             ws.check_can_commit()
             if not _bring_in(ws, theirs, label, notes):
                 continue
-            tip = ws.task_branch_tip()
+            tip = ws.layout.tip()
             commit, change, task = _build(ws, tip, run, found)
         if commit is None:  # this claimant's already: nothing to push for it
             return Outcome(None, [], [*notes, *change.notes], task)

@@ -10,7 +10,8 @@ from pathlib import Path
 from gittasks import clone, document, git, rules, store, sync, taskbranch, taskcheck
 from gittasks.document import Document
 from gittasks.errors import GittasksError
-from gittasks.workspace import BRANCH, INLINE, Workspace
+from gittasks.layout import BRANCH, INLINE
+from gittasks.workspace import Workspace
 
 
 def init(
@@ -44,18 +45,18 @@ def init(
             )
             if transfer.outcome == "ok":
                 done.append(f"found a task list on {chosen}/{ws.branch}")
-        if inline or ws.inline:
-            if ws.layout != INLINE:
+        if inline or ws.layout.name == INLINE:
+            if ws.layout.name != INLINE:
                 if ws.task_branch_tip() is not None or ws.remote_task_branch() is not None:
                     raise GittasksError(
                         f"this repository keeps its tasks on the branch {ws.branch} already; --inline would start a "
                         "second list"
                     )
-                repo.config_set_local("gittasks.layout", INLINE)
-                ws._layout = INLINE
+                ws.use_layout(INLINE)
             _init_inline(ws, done)
         else:
             _init_branch(ws, done)
+    ws.to_push = bool(done)  # a new task branch, or a first list, goes to the remote with the background sync
     return ws, done
 
 
@@ -64,14 +65,12 @@ def _init_branch(ws: Workspace, done: list[str]) -> None:
 
     repo = ws.repo
     if ws.setting("layout") != BRANCH:
-        repo.config_set_local("gittasks.layout", BRANCH)
-        ws._layout = BRANCH
+        ws.use_layout(BRANCH)
     if taskbranch.ensure_excluded(repo.common_dir):
         done.append("kept the task files out of the code branches (.git/info/exclude)")
     had_branch = ws.task_branch_tip() is not None
     ws.invalidate()
-    ws.bring_in()
-    ws._checked = True
+    ws.bring_in(settled=True)  # init armed the clone itself: no preflight runs after it
     if not had_branch and ws.task_branch_tip() is not None:
         done.append(f"took the task list from the remote's {ws.branch} branch into {rules.ACTIVE_PATH}")
     if ws.task_branch_tip() is None:

@@ -15,19 +15,21 @@ from __future__ import annotations
 from gittasks import failpoints, rules, store, taskbranch, trailers
 from gittasks.clone import BRANCH_GITATTRIBUTES
 from gittasks.errors import GittasksError
-from gittasks.workspace import BRANCH, TASK_PATHS, Workspace
+from gittasks.layout import BRANCH, INLINE, TASK_PATHS, commit_files
+from gittasks.layout_inline import stopped_operation
+from gittasks.workspace import Workspace
 
 
 def _check(ws: Workspace) -> str | None:
     """The inline commit to migrate from; None when a migrate begun earlier is to be finished. Refuses what cannot be
     migrated now."""
-    if not ws.inline:
+    if ws.layout.name != INLINE:
         if _unfinished(ws):
             return None
         raise GittasksError(f"the tasks live on their own branch already (`git log {ws.branch}`); nothing to migrate")
-    if ws.moved_list() is not None:
+    if ws.layout.moved() is not None:
         return None  # a task branch a migrate made (here, interrupted, or on another clone): followed
-    reason = ws.stopped_operation()
+    reason = stopped_operation(ws.repo)
     if reason is not None:
         raise GittasksError(reason.replace(", or `gittasks migrate` moves them to a branch of their own", ""))
     if ws.task_branch_tip() is not None or ws.remote_task_branch() is not None:
@@ -96,18 +98,16 @@ def migrate(ws: Workspace) -> list[str]:
         if rules.ACTIVE_PATH not in files:
             raise GittasksError(f"{rules.ACTIVE_PATH} is not committed on the current branch; nothing to migrate")
         stamp = rules.format_stamp(rules.utc_now())
-        tree = repo.tree_with_files(None, {**files, ".gitattributes": BRANCH_GITATTRIBUTES})
         message = trailers.message(
             "migrate", [], {}, ws.machine, stamp, title=f"migrate: the task list from {head[:10]}",
             extra={"Migrated-From": head},
         )  # fmt: skip
-        task_commit = repo.commit_tree(tree, [], message)
-        code_tree = repo.tree_with_files(head, dict.fromkeys(files))
+        task_commit = commit_files(repo, None, {**files, ".gitattributes": BRANCH_GITATTRIBUTES}, [], message)
         code_message = trailers.message(
             "migrate", [], {}, ws.machine, stamp, title=f"migrate: task files move to the branch {ws.branch}",
             extra={"Migrated-To": ws.branch},
         )  # fmt: skip
-        code_commit = repo.commit_tree(code_tree, [head], code_message)
+        code_commit = commit_files(repo, head, dict.fromkeys(files), [head], code_message)
         if not repo.update_ref(ws.branch_ref, task_commit, None, "gittasks: migrate"):
             raise GittasksError(f"a task branch {ws.branch} appeared meanwhile; nothing was changed")
         failpoints.hit("migrate-task-branch")
@@ -119,15 +119,15 @@ def migrate(ws: Workspace) -> list[str]:
         failpoints.hit("migrate-index")
         done.append(f"started the branch {ws.branch} with the task list ({task_commit[:10]})")
         done.append(f"the current branch stops tracking the task files ({code_commit[:10]})")
-        repo.config_set_local("gittasks.layout", BRANCH)
-        ws._layout = BRANCH
+        ws.use_layout(BRANCH)
         failpoints.hit("migrate-layout")
         if taskbranch.ensure_excluded(repo.common_dir):
             done.append("kept the task files out of the code branches (.git/info/exclude)")
         failpoints.hit("migrate-exclude")
         ws.invalidate()
         ws.bring_in()
-    done.append(f"push the task branch with `gittasks sync`; `git log {ws.branch}` is the task history from now on")
+        ws.to_push = True  # the new task branch goes to the remote with the background sync (or `gittasks sync`)
+    done.append(f"`git log {ws.branch}` is the task history from now on; `gittasks sync` pushes the task branch")
     return done
 
 
@@ -135,8 +135,7 @@ def _finish(ws: Workspace) -> list[str]:
     """(lock held) Finish a move of the task list begun earlier: follow it (inline), then the steps left undone."""
     repo = ws.repo
     done: list[str] = []
-    if ws.inline:
-        ws.follow_moved_list()  # (says what it did on its own line)
+    ws.follow_moved_list()  # (inline: says what it did on its own line)
     left = _unfinished(ws)
     if "index" in left:
         repo.untrack(sorted(p for p in repo.tracked(TASK_PATHS) if taskbranch.is_task_path(p)))

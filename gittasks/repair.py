@@ -8,7 +8,7 @@ parents of the commit that broke it.
 
 from __future__ import annotations
 
-from gittasks import document, merge, rules, store
+from gittasks import document, follow_migrate, merge, rules, store
 from gittasks.document import DocumentError
 from gittasks.errors import GittasksError
 from gittasks.workspace import Workspace
@@ -66,6 +66,13 @@ def repair_and_finish(ws: Workspace) -> list[str]:
     tasks, others = unmerged_paths(ws)
     if not tasks:
         return []
+    moved_away = ws.task_branch_tip() is None and ws.remote_task_branch() is None  # (else the follow takes over)
+    if moved_away and follow_migrate.came_in(ws.repo):  # merging would track the list on the code branch again
+        raise GittasksError(
+            f"{', '.join(tasks)} is unmerged because a commit of `gittasks migrate` moved the task list to the branch "
+            f"{ws.branch}; it is not merged back onto the code branch: once {ws.branch} is on the remote, "
+            "`gittasks sync` follows the move with this clone's tasks kept"
+        )
     done = repair_unmerged(ws, tasks)
     operation = ws.repo.operation_in_progress()
     if others or operation not in FINISH:

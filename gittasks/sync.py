@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import random
 import subprocess
 import sys
@@ -21,13 +20,27 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gittasks import document, failpoints, history, processes, render, repair, rules, store, taskbranch, trailers
+from gittasks import (
+    document,
+    failpoints,
+    follow_migrate,
+    history,
+    processes,
+    render,
+    repair,
+    rules,
+    store,
+    taskbranch,
+    trailers,
+)
+from gittasks.bad_files import bad_file, made_by
 from gittasks.document import DocumentError
 from gittasks.errors import GittasksError
 from gittasks.git import HELD_LOCK, GitError, Repo, Transfer, lock_left_behind
+from gittasks.layout import MOVE_HINT, MoveRefused, commit_files
 from gittasks.merge import incoming, merge_task_files
 from gittasks.trailers import one_line
-from gittasks.workspace import MOVE_HINT, Workspace, bad_file, made_by
+from gittasks.workspace import Workspace
 
 MAX_ATTEMPTS = 10
 END_GRACE = 2.0  # seconds a bounded sync that ran out of time has to end its git steps before it is killed
@@ -59,11 +72,12 @@ class SyncFailed(GittasksError):
     """A sync that did not get through; `kind` says why in a word: offline (the remote not reached in time),
     credentials, refused (the remote turned the push down), or error (anything to fix here first)."""
 
-    def __init__(self, message: str, outcome: SyncOutcome, kind: str = "error") -> None:
+    def __init__(self, message: str, outcome: SyncOutcome, kind: str = "error", reason: str | None = None) -> None:
         super().__init__(message)
         outcome.message = message
         self.outcome = outcome
         self.kind = kind
+        self.reason = reason or message  # the why alone, without the advice (a status line, `watch`)
 
 
 @dataclass(frozen=True)
@@ -137,7 +151,6 @@ def merge_commit(ws: Workspace, ours: str, theirs: str, label: str, outcome: Syn
     outcome.incoming = merged.incoming
     outcome.conflicts = merged.conflicts
     outcome.settled = merged.notes
-    new_tree = repo.tree_with_files(tree, merged.files)
     ids = [item["id"] for item in merged.incoming]
     subjects = {item["id"]: item["subject"] for item in merged.incoming}
     stamp = rules.format_stamp(rules.utc_now())
@@ -146,23 +159,16 @@ def merge_commit(ws: Workspace, ours: str, theirs: str, label: str, outcome: Syn
     body += [f"Then {note}" for note in merged.notes]
     message = trailers.message("sync", ids, subjects, ws.machine, stamp, title=f"sync: merge {label}", body=body)
     failpoints.hit("before-merge-commit")
-    return repo.commit_tree(new_tree, [ours, theirs], message)
+    return commit_files(repo, tree, merged.files, [ours, theirs], message)
 
 
-def fast_forward(ws: Workspace, target: str, outcome: SyncOutcome) -> None:
-    """Inline layout: move the current branch and its work tree to `target` (a descendant of HEAD)."""
-    err = ws.repo.fast_forward(target)
-    held = HELD_LOCK.search(err) if err is not None else None
-    if held is not None:  # not the user's changes: a git lock file that stays
-        raise SyncFailed(lock_left_behind(held.group(1)), outcome)
-    if err is not None:
-        files = [ln.strip() for ln in err.splitlines() if ln.startswith(("\t", "    "))]
-        shown = ", ".join(files[:5]) if files else one_line(err, 120)
-        raise SyncFailed(
-            f"sync stopped: your uncommitted changes to {shown} would be overwritten by what came in; nothing was "
-            "changed. Commit or stash them, then run `gittasks sync` again",
-            outcome,
-        )
+def move(ws: Workspace, target: str, old: str | None, outcome: SyncOutcome) -> bool:
+    """Move the local tip from `old` to `target` through the layout (the task branch's compare-and-swap, or the
+    current branch's fast-forward) and bring it into the work tree; False when it moved meanwhile."""
+    try:
+        return ws.layout.move(target, old, f"gittasks: sync {outcome.remote}")
+    except MoveRefused as exc:
+        raise SyncFailed(str(exc), outcome) from None
 
 
 # -- remote -------------------------------------------------------------------------------------------------------
@@ -173,14 +179,10 @@ def pick_remote(ws: Workspace, remote: str | None) -> tuple[str, str, bool]:
     else the only remote, and always the task branch. Inline: the current branch's upstream decides as in 0.1."""
     repo = ws.repo
     remotes = repo.remotes()
-    if ws.inline:
-        branch = repo.branch()
-        if branch is None:
-            raise GittasksError("HEAD is detached; check out a branch (`git switch main`) before syncing")
-        upstream_remote = repo.config_get(f"branch.{branch}.remote")
-        upstream_merge = repo.config_get(f"branch.{branch}.merge")
-    else:
-        branch, upstream_remote, upstream_merge = ws.branch, None, None
+    branch = ws.layout.branch_name()
+    if branch is None:
+        raise GittasksError("HEAD is detached; check out a branch (`git switch main`) before syncing")
+    upstream_remote, upstream_merge = ws.layout.upstream(branch)
     name = remote or ws.setting("remote") or upstream_remote
     if name is None:
         name = "origin" if "origin" in remotes else (remotes[0] if len(remotes) == 1 else None)
@@ -211,12 +213,14 @@ def unreachable(
             f"{outcome.remote} (`git fetch {outcome.remote}` shows the same), then run `gittasks sync` again",
             outcome,
             "credentials",
+            f"{outcome.remote} did not accept the credentials ({one_line(detail, 160)})",
         )
     return SyncFailed(
         f"could not reach {outcome.remote} ({one_line(detail, 100)}); {outcome.not_pushed} changes not yet pushed, "
         "they stay committed here: run `gittasks sync` again when the remote is reachable",
         outcome,
         "offline",
+        f"could not reach {outcome.remote} ({one_line(detail, 160)})",
     )
 
 
@@ -379,35 +383,13 @@ def _follow_a_migrate(ws: Workspace, remote: str | None, outcome: SyncOutcome, d
         return  # (a stopped rebase, no remote, ...) the inline sync itself says what to do
     tracking = f"refs/remotes/{name}/{ws.branch}"
     fetched = deadline.fetch(ws.repo, name, f"refs/heads/{ws.branch}", tracking)
-    if fetched.outcome != "ok" or ws.repo.ref(tracking) is None:
+    if fetched.outcome not in ("ok", "missing") or ws.repo.ref(tracking) is None:
+        if follow_migrate.came_in(ws.repo):  # never mend git's merge by tracking the list on the code branch again
+            reached = fetched.outcome in ("ok", "missing")
+            raise SyncFailed(follow_migrate.not_there_yet(ws.branch, name, reached=reached), outcome)
         return
     ws.invalidate()
     ws.follow_moved_list()
-
-
-class _Side:
-    """Where a sync reads and moves the local tip: the task branch (own-branch layout) or HEAD (inline)."""
-
-    def __init__(self, ws: Workspace) -> None:
-        self.ws = ws
-
-    def tip(self) -> str | None:
-        return self.ws.task_branch_tip() if not self.ws.inline else self.ws.repo.head()
-
-    def local_name(self) -> str:
-        return self.ws.branch_ref if not self.ws.inline else "HEAD"
-
-    def move(self, target: str, old: str | None, outcome: SyncOutcome) -> bool:
-        """Move the local tip from `old` to `target` and bring it into the work tree; False when it moved."""
-        ws = self.ws
-        if ws.inline:
-            fast_forward(ws, target, outcome)
-            return True
-        if not ws.repo.update_ref(ws.branch_ref, target, old, f"gittasks: sync {outcome.remote}"):
-            return False
-        ws.invalidate()
-        ws.bring_in()
-        return True
 
 
 def sync(
@@ -424,15 +406,15 @@ def sync(
     say = progress or (lambda _msg: None)
     outcome = SyncOutcome()
     repo = ws.repo
-    side = _Side(ws)
     deadline = Deadline.of(ws)
-    if ws.inline:
+    if ws.layout.on_code_branch:  # a migrate elsewhere may have moved the list to a task branch
         _follow_a_migrate(ws, remote, outcome, deadline)
     with ws.lock:
-        if ws.inline:
+        if ws.layout.on_code_branch:  # git's line merges may have left what only a field merge mends
             outcome.repaired = repair.repair_for_sync(ws)
         ws.invalidate()
         ws.preflight()
+        layout = ws.layout  # (as a followed migrate left it)
         name, branch, has_upstream = pick_remote(ws, remote)
     outcome.remote, outcome.branch = name, branch
     label = f"{name}/{branch}"
@@ -444,13 +426,13 @@ def sync(
         fetched = deadline.fetch(repo, name, f"refs/heads/{branch}", tracking)
         _check_lock(fetched, name, outcome, there=False)
         if fetched.outcome in ("unreachable", "denied"):
-            raise unreachable(ws, side.tip(), tracking, deadline.why(fetched), outcome, fetched.outcome)
+            raise unreachable(ws, layout.tip(), tracking, deadline.why(fetched), outcome, fetched.outcome)
         theirs = repo.ref(tracking) if fetched.outcome == "ok" else None
-        if theirs is not None and not ws.inline:
+        if theirs is not None and not layout.on_code_branch:
             _check_task_branch(ws, theirs, label, outcome)
         with ws.lock:
-            ours = side.tip()
-            if only_task_commits and ws.inline:
+            ours = layout.tip()
+            if only_task_commits and layout.on_code_branch:  # a push of the current branch carries code
                 foreign = _foreign_commits(repo, ours, theirs)
                 if foreign:
                     raise SyncFailed(
@@ -463,7 +445,7 @@ def sync(
             if theirs is not None and ours is None:
                 check_incoming(repo, None, theirs, label, outcome)
                 before: dict[str, bytes] = {}
-                moved = side.move(theirs, None, outcome)
+                moved = move(ws, theirs, None, outcome)
                 outcome.fast_forward = True
                 outcome.incoming = merge_task_files(before, before, taskbranch.files_at(repo, theirs)).incoming
             elif theirs is not None and ours is not None and ours != theirs:
@@ -472,7 +454,7 @@ def sync(
                 elif repo.is_ancestor(ours, theirs):
                     check_incoming(repo, ours, theirs, label, outcome)
                     before = taskbranch.files_at(repo, ours)
-                    moved = side.move(theirs, ours, outcome)
+                    moved = move(ws, theirs, ours, outcome)
                     outcome.fast_forward = True
                     outcome.incoming = incoming(before, taskbranch.files_at(repo, theirs))
                 else:
@@ -480,12 +462,12 @@ def sync(
                     say(f"merging {label}")
                     commit = merge_commit(ws, ours, theirs, label, outcome)
                     failpoints.hit("after-merge-commit")
-                    moved = side.move(commit, ours, outcome)
+                    moved = move(ws, commit, ours, outcome)
                     failpoints.hit("after-merge-checkout")
                     outcome.merge_commit = commit
             if not moved:
                 continue
-            ours = side.tip()
+            ours = layout.tip()
         if ours is None or ours == theirs:
             outcome.ok = True
             break
@@ -501,13 +483,13 @@ def sync(
         say(f"pushing {outcome.outgoing} commit(s) to {label}")
         failpoints.hit("before-push")
         pushed = deadline.push(
-            repo, name, f"{side.local_name()}:refs/heads/{branch}", set_upstream=ws.inline and not has_upstream
+            repo, name, f"{layout.ref}:refs/heads/{branch}", set_upstream=layout.on_code_branch and not has_upstream
         )
         failpoints.hit("after-push")
         _check_lock(pushed, name, outcome, there=True)
         if pushed.outcome == "ok":
             known = repo.ref(tracking)
-            if not ws.inline and known != ours:  # a remote without a fetch refspec: git did not note the push
+            if not layout.on_code_branch and known != ours:  # a remote without a fetch refspec: git did not note it
                 repo.update_ref(tracking, ours, known, "gittasks: pushed")
             outcome.pushed = True
             outcome.ok = True
@@ -517,24 +499,26 @@ def sync(
             delay = min(delay * 2, 2.0)
             continue
         if pushed.outcome in ("unreachable", "denied"):
-            raise unreachable(ws, side.tip(), tracking, deadline.why(pushed), outcome, pushed.outcome)
-        outcome.not_pushed = count_not_pushed(repo, side.tip(), tracking)
+            raise unreachable(ws, layout.tip(), tracking, deadline.why(pushed), outcome, pushed.outcome)
+        outcome.not_pushed = count_not_pushed(repo, layout.tip(), tracking)
         raise SyncFailed(
             f"{name} refused the push ({one_line(pushed.detail, 100)}); {outcome.not_pushed} changes not yet pushed, "
             f"they stay committed here: run `gittasks sync` again once {name} takes pushes from you",
             outcome,
             "refused",
+            f"{name} refused the push ({one_line(pushed.detail, 160)})",
         )
     else:
-        outcome.not_pushed = count_not_pushed(repo, side.tip(), tracking)
+        outcome.not_pushed = count_not_pushed(repo, layout.tip(), tracking)
         raise SyncFailed(
             f"the remote kept moving: gave up after {MAX_ATTEMPTS} attempts; {outcome.not_pushed} changes not yet "
             "pushed, run `gittasks sync` again",
             outcome,
             "refused",
+            f"the remote kept moving: gave up after {MAX_ATTEMPTS} attempts",
         )
     save_state(repo, outcome)
-    if not ws.inline:
+    if not layout.on_code_branch:  # a rename of the task branch is told to the machines still on the old name
         _tell_other_names(ws, name, deadline, outcome)
     ws.invalidate()
     ws.to_push = False  # what this process committed is on the remote now: no background sync needed for it
@@ -563,7 +547,7 @@ def status(ws: Workspace) -> dict[str, Any]:
     doc = ws.load()
     return {
         "machine": ws.machine,
-        "layout": ws.layout,
+        "layout": ws.layout.name,
         **standing(ws),
         "conflicts": len(doc.get("conflicts") or []),
         "tasks": len(doc["tasks"]),
@@ -577,7 +561,7 @@ def standing(ws: Workspace) -> dict[str, Any]:
     repo = ws.repo
     out: dict[str, Any] = {
         "remote": None,
-        "branch": repo.branch() if ws.inline else ws.branch,
+        "branch": ws.layout.branch_name(),
         "ahead": None,
         "behind": None,
         "last_sync": load_state(repo).get("last_sync"),
@@ -588,7 +572,7 @@ def standing(ws: Workspace) -> dict[str, Any]:
         return out
     out["remote"] = f"{name}/{branch}"
     tracking = f"refs/remotes/{name}/{branch}"
-    local = _Side(ws).tip()
+    local = ws.layout.tip()
     known = repo.ref(tracking)
     if local and known:
         out["ahead"], out["behind"] = repo.ahead_behind(local, known)
@@ -602,10 +586,7 @@ __all__ = ["GitError", "SyncFailed", "SyncOutcome", "standing", "status", "sync"
 
 def network_timeout(ws: Workspace) -> float:
     """How long a sync's network steps may take in all (`gittasks.syncTimeout`, seconds; 30 by default)."""
-    try:
-        return max(0.5, float(ws.setting("syncTimeout") or os.environ.get("GITTASKS_SYNC_TIMEOUT") or 30))
-    except ValueError:
-        return 30.0
+    return ws.sync_timeout
 
 
 def start_in_background(root: Path) -> None:

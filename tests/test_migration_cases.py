@@ -215,6 +215,33 @@ def test_a_stranded_inline_clone_follows_in_one_step(tmp_path: Path, bare_remote
     assert_followed(a, b, bare_remote, a_ids | b_ids | made)
 
 
+@pytest.mark.parametrize("then", [("sync",), ("doctor", "--fix"), ("create", "Made meanwhile")])
+def test_a_clone_that_pulled_a_migrate_before_its_task_branch_was_pushed_waits(
+    tmp_path: Path, bare_remote: Path, then: tuple[str, ...]
+) -> None:
+    """A migrates and pushes main by hand, its task branch not yet pushed: B, still inline, must not mend git's
+    merge by tracking the list on main again; it says what to wait for, and follows once the branch is there."""
+    a, b, first = migrated_pair(tmp_path, bare_remote)
+    b_own = b.create("B's own inline task")
+    a.ok("migrate", "--yes")  # (autosync is off in the tests: the task branch stays here)
+    git(a.root, "push", "-q", "origin", "main")
+    subprocess.run(["git", "pull", "-q", "--no-rebase"], cwd=b.root, capture_output=True)
+    proc = b.run(*then)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr, proc.stdout + proc.stderr
+    said = proc.stderr if then[0] != "doctor" else proc.stdout  # (doctor reports on stdout, a line per finding)
+    assert "has no branch gittasks yet" in said and "machine that migrated" in said, proc.stdout + proc.stderr
+    assert ".claude" not in git(bare_remote, "ls-tree", "--name-only", "main")  # nothing went back on main
+    for rev in ("HEAD", "origin/main"):
+        tracked = subprocess.run(["git", "cat-file", "-e", f"{rev}:{ACTIVE}"], cwd=b.root, capture_output=True)
+        assert tracked.returncode != 0 or (rev == "HEAD" and (b.root / ".git" / "MERGE_HEAD").exists())
+    a.ok("sync")  # the migrating machine pushes its task branch
+    b.ok("sync")
+    assert ids(b) >= {first, b_own}
+    assert git(b.root, "ls-files", ".claude") == ""
+    a.ok("sync")
+    assert ids(a) == ids(b)
+
+
 def test_a_clean_inline_clone_that_pulled_main_alone_reads_the_task_branch(tmp_path: Path, bare_remote: Path) -> None:
     a, b, first = migrated_pair(tmp_path, bare_remote)
     a.ok("migrate", "--yes")
