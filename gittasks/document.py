@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from gittasks import rules
+from gittasks import rules, schema_table
 from gittasks.errors import GittasksError
 
 Document = dict[str, Any]
@@ -26,7 +26,7 @@ _MARKER = re.compile(rb"^(<{7}|={7}|>{7}|\|{7})(?: |$)", re.MULTILINE)
 _NATURAL = re.compile(r"(\d+)")
 _NOT_A_NUMBER = re.compile(rb"-?(NaN|Infinity)")
 
-# What a task file's JSON may hold (task-format.md, "What a valid file is"), for the reader and the writer alike:
+# What a task file's JSON may hold (docs/task-format.md, "JSON"), for the reader and the writer alike:
 # - nesting at most MAX_DEPTH deep: every reader and writer here recurses, and orjson writes no more than 254;
 # - integers within +-MAX_INT: JavaScript (the board, the assistant's client) and Go read every number as a double,
 #   which holds each integer exactly only up to 2**53; past it they would read another value, without a word;
@@ -273,8 +273,18 @@ def _place(root: Any, path: list[Any]) -> str:
     dotted = ".".join(str(part) for part in field[:6]) + (f"... ({len(field)} levels)" if len(field) > 6 else "")
     if isinstance(task, dict):
         tid = task.get("id")
-        return f"task {tid!r}" + (f", field {dotted!r}" if dotted else "") if isinstance(tid, str) else dotted
-    return f"field {dotted!r}" if dotted else "the value"
+        return (
+            f"task {_quoted(tid)}" + (f", field {_quoted(dotted)}" if dotted else "")
+            if isinstance(tid, str)
+            else dotted
+        )
+    return f"field {_quoted(dotted)}" if dotted else "the value"
+
+
+def _quoted(text: str) -> str:
+    """`text` in single quotes whatever it holds (repr() would switch to double quotes around a single quote)."""
+    shown = repr(text)  # (control characters escaped: a message stays one line)
+    return shown if shown.startswith("'") else "'" + shown[1:-1].replace("'", "\\'") + "'"
 
 
 def _exact_integers(raw: bytes, name: str) -> None:
@@ -328,31 +338,62 @@ def _dumps(value: Any, option: int, depth: int = 1) -> bytes:
     raise DocumentError(f"{where}: {what}; nothing was written")
 
 
+MISSING: Any = object()  # a field that is absent, in a schema problem
+
+
+def field_message(path: str, expected: str, value: Any) -> str:
+    """The one wording of a field the schema refuses, for every check (the structural one below, the write path's
+    `taskcheck`, pydantic's `schema`); `expected` comes from `schema_table`."""
+    if value is MISSING:
+        return f"field {path!r} is required: {expected}"
+    found = repr(value if len(value) <= 40 else value[:40] + "...") if isinstance(value, str) else _kind(value)
+    return f"{f'field {path!r}' if path else 'the task'} must be {expected}, not {found}"
+
+
+def json_type(value: Any) -> str:
+    """The JSON Schema type of a parsed JSON value ("number" for both kinds of number, as the schema has no integer)."""
+    return _JSON_TYPES.get(type(value), "number")
+
+
+_JSON_TYPES: dict[type, str] = {str: "string", dict: "object", list: "array", bool: "boolean", type(None): "null"}
+
+
+def _read_rule(name: str) -> tuple[str, type[Any], bool, type[Any] | None, int, str, str]:
+    rule = schema_table.TASK[name]
+    python = {"string": str, "array": list, "object": dict}
+    kind = next(t for t in rule.types if t != "null")
+    least = rule.min_length if name == "id" else 0  # the id is a key: never empty
+    items = python[rule.items] if rule.items else None
+    return name, python[kind], not rule.required, items, least, rule.expected, rule.item_expected
+
+
+# What every reader needs of a task (docs/task-format.md, "What a valid file is"), as the schema states it: the required
+# fields and the dependency lists (readiness follows them), of the schema's types; the id also non-empty. A read
+# takes the rest as it is (an empty subject, a status from a newer gittasks, a null list): only a write refuses it.
+_READ_RULES = tuple(
+    _read_rule(name)
+    for name in dict.fromkeys([*(n for n, r in schema_table.TASK.items() if r.required), *rules.ID_LIST_FIELDS])
+)
+
+
 def check_task(task: Any, where: str) -> None:
     if not isinstance(task, dict):
         raise DocumentError(f"{where}: a task must be a JSON object, not {_kind(task)}")
-    task_id = task.get("id")
-    if not isinstance(task_id, str) or not task_id:
-        raise DocumentError(f"{where}: field 'id' must be a non-empty string")
-    if not isinstance(task.get("subject"), str):
-        raise DocumentError(f"{where} (id {task_id!r}): field 'subject' must be a string")
-    for field in rules.ID_LIST_FIELDS:
-        values = task.get(field)
-        if not _is_id_list(values):
-            found = (
-                _kind(values)
-                if not isinstance(values, list)
-                else "a list holding " + next(_kind(v) for v in values if not isinstance(v, str))
-            )
-            raise DocumentError(
-                f"{where} (id {task_id!r}): field {field!r} must be a list of task ids, not {found}; fix the file "
-                "or restore it from git"
-            )
-
-
-def _is_id_list(value: Any) -> bool:
-    """A dependency field the read path can use: absent (None) or a list of strings."""
-    return value is None or (isinstance(value, list) and all(isinstance(item, str) for item in value))
+    for name, kind, optional, items, least, expected, item_expected in _READ_RULES:
+        value: Any = task.get(name, MISSING)
+        if value is MISSING or value is None:
+            if optional:
+                continue
+            message = field_message(name, expected, value)
+        elif not isinstance(value, kind) or len(value) < least:
+            message = field_message(name, expected, value)
+        elif items is not None and value and not all(isinstance(item, items) for item in value):
+            index = next(i for i, item in enumerate(value) if not isinstance(item, items))
+            message = field_message(f"{name}.{index}", item_expected, value[index])
+        else:
+            continue
+        named = f" (id {task['id']!r})" if name != "id" else ""  # the id comes first: past it, it is good
+        raise DocumentError(f"{where}{named}: {message}; fix the file or restore it from git")
 
 
 def _task_index(tasks: list[Any], checked: set[int] | frozenset[int] = frozenset()) -> dict[str, Task] | None:
@@ -379,7 +420,7 @@ def _task_index(tasks: list[Any], checked: set[int] | frozenset[int] = frozenset
 
 
 def check_document(doc: Any, name: str) -> Document:
-    """The structural check of task-format.md ("What a valid file is"); returns the document."""
+    """The structural check of docs/task-format.md ("What a valid file is"); returns the document."""
     return _check_document(doc, name)[0]
 
 
@@ -702,7 +743,7 @@ def record_field(name: Any) -> Any:
 def conflict_record(
     task_id: str | None, field: str, kind: str, values: Iterable[dict[str, Any]], *, base: Any = None, kept: Any = None
 ) -> dict[str, Any]:
-    """A conflict record (task-format.md, "Conflicts"): what was kept and every value that was not, sorted so that
+    """A conflict record (docs/task-format.md, "Conflicts"): what was kept and every value that was not, sorted so that
     the record is the same whichever side made it."""
     return {
         "task": task_id,

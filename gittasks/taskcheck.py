@@ -1,94 +1,69 @@
-"""The schema's check on the write path, without pydantic: the same rules as `schema.TaskModel` and
-`schema.TaskFileModel` (`tests/test_taskcheck.py` checks that both accept and refuse the same tasks, field by field),
-written out so that a change pays for no pydantic import (about 150 ms, most of a hook's time).
-
-pydantic stays the schema's statement: `doctor` and `validate` run it and report every problem; this module reports
-the first one, in the same form. Pure: documents in, DocumentError out.
+"""The schema's check on the write path, without pydantic: it reads `schema_table`, the table generated from the
+pydantic models (`schema.py`, the one statement of the schema), so that a change pays for no pydantic import.
+`doctor` and `validate` run pydantic itself and report every problem; this module reports the first one, worded
+the same way (`document.field_message`). Pure: documents in, DocumentError out.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from gittasks import document, model, rules
-from gittasks.document import Document, DocumentError
+from gittasks.document import MISSING, Document, DocumentError
+from gittasks.schema_table import DOCUMENT, TASK, Rule
 
-# (field, kind) in the order of schema.TaskModel, so that the first problem named is the one pydantic names first
-TASK_FIELDS: tuple[tuple[str, str], ...] = (
-    ("id", "name"),
-    ("subject", "name"),
-    ("description", "text"),
-    ("activeForm", "text"),
-    ("status", "status"),
-    ("owner", "text"),
-    ("created_at", "stamp"),
-    ("started_at", "stamp"),
-    ("completed_at", "stamp"),
-    ("updated_at", "stamp"),
-    ("updated_by", "text"),
-    ("blocks", "ids"),
-    ("blockedBy", "ids"),
-    ("blocked_reason", "text"),
-    ("parent", "text"),
-    ("type", "text"),
-    ("metadata", "object"),
-    ("context", "object"),
-)
-_STRING = "Input should be a valid string"
-_STATUS = "Input should be " + ", ".join(f"'{s}'" for s in rules.STATUSES[:-1]) + f" or '{rules.STATUSES[-1]}'"
+# (field path, what the schema expects there, the value found: MISSING when absent)
+Problem = tuple[str, str, Any]
 
 
-def _problem(kind: str, value: Any) -> tuple[str, str] | None:
-    """(path suffix, message) of what is wrong with a field's value, None when it is right."""
-    if kind == "name":
-        if not isinstance(value, str):
-            return "", _STRING
-        return ("", "String should have at least 1 character") if not value else None
-    if value is None and kind in ("text", "stamp"):
-        return None
-    if kind in ("text", "stamp"):
-        if not isinstance(value, str):
-            return "", _STRING
-        if kind == "stamp" and rules.parse_stamp(value) is None:
-            return "", "Value error, not an ISO 8601 timestamp"
-        return None
-    if kind == "status":
-        if value not in rules.STATUSES or not isinstance(value, str):
-            return "", "Input should be " + ", ".join(
-                f"'{s}'" for s in rules.STATUSES[:-1]
-            ) + f" or '{rules.STATUSES[-1]}'"
-        return None
-    if kind == "ids":
-        if not isinstance(value, list):
-            return "", "Input should be a valid list"
+def _value_problem(name: str, rule: Rule, value: Any) -> Problem | None:
+    kind = document.json_type(value)
+    if kind not in rule.types:
+        return name, rule.expected, value
+    if kind == "string" and (
+        len(value) < rule.min_length
+        or (rule.enum and value not in rule.enum)
+        or (rule.stamp and rules.parse_stamp(value) is None)
+    ):
+        return name, rule.expected, value
+    if kind == "array" and rule.items:
         for index, item in enumerate(value):
-            if not isinstance(item, str):
-                return f".{index}", _STRING
-        return None
-    if not isinstance(value, dict):  # object
-        return "", "Input should be a valid dictionary"
+            if document.json_type(item) != rule.items:
+                return f"{name}.{index}", rule.item_expected, item
     return None
 
 
-def task_problem(task: Any) -> tuple[str, str] | None:
-    """(field path, message) of the first thing the schema refuses in `task`, None when it accepts it."""
-    if not isinstance(task, dict):
-        return "", "Input should be a valid dictionary or instance of TaskModel"
-    for name, kind in TASK_FIELDS:
-        if name not in task:
-            if kind == "name":
-                return name, "Field required"
+def fields_problem(value: dict[str, Any], table: Mapping[str, Rule], skip: Collection[str] = ()) -> Problem | None:
+    """The first field of `value` the table refuses, in the table's order (pydantic's), None when it accepts all."""
+    for name, rule in table.items():
+        if name in skip:
             continue
-        found = _problem(kind, task[name])
+        if name not in value:
+            if rule.required:
+                return name, rule.expected, MISSING
+            continue
+        found = _value_problem(name, rule, value[name])
         if found is not None:
-            return name + found[0], found[1]
+            return found
     return None
 
 
-def _refuse(where: str, path: str, message: str) -> DocumentError:
-    return DocumentError(f"{where}: field '{path or '(the task)'}': {message}; fix the file or restore it from git")
+def task_problem(task: Any) -> Problem | None:
+    """The first thing the schema refuses in `task`, None when it accepts it."""
+    if not isinstance(task, dict):
+        return "", "an object", task
+    return fields_problem(task, TASK)
+
+
+def head_problem(doc: Document) -> Problem | None:
+    """The first thing the schema refuses in the list's own fields (the tasks are checked one by one)."""
+    return fields_problem(doc, DOCUMENT, skip=("tasks",))
+
+
+def refusal(where: str, problem: Problem) -> DocumentError:
+    return DocumentError(f"{where}: {document.field_message(*problem)}; fix the file or restore it from git")
 
 
 # a task this version's schema refuses that is already committed (from a newer gittasks, or a hand edit): kept as it
@@ -99,15 +74,15 @@ KEPT = (
 )
 
 
-def kept_error(where: str, path: str, message: str) -> DocumentError:
-    return DocumentError(f"{where}: field '{path or '(the task)'}': {message}; {KEPT}")
+def kept_error(where: str, problem: Problem) -> DocumentError:
+    return DocumentError(f"{where}: {document.field_message(*problem)}; {KEPT}")
 
 
 def refuse_kept(task: Any) -> None:
     """Refuse a change of `task` when the schema refuses it as it is (a task kept as it is, see KEPT)."""
     found = task_problem(task)
     if found is not None:
-        raise kept_error(f"task {task.get('id')!r}", *found)
+        raise kept_error(f"task {task.get('id')!r}", found)
 
 
 def _where(name: str, index: int, task: Any) -> str:
@@ -122,6 +97,8 @@ def check_document(
     before: Document | None = None,
     archived: Callable[[], Collection[str]] | None = None,
     rewrite: document.Rewrite | None = None,
+    task_problem: Callable[[Any], Problem | None] = task_problem,
+    head_problem: Callable[[Document], Problem | None] = head_problem,
 ) -> None:
     """The schema's check of a whole task list, then the relations (`model.check_relations`); DocumentError with
     one line naming the file, the task and the field (as `schema.validate_full` does).
@@ -131,18 +108,11 @@ def check_document(
     changed or removed is refused with that reason. With `archived` (an edit made outside gittasks: the archived ids,
     asked for only when a link names a task the list lacks), the links of the tasks it changed must be what
     `validate` accepts (`model.link_problems`). With `rewrite` (`document.dumps_changed`), what changed is read
-    from it instead of comparing `before`."""
-    last = doc.get("last_updated")
-    if last is not None and (not isinstance(last, str) or rules.parse_stamp(last) is None):
-        message = _STRING if not isinstance(last, str) else "Value error, not an ISO 8601 timestamp"
-        raise _refuse(name, "last_updated", message)
-    conflicts = doc.get("conflicts")
-    if conflicts is not None:
-        if not isinstance(conflicts, list):
-            raise _refuse(name, "conflicts", "Input should be a valid list")
-        for index, record in enumerate(conflicts):
-            if not isinstance(record, dict):
-                raise _refuse(name, f"conflicts.{index}", "Input should be a valid dictionary")
+    from it instead of comparing `before`. `task_problem` and `head_problem` judge the fields: the table's by
+    default, pydantic's in `schema.validate_full`."""
+    found = head_problem(doc)
+    if found is not None:
+        raise refusal(name, found)
     if rewrite is not None:
         changed, removed, earlier = rewrite.changed, rewrite.removed, rewrite.earlier
     else:
@@ -154,12 +124,12 @@ def check_document(
             tid = task.get("id") if isinstance(task, dict) else None
             old = earlier.get(tid) if isinstance(tid, str) else None
             if old is not None and task_problem(old) is not None:
-                raise kept_error(_where(name, index, task), *found)
-            raise _refuse(_where(name, index, task), *found)
+                raise kept_error(_where(name, index, task), found)
+            raise refusal(_where(name, index, task), found)
     for task in removed:
         found = task_problem(task)
         if found is not None:
-            raise kept_error(f"{name}: task {task['id']!r} (removed)", *found)
+            raise kept_error(f"{name}: task {task['id']!r} (removed)", found)
     touched = {t["id"] for _, t in changed if isinstance(t, dict) and isinstance(t.get("id"), str)}
     model.check_relations(doc, name, only=touched if before is not None or rewrite is not None else None)
     if archived is not None:
@@ -197,7 +167,7 @@ def file_problem(
                 continue
             found = task_problem(task)
             if found is not None:
-                return f"{name}:{number}: field '{found[0]}': {found[1]}"
+                return f"{name}:{number}: {document.field_message(*found)}"
     except DocumentError as exc:
         return str(exc)
     return None
