@@ -1,30 +1,83 @@
-"""Entry point. The merge driver and the Claude Code hooks are dispatched before the CLI framework loads, so
-git's merges and the assistant's tool calls are not held up by it."""
+"""Entry point. The calls that machines make (git's merge driver, Claude Code's hooks, the background sync, the MCP
+server, `--version`) are looked up in one table and run before the CLI framework loads, so git's merges and the
+assistant's tool calls are not held up by it; every other argument list goes to the typer application
+(`gittasks.cli`)."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+
+
+def _version(args: list[str]) -> int:
+    from gittasks.version import version_line  # (no CLI framework, no repository)
+
+    print(version_line())
+    return 0
+
+
+def _merge_driver(args: list[str]) -> int:
+    from gittasks.driver import main as driver_main
+
+    return driver_main(args[1:])
+
+
+def _hook(args: list[str]) -> int:
+    from gittasks.claude import hook_main  # a hook holds Claude Code's session up
+
+    return hook_main.main(args[1])
+
+
+def _background_sync(args: list[str]) -> int:
+    from gittasks import autosync  # started detached after a change: nobody reads what it prints
+
+    return autosync.main()
+
+
+def _mcp(args: list[str]) -> int:
+    from gittasks import errors
+    from gittasks.claude import mcp_server  # Claude Code probes a new server's start-up
+    from gittasks.render import safe
+
+    try:
+        mcp_server.serve()  # (a request's failure is answered; only the server's start can end up here)
+    except KeyboardInterrupt:  # Ctrl-C in a terminal: stop quietly
+        return 0
+    except Exception as exc:
+        if errors.traceback_wanted(exc):
+            raise
+        line, code = errors.explain(exc)
+        print(f"gittasks mcp: {safe(line)}", file=sys.stderr)
+        return code
+    return 0
+
+
+# The machine entry points: the leading arguments, exactly, and whether more may follow (git's %O %A %B %P do).
+# A global option before them (`--repo DIR hook capture`) or `--help` goes to the CLI, which has the same commands.
+MACHINE_ENTRIES: dict[tuple[str, ...], tuple[Callable[[list[str]], int], bool]] = {
+    ("--version",): (_version, False),
+    ("merge-driver",): (_merge_driver, True),
+    ("hook", "capture"): (_hook, False),
+    ("hook", "session-start"): (_hook, False),
+    ("hook", "session-end"): (_hook, False),
+    ("sync", "--background"): (_background_sync, False),
+    ("mcp",): (_mcp, False),
+}
+
+
+def machine_entry(args: list[str]) -> Callable[[list[str]], int] | None:
+    """The machine entry point `args` call, None when they are for the CLI."""
+    for words, (entry, more) in MACHINE_ENTRIES.items():
+        if tuple(args[: len(words)]) == words and (more or len(args) == len(words)):
+            return entry
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if args == ["--version"]:  # at once, without the CLI framework or a repository
-        from gittasks.cli.version import version_line
-
-        print(version_line())
-        return 0
-    if args[:1] == ["merge-driver"]:
-        from gittasks.driver import main as driver_main
-
-        return driver_main(args[1:])
-    if len(args) == 2 and args[0] == "hook" and args[1] in ("capture", "session-start", "session-end"):
-        from gittasks.claude import hook_main  # a hook holds Claude Code's session up: no CLI framework
-
-        return hook_main.main(args[1])
-    if args == ["sync", "--background"]:
-        from gittasks import autosync  # started detached after a change: nobody reads what it prints
-
-        return autosync.main()
+    machine = machine_entry(args)
+    if machine is not None:
+        return machine(args)
     from gittasks.cli import run
 
     return run(args)
@@ -32,12 +85,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def entry() -> None:
     """The `gittasks` command: run, then end the process at once. The interpreter's own teardown (freeing every
-    module and object one by one) cost about 35 ms a call on the benches' machine, more than a whole list lookup;
-    the streams are flushed and the exit handlers run first, so nothing written or registered is lost.
+    module and object one by one) costs more than a whole list lookup (the README's speed section); the streams
+    are flushed and the exit handlers run first, so nothing written or registered is lost.
 
     The cycle collector is off while a command runs: it exits within a moment, its data holds no cycles worth
-    collecting, and the collector's passes over a parsed list cost about 80 ms at 10,000 tasks. The servers (`mcp`,
-    `board --serve`) turn it back on."""
+    collecting, and the collector's passes over a large parsed list cost more than the list's parse. The servers
+    (`mcp`, `board --serve`) turn it back on."""
     import gc
 
     gc.disable()

@@ -381,15 +381,8 @@ def test_outside_a_repository_every_tool_says_so(tmp_path: Path) -> None:
 
 
 def test_the_mcp_command_serves_over_stdio(root: Path) -> None:
-    script = (
-        "import typer\n"
-        "from gittasks.cli.mcp_command import register\n"
-        "app = typer.Typer()\n"
-        "@app.callback()\n"
-        "def main() -> None: pass\n"
-        "register(app)\n"
-        "app(['mcp'])\n"
-    )
+    # `--repo DIR mcp`: the CLI's command (a plain `gittasks mcp` is a machine entry point, run before the CLI)
+    script = f"import sys\nfrom gittasks.main import main\nsys.exit(main(['--repo', {str(root)!r}, 'mcp']))\n"
     params = StdioServerParameters(command=sys.executable, args=["-c", script], cwd=str(root), env=dict(os.environ))
 
     async def scenario(client: Client) -> None:

@@ -1,8 +1,11 @@
-"""What the start-up cuts keep: a call builds only the command it runs yet help and suggestions still see every
-command, and the quick exit of the `gittasks` process loses no output, no exit code and no exit handler."""
+"""The dispatch and what the start-up cuts keep: machine entry points run before the CLI framework loads and print
+what the CLI's commands of the same name print; a call registers only the command it runs yet help and suggestions
+still see every command; the command functions run in-process; and the quick exit of the `gittasks` process loses no
+output, no exit code and no exit handler."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
@@ -69,55 +72,69 @@ def test_a_command_runs_without_the_cycle_collector_and_the_mcp_server_runs_with
     assert proc.returncode == 0 and "collector True" in proc.stderr, proc.stderr
 
 
-QUICK_SHAPES = [("list",), ("list", "--json"), ("ready",), ("--json", "ready"), ("show", "{id}"),
-                ("show", "--json", "{id}"), ("show", "{prefix}"), ("show", "nosuch"), ("create", "Quick one"),
-                ("create", "Quick two", "--json"), ("create", "")]  # fmt: skip
-
-
-@pytest.mark.parametrize("layout", ["own-branch", "inline"])
-def test_the_quick_shapes_print_what_the_typer_commands_print(make_repo, layout: str) -> None:  # type: ignore[no-untyped-def]
-    cli = init_repo(make_repo(), inline=layout == "inline")
-    first = cli.create("Waits for nothing")
-    cli.create("Waits for the first", "--blocked-by", first)
-    cli.ok("block", first, "--reason", "needs a key")
-    for shape in QUICK_SHAPES:
-        args = [a.format(id=first, prefix=first[:3].upper()) for a in shape]
-        if args[:1] == ["--json"]:
-            args = [*args[1:], "--json"]
-        quick = run_gittasks(cli.root, *args)
-        typer_run = run_gittasks(cli.root, "--repo", str(cli.root), *args)  # a global option: the typer path
-        if args[0] == "create" and quick.returncode == 0:  # each made its own task: compare their shapes
-            made = json.loads(quick.stdout)["id"] if "--json" in args else quick.stdout.strip()
-            other = json.loads(typer_run.stdout)["id"] if "--json" in args else typer_run.stdout.strip()
-            assert {cli.task(made)["subject"], cli.task(other)["subject"]} == {args[1]}, args
-            assert (quick.returncode, quick.stderr) == (typer_run.returncode, typer_run.stderr), args
-            continue
-        assert (quick.returncode, quick.stdout, quick.stderr) == (
+def test_a_machine_entry_prints_what_the_cli_command_of_that_name_prints(make_repo) -> None:  # type: ignore[no-untyped-def]
+    cli = init_repo(make_repo(), inline=False)
+    cli.create("Open one")
+    for args, payload in ((["--version"], None), (["hook", "session-end"], "{}"), (["hook", "capture"], "[1]"),
+                          (["merge-driver", "only", "two"], None)):  # fmt: skip
+        machine = run_gittasks(cli.root, *args, input=payload)
+        typer_run = run_gittasks(cli.root, "--repo", str(cli.root), *args, input=payload)  # a global option: typer
+        assert (machine.returncode, machine.stdout, machine.stderr) == (
             typer_run.returncode,
             typer_run.stdout,
             typer_run.stderr,
         ), args
 
 
-def test_a_quick_shape_loads_no_cli_framework_and_any_other_shape_goes_to_typer(make_repo) -> None:  # type: ignore[no-untyped-def]
+def test_a_machine_entry_loads_no_cli_framework_and_a_call_registers_only_its_command(make_repo) -> None:  # type: ignore[no-untyped-def]
+    from gittasks.cli.app import GROUPS, build
+
     cli = init_repo(make_repo(), inline=False)
-    tid = cli.create("Looked at")
     probe = (
         "import sys\nfrom gittasks.main import main\ncode = main(sys.argv[1:])\n"
         "sys.stderr.write('loaded ' + ' '.join(m for m in ('typer', 'click') if m in sys.modules))\nsys.exit(code)\n"
     )
 
-    def loaded(*args: str) -> tuple[int, str]:
-        proc = subprocess.run([sys.executable, "-c", probe, *args], cwd=cli.root, capture_output=True, text=True)
+    def loaded(*args: str, payload: str = "") -> tuple[int, str]:
+        proc = subprocess.run([sys.executable, "-c", probe, *args], cwd=cli.root, capture_output=True, text=True,
+                              input=payload)  # fmt: skip
         return proc.returncode, proc.stderr.rsplit("loaded", 1)[-1].strip()
 
-    for args in (["list"], ["list", "--json"], ["ready"], ["show", tid], ["show", tid, "--json"], ["create", "x"]):
-        assert loaded(*args) == (0, ""), args
-    assert loaded("list", "--status", "pending") == (0, "typer click")
-    assert loaded("show", "-x")[0] == 2 and loaded("list", "--bogus")[0] == 2
-    assert loaded("show")[0] == 2 and loaded("create")[0] == 2  # a missing value: typer's usage error
-    assert loaded("list", "--json", "--json") == (0, "typer click")
-    assert loaded("show", tid, "extra")[0] == 2
+    assert loaded("--version") == (0, "")
+    assert loaded("hook", "capture", payload="{}") == (0, "")
+    assert loaded("merge-driver")[1] == ""
+    assert loaded("list", "--json") == (0, "typer click")
+    assert loaded("--repo", str(cli.root), "hook", "capture", payload="{}") == (0, "typer click")
+    one = build(["list", "--json"])
+    assert [info.name for info in one.registered_commands] == ["list"] and not one.registered_groups
+    assert [info.name for info in build(["--repo", ".", "hook", "capture"]).registered_groups] == ["hook"]
+    every = build(["--help"])
+    names = [str(info.name) for info in every.registered_commands] + [str(g.name) for g in every.registered_groups]
+    assert sorted(names) == sorted(name for group in GROUPS.values() for name in group)
+
+
+def test_groups_name_the_commands_their_modules_define() -> None:
+    from gittasks.cli.app import GROUPS
+
+    for group, names in GROUPS.items():
+        assert tuple(importlib.import_module(f"gittasks.cli.{group}").COMMANDS) == names, group
+
+
+def test_a_command_function_runs_in_process(make_repo, capsys: pytest.CaptureFixture[str], monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from gittasks.cli import output, task_commands
+
+    cli = init_repo(make_repo(), inline=False)
+    monkeypatch.setitem(output._state, "repo", cli.root)
+    monkeypatch.setattr(output, "opened", [])
+    capsys.readouterr()
+    task_commands.create("Called as a function", owner="alice", file=["a.py"], as_json=True)
+    made = json.loads(capsys.readouterr().out)
+    assert made["owner"] == "alice" and made["context"]["files_modified"] == ["a.py"]
+    task_commands.done(made["id"], outcome="done in-process")
+    assert capsys.readouterr().out.startswith(made["id"])  # the list line of the completed task
+    task_commands.show(made["id"][:4], as_json=True)
+    assert json.loads(capsys.readouterr().out)["status"] == "completed"
+    assert cli.task(made["id"])["context"]["outcome"] == "done in-process"
 
 
 def test_the_quick_exit_waits_for_a_thread_that_is_not_a_daemon() -> None:

@@ -2,8 +2,9 @@
 
 `main.py` dispatches here before the CLI framework loads (a PostToolUse hook holds the session up until it returns);
 `gittasks --repo DIR hook ...` comes through the CLI to the same function. The payload is JSON on stdin. Parsing and
-printing only: the work is `claude.hooks`. A hook never breaks the session: any refusal is one line on stderr and
-exit 0, except a direct write of an invalid task file (exit 2: Claude Code then shows the model the reason).
+printing only: the work is `claude.hooks`. A hook never breaks the session: any refusal or failure is one line on
+stderr (`errors.explain`'s) and exit 0, except a direct write of an invalid task file (exit 2: Claude Code then shows
+the model the reason); those two are the codes Claude Code's hooks know.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from typing import Any
 
 import orjson
 
+from gittasks import errors
 from gittasks.render import safe
+from gittasks.streams import stdout_closed, utf8_streams
 
 HOOKS = ("capture", "session-start", "session-end")
 
@@ -23,9 +26,12 @@ def _payload() -> dict[str, Any]:
     raw = sys.stdin.read() if not sys.stdin.isatty() else ""
     if not raw.strip():
         return {}
-    value = orjson.loads(raw)  # (never recurses: a payload nested 100,000 deep is one refusal)
+    try:
+        value = orjson.loads(raw)  # (never recurses: a payload nested 100,000 deep is one refusal)
+    except ValueError as exc:
+        raise errors.GittasksError(str(exc)) from None  # orjson's message says where; a bad payload is no bug
     if not isinstance(value, dict):
-        raise ValueError("the hook payload is not a JSON object")
+        raise errors.GittasksError("the hook payload is not a JSON object")
     return value
 
 
@@ -37,7 +43,6 @@ def main(name: str, repo: Path | None = None) -> int:
     """Run the hook `name` (one of HOOKS) on the payload on stdin; the exit code for Claude Code."""
     from gittasks import autosync
     from gittasks.claude import hooks  # here, so that a bad payload costs no import
-    from gittasks.cli import stdout_closed, utf8_streams
 
     utf8_streams()
     try:
@@ -61,8 +66,10 @@ def main(name: str, repo: Path | None = None) -> int:
     except BrokenPipeError:  # the reader went away (`| head`): nothing more to say
         stdout_closed()
     except hooks.RefusedWrite as exc:
-        _say(f"gittasks: {exc}")
+        _say(f"gittasks: {errors.explain(exc)[0]}")
         return 2
     except Exception as exc:  # the session must go on whatever happens here
-        _say(f"gittasks hook {name}: {exc}")
+        if errors.traceback_wanted(exc):
+            raise
+        _say(f"gittasks hook {name}: {errors.explain(exc)[0]}")
     return 0

@@ -7,9 +7,9 @@ illegal transition, invalid file, an argument the tool does not take) comes back
 changes nothing.
 
 The protocol (JSON-RPC 2.0, one message a line on stdin and stdout: `initialize`, `ping`, `tools/list`,
-`tools/call`) is written here rather than taken from the MCP SDK: importing the SDK takes about 1.8 s on this
-machine kind, which trips Claude Code's start-up probe; this server answers `initialize` after gittasks' own
-start-up. The SDK's client is what the tests talk to it with.
+`tools/call`) is written here rather than taken from the MCP SDK: importing the SDK takes longer than Claude Code's
+start-up probe waits; this server answers `initialize` after gittasks' own start-up. The SDK's client is what the
+tests talk to it with.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from typing import Any, BinaryIO
 import orjson
 
 from gittasks import claim, document, operations, rules, sync
-from gittasks.cli.version import installed_version
-from gittasks.errors import GittasksError, UnknownId
+from gittasks.errors import GittasksError, UnknownId, explain
+from gittasks.version import installed_version
 from gittasks.workspace import Outcome, Workspace
 
 SERVER_NAME = "gittasks"
@@ -494,10 +494,8 @@ class Server:
             self.tools.notes = []
             try:
                 value = tool.run(self.tools, tool.checked(arguments))
-            except GittasksError as exc:
-                return _content(str(exc), [], error=True)
-            except OSError as exc:
-                return _content(f"{exc.strerror or exc}: {exc.filename or ''}; nothing was changed", [], error=True)
+            except (GittasksError, OSError) as exc:  # a refusal, a file the system refused: a tool error
+                return _content(explain(exc)[0], [], error=True)
             finally:
                 self.tools.done()
             return _content(value, self.tools.notes)

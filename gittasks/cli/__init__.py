@@ -1,31 +1,16 @@
-"""The command line: parsing and printing only; the work is done by the library (`gittasks.workspace` & co)."""
+"""The command line: parsing and printing only; the work is done by the library (`gittasks.workspace` & co).
+
+`run` is the one dispatcher: the typer application of `cli/app.py` parses the arguments and calls a command
+function of a `*_commands.py` module; what a command raises becomes one line and an exit code (`errors.explain`).
+"""
 
 from __future__ import annotations
 
-import contextlib
-import os
 import sys
 
-from gittasks.errors import GittasksError
+from gittasks import errors
 from gittasks.render import safe
-
-
-def utf8_streams() -> None:
-    """stdout and stderr in UTF-8 whatever the console's encoding (task text may hold any character)."""
-    for stream in (sys.stdout, sys.stderr):
-        reconfigure = getattr(stream, "reconfigure", None)
-        if reconfigure is not None:
-            with contextlib.suppress(ValueError, OSError):
-                reconfigure(encoding="utf-8", errors="replace")
-
-
-def stdout_closed() -> None:
-    """The reader of stdout is gone (`gittasks ... | head`): point stdout at the null device, so that what is still
-    buffered goes nowhere quietly, also at the interpreter's last flush."""
-    with contextlib.suppress(OSError, ValueError):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
+from gittasks.streams import utf8_streams
 
 
 def error_line(text: str) -> None:
@@ -54,38 +39,19 @@ def _start_autosync() -> None:
 
 def _run(args: list[str]) -> int:
     utf8_streams()
-    from gittasks.cli import quick
-
-    call = quick.command(args)
     try:
-        if call is None:
-            from gittasks.cli.app import register
+        from gittasks.cli.app import build
 
-            register(args)(args=args, prog_name="gittasks")
-        else:
-            try:
-                call()
-            except BrokenPipeError:  # the reader went away (`| head`): quietly, with click's exit code for it
-                stdout_closed()
-                return 1
+        # standalone: click prints usage errors and help itself and ends with SystemExit; a reader gone (`| head`)
+        # is exit 1, Ctrl-C inside a command exit 130
+        build(args)(args=args, prog_name="gittasks")
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)
-    except GittasksError as exc:
-        error_line(str(exc))
-        return exc.exit_code
-    except OSError as exc:
-        error_line(f"{exc.strerror or exc}: {exc.filename or ''}; nothing was changed")
-        return 1
-    except Exception as exc:  # a bug: one line for the user, the traceback on request
-        if os.environ.get("GITTASKS_DEBUG"):
+    except (Exception, KeyboardInterrupt) as exc:
+        if errors.traceback_wanted(exc):
             raise
-        error_line(
-            f"internal error ({type(exc).__name__}: {exc}); nothing half-done was kept. "
-            "Set GITTASKS_DEBUG=1 to see the traceback and please report it"
-        )
-        return 1
-    except KeyboardInterrupt:
-        error_line("interrupted; nothing half-done is left (re-run the command)")
-        return 130
+        line, code = errors.explain(exc)
+        error_line(line)
+        return code
     return 0

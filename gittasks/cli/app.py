@@ -1,29 +1,36 @@
-"""The typer application: the global `--repo` option and the command modules."""
+"""The typer application: the global options and the command functions of the `*_commands.py` modules.
+
+Each command module defines its commands as functions at module level (tests call them in-process), names them in
+`COMMANDS` and gives a command's click context settings, if it needs any, in `CONTEXT_SETTINGS`. `build` registers
+them on a new app with typer's own `app.command(name)(function)`, as typer's decorator does. typer reads the
+signature and type hints of every registered command on each start, so a call registers only the command it runs;
+`--help`, a name that is no command (for typer to suggest one) and shell completion register them all.
+"""
 
 from __future__ import annotations
 
 import importlib
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import typer.core
 
 from gittasks.cli import output
-from gittasks.cli.version import version_line
+from gittasks.version import version_line
 
 # typer escapes the `[required]`, `[default: ...]` and range notes of every parameter's help for rich markup whenever
 # rich is installed, also in an app that prints its help without rich, which then shows the backslashes (typer issue
 # 1058). gittasks' help is plain text (rich_markup_mode=None): tell typer's help records that rich is not in play.
 typer.core.HAS_RICH = False
 
-# Which module defines which commands: a call builds only the group it needs (typer builds every registered command
-# on each start), and all of them for --help or a name it does not know (so typer can list or suggest).
+# Which module defines which commands (its COMMANDS; `--help` lists them in this order): read before any module is
+# imported, so that a call imports only the module of the command it runs.
 GROUPS: dict[str, tuple[str, ...]] = {
     "task_commands": ("create", "update", "start", "done", "block", "cancel", "reopen", "delete", "list", "show",
                       "ready", "checklist"),
-    "setup_commands": ("init", "migrate", "doctor", "validate", "demo", "merge-driver"),
+    "setup_commands": ("init", "migrate", "doctor", "validate", "schema", "demo", "merge-driver"),
     "sync_commands": ("sync", "status", "conflicts", "resolve"),
     "history_commands": ("log", "archive", "restore", "report", "stats"),
     "claude_commands": ("recover", "install-claude", "hook"),
@@ -73,38 +80,27 @@ def command_name(args: list[str]) -> str | None:
     return None
 
 
-def register(args: list[str]) -> typer.Typer:
-    """A new app with the commands `args` needs registered (new each call, so one process can run several)."""
+def build(args: list[str]) -> typer.Typer:
+    """A new app with the commands `args` need (new each call, so that one process can run several)."""
     app = typer.Typer(
         name="gittasks",
         help="A task list for AI coding assistants, kept in git and merged field by field across machines.",
-        add_completion=True,  # --install-completion, --show-completion: completing builds every group (no command)
+        add_completion=True,  # --install-completion, --show-completion; completing runs with no command: all of them
         pretty_exceptions_enable=False,
         no_args_is_help=True,
         rich_markup_mode=None,
     )
     app.callback()(main)
     name = command_name(args)
-    wanted = [group for group, names in GROUPS.items() if name in names] or list(GROUPS)
-    for group in wanted:
-        importlib.import_module(f"gittasks.cli.{group}").register(app)
-    only_called(app, name)
+    called = [group for group, names in GROUPS.items() if name in names]
+    for group in called or GROUPS:
+        module = importlib.import_module(f"gittasks.cli.{group}")
+        settings: dict[str, dict[str, Any]] = getattr(module, "CONTEXT_SETTINGS", {})
+        for command, function in module.COMMANDS.items():
+            if called and command != name:
+                continue
+            if isinstance(function, typer.Typer):
+                app.add_typer(function, name=command)
+            else:
+                app.command(command, context_settings=settings.get(command))(function)
     return app
-
-
-def only_called(app: typer.Typer, name: str | None) -> None:
-    """Keep only the command `name` of the registered ones, when it is one of them: typer reads the signature and
-    type hints of every registered command on each start (about 1.5 ms each), and a call runs one. A name that is
-    no command (`--help`, a typo) keeps them all, for typer to list or suggest."""
-    commands = [info for info in app.registered_commands if command_label(info) == name]
-    groups = [info for info in app.registered_groups if info.name == name]
-    if commands or groups:
-        app.registered_commands, app.registered_groups = commands, groups
-
-
-def command_label(info: typer.models.CommandInfo) -> str:
-    """The name typer gives a registered command: its own, else its function's with dashes."""
-    if info.name:
-        return info.name
-    callback = info.callback
-    return getattr(callback, "__name__", "").replace("_", "-").lower()

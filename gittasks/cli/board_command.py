@@ -16,38 +16,39 @@ from gittasks.errors import GittasksError
 DEFAULT_NAME = "gittasks-board.html"  # in the repository's .git folder: never in the work tree, never committed
 
 
-def register(app: typer.Typer) -> None:
-    @app.command()
-    def board(
-        out: Annotated[
-            Path | None,
-            typer.Option("--out", metavar="FILE", help=f"Write the page here (default: .git/{DEFAULT_NAME})."),
-        ] = None,
-        open_page: Annotated[bool, typer.Option("--open", help="Open the page in the default browser.")] = False,
-        serve: Annotated[
-            bool, typer.Option("--serve", help="Serve the page on 127.0.0.1; it reloads when the task branch moves.")
-        ] = False,
-        port: Annotated[
-            int, typer.Option("--port", min=0, max=65535, help="The port for --serve (0: any free port).")
-        ] = 8421,
-    ) -> None:
-        """The board as one self-contained HTML page: status columns, dependency graph, timelines, conflicts."""
-        if serve and out is not None:
-            raise GittasksError("--out writes a file and --serve serves the page; give one of them")
-        ws = output.workspace()
-        ws.load()  # bring in what moved first: a fresh clone's first command takes the remote's task branch
-        if serve:
+def board(
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", metavar="FILE", help=f"Write the page here (default: .git/{DEFAULT_NAME})."),
+    ] = None,
+    open_page: Annotated[bool, typer.Option("--open", help="Open the page in the default browser.")] = False,
+    serve: Annotated[
+        bool, typer.Option("--serve", help="Serve the page on 127.0.0.1; it reloads when the task branch moves.")
+    ] = False,
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="The port for --serve (0: any free port).")
+    ] = 8421,
+) -> None:
+    """The board as one self-contained HTML page: status columns, dependency graph, timelines, conflicts."""
+    if serve and out is not None:
+        raise GittasksError("--out writes a file and --serve serves the page; give one of them")
+    ws = output.workspace()
+    ws.load()  # bring in what moved first: a fresh clone's first command takes the remote's task branch
+    if serve:
 
-            def announce(url: str) -> None:
-                output.echo(f"serving the board at {url} (read-only; Ctrl-C stops)")
-                sys.stdout.flush()  # the address is read by whoever started the server
-                if open_page:
-                    webbrowser.open(url)
+        def announce(url: str) -> None:
+            output.echo(f"serving the board at {url} (read-only; Ctrl-C stops)")
+            sys.stdout.flush()  # the address is read by whoever started the server
+            if open_page:
+                webbrowser.open(url)
 
-            board_server.serve(ws, port, announce)
-            return
-        path = board_server.write(ws, out if out is not None else ws.repo.common_dir / DEFAULT_NAME)
-        output.flush_messages(ws)
-        output.echo(f"wrote {path}")
-        if open_page:
-            webbrowser.open(path.as_uri())
+        board_server.serve(ws, port, announce)
+        return
+    path = board_server.write(ws, out if out is not None else ws.repo.common_dir / DEFAULT_NAME)
+    output.flush_messages(ws)
+    output.echo(f"wrote {path}")
+    if open_page:
+        webbrowser.open(path.as_uri())
+
+
+COMMANDS = {"board": board}

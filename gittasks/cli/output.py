@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import click
 import orjson
 
 from gittasks import document, render, rules
@@ -77,7 +78,7 @@ def use_colour() -> bool:
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
-# colours on a terminal (plain ANSI through click; rich stays off the read path):
+# colours on a terminal, for every view (plain ANSI through click, which typer brings):
 # a status, and the parts of a line that `list`, `show`, `status` and `log` mark
 STYLES: dict[str, dict[str, Any]] = {
     rules.COMPLETED: {"fg": "green"},
@@ -105,8 +106,6 @@ def paint(text: str, style: str | None) -> str:
     spec = STYLES.get(style) if style is not None else None
     if spec is None or not use_colour():
         return text
-    import click  # (loaded already unless a quick command runs: `cli/quick.py`)
-
     return click.style(text, **spec)
 
 
@@ -128,17 +127,5 @@ def print_detail(text: str) -> None:
 
 
 def print_checklist(text: str) -> None:
-    if not use_colour():
-        echo(text)
-        return
-    from rich.console import Console
-    from rich.text import Text
-
-    marks = {"[✓]": "green", "[→]": "yellow", "[!]": "red", "[✗]": "dim"}
-    console = Console(highlight=False)
-    for line in render.safe(text, multiline=True).splitlines():
-        if line.startswith(("## ", "### ", "Overall Status")):
-            style = "bold"
-        else:
-            style = next((s for key, s in marks.items() if line.lstrip().startswith(f"- {key}")), "")
-        console.print(Text(line, style=style))
+    """The checklist, its headings and items in the colour of their status on a terminal (`paint`)."""
+    echo(render.painted_checklist(render.safe(text, multiline=True), paint))

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import itertools
+from typing import Annotated, Any
 
 import typer
 
-from gittasks import document, operations, render, rules
-from gittasks.cli import output, task_actions
+from gittasks import archive, document, history, model, operations, render, rules
+from gittasks.cli import output
+from gittasks.cli.values import context_lists, parse_context, parse_meta, read_json, utf8_edit, utf8_only
+from gittasks.errors import GittasksError
+from gittasks.workspace import Outcome, Workspace
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 IdArg = Annotated[str, typer.Argument(help="Task id or a unique prefix of one.")]
@@ -23,215 +27,344 @@ ConstraintOpt = Annotated[list[str], typer.Option("--constraint", help="Appended
 DependencyOpt = Annotated[list[str], typer.Option("--dependency", help="Appended to context.dependencies_added.")]
 
 
-def register(app: typer.Typer) -> None:
-    @app.command()
-    def create(
-        subject: Annotated[str, typer.Argument(help="Imperative title, e.g. 'Design authentication schema'.")],
-        description: Annotated[str | None, typer.Option("-d", "--description")] = None,
-        active_form: Annotated[str | None, typer.Option("--active-form")] = None,
-        owner: Annotated[str | None, typer.Option("--owner")] = None,
-        blocked_by: Annotated[list[str], typer.Option("--blocked-by", help="Id of a task this one waits for.")] = [],  # noqa: B006
-        blocks: Annotated[list[str], typer.Option("--blocks", help="Id of a task that waits for this one.")] = [],  # noqa: B006
-        parent: Annotated[str | None, typer.Option("--parent")] = None,
-        task_type: Annotated[str | None, typer.Option("--type", help=", ".join(rules.TASK_TYPES))] = None,
-        client: Annotated[str | None, typer.Option("--client")] = None,
-        project: Annotated[str | None, typer.Option("--project")] = None,
-        meta: Annotated[list[str], typer.Option("--meta", help="KEY=VALUE metadata.")] = [],  # noqa: B006
-        context: ContextOpt = [],  # noqa: B006
-        file: FileOpt = [],  # noqa: B006
-        requirement: RequirementOpt = [],  # noqa: B006
-        constraint: ConstraintOpt = [],  # noqa: B006
-        dependency: DependencyOpt = [],  # noqa: B006
-        as_json: JsonOpt = False,
-    ) -> None:
-        """Add a pending task; prints its id."""
-        task_actions.create(
-            subject, description=description, active_form=active_form, owner=owner, blocked_by=blocked_by,
-            blocks=blocks, parent=parent, task_type=task_type, client=client, project=project, meta=meta,
-            context=context, lists=task_actions.context_lists(file, requirement, constraint, dependency),
-            as_json=as_json,
-        )  # fmt: skip
+def create(
+    subject: Annotated[str, typer.Argument(help="Imperative title, e.g. 'Design authentication schema'.")],
+    description: Annotated[str | None, typer.Option("-d", "--description")] = None,
+    active_form: Annotated[str | None, typer.Option("--active-form")] = None,
+    owner: Annotated[str | None, typer.Option("--owner")] = None,
+    blocked_by: Annotated[list[str], typer.Option("--blocked-by", help="Id of a task this one waits for.")] = [],  # noqa: B006
+    blocks: Annotated[list[str], typer.Option("--blocks", help="Id of a task that waits for this one.")] = [],  # noqa: B006
+    parent: Annotated[str | None, typer.Option("--parent")] = None,
+    task_type: Annotated[str | None, typer.Option("--type", help=", ".join(rules.TASK_TYPES))] = None,
+    client: Annotated[str | None, typer.Option("--client")] = None,
+    project: Annotated[str | None, typer.Option("--project")] = None,
+    meta: Annotated[list[str], typer.Option("--meta", help="KEY=VALUE metadata.")] = [],  # noqa: B006
+    context: ContextOpt = [],  # noqa: B006
+    file: FileOpt = [],  # noqa: B006
+    requirement: RequirementOpt = [],  # noqa: B006
+    constraint: ConstraintOpt = [],  # noqa: B006
+    dependency: DependencyOpt = [],  # noqa: B006
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a pending task; prints its id."""
+    given = {"the subject": subject, "--description": description, "--active-form": active_form, "--owner": owner,
+             "--blocked-by": blocked_by, "--blocks": blocks, "--parent": parent, "--type": task_type,
+             "--client": client, "--project": project, "--meta": meta, "--context": context, "--file": file,
+             "--requirement": requirement, "--constraint": constraint, "--dependency": dependency}  # fmt: skip
+    for name, value in given.items():
+        utf8_only(name, value)
+    lists = context_lists(file, requirement, constraint, dependency)
+    rich = model.appended(model.with_paths({}, parse_context(context)), lists)
+    ws = output.workspace()
+    metadata = {k: v for k, v in parse_meta(meta).items() if v is not None}
+    if client is not None:
+        metadata["client"] = client
+    if project is not None:
+        metadata["project"] = project
+    outcome = operations.create(
+        ws,
+        subject=subject,
+        description=description,
+        active_form=active_form,
+        owner=owner,
+        blocked_by=list(blocked_by),
+        blocks=list(blocks),
+        parent=parent,
+        task_type=task_type,
+        metadata=metadata,
+        context=rich,
+    )
+    output.flush_messages(ws)
+    if as_json:
+        output.emit_json(outcome.value)
+    else:
+        output.echo(outcome.value["id"])
 
-    @app.command()
-    def update(
-        task_id: IdArg,
-        status: Annotated[str | None, typer.Option("--status", help=", ".join(rules.STATUSES))] = None,
-        subject: Annotated[str | None, typer.Option("--subject")] = None,
-        description: Annotated[str | None, typer.Option("-d", "--description")] = None,
-        active_form: Annotated[str | None, typer.Option("--active-form")] = None,
-        owner: Annotated[str | None, typer.Option("--owner")] = None,
-        add_blocked_by: Annotated[list[str], typer.Option("--add-blocked-by")] = [],  # noqa: B006
-        remove_blocked_by: Annotated[list[str], typer.Option("--remove-blocked-by")] = [],  # noqa: B006
-        add_blocks: Annotated[list[str], typer.Option("--add-blocks")] = [],  # noqa: B006
-        remove_blocks: Annotated[list[str], typer.Option("--remove-blocks")] = [],  # noqa: B006
-        reason: Annotated[str | None, typer.Option("--reason", help="Why it is blocked.")] = None,
-        task_type: Annotated[str | None, typer.Option("--type")] = None,
-        parent: Annotated[str | None, typer.Option("--parent")] = None,
-        meta: Annotated[list[str], typer.Option("--meta", help="KEY=VALUE; KEY= removes the key.")] = [],  # noqa: B006
-        client: Annotated[str | None, typer.Option("--client", help='The client billed ("" removes it).')] = None,
-        project: Annotated[str | None, typer.Option("--project", help='The project ("" removes it).')] = None,
-        context: ContextOpt = [],  # noqa: B006
-        file: FileOpt = [],  # noqa: B006
-        requirement: RequirementOpt = [],  # noqa: B006
-        constraint: ConstraintOpt = [],  # noqa: B006
-        dependency: DependencyOpt = [],  # noqa: B006
-        as_json: JsonOpt = False,
-    ) -> None:
-        """Change fields of a task."""
-        metadata = task_actions.parse_meta(meta)
-        for key, value in (("client", client), ("project", project)):
-            if value is not None:
-                metadata[key] = value or None
-        edit = operations.Edit(
-            subject=subject,
-            description=description,
-            active_form=active_form,
-            owner=owner,
-            task_type=task_type,
-            parent=operations.KEEP if parent is None else parent,
-            metadata=metadata,
-            context_paths=task_actions.parse_context(context),
-            context_lists=task_actions.context_lists(file, requirement, constraint, dependency),
-            add_blocked_by=add_blocked_by,
-            remove_blocked_by=remove_blocked_by,
-            add_blocks=add_blocks,
-            remove_blocks=remove_blocks,
-            status=status,
-            reason=reason,
-        )
-        task_actions.update(task_id, as_json, edit)
 
-    @app.command()
-    def start(
-        task_id: IdArg,
-        owner: Annotated[str | None, typer.Option("--owner")] = None,
-        force: ForceOpt = False,
-        as_json: JsonOpt = False,
-    ) -> None:
-        """Mark a task in progress (refused while a blocker is not completed, unless --force). With a remote, the
-        start is claimed there: refused while another machine or session has the task in progress (--force takes it
-        over)."""
-        task_actions.start(task_id, as_json, operations.Edit(status=rules.IN_PROGRESS, owner=owner, force=force))
+def update(
+    task_id: IdArg,
+    status: Annotated[str | None, typer.Option("--status", help=", ".join(rules.STATUSES))] = None,
+    subject: Annotated[str | None, typer.Option("--subject")] = None,
+    description: Annotated[str | None, typer.Option("-d", "--description")] = None,
+    active_form: Annotated[str | None, typer.Option("--active-form")] = None,
+    owner: Annotated[str | None, typer.Option("--owner")] = None,
+    add_blocked_by: Annotated[list[str], typer.Option("--add-blocked-by")] = [],  # noqa: B006
+    remove_blocked_by: Annotated[list[str], typer.Option("--remove-blocked-by")] = [],  # noqa: B006
+    add_blocks: Annotated[list[str], typer.Option("--add-blocks")] = [],  # noqa: B006
+    remove_blocks: Annotated[list[str], typer.Option("--remove-blocks")] = [],  # noqa: B006
+    reason: Annotated[str | None, typer.Option("--reason", help="Why it is blocked.")] = None,
+    task_type: Annotated[str | None, typer.Option("--type")] = None,
+    parent: Annotated[str | None, typer.Option("--parent")] = None,
+    meta: Annotated[list[str], typer.Option("--meta", help="KEY=VALUE; KEY= removes the key.")] = [],  # noqa: B006
+    client: Annotated[str | None, typer.Option("--client", help='The client billed ("" removes it).')] = None,
+    project: Annotated[str | None, typer.Option("--project", help='The project ("" removes it).')] = None,
+    context: ContextOpt = [],  # noqa: B006
+    file: FileOpt = [],  # noqa: B006
+    requirement: RequirementOpt = [],  # noqa: B006
+    constraint: ConstraintOpt = [],  # noqa: B006
+    dependency: DependencyOpt = [],  # noqa: B006
+    as_json: JsonOpt = False,
+) -> None:
+    """Change fields of a task."""
+    metadata = parse_meta(meta)
+    for key, value in (("client", client), ("project", project)):
+        if value is not None:
+            metadata[key] = value or None
+    edit = operations.Edit(
+        subject=subject,
+        description=description,
+        active_form=active_form,
+        owner=owner,
+        task_type=task_type,
+        parent=operations.KEEP if parent is None else parent,
+        metadata=metadata,
+        context_paths=parse_context(context),
+        context_lists=context_lists(file, requirement, constraint, dependency),
+        add_blocked_by=list(add_blocked_by),
+        remove_blocked_by=list(remove_blocked_by),
+        add_blocks=list(add_blocks),
+        remove_blocks=list(remove_blocks),
+        status=status,
+        reason=reason,
+    )
+    _edit(task_id, as_json, edit)
 
-    @app.command()
-    def done(
-        task_id: IdArg,
-        outcome: Annotated[str | None, typer.Option("--outcome", help="What was done.")] = None,
-        minutes: Annotated[
-            int | None, typer.Option("--minutes", min=0, help="Billable minutes (client tasks).")
-        ] = None,
-        category: Annotated[
-            str | None, typer.Option("--category", help="The work item's category (default: the task's type).")
-        ] = None,
-        result: Annotated[
-            str | None,
-            typer.Option(
-                "--result", metavar="FILE|-", help="An agent's result object (JSON: status, outcome, files_created...)."
-            ),
-        ] = None,
-        file: FileOpt = [],  # noqa: B006
-        force: ForceOpt = False,
-        as_json: JsonOpt = False,
-    ) -> None:
-        """Mark a task completed, from pending too (a client task with billable minutes also gets a work item); the
-        parent completes with its last open subtask. With --result, an agent's result decides: a failed one blocks
-        the task with its reason."""
-        edit = operations.Edit(
-            status=rules.COMPLETED, outcome=outcome, minutes=minutes, walk=True, force=force,
-            metadata={"category": category} if category else {},
-            context_lists=task_actions.context_lists(file, [], [], []),
-        )  # fmt: skip
-        if result is not None:
-            edit = operations.result_edit(task_actions.read_json(result, "--result"), edit)
-        task_actions.update(task_id, as_json, edit)
 
-    @app.command()
-    def block(
-        task_id: IdArg,
-        reason: Annotated[str, typer.Option("--reason", help="Why it is blocked.")],
-        as_json: JsonOpt = False,
-    ) -> None:
-        """Mark a task blocked, with the reason."""
-        task_actions.update(task_id, as_json, operations.Edit(status=rules.BLOCKED, reason=reason))
+def start(
+    task_id: IdArg,
+    owner: Annotated[str | None, typer.Option("--owner")] = None,
+    force: ForceOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Mark a task in progress (refused while a blocker is not completed, unless --force). With a remote, the
+    start is claimed there: refused while another machine or session has the task in progress (--force takes it
+    over)."""
+    from gittasks import claim  # (the claim and the sync modules it uses: a start pays for them, the reads do not)
 
-    @app.command()
-    def cancel(task_id: IdArg, as_json: JsonOpt = False) -> None:
-        """Cancel a task."""
-        task_actions.update(task_id, as_json, operations.Edit(status=rules.CANCELLED))
+    edit = operations.Edit(status=rules.IN_PROGRESS, owner=owner, force=force)
+    utf8_only("the id", task_id)
+    utf8_edit(edit)
+    ws = output.workspace()
+    outcome = claim.start(ws, task_id, edit)
+    _report(ws, outcome, as_json, outcome.value)
 
-    @app.command()
-    def reopen(
-        task_id: IdArg,
-        start_it: Annotated[bool, typer.Option("--start", help="Reopen as in progress, not pending.")] = False,
-        as_json: JsonOpt = False,
-    ) -> None:
-        """Reopen a completed or cancelled task."""
-        target = rules.IN_PROGRESS if start_it else rules.PENDING
-        task_actions.update(task_id, as_json, operations.Edit(status=target, reopen=True))
 
-    @app.command()
-    def delete(task_id: IdArg, as_json: JsonOpt = False) -> None:
-        """Remove a task (its dependency links go with it)."""
-        task_actions.utf8_only("the id", task_id)
-        ws = output.workspace()
-        outcome = operations.delete(ws, task_id)
-        output.flush_messages(ws)
-        if as_json:
-            output.emit_json(outcome.value)
+def done(
+    task_id: IdArg,
+    outcome: Annotated[str | None, typer.Option("--outcome", help="What was done.")] = None,
+    minutes: Annotated[int | None, typer.Option("--minutes", min=0, help="Billable minutes (client tasks).")] = None,
+    category: Annotated[
+        str | None, typer.Option("--category", help="The work item's category (default: the task's type).")
+    ] = None,
+    result: Annotated[
+        str | None,
+        typer.Option(
+            "--result", metavar="FILE|-", help="An agent's result object (JSON: status, outcome, files_created...)."
+        ),
+    ] = None,
+    file: FileOpt = [],  # noqa: B006
+    force: ForceOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Mark a task completed, from pending too (a client task with billable minutes also gets a work item); the
+    parent completes with its last open subtask. With --result, an agent's result decides: a failed one blocks
+    the task with its reason."""
+    edit = operations.Edit(
+        status=rules.COMPLETED, outcome=outcome, minutes=minutes, walk=True, force=force,
+        metadata={"category": category} if category else {}, context_lists=context_lists(file, [], [], []),
+    )  # fmt: skip
+    if result is not None:
+        edit = operations.result_edit(read_json(result, "--result"), edit)
+    _edit(task_id, as_json, edit)
+
+
+def block(
+    task_id: IdArg,
+    reason: Annotated[str, typer.Option("--reason", help="Why it is blocked.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Mark a task blocked, with the reason."""
+    _edit(task_id, as_json, operations.Edit(status=rules.BLOCKED, reason=reason))
+
+
+def cancel(task_id: IdArg, as_json: JsonOpt = False) -> None:
+    """Cancel a task."""
+    _edit(task_id, as_json, operations.Edit(status=rules.CANCELLED))
+
+
+def reopen(
+    task_id: IdArg,
+    start_it: Annotated[bool, typer.Option("--start", help="Reopen as in progress, not pending.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Reopen a completed or cancelled task."""
+    target = rules.IN_PROGRESS if start_it else rules.PENDING
+    _edit(task_id, as_json, operations.Edit(status=target, reopen=True))
+
+
+def _edit(given: str, as_json: bool, edit: operations.Edit) -> None:
+    """`update` and the status shortcuts: one edit of the task `given` names."""
+    utf8_only("the id", given)
+    utf8_edit(edit)
+    ws = output.workspace()
+    outcome = operations.update(ws, given, edit)
+    _report(ws, outcome, as_json, outcome.value)
+
+
+def _report(ws: Workspace, outcome: Outcome, as_json: bool, task: dict[str, Any] | None) -> None:
+    output.flush_messages(ws)
+    for line in outcome.notes:
+        output.note(line)
+    if as_json:
+        output.emit_json(task)
+    elif task is not None:
+        if outcome.commit is None:
+            output.echo(f"{render.safe(task['id'])}: nothing to change")
         else:
-            output.echo(f"deleted {render.safe(outcome.value['id'])} {render.safe(outcome.value.get('subject'))}")
+            output.echo(render.list_line(task))
 
-    @app.command("list")
-    def list_tasks(
-        status: Annotated[list[str], typer.Option("--status", help="Only tasks with this status.")] = [],  # noqa: B006
-        client: Annotated[str | None, typer.Option("--client", help="Only tasks of this client.")] = None,
-        project: Annotated[str | None, typer.Option("--project", help="Only tasks of this project.")] = None,
-        owner: Annotated[str | None, typer.Option("--owner", help="Only tasks with this owner.")] = None,
-        task_type: Annotated[str | None, typer.Option("--type", help="Only tasks of this type.")] = None,
-        parent: Annotated[str | None, typer.Option("--parent", help="Only the subtasks of this task.")] = None,
-        ready: Annotated[bool, typer.Option("--ready", help="Only tasks ready to start (as `ready`).")] = False,
-        blocked: Annotated[
-            bool, typer.Option("--blocked", help="Only blocked tasks and tasks waiting for a blocker.")
-        ] = False,
-        sort: Annotated[
-            str | None, typer.Option("--sort", metavar="status|updated|id", help="Order (default: as created).")
-        ] = None,
-        include_archive: Annotated[bool, typer.Option("--all", help="Archived tasks too.")] = False,
-        as_json: JsonOpt = False,
-    ) -> None:
-        """List the active tasks: id, status, client, blockers, subject (owner)."""
-        task_actions.list_tasks(
-            status=status, client=client, project=project, owner=owner, task_type=task_type, parent=parent,
-            ready=ready, blocked=blocked, sort=sort, include_archive=include_archive, as_json=as_json,
-        )  # fmt: skip
 
-    @app.command()
-    def show(
-        task_id: IdArg,
-        at: Annotated[str | None, typer.Option("--at", help="Show the task as it was at this git revision.")] = None,
-        as_json: JsonOpt = False,
-    ) -> None:
-        """Show one task (active or archived, or as it was at a revision)."""
-        task_actions.show(task_id, at=at, as_json=as_json)
+def delete(task_id: IdArg, as_json: JsonOpt = False) -> None:
+    """Remove a task (its dependency links go with it)."""
+    utf8_only("the id", task_id)
+    ws = output.workspace()
+    outcome = operations.delete(ws, task_id)
+    output.flush_messages(ws)
+    if as_json:
+        output.emit_json(outcome.value)
+    else:
+        output.echo(f"deleted {render.safe(outcome.value['id'])} {render.safe(outcome.value.get('subject'))}")
 
-    @app.command()
-    def ready(as_json: JsonOpt = False) -> None:
-        """Pending tasks whose blockers are all completed."""
-        task_actions.ready(as_json=as_json)
 
-    @app.command()
-    def checklist(
-        parent: Annotated[
-            str | None, typer.Argument(help="Only this task's subtasks (an id or a unique prefix of one).")
-        ] = None,
-        detailed: Annotated[
-            bool, typer.Option("--detailed", help="Overall status, sections by status, durations, who, blockers.")
-        ] = False,
-    ) -> None:
-        """The progress checklist (of one task's subtasks with PARENT)."""
-        task_actions.utf8_only("the parent", parent)
-        ws = output.workspace()
-        doc = ws.load()
-        output.flush_messages(ws)
-        parent_id = ws.resolve(parent, doc) if parent is not None else None
-        output.print_checklist(render.checklist(document.canonical(doc), detailed=detailed, parent=parent_id))
+def list_tasks(
+    status: Annotated[list[str], typer.Option("--status", help="Only tasks with this status.")] = [],  # noqa: B006
+    client: Annotated[str | None, typer.Option("--client", help="Only tasks of this client.")] = None,
+    project: Annotated[str | None, typer.Option("--project", help="Only tasks of this project.")] = None,
+    owner: Annotated[str | None, typer.Option("--owner", help="Only tasks with this owner.")] = None,
+    task_type: Annotated[str | None, typer.Option("--type", help="Only tasks of this type.")] = None,
+    parent: Annotated[str | None, typer.Option("--parent", help="Only the subtasks of this task.")] = None,
+    ready: Annotated[bool, typer.Option("--ready", help="Only tasks ready to start (as `ready`).")] = False,
+    blocked: Annotated[
+        bool, typer.Option("--blocked", help="Only blocked tasks and tasks waiting for a blocker.")
+    ] = False,
+    sort: Annotated[
+        str | None, typer.Option("--sort", metavar="status|updated|id", help="Order (default: as created).")
+    ] = None,
+    include_archive: Annotated[bool, typer.Option("--all", help="Archived tasks too.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the active tasks: id, status, client, blockers, subject (owner)."""
+    for name, value in (("--status", status), ("--client", client), ("--project", project), ("--owner", owner),
+                        ("--type", task_type), ("--parent", parent), ("--sort", sort)):  # fmt: skip
+        utf8_only(name, value)
+    rules.check_sort(sort)
+    ws = output.workspace()
+    filters = (status, client, project, owner, task_type, parent, ready, blocked, sort, include_archive)
+    if as_json and not any(filters):  # the whole list, as this clone's last change wrote it: printed from its bytes
+        ws.preflight()
+        raw = ws.canonical_active()
+        listed = document.tasks_json(raw) if raw is not None else None
+        if listed is not None:
+            output.flush_messages(ws)
+            output.emit_bytes(listed)
+            return
+    doc = ws.load()
+    output.flush_messages(ws)
+    active = ws.tasks()
+    parent_id = operations.find_task(ws, parent)[0]["id"] if parent is not None else None
+    wanted = rules.task_filter(
+        active, statuses=status, client=client, project=project, owner=owner, task_type=task_type,
+        parent=parent_id, ready=ready, blocked=blocked,
+    )  # fmt: skip
+    tasks = document.listing_order((t for t in active if wanted(t)), sort)
+    archived: Any = ()
+    if include_archive:
+        archived = (t for t in archive.iter_archived(ws.repo.root) if wanted(t))
+        if sort is not None:
+            archived = document.listing_order(archived, sort)
+    if as_json:
+        if not include_archive:
+            output.emit_json(tasks)
+            return
+        output.emit_json_stream(itertools.chain(tasks, archived))
+        return
+    conflicted = render.conflicted_ids(doc)
+    by_id = {t["id"]: t for t in active}
+    rows = [render.list_row(t, by_id, conflicted=t["id"] in conflicted) for t in tasks]
+    table = render.ListTable(rows, client=include_archive, paint=output.paint)
+    count = 0
+    for row in itertools.chain(rows, (render.list_row(t, by_id, archived=True) for t in archived)):
+        if not count:
+            output.echo(table.header())
+        output.echo(table.line(row))
+        count += 1
+    if count:
+        return
+    filtered = ready or blocked or any(v is not None for v in (client, project, owner, task_type, parent))
+    if status or filtered:
+        output.note("no tasks match" + ("" if include_archive else " (--all: archived ones too)"))
+    elif not include_archive and (archived_count := archive.count(ws.repo.root)):
+        output.note(f"no active tasks; {archived_count} archived: `gittasks list --all`")
+    else:
+        output.note("no tasks; add one with `gittasks create SUBJECT`")
+
+
+def show(
+    task_id: IdArg,
+    at: Annotated[str | None, typer.Option("--at", help="Show the task as it was at this git revision.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show one task (active or archived, or as it was at a revision)."""
+    utf8_only("the id", task_id)
+    utf8_only("--at", at)
+    ws = output.workspace()
+    doc = ws.load()
+    output.flush_messages(ws)
+    archived = False
+    if at is not None:
+        task = history.task_at(ws.repo, task_id, ws.revision(at))
+        if task is None:
+            raise GittasksError(f"no task {task_id!r} at {at}")
+    else:
+        task, archived = operations.find_task(ws, task_id)
+    if as_json:
+        output.emit_json(task)
+        return
+    records = [r for r in doc.get("conflicts") or [] if isinstance(r, dict) and r.get("task") == task["id"]]
+    output.print_detail(render.task_detail(task, records) + ("\n(archived)" if archived else ""))
+
+
+def ready(as_json: JsonOpt = False) -> None:
+    """Pending tasks whose blockers are all completed."""
+    ws = output.workspace()
+    tasks = ws.ready()
+    output.flush_messages(ws)
+    if as_json:
+        output.emit_json(tasks)
+        return
+    for task in tasks:
+        output.echo(render.list_line(task))
+    if not tasks:
+        output.note(render.nothing_ready(ws.tasks()))
+
+
+def checklist(
+    parent: Annotated[
+        str | None, typer.Argument(help="Only this task's subtasks (an id or a unique prefix of one).")
+    ] = None,
+    detailed: Annotated[
+        bool, typer.Option("--detailed", help="Overall status, sections by status, durations, who, blockers.")
+    ] = False,
+) -> None:
+    """The progress checklist (of one task's subtasks with PARENT)."""
+    utf8_only("the parent", parent)
+    ws = output.workspace()
+    doc = ws.load()
+    output.flush_messages(ws)
+    parent_id = ws.resolve(parent, doc) if parent is not None else None
+    output.print_checklist(render.checklist(document.canonical(doc), detailed=detailed, parent=parent_id))
+
+
+COMMANDS = {"create": create, "update": update, "start": start, "done": done, "block": block, "cancel": cancel,
+            "reopen": reopen, "delete": delete, "list": list_tasks, "show": show, "ready": ready,
+            "checklist": checklist}  # fmt: skip

@@ -12,8 +12,9 @@ import typer
 from gittasks import render
 from gittasks import sync as sync_module
 from gittasks import watch as watch_module
-from gittasks.cli import output, stdout_closed
+from gittasks.cli import output
 from gittasks.errors import GittasksError
+from gittasks.streams import stdout_closed
 from gittasks.workspace import Workspace
 
 # printed on stderr in text mode: stdout carries only other machines' changes (a Claude Code monitor hands every
@@ -21,47 +22,41 @@ from gittasks.workspace import Workspace
 _ASIDE = ("offline", "online", "message")
 
 
-def register(app: typer.Typer) -> None:
-    @app.command()
-    def watch(
-        interval: Annotated[
-            float,
-            typer.Option(
-                "--interval",
-                metavar="SECONDS",
-                min=0.1,
-                help="Seconds between syncs (longer when idle for a while or offline).",
-            ),
-        ] = watch_module.INTERVAL,
-        remote: Annotated[
-            str | None, typer.Option("--remote", help="Remote name (default: as `sync` picks it).")
-        ] = None,
-        as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line on stdout.")] = False,
-        once: Annotated[bool, typer.Option("--once", help="One round: sync, print what came in, exit.")] = False,
-        prefix: Annotated[
-            str, typer.Option("--prefix", metavar="TEXT", help="Begin each printed change with TEXT.")
-        ] = "",
-    ) -> None:
-        """Sync every --interval seconds and print each change another machine made (who, what, which task)."""
-        where = output.repo_option()
-        ws = Workspace.open(where)
-        if not ws.inline and ws.task_branch_tip() is None and ws.remote_task_branch() is None:
-            # (a plugin's monitor starts in every project: one that keeps no task list is not fetched from forever)
-            raise GittasksError(
-                "no task list in this repository (no task branch, none fetched); `gittasks init` starts one, "
-                "`gittasks sync` takes one another clone pushed"
-            )
-        sync_module.pick_remote(ws, remote)  # no remote to watch: one line and exit 1 before anything runs
-        gc.enable()  # (the command line turns the cycle collector off for its short runs; a watch runs for hours)
-        watcher = watch_module.Watch(lambda: Workspace.open(where), interval, remote)
-        try:
-            with watch_module.ending_cleanly():
-                for event in watcher.rounds(once=once):
-                    _print(event, as_json, prefix)
-        except watch_module.Stopped:
-            return
-        except BrokenPipeError:  # the reader went away (a session that ended): nothing more to say
-            stdout_closed()
+def watch(
+    interval: Annotated[
+        float,
+        typer.Option(
+            "--interval",
+            metavar="SECONDS",
+            min=0.1,
+            help="Seconds between syncs (longer when idle for a while or offline).",
+        ),
+    ] = watch_module.INTERVAL,
+    remote: Annotated[str | None, typer.Option("--remote", help="Remote name (default: as `sync` picks it).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line on stdout.")] = False,
+    once: Annotated[bool, typer.Option("--once", help="One round: sync, print what came in, exit.")] = False,
+    prefix: Annotated[str, typer.Option("--prefix", metavar="TEXT", help="Begin each printed change with TEXT.")] = "",
+) -> None:
+    """Sync every --interval seconds and print each change another machine made (who, what, which task)."""
+    where = output.repo_option()
+    ws = Workspace.open(where)
+    if not ws.inline and ws.task_branch_tip() is None and ws.remote_task_branch() is None:
+        # (a plugin's monitor starts in every project: one that keeps no task list is not fetched from forever)
+        raise GittasksError(
+            "no task list in this repository (no task branch, none fetched); `gittasks init` starts one, "
+            "`gittasks sync` takes one another clone pushed"
+        )
+    sync_module.pick_remote(ws, remote)  # no remote to watch: one line and exit 1 before anything runs
+    gc.enable()  # (the command line turns the cycle collector off for its short runs; a watch runs for hours)
+    watcher = watch_module.Watch(lambda: Workspace.open(where), interval, remote)
+    try:
+        with watch_module.ending_cleanly():
+            for event in watcher.rounds(once=once):
+                _print(event, as_json, prefix)
+    except watch_module.Stopped:
+        return
+    except BrokenPipeError:  # the reader went away (a session that ended): nothing more to say
+        stdout_closed()
 
 
 def _print(event: watch_module.Event, as_json: bool, prefix: str) -> None:
@@ -73,3 +68,6 @@ def _print(event: watch_module.Event, as_json: bool, prefix: str) -> None:
         sys.stderr.flush()
     else:
         print(render.safe(prefix + event.line()), flush=True)
+
+
+COMMANDS = {"watch": watch}
