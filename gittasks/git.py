@@ -325,8 +325,8 @@ class Repo:
         """The bytes of each `REV:PATH` in `specs` (None where there is none), read by one `git cat-file --batch`.
 
         `base_cache`: bytes of delta bases git keeps while it reads (`core.deltaBaseCacheLimit`, 96 MiB unless set).
-        A few versions of a large file scattered over a long history read about three times faster with a cache
-        of a few of its sizes: git then does not first fill (and fault in) 96 MiB of bases it never reuses."""
+        A few versions of a large file scattered over a long history read much faster with a cache of a few of its
+        sizes: git then does not first fill (and fault in) 96 MiB of bases it never reuses."""
         if not specs:
             return []
         request = "".join(f"{spec}\n" for spec in specs).encode("utf-8", "surrogateescape")
@@ -738,8 +738,7 @@ class Repo:
 
     def _loose_compression(self) -> list[str]:
         """zlib's fastest level for the task files' new blobs, unless the repository sets a compression itself: a
-        9 MB list (10,000 tasks) is stored in about half the time (90 ms against 170), and `git gc` packs the loose
-        objects with its own compression later."""
+        large list is stored much sooner, and `git gc` packs the loose objects with its own compression later."""
         if self.file_setting("core", "looseCompression") is not None or self.file_setting("core", "compression"):
             return []
         return ["core.looseCompression=1"]
@@ -799,7 +798,7 @@ class Repo:
             return Transfer("unreachable", err)
         return Transfer("refused", err)
 
-    # -- whole-history walks (GitPython: its import, ~0.1 s, pays off only where the walk itself dominates) ---------
+    # -- whole-history walks (GitPython: its import pays off only where the walk itself dominates) -----------------
     def history_summary(self, ref: str, allowed: Callable[[str], bool]) -> dict[str, Any]:
         """A walk over every commit of `ref`: how many, by which machine, which carry no gittasks trailers, and the
         files of its tip that `allowed` refuses (code committed onto the task branch by hand)."""

@@ -17,9 +17,6 @@ from gittasks.document import DocumentError
 from gittasks.errors import GittasksError
 from gittasks.git import Repo
 
-_PATH_KEY = re.compile(r"\['([^']*)'\]|\[(\d+)\]")
-
-
 CREATING_ACTIONS = frozenset({"create", "capture-taskcreate"})  # the second: captures before they read like the CLI
 
 
@@ -148,30 +145,30 @@ def describe(old: dict[str, Any] | None, new: dict[str, Any] | None) -> dict[str
 
 def _deep_changes(key: str, old: dict[str, Any], new: dict[str, Any], changes: dict[str, dict[str, Any]]) -> None:
     """Changes inside nested objects and lists, described by deepdiff (slow to import: only when such a value
-    changed)."""
+    changed). Its tree view gives each change's path as keys and indexes, so no path string is parsed back."""
     if old == new:
         return
     from deepdiff import DeepDiff
 
-    diff = DeepDiff(old, new, verbose_level=2)
-    for kind, items in diff.items():
-        if not isinstance(items, dict):
-            continue
-        for path, detail in items.items():
-            name = f"{key}.{_dotted(path)}" if _dotted(path) else key
-            if isinstance(detail, dict) and ("old_value" in detail or "new_value" in detail):
-                changes[name] = {"from": detail.get("old_value"), "to": detail.get("new_value")}
+    for kind, levels in DeepDiff(old, new, view="tree").items():
+        for level in levels:
+            name = _dotted(key, level.path(output_format="list"))
+            if kind in ("values_changed", "type_changes"):
+                changes[name] = {"from": level.t1, "to": level.t2}
             elif kind.endswith("_added"):
-                changes[name] = {"from": None, "to": detail}
+                changes[name] = {"from": None, "to": level.t2}
             elif kind.endswith("_removed"):
-                changes[name] = {"from": detail, "to": None}
-            else:
+                changes[name] = {"from": level.t1, "to": None}
+            else:  # a kind JSON values do not produce (a move, a repetition): the whole value
                 changes[key] = {"from": old, "to": new}
 
 
-def _dotted(path: str) -> str:
-    parts = [m.group(1) if m.group(1) is not None else f"[{m.group(2)}]" for m in _PATH_KEY.finditer(path)]
-    return ".".join(parts).replace(".[", "[")
+def _dotted(key: str, path: list[Any]) -> str:
+    """`key` and a path below it as `log` names it: object keys after dots, list indexes in brackets."""
+    name = key
+    for part in path:
+        name += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return name
 
 
 def task_log(

@@ -17,8 +17,8 @@ def id_length(count: int) -> int:
     return max(6, math.ceil(bits / 5))
 
 
-# The operating system's random source, as `secrets.choice` draws from (that module also loads hmac and OpenSSL, about
-# 15 ms of every command's start).
+# The operating system's random source, as `secrets.choice` draws from (that module also loads hmac and OpenSSL, a
+# cost every command's start would pay).
 _RANDOM = random.SystemRandom()
 
 

@@ -210,6 +210,23 @@ def checklist_line(task: dict[str, Any], conflicted: bool = False) -> str:
     return f"- [{_mark(task)}] {subject}{tail}" + (CONFLICT_FLAG if conflicted else "")
 
 
+# the checklist's marks in the colour of their status (`paint`'s styles)
+_MARK_STYLES = {f"- [{MARKS[s]}]": s for s in (rules.COMPLETED, rules.IN_PROGRESS, rules.BLOCKED, rules.CANCELLED)}
+
+
+def painted_checklist(text: str, paint: Paint = plain) -> str:
+    """`checklist`'s text with its headings and each item's line styled through `paint`, the one styling of every
+    view (the text already safe: only `paint` adds sequences)."""
+    lines = []
+    for line in text.split("\n"):
+        if line.startswith(("## ", "### ", "Overall Status")):
+            style: str | None = "heading"
+        else:
+            style = next((s for mark, s in _MARK_STYLES.items() if line.lstrip().startswith(mark)), None)
+        lines.append(paint(line, style) if style else line)
+    return "\n".join(lines)
+
+
 # -- the detailed checklist ----------------------------------------------------------------------------------------
 
 CONFLICT_FLAG = "  ⚠ conflict"
@@ -496,7 +513,7 @@ def sync_standing(info: dict[str, Any], *, brief: bool = False) -> str | None:
         parts.append(
             f"the background push failed ({info.get('push_error_kind') or 'error'}"
             + (f", since {since}" if since else "")
-            + f"): {_brief(error, 160)}"
+            + f"): {_brief(error, 300)}"
         )
     last = info.get("last_sync")
     parts.append(f"last in step with {remote} at {last}" if last else f"never in step with {remote} yet")

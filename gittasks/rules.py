@@ -27,7 +27,7 @@ STATUSES: tuple[str, ...] = (PENDING, IN_PROGRESS, BLOCKED, COMPLETED, CANCELLED
 TERMINAL: frozenset[str] = frozenset({COMPLETED, CANCELLED})
 OPEN: frozenset[str] = frozenset({PENDING, IN_PROGRESS, BLOCKED})
 
-# Legal transitions outside an explicit reopen (task-format.md, "State machine").
+# Legal transitions outside an explicit reopen (docs/task-format.md, "State machine").
 TRANSITIONS: dict[str, frozenset[str]] = {
     PENDING: frozenset({IN_PROGRESS, CANCELLED, BLOCKED}),
     IN_PROGRESS: frozenset({COMPLETED, BLOCKED, CANCELLED}),

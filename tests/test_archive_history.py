@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from helpers import ACTIVE, Cli, git, init_repo
 
+from gittasks.history import describe
+
 
 @pytest.fixture
 def cli(make_repo) -> Cli:  # type: ignore[no-untyped-def]
@@ -169,3 +171,19 @@ def test_log_describes_changes_deep_inside_objects(cli: Cli) -> None:
     changes = cli.json("log", tid)[0]["changes"]
     assert changes["context.files_modified[1]"] == {"from": None, "to": "b.py"}
     assert changes["context.environment.os"] == {"from": "linux", "to": "windows"}
+
+
+def test_log_names_keys_as_they_are_inside_objects() -> None:
+    # deepdiff's tree view gives the path as keys and indexes: a key with a quote, a dot or brackets, or one that
+    # looks like an index, is named as it is, and a value that looks like a change record is a value
+    old = {"id": "a", "context": {"env": {"it's": 1, "[0]": "x", "a.b": [1]}, "list": [{"old_value": 1}]}}
+    new = {
+        "id": "a",
+        "context": {"env": {"it's": 2, "[0]": "y", "a.b": [1, 2]}, "list": [{"old_value": 1}, {"old_value": 2}]},
+    }
+    assert describe(old, new) == {
+        "context.env.[0]": {"from": "x", "to": "y"},
+        "context.env.a.b[1]": {"from": None, "to": 2},
+        "context.env.it's": {"from": 1, "to": 2},
+        "context.list[1]": {"from": None, "to": {"old_value": 2}},
+    }

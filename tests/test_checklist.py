@@ -310,3 +310,34 @@ def test_hostile_text_through_the_cli_is_printed_safely(cli: Cli) -> None:
         out = cli.ok(*args)
         assert not any(c in out for c in HOSTILE), args
         assert "Title \\x1b[31mRED\\x1b]0;pwned\\x07  ⏎ second line \\x9b" in out, args
+
+
+def test_the_checklist_is_styled_through_the_views_one_paint() -> None:
+    text = "\n".join(
+        [
+            "## Task: P",
+            "Overall Status: In Progress (1 of 4 complete)",
+            "",
+            "### Completed",
+            "- [✓] A (5 min)",
+            "  - Outcome: - [!] not a mark here",
+            "  - [→] B (in progress - me)",
+            "- [ ] C",
+            "- [!] D (blocked: r)",
+            "- [✗] E (cancelled)",
+        ]
+    )
+    tagged = render.painted_checklist(text, lambda line, style: f"<{style}>{line}")
+    assert tagged.split("\n") == [
+        "<heading>## Task: P",
+        "<heading>Overall Status: In Progress (1 of 4 complete)",
+        "",
+        "<heading>### Completed",
+        "<completed>- [✓] A (5 min)",
+        "  - Outcome: - [!] not a mark here",
+        "<in_progress>  - [→] B (in progress - me)",
+        "- [ ] C",
+        "<blocked>- [!] D (blocked: r)",
+        "<cancelled>- [✗] E (cancelled)",
+    ]
+    assert render.painted_checklist(text) == text  # piped, NO_COLOR, TERM=dumb: the plain text, byte for byte

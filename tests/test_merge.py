@@ -1,4 +1,4 @@
-"""The field-level three-way merge (task-format.md, "Merge" and "Conflicts"): one named example per rule.
+"""The field-level three-way merge (docs/task-format.md, "Merge" and "Conflicts"): one named example per rule.
 
 Every merge here runs both ways (ours/theirs swapped) and must give the same canonical bytes.
 """

@@ -1,10 +1,10 @@
-"""Field-level three-way merge of task files (task-format.md, "Merge" and "Conflicts").
+"""Field-level three-way merge of task files (docs/task-format.md, "Merge" and "Conflicts").
 
 Pure: plain parsed JSON in, plain JSON out, no I/O. Used by `sync`, the git merge driver and the repair of a
 line-merged file. Every decision is a function of the two sides' data only, never of which side is "ours", so the
 canonical bytes of the result are the same whichever side git calls ours (it swaps them during a rebase).
 
-Beyond task-format.md, two decisions of this module:
+Beyond docs/task-format.md, two decisions of this module:
 - dependencies (or parents) that each side added without a cycle but that close one together are a conflict: the
   later one-sided link is dropped and recorded (`kind: "cycle"`), because the rest of gittasks refuses cyclic files;
 - work items (`.claude/tasks/work-items/*.jsonl`) are keyed by their `id`: one task completed on two machines is

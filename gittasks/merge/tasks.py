@@ -152,7 +152,7 @@ def _index(tasks: list[dict[str, Any]], name: str) -> dict[str, dict[str, Any]]:
 
 
 def _new_id(old: str, task: dict[str, Any], taken: set[str]) -> str:
-    import hashlib  # lazily: only a rename needs it (and its OpenSSL start-up costs a few ms)
+    import hashlib  # lazily: only a rename needs it, and its OpenSSL start-up is not free
 
     digest = hashlib.sha256(canonical_bytes(document.canonical_task(task))).hexdigest()
     for length in range(6, len(digest) + 1):
