@@ -43,9 +43,11 @@ RETRY_WINDOW = 600.0  # seconds a runner keeps trying after the first failure; t
 HOLD_TRIES = 10  # a runner's tries for the runner lock, 20 ms apart
 POLL = 0.25  # how often a waiting runner looks for a new change
 LAST_MARK = " last"  # ends a request made when a session ended: no pulls after it
+SESSION_MARK = " session"  # ends a request made when a session started: pulls for SESSION_LINGER
 RETRIED = ("offline", "credentials", "refused")  # what may mend by itself; anything else waits for a person
 PULL_INTERVAL = 20.0  # seconds between pulls while the runner lingers (`gittasks.pullInterval`)
 LINGER = 300.0  # seconds after the last change that the runner keeps pulling: a session at work hears the others
+SESSION_LINGER = 1800.0  # the same after a session started (it may only read for a while: it still hears them)
 
 
 def enabled(ws: Workspace) -> bool:
@@ -71,16 +73,17 @@ def after(ws: Workspace) -> None:
         request(ws)
 
 
-def request(ws: Workspace, *, last: bool = False) -> bool:
+def request(ws: Workspace, *, last: bool = False, session: bool = False) -> bool:
     """Ask for a background sync of `ws` (call after a change committed): note the request and start a runner
     unless one is running. True when this call started one. `last`: nobody is at work here any more (a session
-    ended), so the runner ends once it has synced instead of lingering to pull. Never raises: a change is done
+    ended), so the runner ends once it has synced instead of lingering to pull; `session`: a session started, so it
+    lingers longer (SESSION_LINGER) even when the session only reads. Never raises: a change is done
     whatever happens here."""
     try:
         if not enabled(ws):
             return False
         common = ws.repo.common_dir
-        note = os.urandom(8).hex() + (LAST_MARK if last else "")
+        note = os.urandom(8).hex() + (LAST_MARK if last else SESSION_MARK if session else "")
         # written in place, not synced to disk: only its change is read, and a request lost to a crash loses nothing
         (common / REQUEST_FILE).write_bytes(note.encode("ascii"))
         probe = store.try_hold(common / RUNNER_LOCK)
@@ -154,7 +157,7 @@ def run(
             if _read_request(common) != seen:
                 quiet_since = time.monotonic()
                 continue  # a change came in while it ran: once more
-            if every and time.monotonic() - quiet_since < LINGER and not seen.endswith(LAST_MARK.encode()):
+            if every and time.monotonic() - quiet_since < _linger(seen):
                 if _wait_for_change(common, seen, every, sleep):
                     quiet_since = time.monotonic()
                 continue  # a pull, or the new change
@@ -179,6 +182,13 @@ def _hold(common: Path) -> IO[bytes] | None:
             return handle
         time.sleep(0.02)
     return None
+
+
+def _linger(request_note: bytes) -> float:
+    """How long the runner keeps pulling after the request `request_note`: none after a session's end."""
+    if request_note.endswith(LAST_MARK.encode()):
+        return 0.0
+    return SESSION_LINGER if request_note.endswith(SESSION_MARK.encode()) else LINGER
 
 
 def pull_interval(ws: Workspace) -> float:
@@ -208,7 +218,7 @@ def _until_done(
     while True:
         record_start(common)
         result = attempt(ws)
-        record(common, result)
+        record(common, result, last_sync(ws))
         if result.ok or result.kind not in RETRIED or not common.is_dir():
             return result  # (a repository deleted meanwhile, a file to fix: trying again would not help)
         now = time.monotonic()
@@ -228,7 +238,7 @@ def sync_attempt(ws: Workspace) -> Attempt:
         ws.invalidate()
         sync.sync(ws)
     except sync.SyncFailed as exc:
-        return Attempt(False, exc.kind, str(exc))
+        return Attempt(False, exc.kind, exc.reason)
     except GittasksError as exc:
         return Attempt(False, "error", str(exc))
     return Attempt(True)
@@ -243,7 +253,8 @@ def record_start(common: Path) -> None:
     _save(common, state)
 
 
-def record(common: Path, result: Attempt) -> None:
+def record(common: Path, result: Attempt, synced: str | None = None) -> None:
+    """Keep what an attempt did; `synced`: when a sync last got through (a failure since then starts anew)."""
     state = load_state(common)
     now = rules.format_stamp(rules.utc_now())
     state.pop("attempt_started", None)
@@ -255,8 +266,18 @@ def record(common: Path, result: Attempt) -> None:
     else:
         state["error"] = result.message
         state["kind"] = result.kind
-        state.setdefault("failing_since", now)
+        since = state.get("failing_since")
+        if not isinstance(since, str) or (synced is not None and since < synced):
+            state["failing_since"] = now  # (a sync that got through since then ended the earlier failure)
     _save(common, state)
+
+
+def last_sync(ws: Workspace) -> str | None:
+    """When a sync last got through here (by hand or in the background), as the sync's own record says."""
+    from gittasks import sync
+
+    value = sync.load_state(ws.repo).get("last_sync")
+    return value if isinstance(value, str) else None
 
 
 def _save(common: Path, state: dict[str, Any]) -> None:

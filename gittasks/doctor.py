@@ -356,8 +356,11 @@ def _check_inline(ws: Workspace, findings: Findings, fix: bool) -> None:
     unmerged = [p for kind, p in entries if kind == "unmerged"]
     if unmerged:
         if fix:
-            for line in repair.repair_and_finish(ws):
-                findings.fixed(line)
+            try:
+                for line in repair.repair_and_finish(ws):
+                    findings.fixed(line)
+            except GittasksError as exc:
+                findings.problem(str(exc))
         else:
             findings.problem(
                 f"{', '.join(unmerged)} unmerged after a line merge; `gittasks doctor --fix` merges it field by field "
@@ -444,10 +447,15 @@ def _check_branch(ws: Workspace, findings: Findings, fix: bool) -> None:
     else:
         findings.problem("the task files are not in .git/info/exclude; `gittasks doctor --fix` adds them")
     tracked = repo.tracked([rules.ACTIVE_PATH, rules.ARCHIVE_DIR, rules.WORK_ITEMS_DIR])
-    if tracked:
+    if tracked and repo.branch() == ws.branch:  # the task branch itself, checked out with plain git
         findings.problem(
-            f"the current branch also tracks {tracked[0]} while the tasks live on {ws.branch}; "
-            f"stop tracking it with `git rm --cached -r -- {rules.ACTIVE_PATH} {rules.TASKS_DIR}` and commit"
+            f"the task branch {ws.branch} is checked out here; gittasks writes it with plumbing, so switch back to a "
+            "code branch (`git switch -`) and let gittasks bring its files into the work tree"
+        )
+    elif tracked:
+        findings.problem(
+            f"the current branch also tracks {tracked[0]} while the tasks live on {ws.branch}; stop tracking them "
+            f"with `git rm --cached -r --ignore-unmatch -- {rules.ACTIVE_PATH} {rules.TASKS_DIR}` and commit"
         )
 
 

@@ -144,6 +144,7 @@ class Watch:
         before = _tip(ws)
         moved_here = before != self.seen  # a change here (or another process's sync) since the last round
         failed: str | None = None
+        why = ""  # the reason alone, without sync's advice to run it again (watch does)
         offline = False
         pushed = False
         recorded: list[dict[str, Any]] = []
@@ -151,7 +152,7 @@ class Watch:
             outcome = sync.sync(ws, self.remote)
             pushed, recorded = outcome.pushed, outcome.conflicts
         except sync.SyncFailed as exc:
-            failed, offline = str(exc), exc.kind == "offline"
+            failed, offline, why = str(exc), exc.kind == "offline", exc.reason
         except GittasksError as exc:
             failed = str(exc)
         notes: list[Event] = [Notice("message", line) for line in ws.messages]  # e.g. a driver registered
@@ -174,7 +175,7 @@ class Watch:
             if not self.offline:
                 self.offline = True
                 said = "offline" if offline else "not synced"
-                events.append(Notice("offline", f"{said}: {one_line(failed, 200)}; trying again, less often"))
+                events.append(Notice("offline", f"{said}: {one_line(why or failed, 200)}; trying again, less often"))
         else:
             self.pacing.failures = 0
             if self.offline:

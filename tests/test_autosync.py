@@ -441,3 +441,15 @@ def test_a_failure_no_retry_can_mend_is_not_retried(make_repo: Callable[..., Pat
     autosync.run(ws, attempt, sleep=lambda _s: None)
     assert tried == [1]
     assert autosync.load_state(ws.repo.common_dir)["kind"] == "error"
+
+
+def test_a_session_that_only_reads_follows_the_other_machines(pair: tuple[Cli, Cli]) -> None:
+    a, b = pair
+    git(b.root, "config", "gittasks.pullInterval", "0.3")
+    proc = hook(b, "session-start", payload("sessionstart-startup", cwd=str(b.root)), env=UNSET)
+    assert proc.returncode == 0 and proc.stdout.strip(), proc.stderr
+    a.ok("create", "made while B only reads", env=UNSET)  # B makes no change of its own
+    settled(a)
+    active = b.root / ".claude" / "active-tasks.json"
+    wait_for(lambda: "made while B only reads" in active.read_text(encoding="utf-8"), 15, "the pull into B's files")
+    _stop_runner(b)

@@ -116,11 +116,12 @@ def stale_after(ws: Workspace) -> timedelta:
 def session_start(ws: Workspace) -> str:
     """The SessionStart hook: a quick sync of the task commits when a remote is set (in a process of its own, ended
     with all it started after SESSION_SYNC_TIMEOUT), then the recovery summary for the new session. It begins with
-    why the sync did not happen when it did not (then the background sync tries again), and says what waits to be
-    pushed and what the sync brought in that needs a look (conflicts)."""
+    why the sync did not happen when it did not, and says what waits to be pushed; the background sync started here
+    keeps the work tree following the other machines during the session."""
     why = sync.run_in_subprocess(ws.repo.root, SESSION_SYNC_TIMEOUT, tasks_only=True) if ws.repo.remotes() else None
-    if why is not None:
-        autosync.request(ws)  # changes left unpushed by an earlier session go out once the remote answers
+    # the background sync then pulls while the session works, even one that only reads (and, when this sync did
+    # not get through, sends what an earlier session left once the remote answers)
+    autosync.request(ws, session=True)
     doc = ws.load()
     text = recover.as_text(doc, ws.machine, rules.utc_now(), stale_after(ws))
     head = [f"gittasks: {render.safe(why)}; this list may be out of date."] if why is not None else []
