@@ -24,10 +24,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from gittasks import document, ids, model, operations, render, rules, sync, taskcheck, trailers
+from gittasks import document, model, operations, render, rules, sync, taskcheck, trailers
 from gittasks.document import Document
+from gittasks.edits import Edit, Editor
 from gittasks.errors import GittasksError
-from gittasks.git import Transfer
+from gittasks.gitwords import Transfer
 from gittasks.layout import CAS_ATTEMPTS, commit_files
 from gittasks.workspace import FALSE_WORDS, Outcome, Workspace
 
@@ -156,7 +157,7 @@ class _Start:
 
 
 def _starter(
-    ws: Workspace, given: str, edit: operations.Edit, me: Claimant, *, check: bool, force_hint: str, found: _Start
+    ws: Workspace, given: str, edit: Edit, me: Claimant, *, check: bool, force_hint: str, found: _Start
 ) -> Callable[[Document, model.Change], dict[str, Any]]:
     """The change a start makes: refuse (when `check`) a task held by another claimant unless the edit forces it,
     apply the edit, record the claim. Without `check` (offline) a task known to be held elsewhere keeps its
@@ -169,10 +170,7 @@ def _starter(
         other = held_elsewhere(index[tid], me)
         if other is not None and check and not edit.force:
             raise ClaimRefused(tid, other, me, force_hint)
-        known = [t["id"] for t in doc["tasks"]]
-        operations.apply_edit(doc, tid, edit, change, lambda g: ids.resolve_id(known, g, changing=True))
-        task = model.task_index(doc)[tid]
-        change.action = operations.status_action(was, task.get("status", rules.PENDING))
+        task = Editor(doc, change).update(tid, edit)
         if task.get("status") != rules.IN_PROGRESS:
             return task
         owner = _text(task.get("owner"))
@@ -195,7 +193,7 @@ def _starter(
 def start(
     ws: Workspace,
     given: str,
-    edit: operations.Edit,
+    edit: Edit,
     *,
     session: str | None = None,
     force_hint: str = "`gittasks start {id} --force`",
@@ -214,7 +212,7 @@ def start(
     return _claim(ws, given, edit, me, name, branch, force_hint)
 
 
-def _local(ws: Workspace, given: str, edit: operations.Edit, me: Claimant, why: str) -> Outcome:
+def _local(ws: Workspace, given: str, edit: Edit, me: Claimant, why: str) -> Outcome:
     """The start made here only (the remote out of reach): as without claims, recorded as this claimant's."""
     found = _Start()
     outcome = operations.change(ws, "update", _starter(ws, given, edit, me, check=False, force_hint="", found=found))
@@ -229,7 +227,7 @@ def _bring_in(ws: Workspace, theirs: str | None, label: str, notes: list[str]) -
     ours = ws.layout.tip()
     if theirs is None or ours == theirs or (ours is not None and repo.is_ancestor(theirs, ours)):
         return True
-    outcome = sync.SyncOutcome(remote=label)
+    outcome = sync.SyncResult(remote=label)
     if ours is None or repo.is_ancestor(ours, theirs):
         return sync.move(ws, theirs, ours, outcome)
     merged = sync.merge_commit(ws, ours, theirs, label, outcome)
@@ -276,7 +274,7 @@ def _land(ws: Workspace, commit: str, tip: str | None, label: str, notes: list[s
         for _ in range(CAS_ATTEMPTS):
             ours = ws.layout.tip()
             if ours == tip:
-                landed = sync.move(ws, commit, tip, sync.SyncOutcome(remote=label))
+                landed = sync.move(ws, commit, tip, sync.SyncResult(remote=label))
             else:  # committed here meanwhile: merged with the claim (or the claim is in it already)
                 landed = _bring_in(ws, commit, label, notes)
             if landed:
@@ -288,9 +286,7 @@ def _unreached(name: str, deadline: sync.Deadline, transfer: Transfer) -> str:
     return f"could not reach {name}: {trailers.one_line(deadline.why(transfer), 100)}"
 
 
-def _claim(
-    ws: Workspace, given: str, edit: operations.Edit, me: Claimant, name: str, branch: str, force_hint: str
-) -> Outcome:
+def _claim(ws: Workspace, given: str, edit: Edit, me: Claimant, name: str, branch: str, force_hint: str) -> Outcome:
     repo = ws.repo
     deadline = sync.Deadline.of(ws)
     label = f"{name}/{branch}"
@@ -298,11 +294,11 @@ def _claim(
     notes: list[str] = []
     for _attempt in range(ATTEMPTS):
         fetched = deadline.fetch(repo, name, f"refs/heads/{branch}", tracking)
-        if fetched.outcome in ("unreachable", "denied"):
+        if fetched.kind in ("unreachable", "denied"):
             return _local(
                 ws, given, edit, me, f"could not reach {name}: {trailers.one_line(deadline.why(fetched), 100)}"
             )
-        theirs = repo.ref(tracking) if fetched.outcome == "ok" else None
+        theirs = repo.ref(tracking) if fetched.kind == "ok" else None
         found = _Start()
         run = _starter(ws, given, edit, me, check=True, force_hint=force_hint, found=found)
         with ws.lock:
@@ -319,7 +315,7 @@ def _claim(
         if problem is not None:  # another machine could not read what the push would send
             return _local(ws, given, edit, me, f"not pushed: {problem}")
         pushed = deadline.push(repo, name, f"{commit}:refs/heads/{branch}", set_upstream=False)
-        if pushed.outcome == "ok":
+        if pushed.kind == "ok":
             known = repo.ref(tracking)
             if known != commit:  # a push by commit id does not move the remote-tracking branch itself
                 repo.update_ref(tracking, commit, known, "gittasks: claimed")
@@ -327,10 +323,10 @@ def _claim(
             _land(ws, commit, tip, label, notes)
             ws.invalidate()
             return Outcome(commit, change.touched, [*notes, *change.notes], task)
-        if pushed.outcome == "race":  # the remote moved since the fetch: fetch again and check again
+        if pushed.kind == "race":  # the remote moved since the fetch: fetch again and check again
             time.sleep(min(0.02 + random.random() * 0.1, deadline.left()))
             continue
-        if pushed.outcome in ("unreachable", "denied"):
+        if pushed.kind in ("unreachable", "denied"):
             return _local(
                 ws, given, edit, me, f"could not reach {name}: {trailers.one_line(deadline.why(pushed), 100)}"
             )

@@ -2,6 +2,7 @@
 
 Documents stay plain parsed JSON (dicts) so that every field gittasks does not know passes through untouched.
 Operations here do no I/O: they take a document and a `Change` (who and when) and record the ids they touched.
+What an edit of a task's fields, objects and status asks of them is the edit engine's (`edits`).
 The full schema check (pydantic) is `schema.validate_full`, run by the write transaction.
 """
 
@@ -165,16 +166,14 @@ def _remove(task: Task, field_name: str, value: str) -> bool:
     return False
 
 
-def add_dependency(
-    doc: Document, blocker: str, blocked: str, change: Change, known_elsewhere: Collection[str] = ()
-) -> None:
+def add_dependency(doc: Document, blocker: str, blocked: str, change: Change) -> None:
     """`blocked` is blocked by `blocker` (both directions kept); refuses self-links and cycles."""
     index = task_index(doc)
     if blocker == blocked:
         raise GittasksError(f"task {blocked!r} cannot block itself")
     if blocked not in index:
         raise GittasksError(f"no task with id {blocked!r}")
-    if blocker not in index and blocker not in known_elsewhere:
+    if blocker not in index:
         raise GittasksError(f"no task with id {blocker!r}; see `gittasks list --all`")
     before = list(index[blocked].get("blockedBy") or [])
     if _append_unique(index[blocked], "blockedBy", blocker):
@@ -195,65 +194,64 @@ def remove_dependency(doc: Document, blocker: str, blocked: str, change: Change)
         change.stamp(index[blocker])
 
 
-def create_task(
-    doc: Document,
-    change: Change,
-    *,
-    subject: str,
-    description: str | None = None,
-    active_form: str | None = None,
-    owner: str | None = None,
-    blocked_by: Iterable[str] = (),
-    blocks: Iterable[str] = (),
-    parent: str | None = None,
-    task_type: str | None = None,
-    metadata: dict[str, Any] | None = None,
-    task_id: str | None = None,
-    known_elsewhere: Collection[str] = (),
-    extra: dict[str, Any] | None = None,
-    archived_count: int = 0,
-) -> Task:
-    if not subject.strip():
+@dataclass(frozen=True)
+class NewTask:
+    """A task to add, passed whole from a front end to `create_task`. The ids it names (`parent`, `blocked_by`,
+    `blocks`) may be prefixes or native ids until `edits.Editor.create` reads them (and adds what a subtask
+    inherits); `create_task` takes task ids."""
+
+    subject: str
+    description: str | None = None
+    active_form: str | None = None
+    owner: str | None = None
+    task_type: str | None = None
+    parent: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict)
+    blocked_by: tuple[str, ...] | list[str] = ()
+    blocks: tuple[str, ...] | list[str] = ()
+    extra: dict[str, Any] = field(default_factory=dict)  # fields gittasks does not model (the capture's native ids)
+
+
+def create_task(doc: Document, change: Change, new: NewTask, *, archived_count: int = 0) -> Task:
+    """Add `new` as a pending task; `archived_count` (about how many ids the archive holds) sizes its id."""
+    if not new.subject.strip():
         raise GittasksError("the subject is empty; give the task a subject")
     index = task_index(doc)
-    taken = set(index) | set(known_elsewhere)
-    if task_id is None:
-        task_id = new_id(taken, archived_count)
-    elif task_id in taken:
-        raise GittasksError(f"a task with id {task_id!r} exists already")
-    if task_type is not None and task_type not in rules.TASK_TYPES:
-        raise GittasksError(f"unknown type {task_type!r}; use one of: {', '.join(rules.TASK_TYPES)}")
-    if parent is not None and parent not in index and parent not in known_elsewhere:
-        raise GittasksError(f"no parent task with id {parent!r}")
+    task_id = new_id(index, archived_count)
+    if new.task_type is not None and new.task_type not in rules.TASK_TYPES:
+        raise GittasksError(f"unknown type {new.task_type!r}; use one of: {', '.join(rules.TASK_TYPES)}")
+    if new.parent is not None and new.parent not in index:
+        raise GittasksError(f"no parent task with id {new.parent!r}")
     now = rules.format_stamp(change.now)
-    task: Task = dict(extra or {})
+    task: Task = dict(new.extra)
     task.update(
         {
             "id": task_id,
-            "subject": subject,
-            "description": description or "",
-            "activeForm": active_form or "",
+            "subject": new.subject,
+            "description": new.description or "",
+            "activeForm": new.active_form or "",
             "status": rules.PENDING,
-            "owner": owner,
+            "owner": new.owner,
             "created_at": now,
             "started_at": None,
             "completed_at": None,
             "blocks": [],
             "blockedBy": [],
             "blocked_reason": None,
-            "parent": parent,
-            "type": task_type,
-            "metadata": dict(metadata or {}),
-            "context": task.get("context", {}),
+            "parent": new.parent,
+            "type": new.task_type,
+            "metadata": dict(new.metadata),
+            "context": dict(new.context),
         }
     )
     doc["tasks"].append(task)
     change.stamp(task)
     try:
-        for blocker in blocked_by:
-            add_dependency(doc, blocker, task_id, change, known_elsewhere)
-        for blocked in blocks:
-            add_dependency(doc, task_id, blocked, change, known_elsewhere)
+        for blocker in new.blocked_by:
+            add_dependency(doc, blocker, task_id, change)
+        for blocked in new.blocks:
+            add_dependency(doc, task_id, blocked, change)
     except GittasksError:
         doc["tasks"].remove(task)
         raise
@@ -480,96 +478,6 @@ def track_work(task: Task, old_status: str, old_owner: Any, change: Change) -> N
                if v != context.get(k, [])}  # fmt: skip
     if updates:
         task["context"] = {**context, **updates}
-
-
-def set_fields(doc: Document, task_id: str, values: dict[str, Any], change: Change) -> Task:
-    task = task_index(doc)[task_id]
-    old_owner = task.get("owner")
-    changed = False
-    for key, value in values.items():
-        if key == "subject" and not (value or "").strip():
-            raise GittasksError("the subject is empty; give the task a subject")
-        if task.get(key) != value or key not in task:
-            task[key] = value
-            changed = True
-    if changed:
-        if task.get("owner") != old_owner:
-            track_work(task, task.get("status", rules.PENDING), old_owner, change)
-        change.stamp(task)
-    return task
-
-
-# the context's lists that a change appends to, never replaces
-CONTEXT_LISTS = ("files_modified", "files_created", "requirements", "constraints", "dependencies_added")
-
-
-def with_paths(value: dict[str, Any], updates: dict[str, Any | None], name: str = "context") -> dict[str, Any]:
-    """`value` with each dotted path of `updates` set (None removes it); objects on the way are made as needed."""
-    out = dict(value)
-    for path, new in updates.items():
-        parts = [p for p in path.split(".") if p]
-        if not parts:
-            raise GittasksError(f"{name}: an empty key; write KEY=VALUE")
-        target = out
-        for depth, part in enumerate(parts[:-1]):
-            inner = target.get(part)
-            if inner is None and new is None:
-                break
-            if inner is None:
-                inner = {}
-            if not isinstance(inner, dict):
-                where = ".".join(parts[: depth + 1])
-                raise GittasksError(f"{name}.{where} is not an object; it cannot hold {path!r}")
-            target[part] = inner = dict(inner)
-            target = inner
-        else:
-            if new is None:
-                target.pop(parts[-1], None)
-            else:
-                target[parts[-1]] = new
-    return out
-
-
-def appended(value: dict[str, Any], additions: dict[str, list[str]]) -> dict[str, Any]:
-    """`value` with each list of `additions` appended to its own (an item already there is not repeated)."""
-    out = dict(value)
-    for key, items in additions.items():
-        current = out.get(key)
-        listed = list(current) if isinstance(current, list) else []
-        listed += [item for item in dict.fromkeys(items) if item not in listed]
-        out[key] = listed
-    return out
-
-
-def set_context(
-    doc: Document, task_id: str, paths: dict[str, Any | None], additions: dict[str, list[str]], change: Change
-) -> Task:
-    """Set dotted paths of a task's context (None removes) and append to its lists."""
-    task = task_index(doc)[task_id]
-    current = document.as_object(task.get("context"))
-    new = appended(with_paths(current, paths), additions)
-    if new != current or "context" not in task:
-        task["context"] = new
-        change.stamp(task)
-    return task
-
-
-def set_keys(
-    doc: Document, task_id: str, updates: dict[str, Any | None], change: Change, field_name: str = "metadata"
-) -> Task:
-    """Set keys of one of a task's objects (`metadata`, `context`); a value of None removes the key."""
-    task = task_index(doc)[task_id]
-    current = document.as_object(task.get(field_name))
-    values = dict(current)
-    for key, value in updates.items():
-        if value is None:
-            values.pop(key, None)
-        else:
-            values[key] = value
-    if values != current or field_name not in task:
-        task[field_name] = values
-        change.stamp(task)
-    return task
 
 
 def delete_task(doc: Document, task_id: str, change: Change) -> Task:

@@ -13,14 +13,17 @@ import contextlib
 import dataclasses
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from gittasks import autosync, claim, document, ids, model, operations, recover, render, rules, sync, taskbranch
+from gittasks import autosync, claim, document, edits, ids, model, operations, recover, render, rules, sync, taskbranch
 from gittasks.document import Document
+from gittasks.edits import Edit, Editor
 from gittasks.errors import GittasksError, UnknownId
+from gittasks.model import NewTask
 from gittasks.workspace import Outcome, Workspace
 
 TODO_PREFIX = "todo:"
@@ -206,7 +209,7 @@ def _id_list(data: dict[str, Any], *names: str) -> list[str]:
     return [str(v) for v in value]
 
 
-def _edit_from(data: dict[str, Any]) -> operations.Edit:
+def _edit_from(data: dict[str, Any]) -> Edit:
     """A native TaskUpdate's (or TodoWrite item's) input as an edit; both spellings of keys are read."""
 
     def text(*names: str) -> str | None:
@@ -215,7 +218,7 @@ def _edit_from(data: dict[str, Any]) -> operations.Edit:
 
     status = data.get("status")
     reason = _get(data, "blockedReason", "blocked_reason", "reason")
-    edit = operations.Edit(
+    edit = Edit(
         subject=text("subject"),
         description=text("description"),
         active_form=text("activeForm", "active_form"),
@@ -229,7 +232,7 @@ def _edit_from(data: dict[str, Any]) -> operations.Edit:
         implicit_reopen=True,
         warn_blockers=True,
     )
-    return operations.from_metadata(edit)
+    return edits.from_metadata(edit)
 
 
 def _continued(doc: Document, metadata: dict[str, Any], subject: str, where: Session) -> dict[str, Any] | None:
@@ -261,9 +264,8 @@ def _link(task: dict[str, Any], where: Session, native_id: str) -> None:
     task[NATIVE] = [*refs, where.ref(native_id)]
 
 
-def _capture_create(
-    doc: Document, change: model.Change, tool_input: dict[str, Any], response: Any, where: Session
-) -> dict[str, Any]:
+def _capture_create(editor: Editor, tool_input: dict[str, Any], response: Any, where: Session) -> dict[str, Any]:
+    doc, change = editor.doc, editor.change
     answer = document.as_object(document.as_object(response).get("task")) or document.as_object(response)
     subject = _get(answer, "subject") if isinstance(_get(answer, "subject"), str) else _get(tool_input, "subject")
     if not isinstance(subject, str) or not subject.strip():
@@ -284,21 +286,20 @@ def _capture_create(
     metadata.pop(LINK_KEY, None)
     active_form = _get(tool_input, "activeForm", "active_form")
     owner = _get(tool_input, "owner")
-    rich = operations.from_metadata(operations.Edit(metadata=metadata))
+    rich = edits.from_metadata(Edit(metadata=metadata))
     change.action = "create"
-    created = model.create_task(
-        doc,
-        change,
+    new = NewTask(
         subject=subject,
         description=description if isinstance(description, str) else None,
         active_form=active_form if isinstance(active_form, str) else None,
         owner=owner if isinstance(owner, str) else None,
-        metadata=rich.metadata or None,
-        extra={NATIVE: [where.ref(str(native_id))]} if native_id is not None else None,
+        metadata=rich.metadata,
+        extra={NATIVE: [where.ref(str(native_id))]} if native_id is not None else {},
     )
+    created = editor.create(new)
     rich = dataclasses.replace(rich, metadata={})
-    if rich != operations.Edit():  # context or an agent's result given in the metadata
-        operations.apply_edit(doc, created["id"], rich, change, lambda given: given)
+    if rich != Edit():  # context or an agent's result given in the metadata
+        editor.apply(created["id"], rich)
     return created
 
 
@@ -322,31 +323,33 @@ def capture(ws: Workspace, payload: dict[str, Any]) -> Outcome:
     ws.via = "claude-hook"
     held: list[str] = []  # what the model is told: a task it started is held by another machine or session
 
-    def run(doc: Document, change: model.Change) -> Any:
+    def natives(doc: Document) -> Callable[[str], str]:
         def resolve(native: str) -> str:
             found = find_native(doc, native, where)
             if found is None:
                 raise NotRecorded(f"no task of this session has the native id {native!r}; nothing recorded")
             return found
 
+        return resolve
+
+    def run(editor: Editor) -> Any:
+        change = editor.change
         if tool == "TaskCreate":
-            return _capture_create(doc, change, tool_input, response, where)
+            return _capture_create(editor, tool_input, response, where)
         if tool == "TaskUpdate":
             native = _get(tool_input, "taskId", "task_id", "id")
             if not isinstance(native, str | int) or isinstance(native, bool):
                 raise NotRecorded("TaskUpdate without a task id; nothing recorded")
-            tid = resolve(str(native))
+            tid = editor.id_of(str(native))
             if tool_input.get("status") == "deleted":
                 change.action = "delete"
-                return model.delete_task(doc, tid, change)
-            before = model.task_index(doc)[tid]
+                return editor.delete(tid)
+            before = editor.task(tid)
             was = before.get("status", rules.PENDING)
             edit = _edit_from(tool_input)
             me = claim.Claimant(ws.machine, None, where.session)
             other = claim.held_elsewhere(before, me) if edit.status == rules.IN_PROGRESS else None
-            operations.apply_edit(doc, tid, edit, change, resolve)
-            task = model.task_index(doc)[tid]
-            change.action = operations.status_action(was, task.get("status", rules.PENDING))
+            task = editor.update(tid, edit)
             if task.get("status") == rules.IN_PROGRESS and other is not None:
                 held.append(held_message(task, other, me))  # the native tool did it already: the model is told
             elif task.get("status") == rules.IN_PROGRESS and was != rules.IN_PROGRESS:
@@ -357,9 +360,9 @@ def capture(ws: Workspace, payload: dict[str, Any]) -> Outcome:
             raise NotRecorded("TodoWrite without a todos list; nothing recorded")
         old = document.as_object(response).get("oldTodos")
         change.action = "todowrite"
-        return reconcile_todos(doc, todos, change, where, old if isinstance(old, list) else None)
+        return reconcile_todos(editor, todos, where, old if isinstance(old, list) else None)
 
-    outcome = operations.change(ws, "update", run)
+    outcome = operations.with_editor(ws, "update", run, natives)
     return Captured(outcome.commit, outcome.touched, outcome.notes, outcome.value, context=held)
 
 
@@ -396,11 +399,12 @@ def _todo_content(item: Any) -> str | None:
 
 
 def reconcile_todos(
-    doc: Document, todos: list[Any], change: model.Change, where: Session, old_todos: list[Any] | None = None
+    editor: Editor, todos: list[Any], where: Session, old_todos: list[Any] | None = None
 ) -> list[dict[str, Any]]:
     """TodoWrite sends the session's whole list; items have no ids, so they are keyed by their content within the
     session. An item reworded in the same position with the same status continues its task; an open item the
     session dropped is cancelled; a todo never reopens a task another session ended."""
+    doc, change = editor.doc, editor.change
     out = []
     index = model.task_index(doc)
     mine = {  # content -> task id, for the todos this session has written before
@@ -426,7 +430,7 @@ def reconcile_todos(
             ):
                 tid = mine[previous]  # reworded in place: the same task, under its new text
                 _link(index[tid], where, TODO_PREFIX + content)
-                model.set_fields(doc, tid, {"subject": content}, change)
+                editor.apply(tid, Edit(subject=content))
                 kept.add(previous)
         if tid is None:
             taken_up = _unlinked_open(doc, content, where)
@@ -435,19 +439,14 @@ def reconcile_todos(
                 _link(taken_up[0], where, TODO_PREFIX + content)
                 change.stamp(taken_up[0])
         if tid is None:
-            task = model.create_task(
-                doc,
-                change,
-                subject=content,
-                active_form=_get(item, "activeForm", "active_form"),
-                extra={NATIVE: [where.ref(TODO_PREFIX + content)]},
-            )
+            new = NewTask(content, active_form=_get(item, "activeForm", "active_form"),
+                          extra={NATIVE: [where.ref(TODO_PREFIX + content)]})  # fmt: skip
+            task = editor.create(new)
             tid = task["id"]
             index[tid] = task
         kept.add(content)
         data = {"activeForm": _get(item, "activeForm", "active_form"), "status": item.get("status")}
-        operations.apply_edit(doc, tid, _edit_from(data), change, lambda x: x)
-        out.append(model.task_index(doc)[tid])
+        out.append(editor.apply(tid, _edit_from(data)))
     listed = {t["id"] for t in out}
     cancelled: list[str] = []
     was_at = {_todo_content(item): n for n, item in reversed(list(enumerate(old_todos or [])))}
@@ -455,7 +454,7 @@ def reconcile_todos(
         dropped = index.get(tid)
         if content in kept or tid in listed or dropped is None or dropped.get("status") not in rules.OPEN:
             continue
-        model.set_status(doc, tid, rules.CANCELLED, change)  # dropped from the session's list
+        editor.apply(tid, Edit(status=rules.CANCELLED))  # dropped from the session's list
         cancelled.append(f"{tid} ({_short(str(dropped.get('subject', '')))})")
     if cancelled:  # one line however many: a list cleared of 100 items is one event, not 100 warnings
         named = ", ".join(cancelled[:3]) + (f" and {len(cancelled) - 3} more" if len(cancelled) > 3 else "")

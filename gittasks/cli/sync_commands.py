@@ -47,7 +47,7 @@ def sync(
     except sync_module.SyncFailed as exc:
         output.flush_messages(ws)
         if as_json:
-            output.emit_json(exc.outcome.as_json())
+            output.emit_json(exc.result.as_json())
         raise
     output.flush_messages(ws)
     if as_json:

@@ -7,10 +7,13 @@ from typing import Annotated, Any
 
 import typer
 
-from gittasks import archive, document, history, model, operations, render, rules
+from gittasks import archive, document, edits, history, operations, render, rules, tasktext
 from gittasks.cli import output
 from gittasks.cli.values import context_lists, parse_context, parse_meta, read_json, utf8_edit, utf8_only
+from gittasks.edits import Edit
 from gittasks.errors import GittasksError
+from gittasks.model import NewTask
+from gittasks.query import ListQuery
 from gittasks.workspace import Outcome, Workspace
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
@@ -53,27 +56,18 @@ def create(
              "--requirement": requirement, "--constraint": constraint, "--dependency": dependency}  # fmt: skip
     for name, value in given.items():
         utf8_only(name, value)
-    lists = context_lists(file, requirement, constraint, dependency)
-    rich = model.appended(model.with_paths({}, parse_context(context)), lists)
+    rich = edits.context_of(parse_context(context), context_lists(file, requirement, constraint, dependency))
     ws = output.workspace()
     metadata = {k: v for k, v in parse_meta(meta).items() if v is not None}
     if client is not None:
         metadata["client"] = client
     if project is not None:
         metadata["project"] = project
-    outcome = operations.create(
-        ws,
-        subject=subject,
-        description=description,
-        active_form=active_form,
-        owner=owner,
-        blocked_by=list(blocked_by),
-        blocks=list(blocks),
-        parent=parent,
-        task_type=task_type,
-        metadata=metadata,
-        context=rich,
-    )
+    new = NewTask(
+        subject, description=description, active_form=active_form, owner=owner, task_type=task_type, parent=parent,
+        metadata=metadata, context=rich, blocked_by=blocked_by, blocks=blocks,
+    )  # fmt: skip
+    outcome = operations.create(ws, new)
     output.flush_messages(ws)
     if as_json:
         output.emit_json(outcome.value)
@@ -110,23 +104,13 @@ def update(
     for key, value in (("client", client), ("project", project)):
         if value is not None:
             metadata[key] = value or None
-    edit = operations.Edit(
-        subject=subject,
-        description=description,
-        active_form=active_form,
-        owner=owner,
-        task_type=task_type,
-        parent=operations.KEEP if parent is None else parent,
-        metadata=metadata,
-        context_paths=parse_context(context),
-        context_lists=context_lists(file, requirement, constraint, dependency),
-        add_blocked_by=list(add_blocked_by),
-        remove_blocked_by=list(remove_blocked_by),
-        add_blocks=list(add_blocks),
-        remove_blocks=list(remove_blocks),
-        status=status,
-        reason=reason,
-    )
+    lists = context_lists(file, requirement, constraint, dependency)
+    edit = edits.edit_of(
+        subject=subject, description=description, active_form=active_form, owner=owner, task_type=task_type,
+        parent=parent, metadata=metadata, context_paths=parse_context(context), context_lists=lists,
+        add_blocked_by=add_blocked_by, remove_blocked_by=remove_blocked_by, add_blocks=add_blocks,
+        remove_blocks=remove_blocks, status=status, reason=reason,
+    )  # fmt: skip
     _edit(task_id, as_json, edit)
 
 
@@ -141,7 +125,7 @@ def start(
     over)."""
     from gittasks import claim  # (the claim and the sync modules it uses: a start pays for them, the reads do not)
 
-    edit = operations.Edit(status=rules.IN_PROGRESS, owner=owner, force=force)
+    edit = Edit(status=rules.IN_PROGRESS, owner=owner, force=force)
     utf8_only("the id", task_id)
     utf8_edit(edit)
     ws = output.workspace()
@@ -169,12 +153,12 @@ def done(
     """Mark a task completed, from pending too (a client task with billable minutes also gets a work item); the
     parent completes with its last open subtask. With --result, an agent's result decides: a failed one blocks
     the task with its reason."""
-    edit = operations.Edit(
+    edit = Edit(
         status=rules.COMPLETED, outcome=outcome, minutes=minutes, walk=True, force=force,
         metadata={"category": category} if category else {}, context_lists=context_lists(file, [], [], []),
     )  # fmt: skip
     if result is not None:
-        edit = operations.result_edit(read_json(result, "--result"), edit)
+        edit = edits.result_edit(read_json(result, "--result"), edit)
     _edit(task_id, as_json, edit)
 
 
@@ -184,12 +168,12 @@ def block(
     as_json: JsonOpt = False,
 ) -> None:
     """Mark a task blocked, with the reason."""
-    _edit(task_id, as_json, operations.Edit(status=rules.BLOCKED, reason=reason))
+    _edit(task_id, as_json, Edit(status=rules.BLOCKED, reason=reason))
 
 
 def cancel(task_id: IdArg, as_json: JsonOpt = False) -> None:
     """Cancel a task."""
-    _edit(task_id, as_json, operations.Edit(status=rules.CANCELLED))
+    _edit(task_id, as_json, Edit(status=rules.CANCELLED))
 
 
 def reopen(
@@ -199,10 +183,10 @@ def reopen(
 ) -> None:
     """Reopen a completed or cancelled task."""
     target = rules.IN_PROGRESS if start_it else rules.PENDING
-    _edit(task_id, as_json, operations.Edit(status=target, reopen=True))
+    _edit(task_id, as_json, Edit(status=target, reopen=True))
 
 
-def _edit(given: str, as_json: bool, edit: operations.Edit) -> None:
+def _edit(given: str, as_json: bool, edit: Edit) -> None:
     """`update` and the status shortcuts: one edit of the task `given` names."""
     utf8_only("the id", given)
     utf8_edit(edit)
@@ -263,7 +247,7 @@ def list_tasks(
     if as_json and not any(filters):  # the whole list, as this clone's last change wrote it: printed from its bytes
         ws.preflight()
         raw = ws.canonical_active()
-        listed = document.tasks_json(raw) if raw is not None else None
+        listed = tasktext.tasks_json(raw) if raw is not None else None
         if listed is not None:
             output.flush_messages(ws)
             output.emit_bytes(listed)
@@ -272,16 +256,8 @@ def list_tasks(
     output.flush_messages(ws)
     active = ws.tasks()
     parent_id = operations.find_task(ws, parent)[0]["id"] if parent is not None else None
-    wanted = rules.task_filter(
-        active, statuses=status, client=client, project=project, owner=owner, task_type=task_type,
-        parent=parent_id, ready=ready, blocked=blocked,
-    )  # fmt: skip
-    tasks = document.listing_order((t for t in active if wanted(t)), sort)
-    archived: Any = ()
-    if include_archive:
-        archived = (t for t in archive.iter_archived(ws.repo.root) if wanted(t))
-        if sort is not None:
-            archived = document.listing_order(archived, sort)
+    query = ListQuery(tuple(status), client, project, owner, task_type, parent_id, ready, blocked, sort)
+    tasks, archived = query.select(active, archive.iter_archived(ws.repo.root) if include_archive else ())
     if as_json:
         if not include_archive:
             output.emit_json(tasks)
@@ -300,8 +276,7 @@ def list_tasks(
         count += 1
     if count:
         return
-    filtered = ready or blocked or any(v is not None for v in (client, project, owner, task_type, parent))
-    if status or filtered:
+    if query.narrows:
         output.note("no tasks match" + ("" if include_archive else " (--all: archived ones too)"))
     elif not include_archive and (archived_count := archive.count(ws.repo.root)):
         output.note(f"no active tasks; {archived_count} archived: `gittasks list --all`")

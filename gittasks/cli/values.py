@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from gittasks import operations
+from gittasks import edits
 from gittasks.errors import GittasksError
 
 
@@ -54,13 +54,13 @@ def utf8_only(name: str, value: Any) -> None:
             ) from None
 
 
-# the options an `operations.Edit` field comes from, where the name does not say it
+# the options an `edits.Edit` field comes from, where the name does not say it
 _EDIT_OPTIONS = {"task_type": "--type", "context_paths": "--context", "parent": "--parent"}
 _LIST_OPTIONS = {"files_modified": "--file", "requirements": "--requirement", "constraints": "--constraint",
                  "dependencies_added": "--dependency"}  # fmt: skip
 
 
-def utf8_edit(edit: operations.Edit) -> None:
+def utf8_edit(edit: edits.Edit) -> None:
     """`utf8_only` for every value of an edit made from the command line, named by its option."""
     for item in dataclasses.fields(edit):
         value = getattr(edit, item.name)
