@@ -274,9 +274,9 @@ def record(common: Path, result: Attempt, synced: str | None = None) -> None:
 
 def last_sync(ws: Workspace) -> str | None:
     """When a sync last got through here (by hand or in the background), as the sync's own record says."""
-    from gittasks import sync
+    from gittasks import sync_status
 
-    value = sync.load_state(ws.repo).get("last_sync")
+    value = sync_status.read_last_sync(ws.repo).get("last_sync")
     return value if isinstance(value, str) else None
 
 
@@ -296,19 +296,20 @@ def load_state(common: Path) -> dict[str, Any]:
 
 
 def status(ws: Workspace) -> dict[str, Any]:
-    """`sync.status` (this clone against its remote, its tasks and conflicts) with the background sync's part."""
-    from gittasks import sync
+    """`sync_status.status` (this clone against its remote, its tasks and conflicts) with the background sync's
+    part."""
+    from gittasks import sync_status
 
-    info = sync.status(ws)
+    info = sync_status.status(ws)
     info.update(background(ws, info["last_sync"]))
     return info
 
 
 def standing(ws: Workspace) -> dict[str, Any]:
-    """`sync.standing` (read from git's files alone: nothing brought in) with the background sync's part."""
-    from gittasks import sync
+    """`sync_status.standing` (read from git's files alone: nothing brought in) with the background sync's part."""
+    from gittasks import sync_status
 
-    info = sync.standing(ws)
+    info = sync_status.standing(ws)
     info.update(background(ws, info["last_sync"]))
     return info
 

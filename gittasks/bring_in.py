@@ -35,7 +35,7 @@ def bring_in(host: Host, branch: BranchLayout) -> None:
     host.check_links()
     store.remove_stale_temp_files(host.active_path.parent)
     for _ in range(CAS_ATTEMPTS):
-        state = taskbranch.load_state(repo.git_dir)
+        state = taskbranch.load_record(repo.git_dir)
         tip = branch.tip()
         if tip is None:
             remote = host.remote_task_branch()
@@ -119,7 +119,7 @@ def bring_in(host: Host, branch: BranchLayout) -> None:
     raise BranchMoved(f"the task branch {host.branch} kept moving while gittasks read it; run the command again")
 
 
-def _start_renamed(host: Host, branch: BranchLayout, state: taskbranch.State | None) -> str | None:
+def _start_renamed(host: Host, branch: BranchLayout, state: taskbranch.WorktreeRecord | None) -> str | None:
     """(lock held) The task branch under its new name (`gittasks.branch`), started from the one used before so that
     its history (`gittasks log ID`) carries over; None when there was none."""
     previous = branch.previous_task_branch(state)

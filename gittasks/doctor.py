@@ -395,7 +395,7 @@ def _check_branch(ws: Workspace, findings: Findings, fix: bool) -> None:
     if tip is None and ws.remote_task_branch() is None:
         findings.problem(f"there is no task branch {ws.branch} here or on a remote yet; `gittasks init` starts one")
         return
-    if tip is None or not ws.files_current(taskbranch.load_state(repo.git_dir), tip):
+    if tip is None or not ws.files_current(taskbranch.load_record(repo.git_dir), tip):
         if fix:
             with ws.lock:
                 ws.bring_in()

@@ -1,14 +1,14 @@
-"""The task files as plain parsed JSON: parse, structural check, canonical bytes; the JSONL reader and writer
-(archive and work-item files, one object a line) and the conflict record.
+"""The task files as plain parsed JSON: parse, structural check, canonical form and bytes; the JSONL reader and
+writer (archive and work-item files, one object a line) and the conflict record.
 
-Pure (bytes in, bytes out) and light: the merge driver, the read path and the store all use it, so it imports only
-the standard library, orjson and `rules`.
+What JSON a task file may hold is `jsonvalue`'s, the canonical layout's bytes are `tasktext`'s. Pure (bytes in,
+bytes out) and light: the merge driver, the read path and the store all use it, so it imports only the standard
+library, orjson and the core's own modules.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -16,31 +16,20 @@ from typing import Any
 
 import orjson
 
-from gittasks import rules, schema_table
-from gittasks.errors import GittasksError
+# (`X as X`: a name the modules above read from here, stated in another module)
+from gittasks import rules, schema_table, tasktext
+from gittasks.jsonvalue import MAX_DEPTH as MAX_DEPTH
+from gittasks.jsonvalue import MAX_INT as MAX_INT
+from gittasks.jsonvalue import DocumentError, checked_value, dumps_checked, why_invalid
+from gittasks.jsonvalue import loads as loads
+from gittasks.tasktext import task_from_text, task_texts, texts_by_id
+from gittasks.tasktext import tasks_json as tasks_json
 
 Document = dict[str, Any]
 Task = dict[str, Any]
 
 _MARKER = re.compile(rb"^(<{7}|={7}|>{7}|\|{7})(?: |$)", re.MULTILINE)
 _NATURAL = re.compile(r"(\d+)")
-_NOT_A_NUMBER = re.compile(rb"-?(NaN|Infinity)")
-
-# What a task file's JSON may hold (docs/task-format.md, "JSON"), for the reader and the writer alike:
-# - nesting at most MAX_DEPTH deep: every reader and writer here recurses, and orjson writes no more than 254;
-# - integers within +-MAX_INT: JavaScript (the board, the assistant's client) and Go read every number as a double,
-#   which holds each integer exactly only up to 2**53; past it they would read another value, without a word;
-# - numbers that are finite doubles, strings that are UTF-8 (no lone surrogate), no NaN or Infinity: what orjson
-#   reads and writes as RFC 8259 says (it refuses the rest when it reads; the writer refuses them before it).
-# A key given twice keeps its last value, as JavaScript, Go, Python and orjson all read it; the writer never
-# writes one twice.
-MAX_DEPTH = 64
-MAX_INT = 2**53
-_BIG_FLOAT = float(2**63)  # orjson reads an integer past 64 bits as a float: one this large may have been one
-
-
-class DocumentError(GittasksError, ValueError):
-    """A task file that cannot be used; the message is one line naming the file and the place."""
 
 
 def as_object(value: Any) -> dict[str, Any]:
@@ -144,198 +133,9 @@ def parse_bytes(raw: bytes, name: str) -> Any:
         return checked_value(orjson.loads(raw), name, raw=raw)
     except orjson.JSONDecodeError as exc:
         raise DocumentError(
-            f"{name}:{exc.lineno}:{exc.colno}: not valid JSON ({_why(raw, exc)}); fix the file, or delete it to get "
-            "the last committed version back (`gittasks log` shows the history)"
+            f"{name}:{exc.lineno}:{exc.colno}: not valid JSON ({why_invalid(raw, exc)}); fix the file, or delete it to "
+            "get the last committed version back (`gittasks log` shows the history)"
         ) from None
-
-
-# -- the one definition of a valid JSON value, for the reader and the writer -----------------------------------------
-
-
-def _why(raw: bytes, exc: orjson.JSONDecodeError) -> str:
-    """What orjson found wrong, in this module's words where its own say less."""
-    found = _NOT_A_NUMBER.match(raw, exc.pos)
-    if found is not None:
-        return f"{found.group().decode()} is no JSON number"
-    return f"nested more than {MAX_DEPTH} levels deep" if exc.msg == "depth limit exceeded" else exc.msg
-
-
-def _fits(value: Any, depth: int = 1) -> bool | None:
-    """Does `value` (parsed JSON, at nesting level `depth`: an array or object holding it is one level deeper)
-    hold only what MAX_DEPTH and MAX_INT allow, and no NaN or infinite number? None: yes, but with a float so large
-    that it may have been an integer literal past 64 bits (see `_exact_integers`). A breadth-first walk without
-    recursion, fast on plain dicts, lists and strings; strings and keys are left to orjson, which refuses a lone
-    surrogate or a key that is no string both ways."""
-    level = [value] if isinstance(value, (dict, list, tuple)) else []
-    if not level:
-        return _leaf_fits(value)
-    big = False
-    while level:
-        if depth > MAX_DEPTH:
-            return False
-        below: list[Any] = []
-        add = below.append
-        for item in level:
-            for child in item.values() if isinstance(item, dict) else item:
-                kind = type(child)
-                if kind is str or child is None or kind is bool:
-                    continue
-                if kind is dict or kind is list:
-                    if child:
-                        add(child)
-                    elif depth >= MAX_DEPTH:
-                        return False
-                elif kind is int:
-                    if child > MAX_INT or child < -MAX_INT:
-                        return False
-                elif kind is float:
-                    if child - child != 0.0:  # NaN or infinite
-                        return False
-                    big = big or not -_BIG_FLOAT < child < _BIG_FLOAT
-                elif isinstance(child, (dict, list, tuple)):
-                    if child:
-                        add(child)
-                    elif depth >= MAX_DEPTH:
-                        return False
-                else:
-                    found = _leaf_fits(child)
-                    if found is False:
-                        return False
-                    big = big or found is None
-        level = below
-        depth += 1
-    return None if big else True
-
-
-def _leaf_fits(value: Any) -> bool | None:
-    if isinstance(value, float):
-        return False if value - value != 0.0 else None if not -_BIG_FLOAT < value < _BIG_FLOAT else True
-    if isinstance(value, int) and not isinstance(value, bool):
-        return -MAX_INT <= value <= MAX_INT
-    return True
-
-
-def _problem(value: Any, depth: int = 1) -> tuple[list[Any], str] | None:
-    """(where, what) of the first thing in `value` that no JSON task file may hold (see MAX_DEPTH), None when there
-    is none. Slower than `_fits` (it keeps the path, and looks at every string and key): run to name a problem."""
-    stack: list[tuple[Any, list[Any], int]] = [(value, [], depth)]
-    while stack:
-        item, path, level = stack.pop()
-        if item is None or isinstance(item, bool):
-            continue
-        if isinstance(item, str):
-            if not _utf8(item):
-                return path, "a string holding a lone surrogate, which UTF-8 cannot hold"
-            continue
-        if isinstance(item, int):
-            if not -MAX_INT <= item <= MAX_INT:
-                return path, f"the integer {item} is beyond +-2**53, what JavaScript and Go read exactly"
-            continue
-        if isinstance(item, float):
-            if item - item != 0.0:
-                return path, f"{'NaN' if item != item else '-Infinity' if item < 0 else 'Infinity'} is no JSON number"
-            continue
-        if isinstance(item, (dict, list, tuple)):
-            if level > MAX_DEPTH:
-                return path, f"nested more than {MAX_DEPTH} levels deep"
-            if isinstance(item, dict):
-                for key in item:
-                    if not isinstance(key, str):
-                        return path, f"the key {key!r} is not a string"
-                    if not _utf8(key):
-                        return path, "a key holding a lone surrogate, which UTF-8 cannot hold"
-                children = list(item.items())
-            else:
-                children = list(enumerate(item))
-            stack.extend((child, [*path, key], level + 1) for key, child in reversed(children))
-            continue
-        return path, f"a value of type {type(item).__name__}, which is no JSON value"
-    return None
-
-
-def _utf8(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _place(root: Any, path: list[Any]) -> str:
-    """Where `path` leads in `root`, for a message: the task (by id) and its field when it is in one."""
-    task, field = None, path
-    if isinstance(root, dict) and path[:1] == ["tasks"] and len(path) > 1 and isinstance(root.get("tasks"), list):
-        items = root["tasks"]
-        task = items[path[1]] if isinstance(path[1], int) and path[1] < len(items) else None
-        field = path[2:]
-    elif isinstance(root, dict) and "id" in root and "subject" in root:
-        task = root
-    dotted = ".".join(str(part) for part in field[:6]) + (f"... ({len(field)} levels)" if len(field) > 6 else "")
-    if isinstance(task, dict):
-        tid = task.get("id")
-        return (
-            f"task {_quoted(tid)}" + (f", field {_quoted(dotted)}" if dotted else "")
-            if isinstance(tid, str)
-            else dotted
-        )
-    return f"field {_quoted(dotted)}" if dotted else "the value"
-
-
-def _quoted(text: str) -> str:
-    """`text` in single quotes whatever it holds (repr() would switch to double quotes around a single quote)."""
-    shown = repr(text)  # (control characters escaped: a message stays one line)
-    return shown if shown.startswith("'") else "'" + shown[1:-1].replace("'", "\\'") + "'"
-
-
-def _exact_integers(raw: bytes, name: str) -> None:
-    """Refuse an integer literal past MAX_INT that orjson read as a float (past 64 bits), read again by the
-    standard library, which keeps each literal's text (only for a file holding such a large float)."""
-
-    def integer(text: str) -> int:
-        number = int(text)
-        if not -MAX_INT <= number <= MAX_INT:
-            raise DocumentError(
-                f"{name}: the integer {text[:40]} is beyond +-2**53, what JavaScript and Go read exactly; write it "
-                "as a string, or restore the file from git"
-            )
-        return number
-
-    json.loads(raw, parse_int=integer)
-
-
-def checked_value(value: Any, name: str, *, raw: bytes | None = None, depth: int = 1) -> Any:
-    """`value` (JSON as orjson read it from `raw`, at nesting level `depth`) when it is what a task file may hold,
-    else DocumentError naming the file and the place: the reader's check of every JSON it takes in."""
-    fits = _fits(value, depth)
-    if fits is None and raw is not None:
-        _exact_integers(raw, name)
-    elif fits is False:
-        found = _problem(value, depth)
-        if found is not None:
-            raise DocumentError(f"{name}: {_place(value, found[0])}: {found[1]}; fix the file or restore it from git")
-    return value
-
-
-def loads(raw: bytes, name: str) -> Any:
-    """Any JSON value (a hook's payload, an option's value) read as a task file's JSON is read, the same rules:
-    DocumentError naming `name` in one line when it breaks one."""
-    try:
-        return checked_value(orjson.loads(raw), name, raw=raw)
-    except orjson.JSONDecodeError as exc:
-        raise DocumentError(f"{name}: not valid JSON ({_why(raw, exc)})") from None
-
-
-def _dumps(value: Any, option: int, depth: int = 1) -> bytes:
-    """orjson's JSON of `value` when the reader would take it back as it is (`_fits`), else DocumentError naming
-    the task and the field in one line: the writer never writes what the reader refuses."""
-    if _fits(value, depth) is not False:
-        try:
-            return orjson.dumps(value, option=option)
-        except orjson.JSONEncodeError:
-            pass  # a lone surrogate, a key that is no string, a value that is no JSON: named below
-    found = _problem(value, depth)
-    where, what = (_place(value, found[0]), found[1]) if found else ("the value", "not JSON")
-    raise DocumentError(f"{where}: {what}; nothing was written")
 
 
 MISSING: Any = object()  # a field that is absent, in a schema problem
@@ -471,38 +271,7 @@ def load_document_indexed(raw: bytes, name: str) -> tuple[Document, dict[str, Ta
     return _check_document(parse_bytes(raw, name), name)
 
 
-# -- several versions of one task file (the sides of a merge) ------------------------------------------------------
-
-_TASKS_KEY = b'\n  "tasks": '
-_TASKS_OPEN = b'\n  "tasks": [\n    {\n'
-_TASK_BOUNDARY = b"\n    },\n    {\n"
-_TASKS_CLOSE = b"\n    }\n  ]"
-
-
-def _tasks_list(raw: bytes) -> tuple[int, int, int] | None:
-    """Where a non-empty tasks list of the canonical layout lies: the offset of its `"tasks"` line, of its first
-    task's text, and of the line `  ]` that closes it; None when the file is not laid out so. In that layout no
-    string holds a line break, only the items of the top-level lists start a line with four spaces and a brace, and
-    only a top-level list ends a line with two spaces and a bracket."""
-    start = raw.find(_TASKS_OPEN)
-    if start < 0:
-        return None
-    inner = start + len(_TASKS_OPEN)
-    end = raw.find(b"\n  ]", inner)  # the first line at the top level's indent closing a list: the tasks' end
-    if end < 0 or raw[end - len(_TASKS_CLOSE) + 4 : end + 4] != _TASKS_CLOSE:
-        return None
-    return start, inner, end
-
-
-def task_texts(raw: bytes) -> tuple[bytes, list[bytes], bytes] | None:
-    """A task file in the canonical layout (indent 2) cut, without parsing it, into the text before its tasks list,
-    the text inside each task's braces, and the text after the list; None when the file is not laid out so (no task,
-    another indent, CRLF, ...: `_tasks_list`), so the cuts fall exactly between tasks."""
-    found = _tasks_list(raw)
-    if found is None:
-        return None
-    start, inner, end = found
-    return raw[:start], raw[inner : end - len(_TASKS_CLOSE) + 4].split(_TASK_BOUNDARY), raw[end + 4 :]
+# -- several versions of one task file (the sides of a merge), and a change's rewrite of one ---------------------------
 
 
 class Versions:
@@ -527,7 +296,7 @@ def _tasks_by_text(raw: bytes, loaded: tuple[Document, dict[str, Task] | None]) 
     if cut is None or index is None or len(cut[1]) != len(tasks):
         return {}
     texts = cut[1]
-    if any(_text_id(text) != task["id"] for text, task in zip(texts, tasks, strict=True)):
+    if any(tasktext.text_id(text) != task["id"] for text, task in zip(texts, tasks, strict=True)):
         return {}
     return dict(zip(texts, tasks, strict=True))
 
@@ -538,7 +307,7 @@ def _load_sharing(raw: bytes, name: str, known: dict[bytes, Task]) -> tuple[Docu
         return load_document_indexed(raw, name)
     before, texts, after = cut
     try:
-        doc = checked_value(orjson.loads(before + b'\n  "tasks": []' + after), name)
+        doc = checked_value(orjson.loads(tasktext.without_tasks(before, after)), name)
         tasks = [known.get(text) or task_from_text(text) for text in texts]
     except (orjson.JSONDecodeError, DocumentError):
         return load_document_indexed(raw, name)  # names the place of what is wrong
@@ -572,7 +341,7 @@ def dumps_changed(doc: Document, before: bytes) -> Rewrite | None:
     if old is None:
         return None
     view = canonical_view(doc)
-    texts = [_task_text(task) for task in view["tasks"]]
+    texts = [tasktext.task_text(task) for task in view["tasks"]]
     place = {task["id"]: index for index, task in enumerate(doc["tasks"])}
     changed: list[tuple[int, Task]] = []
     earlier: dict[str, Task] = {}
@@ -583,7 +352,7 @@ def dumps_changed(doc: Document, before: bytes) -> Rewrite | None:
         was = old.get(tid)
         if was == text:
             continue  # the text read (and checked) before: whatever the task holds, that text is what is written
-        _dumps(task, _TASK_OPTION, depth=3)  # refuses what the reader would (orjson writes a NaN as null)
+        tasktext.check_task(task)
         if was is not None:
             earlier[tid] = task_from_text(was)
             if earlier[tid] == doc["tasks"][place[tid]]:  # the same task in another spelling: unchanged
@@ -596,38 +365,7 @@ def dumps_changed(doc: Document, before: bytes) -> Rewrite | None:
             earlier[tid] = task_from_text(text)
             removed.append(earlier[tid])
     changed.sort(key=lambda item: item[0])
-    return Rewrite(_spliced(view, texts), changed, removed, earlier)
-
-
-def tasks_json(raw: bytes) -> bytes | None:
-    """`dump_json(canonical_view(load_document(raw))["tasks"])` read off the bytes of a list in canonical form (its
-    tasks list, two spaces less indented), without parsing it; None when the bytes are not laid out so."""
-    if raw.find(_TASKS_KEY + b"[]") >= 0:
-        return b"[]\n"
-    found = _tasks_list(raw)
-    if found is None:
-        return None
-    start, _, end = found
-    return raw[start + len(_TASKS_KEY) : end].replace(b"\n  ", b"\n") + b"\n]\n"
-
-
-def texts_by_id(texts: list[bytes]) -> dict[str, bytes] | None:
-    """{id: text} of the tasks `task_texts` cut out; None when a text has no readable id or an id repeats."""
-    out: dict[str, bytes] = {}
-    for text in texts:
-        tid = _text_id(text)
-        if tid is None or tid in out:
-            return None
-        out[tid] = text
-    return out
-
-
-def task_from_text(text: bytes) -> Task:
-    """The task a text cut out by `task_texts` holds."""
-    task = orjson.loads(b"{\n" + text + b"\n}")
-    if not isinstance(task, dict):
-        raise DocumentError("a task of the list is not a JSON object")
-    return checked_value(task, "a task of the list", depth=3)  # the document, its tasks list, the task
+    return Rewrite(tasktext.splice(dump_json({**view, "tasks": []}), texts), changed, removed, earlier)
 
 
 def task_ids(raw: bytes, name: str) -> set[str]:
@@ -638,49 +376,6 @@ def task_ids(raw: bytes, name: str) -> set[str]:
     if texts is not None:
         return set(texts)
     return {t["id"] for t in load_document(raw, name)["tasks"]}
-
-
-def _text_id(text: bytes) -> str | None:
-    """The id of a task cut out by `task_texts`, read from its `"id"` line alone."""
-    key = b'      "id": '
-    at = 0 if text.startswith(key) else text.find(b"\n" + key) + 1
-    if at <= 0 and not text.startswith(key):
-        return None
-    start = at + len(key)
-    end = text.find(b"\n", start)
-    value = text[start : end if end >= 0 else len(text)].rstrip(b",")
-    if value[:1] == b'"' and value[-1:] == b'"' and b"\\" not in value:
-        return value[1:-1].decode("utf-8", "surrogateescape")  # (no escape: the text is the id)
-    try:
-        found = orjson.loads(value)
-    except orjson.JSONDecodeError:
-        return None
-    return found if isinstance(found, str) else None
-
-
-_TASK_OPTION = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
-
-
-def _task_text(task: Task) -> bytes:
-    """A task's text in the file's canonical layout, as `task_texts` cuts it (inside its braces, indented). Not
-    checked as `dump_json` checks (its caller checks the tasks whose text changed), but what orjson cannot write is
-    named as the writer names it."""
-    try:
-        alone = orjson.dumps(task, option=_TASK_OPTION)  # b'{\n  "a": 1\n}'
-    except orjson.JSONEncodeError:
-        alone = _dumps(task, _TASK_OPTION, depth=3)
-    return b"    " + alone[2:-2].replace(b"\n", b"\n    ")
-
-
-def _spliced(view: Document, texts: list[bytes]) -> bytes:
-    """`dump_json(view)` made from its tasks' texts: the rest is dumped with an empty list, which is then filled."""
-    frame = dump_json({**view, "tasks": []})
-    if not texts:
-        return frame
-    empty = b'\n  "tasks": []'
-    at = frame.index(empty)
-    body = _TASKS_OPEN + _TASK_BOUNDARY.join(texts) + _TASKS_CLOSE
-    return frame[:at] + body + frame[at + len(empty) :]
 
 
 def _kind(value: Any) -> str:
@@ -792,7 +487,7 @@ def _canonical(doc: Document, *, share: bool) -> Document:
 def dump_json(value: Any) -> bytes:
     """JSON with sorted keys, indent 2 and a trailing newline; DocumentError (one line, naming the task and the field)
     for a value the reader would refuse (`checked_value`): nothing is written then."""
-    return _dumps(value, orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
+    return dumps_checked(value, orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
 
 
 def dumps(doc: Document) -> bytes:
@@ -802,7 +497,7 @@ def dumps(doc: Document) -> bytes:
 
 def dump_line(value: Any) -> bytes:
     """One JSON object on one line (archive and work-item files)."""
-    return _dumps(value, orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
+    return dumps_checked(value, orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
 
 
 def dump_lines(values: Iterable[Any]) -> bytes:
@@ -830,7 +525,7 @@ def parse_line(line: bytes, where: str) -> dict[str, Any] | None:
         value = checked_value(orjson.loads(line), where, raw=line)
     except orjson.JSONDecodeError as exc:
         raise DocumentError(
-            f"{where}: not valid JSON ({_why(line, exc)}); fix the line or restore it from git"
+            f"{where}: not valid JSON ({why_invalid(line, exc)}); fix the line or restore it from git"
         ) from None
     if not isinstance(value, dict):
         raise DocumentError(f"{where}: each line must be a JSON object")

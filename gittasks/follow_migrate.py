@@ -55,9 +55,9 @@ def _fetch_task_branch(host: Host) -> str:
         raise GittasksError(f"{moved} and no remote is set to fetch it from; `gittasks sync --remote NAME` takes it")
     tracking = f"refs/remotes/{name}/{host.branch}"
     fetched = host.repo.fetch(name, host.branch_ref, tracking, host.sync_timeout)
-    tip = host.repo.ref(tracking) if fetched.outcome == "ok" else None
+    tip = host.repo.ref(tracking) if fetched.kind == "ok" else None
     if tip is None:
-        raise GittasksError(not_there_yet(host.branch, name, reached=fetched.outcome in ("ok", "missing")))
+        raise GittasksError(not_there_yet(host.branch, name, reached=fetched.kind in ("ok", "missing")))
     return tip
 
 

@@ -1,4 +1,6 @@
-"""The only module that runs git. Everything goes through the git command line (subprocess).
+"""The only module that runs git. Everything goes through the git command line (subprocess); what can be read
+from git's own files without starting git (config, refs, HEAD) is read by `gitfiles`, and git is asked where those
+files cannot say.
 
 Arguments that come from users are always placed after `--` (paths) or passed on stdin (messages), so an id or a
 subject beginning with `-` is never taken as an option.
@@ -9,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import random
-import re
 import shlex
 import subprocess
 import threading
@@ -19,10 +20,17 @@ from dataclasses import dataclass, field
 from pathlib import Path, PureWindowsPath
 from typing import Any
 
-from gittasks import failpoints, processes
+# (`X as X`: a name the modules above read from here, stated in another module)
+from gittasks import failpoints, gitfiles, gitwords, processes
 from gittasks.errors import GittasksError
+from gittasks.gitfiles import looks_bare as looks_bare
+from gittasks.gitwords import HELD_LOCK as HELD_LOCK
+from gittasks.gitwords import LOCK_ERROR, NO_IDENTITY, REF_MOVED, first_line
+from gittasks.gitwords import Transfer as Transfer
+from gittasks.gitwords import lock_left_behind as lock_left_behind
 
 DRIVER_NAME = "gittasks"
+NO_GIT = "git is not installed or not on PATH; install git and try again"
 ZERO = "0" * 40
 # git's variables that point it at a repository: a hook of another repository (or a linked worktree's hook) may have
 # set them; gittasks finds its repository from the folder and clears them for its git children
@@ -36,30 +44,7 @@ LOCATION_VARIABLES = (
     "GIT_NAMESPACE",
     "GIT_PREFIX",
 )
-_SECTION = re.compile(r'\[\s*([A-Za-z0-9.-]+)(?:\s+"((?:[^"\\]|\\.)*)")?\s*\]')
-_HEX = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
-_LOCK_ERROR = re.compile(r"Unable to create '([^']+\.lock)'|cannot lock ref|index\.lock", re.IGNORECASE)
-_NO_IDENTITY = re.compile(r"tell me who you are|auto-detect email|empty ident|no email was given", re.IGNORECASE)
 LOCK_RETRIES = 12
-# a lock file that exists: another git holds it now, or a killed one left it (never a lost compare-and-swap)
-HELD_LOCK = re.compile(r"Unable to create '([^']+\.lock)': File exists", re.IGNORECASE)
-# how update-ref says the ref is not where the compare-and-swap expected it (moved, created or deleted meanwhile)
-_REF_MOVED = ("but expected", "already exists", "unable to resolve reference", "reference is missing")
-_UNREACHABLE_HINTS = (
-    "does not appear to be a git repository",
-    "could not resolve host",
-    "connect to host",
-    "unable to access",
-    "connection",
-    "timed out",
-    "not found",
-)
-# the remote answered and would not take these credentials (or git or ssh would have had to ask someone for them)
-_DENIED = re.compile(
-    r"authentication failed|permission denied \(|host key verification failed|could not read (username|password)"
-    r"|terminal prompts disabled|returned error: 401",
-    re.IGNORECASE,
-)
 
 
 class GitError(GittasksError):
@@ -78,16 +63,6 @@ def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     if extra:
         env.update(extra)
     return env
-
-
-@dataclass(frozen=True)
-class Transfer:
-    """What a fetch or push did: 'ok', 'missing' (fetch: no such branch there), 'race' (push: the remote moved),
-    'refused', 'denied' (the credentials were not accepted, or would have had to be asked for) or 'unreachable';
-    git's words for the message."""
-
-    outcome: str
-    detail: str = ""
 
 
 @dataclass
@@ -119,9 +94,9 @@ class Repo:
         try:
             proc = subprocess.run(cmd, cwd=self.root, input=input, capture_output=True, env=child_env(env))
         except FileNotFoundError:
-            raise GitError("git is not installed or not on PATH; install git and try again") from None
+            raise GitError(NO_GIT) from None
         if check and proc.returncode != 0:
-            raise GitError(f"git {args[0]} failed: {_first_line(proc.stderr)}")
+            raise GitError(f"git {args[0]} failed: {first_line(proc.stderr)}")
         return proc
 
     def _run_bounded(
@@ -137,7 +112,7 @@ class Repo:
                     env=child_env({**self.never_asking(), **(env or {})}), **processes.own_group(),
                 )  # fmt: skip
             except FileNotFoundError:
-                raise GitError("git is not installed or not on PATH; install git and try again") from None
+                raise GitError(NO_GIT) from None
             try:
                 out, err = child.communicate(input, timeout=timeout)
             except subprocess.TimeoutExpired:
@@ -149,7 +124,7 @@ class Repo:
                 raise
         proc = subprocess.CompletedProcess(cmd, child.returncode, out, err)
         if check and proc.returncode != 0:
-            raise GitError(f"git {cmd[1]} failed: {_first_line(proc.stderr)}")
+            raise GitError(f"git {cmd[1]} failed: {first_line(proc.stderr)}")
         return proc
 
     def never_asking(self) -> dict[str, str]:
@@ -183,9 +158,9 @@ class Repo:
             if proc.returncode == 0:
                 return proc
             err = proc.stderr.decode("utf-8", "replace")
-            match = _LOCK_ERROR.search(err)
+            match = LOCK_ERROR.search(err)
             if match is None:
-                raise GitError(f"git {args[0]} failed: {_first_line(proc.stderr)}")
+                raise GitError(f"git {args[0]} failed: {first_line(proc.stderr)}")
             if attempt == retries - 1:
                 held = HELD_LOCK.search(err)  # the lock git names (a ref's too), not the first sign of one
                 lock = held.group(1) if held else match.group(1) or str(self.git_dir / "index.lock")
@@ -199,13 +174,7 @@ class Repo:
         """All config values (`git config --list`), read once per process."""
         if self._config is None:
             proc = self.run("config", "-z", "--list", check=False)
-            values: dict[str, list[str]] = {}
-            for entry in proc.stdout.decode("utf-8", "replace").split("\0"):
-                if not entry:
-                    continue
-                key, _, value = entry.partition("\n")
-                values.setdefault(key.lower(), []).append(value)
-            self._config = values
+            self._config = gitwords.config_values(proc.stdout.decode("utf-8", "replace"))
         return self._config
 
     def config_get(self, key: str) -> str | None:
@@ -220,101 +189,36 @@ class Repo:
         self.run_retrying_locks("config", "--local", "--unset-all", key)
         self._config = None
 
-    def local_config_text(self) -> str:
-        """The text of this repository's own config file (read without starting git)."""
-        try:
-            return (self.common_dir / "config").read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return ""
-
-    def _config_texts(self) -> list[str] | None:
-        """The texts of the config files git reads, lowest precedence first; None when git must be asked (include
-        files, `git -c` settings in the environment, a system config whose place is not known)."""
-        if os.environ.get("GIT_CONFIG_PARAMETERS") or os.environ.get("GIT_CONFIG_COUNT"):
-            return None
-        texts: list[str] = []
-        if os.environ.get("GIT_CONFIG_NOSYSTEM") in (None, "", "0"):
-            if os.name != "posix":
-                return None
-            with contextlib.suppress(OSError):
-                texts.append(
-                    Path(os.environ.get("GIT_CONFIG_SYSTEM") or "/etc/gitconfig").read_text("utf-8", "replace")
-                )
-        home = Path(os.environ.get("HOME") or os.environ.get("USERPROFILE") or Path.home())
-        xdg = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
-        globals_ = [os.environ["GIT_CONFIG_GLOBAL"]] if os.environ.get("GIT_CONFIG_GLOBAL") else [
-            xdg / "git" / "config", home / ".gitconfig"]  # fmt: skip
-        for candidate in globals_:
-            with contextlib.suppress(OSError):
-                texts.append(Path(candidate).read_text(encoding="utf-8", errors="replace"))
-        texts.append(self.local_config_text())
-        with contextlib.suppress(OSError):
-            texts.append((self.git_dir / "config.worktree").read_text(encoding="utf-8", errors="replace"))
-        if any("[include" in text.lower() for text in texts):
-            return None
-        return texts
-
     def may_have(self, word: str) -> bool:
-        """Could the config set anything containing `word`? A cheap look at the config files that lets the common
-        path skip starting `git config`."""
-        texts = self._config_texts()
-        return texts is None or any(word in text.lower() for text in texts)
-
-    def _config_entries(self) -> list[tuple[str, str, str]] | None:
-        """(section[.subsection], key, value) of every plain entry of the config files, lowest precedence first;
-        None when the files hold anything this small reader does not follow (then git is asked)."""
-        texts = self._config_texts()
-        if texts is None:
-            return None
-        entries: list[tuple[str, str, str]] = []
-        for text in texts:
-            section = ""
-            for raw in text.splitlines():
-                line = raw.strip()
-                if not line or line[0] in "#;":
-                    continue
-                if line.startswith("["):
-                    header = _SECTION.match(line)
-                    if header is None or line[header.end() :].strip()[:1] not in ("", "#", ";"):
-                        return None
-                    sub = header.group(2)
-                    section = header.group(1).lower() + (f".{sub}" if sub is not None else "")
-                    continue
-                name, sep, rest = line.partition("=")
-                if any(ch in rest for ch in '"\\') or not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]*", name.strip()):
-                    return None
-                value = re.split(r"\s[#;]", rest, maxsplit=1)[0].strip() if sep else "true"
-                entries.append((section, name.strip().lower(), value))
-        return entries
+        """Could the config set anything containing `word`? A look at the config files that lets the common path skip
+        starting `git config` (unsure: it could)."""
+        return gitfiles.may_have(self.git_dir, self.common_dir, word) is not False
 
     def file_setting(self, section: str, key: str) -> str | None:
         """`SECTION.KEY` from git config, read from the files without starting git in the common case."""
-        entries = self._config_entries()
-        if entries is None:
+        values = gitfiles.setting(self.git_dir, self.common_dir, section, key)
+        if values is None:
             return self.config_get(f"{section}.{key}")
-        found = [value for sec, name, value in entries if sec == section.lower() and name == key.lower()]
-        return found[-1] if found else None
+        return values[-1] if values else None
 
     def gittasks_setting(self, key: str) -> str | None:
         return self.file_setting("gittasks", key)
 
     def has_merge_driver(self) -> bool:
         """Does this clone's config route the task files to the gittasks merge driver?"""
-        text = self.local_config_text()
-        if re.search(r'^\s*\[merge\s+"gittasks"\]', text, re.MULTILINE) and re.search(
-            r"^\s*driver\s*=", text, re.MULTILINE
-        ):
-            return True
-        return self.config_get(f"merge.{DRIVER_NAME}.driver") is not None
+        return (
+            bool(gitfiles.merge_driver_set(self.common_dir))
+            or self.config_get(f"merge.{DRIVER_NAME}.driver") is not None
+        )
 
     # -- state ---------------------------------------------------------------------------------------------------
     def head(self) -> str | None:
         proc = self.run("rev-parse", "--verify", "-q", "HEAD", check=False)
-        return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
+        return _answer(proc)
 
     def branch(self) -> str | None:
         proc = self.run("symbolic-ref", "-q", "--short", "HEAD", check=False)
-        return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
+        return _answer(proc)
 
     def show(self, rev: str, path: str) -> bytes | None:
         """The bytes of `path` at `rev` (`:1`, `:2`, `:3` for the stages of an unmerged index entry), None if absent."""
@@ -331,63 +235,21 @@ class Repo:
             return []
         request = "".join(f"{spec}\n" for spec in specs).encode("utf-8", "surrogateescape")
         config = [f"core.deltaBaseCacheLimit={base_cache}"] if base_cache else []
-        out = self.run("cat-file", "--batch", input=request, config=config).stdout
-        found: list[bytes | None] = []
-        pos = 0
-        for _ in specs:
-            end = out.index(b"\n", pos)
-            header = out[pos:end].split()
-            pos = end + 1
-            if len(header) < 3 or header[1] == b"missing":
-                found.append(None)
-                continue
-            size = int(header[2])
-            found.append(out[pos : pos + size])
-            pos += size + 1
-        return found
+        return gitwords.batch_objects(self.run("cat-file", "--batch", input=request, config=config).stdout, len(specs))
 
     def status(self, paths: Sequence[str]) -> list[tuple[str, str]]:
         """(kind, path) for each changed path below `paths`: kind is 'changed', 'untracked' or 'unmerged'."""
         proc = self.run("status", "--porcelain=v2", "-z", "--untracked-files=all", "--", *paths)
-        entries: list[tuple[str, str]] = []
-        parts = proc.stdout.decode("utf-8", "surrogateescape").split("\0")
-        index = 0
-        while index < len(parts):
-            entry = parts[index]
-            index += 1
-            if not entry:
-                continue
-            if entry.startswith("1 "):
-                entries.append(("changed", entry.split(" ", 8)[8]))
-            elif entry.startswith("2 "):
-                entries.append(("changed", entry.split(" ", 9)[9]))
-                index += 1  # the original path of a rename follows
-            elif entry.startswith("u "):
-                entries.append(("unmerged", entry.split(" ", 10)[10]))
-            elif entry.startswith("? "):
-                entries.append(("untracked", entry[2:]))
-        return entries
+        return gitwords.status_entries(proc.stdout.decode("utf-8", "surrogateescape"))
 
     def operation_in_progress(self) -> str | None:
         """'merge', 'rebase', 'cherry-pick', 'revert' or 'bisect' when git is in the middle of one (from the files)."""
-        for name, marker in (
-            ("rebase", "rebase-merge"),
-            ("rebase", "rebase-apply"),
-            ("merge", "MERGE_HEAD"),
-            ("cherry-pick", "CHERRY_PICK_HEAD"),
-            ("revert", "REVERT_HEAD"),
-            ("bisect", "BISECT_LOG"),
-        ):
-            if (self.git_dir / marker).exists():
-                return name
-        return None
+        return gitfiles.operation_in_progress(self.git_dir)
 
     def head_detached(self) -> bool:
-        """Is HEAD a commit rather than a branch? (read from .git/HEAD)"""
-        try:
-            return not (self.git_dir / "HEAD").read_text(encoding="utf-8").startswith("ref: ")
-        except OSError:
-            return False
+        """Is HEAD a commit rather than a branch? (read from .git/HEAD; an unreadable one is left to git's next
+        command to name)"""
+        return gitfiles.head_detached(self.git_dir) is True
 
     # -- committing ----------------------------------------------------------------------------------------------
     def identity_config(self) -> list[str]:
@@ -414,22 +276,15 @@ class Repo:
             if "did not match any file" in err or "pathspec" in err:
                 self.run_retrying_locks("add", "-A", "--force", "--", *paths)
                 failpoints.hit("after-git-add")
-            elif not _LOCK_ERROR.search(err) and not _NO_IDENTITY.search(err):
-                raise GitError(f"git commit failed: {_first_line(proc.stderr)}")
+            elif not LOCK_ERROR.search(err) and not NO_IDENTITY.search(err):
+                raise GitError(f"git commit failed: {first_line(proc.stderr)}")
             self.run_retrying_locks(*args, "--", *paths, input=data, config=self.identity_config())
         failpoints.hit("after-commit")
         return self.head_from_files() or self.head() or ""
 
     def head_from_files(self) -> str | None:
-        """HEAD's commit read from .git's files (a commit always leaves its branch as a loose ref), None if unsure."""
-        try:
-            head = (self.git_dir / "HEAD").read_text(encoding="utf-8").strip()
-            if not head.startswith("ref: "):
-                return head if re.fullmatch(r"[0-9a-f]{40,64}", head) else None
-            value = (self.common_dir / head[5:]).read_text(encoding="utf-8").strip()
-        except OSError:
-            return None
-        return value if re.fullmatch(r"[0-9a-f]{40,64}", value) else None
+        """HEAD's commit read from .git's files, None when they cannot say (the caller then asks git: `head`)."""
+        return gitfiles.head(self.git_dir, self.common_dir)
 
     def unstage(self, paths: Sequence[str]) -> None:
         """Put the index entries of `paths` back to HEAD (after a failed commit)."""
@@ -438,60 +293,30 @@ class Repo:
         else:
             self.run("reset", "-q", "HEAD", "--", *paths, check=False)
 
-    # -- refs, read from .git's files where git keeps them as files ------------------------------------------------
-    def _packed_refs(self) -> dict[str, str]:
-        try:
-            text = (self.common_dir / "packed-refs").read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return {}
-        refs: dict[str, str] = {}
-        for line in text.splitlines():
-            if line[:1] in ("#", "^") or " " not in line:
-                continue
-            sha, _, name = line.partition(" ")
-            refs[name.strip()] = sha
-        return refs
-
+    # -- refs: read from .git's files, git asked where they cannot say ------------------------------------------------
     def ref(self, name: str) -> str | None:
-        """The commit a full ref name (`refs/heads/gittasks`) points at, None when there is none. Read from the
-        ref files without starting git (git itself is asked only for a reftable repository)."""
-        if (self.common_dir / "reftable").is_dir():
+        """The commit a full ref name (`refs/heads/gittasks`) points at, None when there is none."""
+        found = gitfiles.ref(self.common_dir, name)
+        if found is None:
             proc = self.run("rev-parse", "--verify", "-q", f"{name}^{{commit}}", check=False)
-            return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
-        for _ in range(5):
-            try:
-                text = (self.common_dir / name).read_text(encoding="utf-8").strip()
-            except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-                break
-            except OSError:
-                return None
-            if text.startswith("ref: "):
-                name = text[5:].strip()
-                continue
-            return text if _HEX.fullmatch(text) else None
-        return self._packed_refs().get(name)
+            return _answer(proc)
+        return found or None
 
     def refs_named(self, prefix: str, last: str) -> dict[str, str]:
-        """{full name: commit} of the refs `PREFIX*/LAST` (e.g. every remote's `gittasks` branch), from the files."""
-        if (self.common_dir / "reftable").is_dir():
-            out = self.out("for-each-ref", "--format=%(refname) %(objectname)", prefix)
-            pairs = [line.split(" ", 1) for line in out.splitlines() if " " in line]
-            return {name: sha for name, sha in pairs if name.endswith("/" + last)}
-        found = {k: v for k, v in self._packed_refs().items() if k.startswith(prefix) and k.endswith("/" + last)}
-        folder = self.common_dir / prefix
-        if folder.is_dir():
-            for path in folder.glob(f"*/{last}"):
-                value = self.ref(path.relative_to(self.common_dir).as_posix())
-                if value:
-                    found[path.relative_to(self.common_dir).as_posix()] = value
-        return found
+        """{full name: commit} of the refs `PREFIX*/LAST` (e.g. every remote's `gittasks` branch)."""
+        found = gitfiles.refs_named(self.common_dir, prefix, last)
+        if found is not None:
+            return found
+        out = self.out("for-each-ref", "--format=%(refname) %(objectname)", prefix)
+        pairs = [line.split(" ", 1) for line in out.splitlines() if " " in line]
+        return {name: sha for name, sha in pairs if name.endswith("/" + last)}
 
     def rev(self, spec: str) -> str | None:
         """The commit `spec` names (any revision git understands), None when it names none."""
         if spec.startswith("-"):
             return None
         proc = self.run("rev-parse", "--verify", "-q", "--end-of-options", f"{spec}^{{commit}}", check=False)
-        return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
+        return _answer(proc)
 
     def update_ref(self, name: str, new: str, old: str | None, reason: str = "gittasks") -> bool:
         """Point `name` at `new` if it still points at `old` (None: if it does not exist); False when it moved. A lock
@@ -511,9 +336,9 @@ class Repo:
             time.sleep(delay * (1 + random.random()))
             delay = min(delay * 2, 0.5)
         err = proc.stderr.decode("utf-8", "replace").lower()
-        if any(sign in err for sign in _REF_MOVED):  # the compare-and-swap lost: someone else moved the ref first
+        if any(sign in err for sign in REF_MOVED):  # the compare-and-swap lost: someone else moved the ref first
             return False
-        raise GitError(f"git update-ref failed: {_first_line(proc.stderr)}")
+        raise GitError(f"git update-ref failed: {first_line(proc.stderr)}")
 
     # -- reading trees -------------------------------------------------------------------------------------------
     def paths_at(self, rev: str, paths: Sequence[str]) -> list[str]:
@@ -556,7 +381,7 @@ class Repo:
             args.append("--allow-unrelated-histories")
         proc = self.run(*args, ours, theirs, check=False, config=["merge.gittasks.driver=false"])
         if proc.returncode not in (0, 1):
-            raise GitError(f"git merge-tree failed ({_first_line(proc.stderr)}); gittasks needs git 2.38 or later")
+            raise GitError(f"git merge-tree failed ({first_line(proc.stderr)}); gittasks needs git 2.38 or later")
         parts = [p for p in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
         return parts[0], sorted(set(parts[1:]))
 
@@ -621,7 +446,7 @@ class Repo:
                 stderr=subprocess.DEVNULL, env=child_env(),
             )  # fmt: skip
         except FileNotFoundError:
-            raise GitError("git is not installed or not on PATH; install git and try again") from None
+            raise GitError(NO_GIT) from None
         assert child.stdin is not None and child.stdout is not None
         request = "".join(f"{name}\n" for name in names).encode("utf-8", "surrogateescape")
 
@@ -753,11 +578,8 @@ class Repo:
     # -- the network: every step has a bounded wait ------------------------------------------------------------------
     def remotes(self) -> list[str]:
         """The names of the remotes (from the config files where they are plain)."""
-        entries = self._config_entries()
-        if entries is None:
-            return self.out("remote").split()
-        names = [sec.split(".", 1)[1] for sec, _, _ in entries if sec.startswith("remote.") and "." in sec]
-        return list(dict.fromkeys(names))
+        names = gitfiles.remote_names(self.git_dir, self.common_dir)
+        return names if names is not None else self.out("remote").split()
 
     def fetch(self, remote: str, source: str, target: str, timeout: float) -> Transfer:
         """Fetch the ref `source` of `remote` into the local ref `target`."""
@@ -768,14 +590,7 @@ class Repo:
             )  # fmt: skip
         except GitTimeout as exc:
             return Transfer("unreachable", str(exc))
-        err = proc.stderr.decode("utf-8", "replace")
-        if proc.returncode == 0:
-            return Transfer("ok")
-        if "couldn't find remote ref" in err.lower():
-            return Transfer("missing", err)
-        if _DENIED.search(err) or "returned error: 403" in err:
-            return Transfer("denied", err)
-        return Transfer("unreachable", err)
+        return gitwords.fetched(proc.returncode, proc.stderr.decode("utf-8", "replace"))
 
     def push(self, remote: str, refspec: str, timeout: float, set_upstream: bool = False) -> Transfer:
         args = ["push", "--porcelain", "--quiet", *(["--set-upstream"] if set_upstream else [])]
@@ -783,20 +598,9 @@ class Repo:
             proc = self.run(*args, remote, refspec, check=False, timeout=timeout)
         except GitTimeout as exc:
             return Transfer("unreachable", str(exc))
-        err = proc.stderr.decode("utf-8", "replace") + proc.stdout.decode("utf-8", "replace")
-        if proc.returncode == 0:
-            return Transfer("ok", err)
-        low = err.lower()
-        race_signs = ("[rejected]", "fetch first", "non-fast-forward", "stale info", "cannot lock ref", "but expected")
-        if any(sign in low for sign in race_signs):
-            return Transfer("race", err)
-        if "[remote rejected]" in low or "declined" in low or "protected" in low or "returned error: 403" in low:
-            return Transfer("refused", err)
-        if _DENIED.search(err):
-            return Transfer("denied", err)
-        if any(h in low for h in _UNREACHABLE_HINTS):
-            return Transfer("unreachable", err)
-        return Transfer("refused", err)
+        return gitwords.pushed(
+            proc.returncode, proc.stderr.decode("utf-8", "replace") + proc.stdout.decode("utf-8", "replace")
+        )
 
     # -- whole-history walks (GitPython: its import pays off only where the walk itself dominates) -----------------
     def history_summary(self, ref: str, allowed: Callable[[str], bool]) -> dict[str, Any]:
@@ -825,61 +629,25 @@ class Repo:
         return {"commits": total, "machines": machines, "untagged": untagged, "stray": sorted(stray)}
 
 
-def lock_left_behind(lock: str) -> str:
-    """One line naming a git lock file that stays: how to check that no git uses it and how to remove it."""
-    return (
-        f"git cannot lock: {lock} exists (a git process is using it, or one was killed and left it behind); if no "
-        f"git process is running (`ps -ef | grep git`; on Windows the Task Manager), remove it with "
-        f"`rm {shlex.quote(lock)}` (or `gittasks doctor --fix`) and run the command again"
-    )
-
-
-def _first_line(raw: bytes) -> str:
-    text = raw.decode("utf-8", "replace").strip()
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("hint:")]
-    return lines[0] if lines else "no message"
-
-
-def looks_bare(folder: Path) -> bool:
-    """Is `folder` (or a folder above it) a bare repository's git dir?"""
-    for candidate in (folder, *folder.parents):
-        if (candidate / ".git").exists():
-            return False
-        if (candidate / "HEAD").is_file() and (candidate / "objects").is_dir() and (candidate / "refs").is_dir():
-            return True
-    return False
+def _answer(proc: subprocess.CompletedProcess[bytes]) -> str | None:
+    """The one line a query printed (a commit, a branch), None when it found nothing (or failed)."""
+    return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
 
 
 def find_repo(start: Path | None = None) -> Repo:
     """The repository containing `start` (default: the current folder), found without starting git."""
     here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        dot = folder / ".git"
-        if dot.is_dir():
-            return Repo(folder, dot, _common_dir(dot))
-        if dot.is_file():
-            text = dot.read_text(encoding="utf-8", errors="replace").strip()
-            if text.startswith("gitdir:"):
-                git_dir = Path(text[len("gitdir:") :].strip())
-                if not git_dir.is_absolute():
-                    git_dir = (folder / git_dir).resolve()
-                return Repo(folder, git_dir, _common_dir(git_dir))
+    found = gitfiles.locate(here)
+    if found is not None:
+        return Repo(*found)
     if looks_bare(here):
         raise GittasksError(f"{here} is a bare repository (no work tree); run gittasks in a clone of it")
     raise GittasksError(f"not inside a git repository: {here}; run `gittasks init` or `git init` first")
-
-
-def _common_dir(git_dir: Path) -> Path:
-    pointer = git_dir / "commondir"
-    if pointer.is_file():
-        common = Path(pointer.read_text(encoding="utf-8").strip())
-        return common if common.is_absolute() else (git_dir / common).resolve()
-    return git_dir
 
 
 def init_repo(path: Path) -> Repo:
     path.mkdir(parents=True, exist_ok=True)
     proc = subprocess.run(["git", "init", "-q", "--", str(path)], capture_output=True)
     if proc.returncode != 0:
-        raise GitError(f"git init failed: {_first_line(proc.stderr)}")
+        raise GitError(f"git init failed: {first_line(proc.stderr)}")
     return find_repo(path)

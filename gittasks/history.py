@@ -12,7 +12,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from gittasks import document, ids, rules, taskbranch, taskset, trailers
+import orjson
+
+from gittasks import document, ids, rules, taskbranch, taskset, tasktext, trailers
 from gittasks.document import DocumentError
 from gittasks.errors import GittasksError
 from gittasks.git import Repo
@@ -67,19 +69,14 @@ def _interleave(
 
 
 def _task_in_canonical_blob(blob: bytes, task_id: str) -> dict[str, Any] | None:
-    """The task `task_id` cut out of a task file as gittasks writes it (canonical: indent 2, sorted keys), without
-    parsing the whole file; None when the file does not look canonical there (the caller then parses it all)."""
-    needle = b'\n      "id": ' + document.orjson.dumps(task_id) + b","
-    at = blob.find(needle)
-    if at < 0 or blob.find(needle, at + 1) >= 0:
-        return None
-    start = blob.rfind(b"\n    {\n", 0, at)
-    end = blob.find(b"\n    }", at)
-    if start < 0 or end < 0:
+    """The task `task_id` cut out of a task file in the canonical layout (`tasktext.task_object`), without parsing
+    the whole file; None when the file does not read so there (the caller then parses it all)."""
+    text = tasktext.task_object(blob, task_id)
+    if text is None:
         return None
     try:
-        task = document.orjson.loads(blob[start + 5 : end + 6])
-    except document.orjson.JSONDecodeError:
+        task = orjson.loads(text)
+    except orjson.JSONDecodeError:
         return None
     return task if isinstance(task, dict) and task.get("id") == task_id else None
 
@@ -308,7 +305,7 @@ def _value_at(task: dict[str, Any] | None, parts: list[str]) -> bytes:
         if part not in node:
             return b""
         node = node[part]
-    return document.orjson.dumps(node, option=document.orjson.OPT_SORT_KEYS)
+    return orjson.dumps(node, option=orjson.OPT_SORT_KEYS)
 
 
 def task_at(repo: Repo, task_id: str, rev: str) -> dict[str, Any] | None:
@@ -323,7 +320,7 @@ def task_at(repo: Repo, task_id: str, rev: str) -> dict[str, Any] | None:
 # -- every status change, in one pass ----------------------------------------------------------------------------
 
 TRACKED_FIELDS = ("owner", "status")  # what `status_log` follows
-FEW_TASKS = 20  # a commit that names more tasks has its versions read whole
+FEW_TASKS = 20  # a commit that names more tasks has its versions compared whole (here and in `watch`)
 _RAW = re.compile(r":\d+ \d+ ([0-9a-f]+) ([0-9a-f]+) ")
 _NO_BLOB = re.compile(r"0+")
 
@@ -346,10 +343,10 @@ def status_log(repo: Repo, rev: str) -> list[dict[str, Any]]:
     only the tasks the commits' `Task:` trailers name are cut out of it (the file is canonical: one key per line).
     A commit without trailers (a hand edit), or naming many tasks, has its versions compared whole."""
     fmt = trailers.RECORD_SEP + trailers.LOG_FORMAT
-    commits = _raw_commits(repo.log_blobs(rev, fmt, rules.ACTIVE_PATH))
+    commits = blob_commits(repo.log_blobs(rev, fmt, rules.ACTIVE_PATH))
     root = commits[-1][0] if commits else None
     if root is not None and not root["parents"] and root["migrated_from"] and repo.rev(root["migrated_from"]):
-        commits += _raw_commits(repo.log_blobs(root["migrated_from"], fmt, rules.ACTIVE_PATH))
+        commits += blob_commits(repo.log_blobs(root["migrated_from"], fmt, rules.ACTIVE_PATH))
     wanted: dict[str, set[str] | None] = {}  # blob -> the ids to cut out of it (None: every task)
     for commit, old, new in commits:
         ids = _named(commit)
@@ -383,9 +380,9 @@ def _named(commit: dict[str, Any]) -> set[str] | None:
     return set(commit["tasks"]) if commit["action"] and len(commit["tasks"]) <= FEW_TASKS else None
 
 
-def _raw_commits(out: str) -> list[tuple[dict[str, Any], str | None, str | None]]:
+def blob_commits(out: str) -> list[tuple[dict[str, Any], str | None, str | None]]:
     """(commit, blob before, blob after) for each commit `Repo.log_blobs` printed, newest first; merges and commits
-    that did not change the file are left out."""
+    that did not change the file (no raw line) are left out."""
     commits: list[tuple[dict[str, Any], str | None, str | None]] = []
     for chunk in out.split(trailers.RECORD_SEP):
         header, _, rest = chunk.partition("\n")
@@ -411,7 +408,7 @@ class _Cutter:
         """{id: its TRACKED_FIELDS, None when the task is not in the file} of the tasks `ids` (None: every task)."""
         if blob is None:
             return {}
-        if ids is not None and blob.startswith(b'{\n  "'):
+        if ids is not None and tasktext.laid_out(blob):
             try:
                 return {task_id: self._cut(blob, task_id) for task_id in ids}
             except _NotCut:
@@ -419,27 +416,21 @@ class _Cutter:
         return _parse_tracked(blob, ids)
 
     def _cut(self, blob: bytes, task_id: str) -> Fields | None:
-        needle = b'\n      "id": ' + document.orjson.dumps(task_id) + b","
-        hint = self.places.get(task_id)
-        at = blob.find(needle, max(0, hint - 65536), hint + 65536) if hint is not None else -1
+        at = tasktext.id_at(blob, task_id, self.places.get(task_id))
         if at < 0:
-            at = blob.find(needle)
-            if at < 0:
-                return None
+            return None
         self.places[task_id] = at
-        end = blob.find(b"\n    }", at)
+        end = tasktext.task_end(blob, at)
         if end < 0:
             raise _NotCut(task_id)
         fields: Fields = {}
         for key in TRACKED_FIELDS:
-            prefix = b'\n      "' + key.encode() + b'": '
-            where = blob.find(prefix, at, end)
-            if where < 0:
+            value = tasktext.own_value(blob, key, at, end)
+            if value is None:
                 continue
-            line_end = blob.find(b"\n", where + 1, end + 1)
             try:
-                fields[key] = document.orjson.loads(blob[where + len(prefix) : line_end].rstrip(b","))
-            except document.orjson.JSONDecodeError:
+                fields[key] = orjson.loads(value)
+            except orjson.JSONDecodeError:
                 raise _NotCut(task_id) from None
         return fields
 
@@ -447,8 +438,8 @@ class _Cutter:
 def _parse_tracked(blob: bytes, ids: set[str] | None) -> dict[str, Fields | None]:
     """`_Cutter.tracked` of a whole parsed file (an unreadable one holds no task)."""
     try:
-        tasks = document.orjson.loads(blob).get("tasks")
-    except (document.orjson.JSONDecodeError, AttributeError):
+        tasks = orjson.loads(blob).get("tasks")
+    except (orjson.JSONDecodeError, AttributeError):
         tasks = None
     listed = tasks if isinstance(tasks, list) else []
     found = {t["id"]: t for t in listed if isinstance(t, dict) and isinstance(t.get("id"), str)}

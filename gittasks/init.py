@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gittasks import clone, document, git, rules, store, sync, taskbranch, taskcheck
+from gittasks import clone, document, git, gitfiles, rules, store, sync, taskbranch, taskcheck
 from gittasks.document import Document
 from gittasks.errors import GittasksError
 from gittasks.layout import BRANCH, INLINE
@@ -20,7 +20,7 @@ def init(
     """Make `path` (default: here) a gittasks repository; idempotent. Returns the workspace and what was done."""
     target = (path or Path.cwd()).resolve()
     done: list[str] = []
-    if git.looks_bare(target):
+    if gitfiles.looks_bare(target):
         raise GittasksError(
             f"{target} is a bare repository (no work tree); run `gittasks init` in a clone of it instead"
         )
@@ -43,7 +43,7 @@ def init(
             transfer = repo.fetch(
                 chosen, f"refs/heads/{ws.branch}", f"refs/remotes/{chosen}/{ws.branch}", sync.network_timeout(ws)
             )
-            if transfer.outcome == "ok":
+            if transfer.kind == "ok":
                 done.append(f"found a task list on {chosen}/{ws.branch}")
         if inline or ws.layout.name == INLINE:
             if ws.layout.name != INLINE:

@@ -108,13 +108,13 @@ class BranchLayout:
     def write(self, new: dict[str, bytes | None], old: dict[str, bytes | None], message: str, canonical: bool) -> str:
         """(lock held, files current) Commit `new` on the task branch, then write it into the work tree; `old` is
         not needed: nothing is written before the commit exists."""
-        state = taskbranch.load_state(self.repo.git_dir)
+        state = taskbranch.load_record(self.repo.git_dir)
         tip = self.tip()
         if tip is not None and (state is None or state.commit != tip):
             raise BranchMoved("the task branch moved while gittasks changed it; run the command again")
         if tip is None:
             taskbranch.ensure_excluded(self.repo.common_dir)
-            state = taskbranch.State(self.host.branch, None, {})
+            state = taskbranch.WorktreeRecord(self.host.branch, None, {})
         failpoints.hit("before-write")
         commit = self.commit(tip, new, message)
         if commit is None:
@@ -132,7 +132,7 @@ class BranchLayout:
         return commit
 
     # -- the work tree ---------------------------------------------------------------------------------------------
-    def files_current(self, state: taskbranch.State | None, tip: str | None) -> bool:
+    def files_current(self, state: taskbranch.WorktreeRecord | None, tip: str | None) -> bool:
         """Does the work tree hold exactly the files of the task-branch tip, as its record says (no git)?"""
         return (
             state is not None
@@ -150,12 +150,12 @@ class BranchLayout:
         for rel in current:
             if rel not in files:
                 store.remove_file(root / rel)
-        taskbranch.save_state(self.repo.git_dir, root, self.host.branch, commit, files)
+        taskbranch.save_record(self.repo.git_dir, root, self.host.branch, commit, files)
         taskbranch.ensure_excluded(self.repo.common_dir)
         self.host.reads_show(None)
 
     def preflight(self) -> None:
-        state = taskbranch.load_state(self.repo.git_dir)
+        state = taskbranch.load_record(self.repo.git_dir)
         tip = self.tip()
         if self.files_current(state, tip):
             return
@@ -171,7 +171,7 @@ class BranchLayout:
             self.host.bring_in()
 
     def canonical_active(self) -> bytes | None:
-        state = taskbranch.load_state(self.repo.git_dir)
+        state = taskbranch.load_record(self.repo.git_dir)
         if state is None or state.commit != self.tip():
             return None
         return taskbranch.canonical_active(self.repo.root, state)
@@ -179,7 +179,7 @@ class BranchLayout:
     def fallback_list(self) -> Document | None:
         return None  # the work tree's copy is gittasks' own: a missing one is written again by the bring-in
 
-    def previous_task_branch(self, state: taskbranch.State | None) -> tuple[str, str] | None:
+    def previous_task_branch(self, state: taskbranch.WorktreeRecord | None) -> tuple[str, str] | None:
         """(name, commit) of the task branch this clone used before `gittasks.branch` named another one (the work
         tree's record says which; else the default name), here or as a remote-tracking branch, when it holds a task
         list; None when there is none."""

@@ -21,7 +21,8 @@ from gittasks import (
 )
 from gittasks.document import Document, DocumentError
 from gittasks.errors import GittasksError
-from gittasks.git import HELD_LOCK, Repo, lock_left_behind
+from gittasks.git import Repo
+from gittasks.gitwords import HELD_LOCK, lock_left_behind
 from gittasks.layout import INLINE, MOVE_HINT, TASK_PATHS, Host, MoveRefused
 from gittasks.outside_edits import changed_task_ids, settle_duplicates
 from gittasks.trailers import one_line

@@ -55,7 +55,7 @@ def _unfinished(ws: Workspace) -> list[str]:
     exclude = (store.read_bytes(repo.common_dir / "info" / "exclude") or b"").decode("utf-8", "replace")
     if taskbranch.with_lines(exclude, taskbranch.EXCLUDE_LINES) is not None:
         left.append("exclude")
-    if taskbranch.load_state(repo.git_dir) is None:
+    if taskbranch.load_record(repo.git_dir) is None:
         left.append("files")
     return left
 

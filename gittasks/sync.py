@@ -9,7 +9,6 @@ moves the branch, so an interrupted or refused sync leaves no merge in progress 
 from __future__ import annotations
 
 import contextlib
-import json
 import random
 import subprocess
 import sys
@@ -29,26 +28,30 @@ from gittasks import (
     render,
     repair,
     rules,
-    store,
+    sync_status,
     taskbranch,
     trailers,
 )
 from gittasks.bad_files import bad_file, made_by
 from gittasks.document import DocumentError
 from gittasks.errors import GittasksError
-from gittasks.git import HELD_LOCK, GitError, Repo, Transfer, lock_left_behind
+from gittasks.git import GitError, Repo
+from gittasks.gitwords import HELD_LOCK, Transfer, lock_left_behind
 from gittasks.layout import MOVE_HINT, MoveRefused, commit_files
 from gittasks.merge import incoming, merge_task_files
+from gittasks.sync_status import pick_remote
 from gittasks.trailers import one_line
 from gittasks.workspace import Workspace
 
 MAX_ATTEMPTS = 10
 END_GRACE = 2.0  # seconds a bounded sync that ran out of time has to end its git steps before it is killed
-STATE_FILE = "gittasks-sync.json"
 
 
 @dataclass
-class SyncOutcome:
+class SyncResult:
+    """What one sync did (`sync --json` prints it): the remote and branch, whether it got through and pushed, the
+    merge commit or fast-forward, the tasks that came in, the conflicts recorded, what is not pushed yet."""
+
     remote: str = ""
     branch: str = ""
     ok: bool = False
@@ -72,10 +75,10 @@ class SyncFailed(GittasksError):
     """A sync that did not get through; `kind` says why in a word: offline (the remote not reached in time),
     credentials, refused (the remote turned the push down), or error (anything to fix here first)."""
 
-    def __init__(self, message: str, outcome: SyncOutcome, kind: str = "error", reason: str | None = None) -> None:
+    def __init__(self, message: str, result: SyncResult, kind: str = "error", reason: str | None = None) -> None:
         super().__init__(message)
-        outcome.message = message
-        self.outcome = outcome
+        result.message = message
+        self.result = result
         self.kind = kind
         self.reason = reason or message  # the why alone, without the advice (a status line, `watch`)
 
@@ -113,27 +116,24 @@ class Deadline:
         )
 
 
-# -- reading versions ---------------------------------------------------------------------------------------------
-
-
 # -- writing the merge --------------------------------------------------------------------------------------------
 
 
-def merge_commit(ws: Workspace, ours: str, theirs: str, label: str, outcome: SyncOutcome) -> str:
+def merge_commit(ws: Workspace, ours: str, theirs: str, label: str, result: SyncResult) -> str:
     """Make (not check out) the merge commit of `ours` and `theirs`; raises SyncFailed if other files conflict."""
     repo = ws.repo
     bases = repo.merge_bases(ours, theirs)
     try:
         tree, conflicted = repo.merge_tree(ours, theirs, unrelated=not bases)
     except GitError as exc:
-        raise SyncFailed(str(exc), outcome) from None
+        raise SyncFailed(str(exc), result) from None
     others = [p for p in conflicted if not (p == rules.ACTIVE_PATH or p.startswith(rules.TASKS_DIR + "/"))]
     if others:
         shown = ", ".join(others[:5]) + (" ..." if len(others) > 5 else "")
         raise SyncFailed(
             f"sync stopped: {shown} changed here and on {label} in ways git cannot merge; nothing was changed. "
             f"Merge them with `git pull` (task files merge by themselves), then run `gittasks sync` again",
-            outcome,
+            result,
         )
     base_rev = bases[0] if bases else None
     merged = merge_task_files(
@@ -148,9 +148,9 @@ def merge_commit(ws: Workspace, ours: str, theirs: str, label: str, outcome: Syn
         ),
         field_time=(history.field_times(repo, ours, base_rev), history.field_times(repo, theirs, base_rev)),
     )
-    outcome.incoming = merged.incoming
-    outcome.conflicts = merged.conflicts
-    outcome.settled = merged.notes
+    result.incoming = merged.incoming
+    result.conflicts = merged.conflicts
+    result.settled = merged.notes
     ids = [item["id"] for item in merged.incoming]
     subjects = {item["id"]: item["subject"] for item in merged.incoming}
     stamp = rules.format_stamp(rules.utc_now())
@@ -162,65 +162,38 @@ def merge_commit(ws: Workspace, ours: str, theirs: str, label: str, outcome: Syn
     return commit_files(repo, tree, merged.files, [ours, theirs], message)
 
 
-def move(ws: Workspace, target: str, old: str | None, outcome: SyncOutcome) -> bool:
+def move(ws: Workspace, target: str, old: str | None, result: SyncResult) -> bool:
     """Move the local tip from `old` to `target` through the layout (the task branch's compare-and-swap, or the
     current branch's fast-forward) and bring it into the work tree; False when it moved meanwhile."""
     try:
-        return ws.layout.move(target, old, f"gittasks: sync {outcome.remote}")
+        return ws.layout.move(target, old, f"gittasks: sync {result.remote}")
     except MoveRefused as exc:
-        raise SyncFailed(str(exc), outcome) from None
+        raise SyncFailed(str(exc), result) from None
 
 
 # -- remote -------------------------------------------------------------------------------------------------------
 
 
-def pick_remote(ws: Workspace, remote: str | None) -> tuple[str, str, bool]:
-    """(remote, remote branch, has upstream). Own-branch layout: `--remote`, else `gittasks.remote`, else origin,
-    else the only remote, and always the task branch. Inline: the current branch's upstream decides as in 0.1."""
-    repo = ws.repo
-    remotes = repo.remotes()
-    branch = ws.layout.branch_name()
-    if branch is None:
-        raise GittasksError("HEAD is detached; check out a branch (`git switch main`) before syncing")
-    upstream_remote, upstream_merge = ws.layout.upstream(branch)
-    name = remote or ws.setting("remote") or upstream_remote
-    if name is None:
-        name = "origin" if "origin" in remotes else (remotes[0] if len(remotes) == 1 else None)
-    if name is None:
-        raise GittasksError(
-            "no remote to sync with; add one with `git remote add origin URL` (or `gittasks init --remote URL`)"
-            if not remotes
-            else f"several remotes ({', '.join(remotes)}) and none chosen; use --remote NAME or "
-            "`git config gittasks.remote NAME`"
-        )
-    if name not in remotes:
-        raise GittasksError(f"no remote named {name!r}; see `git remote -v`")
-    remote_branch = branch
-    if upstream_merge and name == upstream_remote and upstream_merge.startswith("refs/heads/"):
-        remote_branch = upstream_merge[len("refs/heads/") :]
-    return name, remote_branch, bool(upstream_merge and name == upstream_remote)
-
-
 def unreachable(
-    ws: Workspace, local: str | None, tracking: str, detail: str, outcome: SyncOutcome, kind: str = "unreachable"
+    ws: Workspace, local: str | None, tracking: str, detail: str, result: SyncResult, kind: str = "unreachable"
 ) -> SyncFailed:
     """A fetch or push that did not get through: the remote not reached, or (`kind` 'denied') its credentials."""
-    outcome.not_pushed = count_not_pushed(ws.repo, local, tracking)
+    result.not_pushed = count_not_pushed(ws.repo, local, tracking)
     if kind == "denied":
         return SyncFailed(
-            f"{outcome.remote} did not accept the credentials ({one_line(detail, 100)}); {outcome.not_pushed} changes "
+            f"{result.remote} did not accept the credentials ({one_line(detail, 100)}); {result.not_pushed} changes "
             f"not yet pushed, they stay committed here: fix the password, token or ssh key git uses for "
-            f"{outcome.remote} (`git fetch {outcome.remote}` shows the same), then run `gittasks sync` again",
-            outcome,
+            f"{result.remote} (`git fetch {result.remote}` shows the same), then run `gittasks sync` again",
+            result,
             "credentials",
-            f"{outcome.remote} did not accept the credentials ({one_line(detail, 160)})",
+            f"{result.remote} did not accept the credentials ({one_line(detail, 160)})",
         )
     return SyncFailed(
-        f"could not reach {outcome.remote} ({one_line(detail, 100)}); {outcome.not_pushed} changes not yet pushed, "
+        f"could not reach {result.remote} ({one_line(detail, 100)}); {result.not_pushed} changes not yet pushed, "
         "they stay committed here: run `gittasks sync` again when the remote is reachable",
-        outcome,
+        result,
         "offline",
-        f"could not reach {outcome.remote} ({one_line(detail, 160)})",
+        f"could not reach {result.remote} ({one_line(detail, 160)})",
     )
 
 
@@ -239,7 +212,7 @@ def unreadable_file(repo: Repo, ours: str, theirs: str | None) -> str | None:
     return None
 
 
-def check_incoming(repo: Repo, ours: str | None, theirs: str, label: str, outcome: SyncOutcome) -> None:
+def check_incoming(repo: Repo, ours: str | None, theirs: str, label: str, result: SyncResult) -> None:
     """Refuse (SyncFailed, one line) to move to or merge the remote's commit `theirs` while one of its task files
     that differ from the local tip `ours` is not a valid task file (`document.check_file`: conflict markers, JSON
     the reader refuses, a task without an id, ...): no branch moves, so this clone keeps its last good list and the
@@ -252,7 +225,7 @@ def check_incoming(repo: Repo, ours: str | None, theirs: str, label: str, outcom
         return
     rel, problem = found
     commit, machine = made_by(repo, theirs, rel)
-    outcome.not_pushed = count_not_pushed(repo, ours, f"refs/remotes/{label}")
+    result.not_pushed = count_not_pushed(repo, ours, f"refs/remotes/{label}")
     raise SyncFailed(
         one_line(
             f"not synced: {problem}: this task file came from {label} in commit {commit[:10]}, made on {machine}. "
@@ -260,7 +233,7 @@ def check_incoming(repo: Repo, ours: str | None, theirs: str, label: str, outcom
             f"Fix the file on {machine} (`gittasks doctor` there says how), then run `gittasks sync` again",
             1000,
         ),
-        outcome,
+        result,
     )
 
 
@@ -284,10 +257,10 @@ def _foreign_commits(repo: Repo, ours: str | None, theirs: str | None) -> list[s
     return found
 
 
-def _check_lock(transfer: Transfer, remote: str, outcome: SyncOutcome, *, there: bool) -> None:
+def _check_lock(transfer: Transfer, remote: str, result: SyncResult, *, there: bool) -> None:
     """A fetch or push that failed on a git lock file that exists is neither offline nor a lost race: retrying never
     gets past a lock a killed git left behind. Named in one line (`there`: the remote's own lock, a push's)."""
-    held = HELD_LOCK.search(transfer.detail) if transfer.outcome != "ok" else None
+    held = HELD_LOCK.search(transfer.detail) if transfer.kind != "ok" else None
     if held is None:
         return
     if there:
@@ -295,13 +268,13 @@ def _check_lock(transfer: Transfer, remote: str, outcome: SyncOutcome, *, there:
             f"{remote} could not lock its branch: {held.group(1)} exists there (a git process on the remote holds "
             "it, or one was killed and left it behind); once no git runs there, whoever runs the remote removes it; "
             "then run `gittasks sync` again",
-            outcome,
+            result,
             "refused",
         )
-    raise SyncFailed(lock_left_behind(held.group(1)), outcome)
+    raise SyncFailed(lock_left_behind(held.group(1)), result)
 
 
-def _check_task_branch(ws: Workspace, theirs: str, label: str, outcome: SyncOutcome) -> None:
+def _check_task_branch(ws: Workspace, theirs: str, label: str, result: SyncResult) -> None:
     """Refuse, in one line, a remote branch under the task branch's name that is not a task branch (another tool's,
     someone's code): `init` would have refused it, so sync neither merges it nor pushes over it. A task branch holds
     the task list at its tip, and shares history with this one or starts with a gittasks commit (another machine's
@@ -322,12 +295,12 @@ def _check_task_branch(ws: Workspace, theirs: str, label: str, outcome: SyncOutc
         raise SyncFailed(
             f"{label} is not a task branch ({why}); gittasks neither merges it nor pushes over it: name the task "
             f"branch otherwise on every machine with `git config gittasks.branch NAME`",
-            outcome,
+            result,
         )
     checked.add(theirs)
 
 
-def _tell_other_names(ws: Workspace, name: str, deadline: Deadline, outcome: SyncOutcome) -> None:
+def _tell_other_names(ws: Workspace, name: str, deadline: Deadline, result: SyncResult) -> None:
     """Machines on different task-branch names (`gittasks.branch` set on one machine only) keep two lists: after a
     rename, the remote's branch under the old name is fetched too; commits there that this branch lacks are named, and
     a rename marker (`Renamed-To:`) is pushed onto it, from which the machines still on the old name learn the new
@@ -338,7 +311,7 @@ def _tell_other_names(ws: Workspace, name: str, deadline: Deadline, outcome: Syn
     if ours is not None and previous and previous != ws.branch:
         tracking = f"refs/remotes/{name}/{previous}"
         fetched = deadline.fetch(repo, name, f"refs/heads/{previous}", tracking)
-        tip = repo.ref(tracking) if fetched.outcome == "ok" else None
+        tip = repo.ref(tracking) if fetched.kind == "ok" else None
         if tip is not None and not repo.is_ancestor(tip, ours):
             count = repo.count(tip, f"^{ours}")
             ws.messages.append(
@@ -372,7 +345,7 @@ RENAMED_TO = "Renamed-To"
 # -- the whole sync -----------------------------------------------------------------------------------------------
 
 
-def _follow_a_migrate(ws: Workspace, remote: str | None, outcome: SyncOutcome, deadline: Deadline) -> None:
+def _follow_a_migrate(ws: Workspace, remote: str | None, result: SyncResult, deadline: Deadline) -> None:
     """Inline layout: fetch the remote's task branch too; when the list moved there (`gittasks migrate` on another
     clone), follow it in one step (`Workspace.follow_moved_list`: this clone's inline tasks merged onto it, the
     current branch no longer tracking the task files), then sync the task branch instead of the current branch."""
@@ -383,10 +356,10 @@ def _follow_a_migrate(ws: Workspace, remote: str | None, outcome: SyncOutcome, d
         return  # (a stopped rebase, no remote, ...) the inline sync itself says what to do
     tracking = f"refs/remotes/{name}/{ws.branch}"
     fetched = deadline.fetch(ws.repo, name, f"refs/heads/{ws.branch}", tracking)
-    if fetched.outcome not in ("ok", "missing") or ws.repo.ref(tracking) is None:
+    if fetched.kind not in ("ok", "missing") or ws.repo.ref(tracking) is None:
         if follow_migrate.came_in(ws.repo):  # never mend git's merge by tracking the list on the code branch again
-            reached = fetched.outcome in ("ok", "missing")
-            raise SyncFailed(follow_migrate.not_there_yet(ws.branch, name, reached=reached), outcome)
+            reached = fetched.kind in ("ok", "missing")
+            raise SyncFailed(follow_migrate.not_there_yet(ws.branch, name, reached=reached), result)
         return
     ws.invalidate()
     ws.follow_moved_list()
@@ -398,38 +371,38 @@ def sync(
     progress: Callable[[str], None] | None = None,
     *,
     only_task_commits: bool = False,
-) -> SyncOutcome:
+) -> SyncResult:
     """Commit what is pending, fetch, merge, push. The network is used only outside the repository lock, all its
     steps within one deadline. `only_task_commits` (the session-start hook, inline layout) refuses to push or merge a
     commit that is not a gittasks change."""
 
     say = progress or (lambda _msg: None)
-    outcome = SyncOutcome()
+    result = SyncResult()
     repo = ws.repo
     deadline = Deadline.of(ws)
     if ws.layout.on_code_branch:  # a migrate elsewhere may have moved the list to a task branch
-        _follow_a_migrate(ws, remote, outcome, deadline)
+        _follow_a_migrate(ws, remote, result, deadline)
     with ws.lock:
         if ws.layout.on_code_branch:  # git's line merges may have left what only a field merge mends
-            outcome.repaired = repair.repair_for_sync(ws)
+            result.repaired = repair.repair_for_sync(ws)
         ws.invalidate()
         ws.preflight()
         layout = ws.layout  # (as a followed migrate left it)
         name, branch, has_upstream = pick_remote(ws, remote)
-    outcome.remote, outcome.branch = name, branch
+    result.remote, result.branch = name, branch
     label = f"{name}/{branch}"
     tracking = f"refs/remotes/{name}/{branch}"
     delay = 0.05
     for attempt in range(1, MAX_ATTEMPTS + 1):
-        outcome.attempts = attempt
+        result.attempts = attempt
         say(f"fetching {label}")
         fetched = deadline.fetch(repo, name, f"refs/heads/{branch}", tracking)
-        _check_lock(fetched, name, outcome, there=False)
-        if fetched.outcome in ("unreachable", "denied"):
-            raise unreachable(ws, layout.tip(), tracking, deadline.why(fetched), outcome, fetched.outcome)
-        theirs = repo.ref(tracking) if fetched.outcome == "ok" else None
+        _check_lock(fetched, name, result, there=False)
+        if fetched.kind in ("unreachable", "denied"):
+            raise unreachable(ws, layout.tip(), tracking, deadline.why(fetched), result, fetched.kind)
+        theirs = repo.ref(tracking) if fetched.kind == "ok" else None
         if theirs is not None and not layout.on_code_branch:
-            _check_task_branch(ws, theirs, label, outcome)
+            _check_task_branch(ws, theirs, label, result)
         with ws.lock:
             ours = layout.tip()
             if only_task_commits and layout.on_code_branch:  # a push of the current branch carries code
@@ -439,166 +412,98 @@ def sync(
                         f"not synced: {len(foreign)} commit(s) on the current branch are not task changes (e.g. "
                         f"{one_line(foreign[0], 60)!r}); a session start never pushes or merges code. Run "
                         f"`gittasks sync` yourself, or {MOVE_HINT}",
-                        outcome,
+                        result,
                     )
             moved = True
             if theirs is not None and ours is None:
-                check_incoming(repo, None, theirs, label, outcome)
+                check_incoming(repo, None, theirs, label, result)
                 before: dict[str, bytes] = {}
-                moved = move(ws, theirs, None, outcome)
-                outcome.fast_forward = True
-                outcome.incoming = merge_task_files(before, before, taskbranch.files_at(repo, theirs)).incoming
+                moved = move(ws, theirs, None, result)
+                result.fast_forward = True
+                result.incoming = merge_task_files(before, before, taskbranch.files_at(repo, theirs)).incoming
             elif theirs is not None and ours is not None and ours != theirs:
                 if repo.is_ancestor(theirs, ours):  # we are ahead: nothing to merge
                     pass
                 elif repo.is_ancestor(ours, theirs):
-                    check_incoming(repo, ours, theirs, label, outcome)
+                    check_incoming(repo, ours, theirs, label, result)
                     before = taskbranch.files_at(repo, ours)
-                    moved = move(ws, theirs, ours, outcome)
-                    outcome.fast_forward = True
-                    outcome.incoming = incoming(before, taskbranch.files_at(repo, theirs))
+                    moved = move(ws, theirs, ours, result)
+                    result.fast_forward = True
+                    result.incoming = incoming(before, taskbranch.files_at(repo, theirs))
                 else:
-                    check_incoming(repo, ours, theirs, label, outcome)
+                    check_incoming(repo, ours, theirs, label, result)
                     say(f"merging {label}")
-                    commit = merge_commit(ws, ours, theirs, label, outcome)
+                    commit = merge_commit(ws, ours, theirs, label, result)
                     failpoints.hit("after-merge-commit")
-                    moved = move(ws, commit, ours, outcome)
+                    moved = move(ws, commit, ours, result)
                     failpoints.hit("after-merge-checkout")
-                    outcome.merge_commit = commit
+                    result.merge_commit = commit
             if not moved:
                 continue
             ours = layout.tip()
         if ours is None or ours == theirs:
-            outcome.ok = True
+            result.ok = True
             break
         problem = unreadable_file(repo, ours, theirs)
         if problem is not None:
-            outcome.not_pushed = count_not_pushed(repo, ours, tracking)
+            result.not_pushed = count_not_pushed(repo, ours, tracking)
             raise SyncFailed(
                 f"not pushed: {problem} (committed in {ours[:10]}); every other machine's sync would stop on it, so "
                 "nothing was pushed: fix it, then run `gittasks sync` again",
-                outcome,
+                result,
             )
-        outcome.outgoing = repo.count(ours, *([f"^{theirs}"] if theirs else []))
-        say(f"pushing {outcome.outgoing} commit(s) to {label}")
+        result.outgoing = repo.count(ours, *([f"^{theirs}"] if theirs else []))
+        say(f"pushing {result.outgoing} commit(s) to {label}")
         failpoints.hit("before-push")
         pushed = deadline.push(
             repo, name, f"{layout.ref}:refs/heads/{branch}", set_upstream=layout.on_code_branch and not has_upstream
         )
         failpoints.hit("after-push")
-        _check_lock(pushed, name, outcome, there=True)
-        if pushed.outcome == "ok":
+        _check_lock(pushed, name, result, there=True)
+        if pushed.kind == "ok":
             known = repo.ref(tracking)
             if not layout.on_code_branch and known != ours:  # a remote without a fetch refspec: git did not note it
                 repo.update_ref(tracking, ours, known, "gittasks: pushed")
-            outcome.pushed = True
-            outcome.ok = True
+            result.pushed = True
+            result.ok = True
             break
-        if pushed.outcome == "race":
+        if pushed.kind == "race":
             time.sleep(min(delay * (1 + random.random()), deadline.left()))
             delay = min(delay * 2, 2.0)
             continue
-        if pushed.outcome in ("unreachable", "denied"):
-            raise unreachable(ws, layout.tip(), tracking, deadline.why(pushed), outcome, pushed.outcome)
-        outcome.not_pushed = count_not_pushed(repo, layout.tip(), tracking)
+        if pushed.kind in ("unreachable", "denied"):
+            raise unreachable(ws, layout.tip(), tracking, deadline.why(pushed), result, pushed.kind)
+        result.not_pushed = count_not_pushed(repo, layout.tip(), tracking)
         raise SyncFailed(
-            f"{name} refused the push ({one_line(pushed.detail, 100)}); {outcome.not_pushed} changes not yet pushed, "
+            f"{name} refused the push ({one_line(pushed.detail, 100)}); {result.not_pushed} changes not yet pushed, "
             f"they stay committed here: run `gittasks sync` again once {name} takes pushes from you",
-            outcome,
+            result,
             "refused",
             f"{name} refused the push ({one_line(pushed.detail, 160)})",
         )
     else:
-        outcome.not_pushed = count_not_pushed(repo, layout.tip(), tracking)
+        result.not_pushed = count_not_pushed(repo, layout.tip(), tracking)
         raise SyncFailed(
-            f"the remote kept moving: gave up after {MAX_ATTEMPTS} attempts; {outcome.not_pushed} changes not yet "
+            f"the remote kept moving: gave up after {MAX_ATTEMPTS} attempts; {result.not_pushed} changes not yet "
             "pushed, run `gittasks sync` again",
-            outcome,
+            result,
             "refused",
             f"the remote kept moving: gave up after {MAX_ATTEMPTS} attempts",
         )
-    save_state(repo, outcome)
+    sync_status.save_last_sync(repo, result.remote, result.branch)
     if not layout.on_code_branch:  # a rename of the task branch is told to the machines still on the old name
-        _tell_other_names(ws, name, deadline, outcome)
+        _tell_other_names(ws, name, deadline, result)
     ws.invalidate()
     ws.to_push = False  # what this process committed is on the remote now: no background sync needed for it
-    return outcome
+    return result
 
 
-# -- machine-local state and status --------------------------------------------------------------------------------
-
-
-def save_state(repo: Repo, outcome: SyncOutcome) -> None:
-    state = {"last_sync": rules.format_stamp(rules.utc_now()), "remote": outcome.remote, "branch": outcome.branch}
-    with contextlib.suppress(GittasksError):  # (atomic, and with the mode a shared repository wants)
-        store.write_atomic(repo.git_dir / STATE_FILE, json.dumps(state).encode("utf-8"))
-
-
-def load_state(repo: Repo) -> dict[str, Any]:
-    try:
-        value = json.loads((repo.git_dir / STATE_FILE).read_text(encoding="utf-8"))
-        return value if isinstance(value, dict) else {}
-    except (OSError, ValueError):
-        return {}
-
-
-def status(ws: Workspace) -> dict[str, Any]:
-    """Ahead/behind the remote-tracking branch (as of the last fetch), last sync time, open conflicts."""
-    doc = ws.load()
-    return {
-        "machine": ws.machine,
-        "layout": ws.layout.name,
-        **standing(ws),
-        "conflicts": len(doc.get("conflicts") or []),
-        "tasks": len(doc["tasks"]),
-    }
-
-
-def standing(ws: Workspace) -> dict[str, Any]:
-    """Where this clone stands with its remote, read from git's refs and the sync's state files alone (nothing is
-    brought in or committed: the board reads it): the remote, ahead/behind as of the last fetch, the last sync that
-    got through."""
-    repo = ws.repo
-    out: dict[str, Any] = {
-        "remote": None,
-        "branch": ws.layout.branch_name(),
-        "ahead": None,
-        "behind": None,
-        "last_sync": load_state(repo).get("last_sync"),
-    }
-    try:
-        name, branch, _ = pick_remote(ws, None)
-    except GittasksError:
-        return out
-    out["remote"] = f"{name}/{branch}"
-    tracking = f"refs/remotes/{name}/{branch}"
-    local = ws.layout.tip()
-    known = repo.ref(tracking)
-    if local and known:
-        out["ahead"], out["behind"] = repo.ahead_behind(local, known)
-    elif local:
-        out["ahead"], out["behind"] = repo.count(local), 0
-    return out
-
-
-__all__ = ["GitError", "SyncFailed", "SyncOutcome", "standing", "status", "sync"]
+__all__ = ["GitError", "SyncFailed", "SyncResult", "sync"]
 
 
 def network_timeout(ws: Workspace) -> float:
     """How long a sync's network steps may take in all (`gittasks.syncTimeout`, seconds; 30 by default)."""
     return ws.sync_timeout
-
-
-def start_in_background(root: Path) -> None:
-    """Start `gittasks sync` detached from this process: the command that made the change does not wait for it."""
-    subprocess.Popen(
-        [sys.executable, "-m", "gittasks", "sync"],
-        cwd=root,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        **processes.own_group(detached=True),
-    )
 
 
 def run_in_subprocess(root: Path, timeout: float, *, tasks_only: bool = False) -> str | None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from gittasks import rules, store
 from gittasks.git import Repo
 
-STATE_FILE = "gittasks-worktree.json"
+RECORD_FILE = "gittasks-worktree.json"
 _SHA = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
 DEFAULT_BRANCH = "gittasks"
 EXCLUDE_LINES = (f"/{rules.ACTIVE_PATH}", f"/{rules.ARCHIVE_DIR}/", f"/{rules.WORK_ITEMS_DIR}/")
@@ -59,7 +59,7 @@ def digest(data: bytes) -> str:
 
 
 @dataclass
-class State:
+class WorktreeRecord:
     """What this work tree's task files were last written from."""
 
     branch: str
@@ -67,15 +67,17 @@ class State:
     files: dict[str, list[object]] = field(default_factory=dict)  # rel -> [digest, size, mtime_ns]
 
 
-def load_state(git_dir: Path) -> State | None:
+def load_record(git_dir: Path) -> WorktreeRecord | None:
     try:
-        raw = json.loads((git_dir / STATE_FILE).read_text(encoding="utf-8"))
+        raw = json.loads((git_dir / RECORD_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     if not isinstance(raw, dict) or not isinstance(raw.get("files"), dict):
         return None
     commit = raw.get("commit")
-    return State(str(raw.get("branch") or DEFAULT_BRANCH), commit if isinstance(commit, str) else None, raw["files"])
+    return WorktreeRecord(
+        str(raw.get("branch") or DEFAULT_BRANCH), commit if isinstance(commit, str) else None, raw["files"]
+    )
 
 
 def _entry(root: Path, rel: str, data: bytes, canonical: bool = False) -> list[object]:
@@ -89,20 +91,20 @@ def _entry(root: Path, rel: str, data: bytes, canonical: bool = False) -> list[o
     return [*entry, True] if canonical else entry
 
 
-def _write_state(git_dir: Path, branch: str, commit: str | None, entries: dict[str, list[object]]) -> None:
+def _write_record(git_dir: Path, branch: str, commit: str | None, entries: dict[str, list[object]]) -> None:
     text = json.dumps({"branch": branch, "commit": commit, "files": entries}, indent=1, sort_keys=True)
-    store.write_atomic(git_dir / STATE_FILE, text.encode("utf-8"))
+    store.write_atomic(git_dir / RECORD_FILE, text.encode("utf-8"))
 
 
-def save_state(git_dir: Path, root: Path, branch: str, commit: str | None, files: dict[str, bytes]) -> None:
+def save_record(git_dir: Path, root: Path, branch: str, commit: str | None, files: dict[str, bytes]) -> None:
     """Record that the work tree now holds `files` (exactly these bytes) from `commit`."""
-    _write_state(git_dir, branch, commit, {rel: _entry(root, rel, data) for rel, data in sorted(files.items())})
+    _write_record(git_dir, branch, commit, {rel: _entry(root, rel, data) for rel, data in sorted(files.items())})
 
 
 def record_written(
     git_dir: Path,
     root: Path,
-    previous: State | None,
+    previous: WorktreeRecord | None,
     branch: str,
     commit: str,
     written: dict[str, bytes | None],
@@ -117,7 +119,7 @@ def record_written(
             entries.pop(rel, None)
         else:
             entries[rel] = _entry(root, rel, data, rel in canonical)
-    _write_state(git_dir, branch, commit, entries)
+    _write_record(git_dir, branch, commit, entries)
 
 
 def worktree_paths(root: Path) -> list[str]:
@@ -140,13 +142,13 @@ def read_worktree(root: Path) -> dict[str, bytes]:
     return files
 
 
-def unchanged(root: Path, state: State) -> bool:
-    """Does the work tree hold exactly the files `state` records (nothing missing, added or changed)?"""
+def unchanged(root: Path, record: WorktreeRecord) -> bool:
+    """Does the work tree hold exactly the files `record` lists (nothing missing, added or changed)?"""
     present = worktree_paths(root)
-    if sorted(present) != sorted(state.files):
+    if sorted(present) != sorted(record.files):
         return False
     for rel in present:
-        entry = state.files[rel]
+        entry = record.files[rel]
         try:
             info = (root / rel).stat()
         except OSError:
@@ -159,10 +161,10 @@ def unchanged(root: Path, state: State) -> bool:
     return True
 
 
-def canonical_active(root: Path, state: State) -> bytes | None:
+def canonical_active(root: Path, record: WorktreeRecord) -> bytes | None:
     """The work-tree copy of the active list when its record says a change wrote it in canonical form and it still
     holds exactly those bytes; else None."""
-    entry = state.files.get(rules.ACTIVE_PATH)
+    entry = record.files.get(rules.ACTIVE_PATH)
     if not entry or len(entry) < 4 or entry[3] is not True:
         return None
     data = store.read_bytes(root / rules.ACTIVE_PATH)

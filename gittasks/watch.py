@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import signal
 import threading
 import time
@@ -23,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from gittasks import render, rules, sync, trailers
+from gittasks import history, render, rules, sync, trailers
 from gittasks.errors import GittasksError
 from gittasks.git import GitError, Repo
 from gittasks.trailers import one_line
@@ -34,7 +33,6 @@ IDLE_ROUNDS = 6  # rounds without any change before the interval grows (twice as
 MAX_IDLE_FACTOR = 4
 OFFLINE_CAP = 30.0  # the longest wait between rounds while the remote cannot be reached (or the interval, if longer)
 MAX_CHANGES = 20  # per round; the rest are counted in one `Notice("more")` (a long absence must not flood a reader)
-FEW_TASKS = 20  # a commit naming more tasks (or none: a hand edit) has its two versions compared whole
 PARENT_CHECK = 0.5  # seconds between two looks at whether the parent process is still there
 SUBJECT_WIDTH = 60  # characters of a subject in a line (JSON gives it whole)
 NOTE_WIDTH = 100
@@ -46,8 +44,6 @@ STATUS_VERBS = {
     rules.CANCELLED: "cancelled",
     rules.PENDING: "set pending",
 }
-_RAW = re.compile(r":\d+ \d+ ([0-9a-f]+) ([0-9a-f]+) ")
-_NO_BLOB = re.compile(r"0+")
 
 
 @dataclass(frozen=True)
@@ -149,8 +145,8 @@ class Watch:
         pushed = False
         recorded: list[dict[str, Any]] = []
         try:
-            outcome = sync.sync(ws, self.remote)
-            pushed, recorded = outcome.pushed, outcome.conflicts
+            synced = sync.sync(ws, self.remote)
+            pushed, recorded = synced.pushed, synced.conflicts
         except sync.SyncFailed as exc:
             failed, offline, why = str(exc), exc.kind == "offline", exc.reason
         except GittasksError as exc:
@@ -216,7 +212,8 @@ def incoming_changes(repo: Repo, old: str, new: str, machine: str, local: str | 
         out = repo.log_blobs(f"{old}..{new}", fmt, rules.ACTIVE_PATH)
     except GitError:
         return []  # (`old` gone: a history rewritten under this clone) nothing to compare with
-    commits = [c for c in _raw_commits(out) if _foreign(repo, c[0], machine, local)]
+    made = [c for c in history.blob_commits(out) if len(c[0]["parents"]) < 2]  # (not a merge)
+    commits = [c for c in made if _foreign(repo, c[0], machine, local)]
     if not commits:
         return []
     commits.reverse()  # oldest first, as they happened
@@ -252,21 +249,6 @@ def _foreign(repo: Repo, commit: dict[str, Any], machine: str, local: str | None
     return not (local and repo.is_ancestor(commit["commit"], local))
 
 
-def _raw_commits(out: str) -> list[tuple[dict[str, Any], str | None, str | None]]:
-    """(commit, blob before, blob after) of the active list for each commit `Repo.log_blobs` printed, newest
-    first; merges (no raw line) are left out."""
-    found: list[tuple[dict[str, Any], str | None, str | None]] = []
-    for chunk in out.split(trailers.RECORD_SEP):
-        header, _, rest = chunk.partition("\n")
-        commit = trailers.parse_commit(header)
-        raw = _RAW.search(rest)
-        if commit is None or raw is None or len(commit["parents"]) > 1:
-            continue
-        one, two = (None if _NO_BLOB.fullmatch(sha) else sha for sha in raw.groups())
-        found.append((commit, one, two))
-    return found
-
-
 def _tasks(raw: bytes | None) -> dict[str, dict[str, Any]]:
     """{id: task} of one version of the active list; an unreadable version holds none."""
     if raw is None:
@@ -292,7 +274,8 @@ def _actions(
     the first the one it is about; the others (linked: a blocker's list of what it blocks, a parent completed with
     its last subtask) are reported only when their status moved. A hand edit or a commit naming many is compared
     whole."""
-    named: list[str] | None = commit["tasks"] if commit["action"] and 0 < len(commit["tasks"]) <= FEW_TASKS else None
+    few = 0 < len(commit["tasks"]) <= history.FEW_TASKS
+    named: list[str] | None = commit["tasks"] if commit["action"] and few else None
     ids = named if named is not None else sorted({*before, *after}, key=str)
     found: list[tuple[str, str]] = []
     for task_id in dict.fromkeys(ids):

@@ -131,7 +131,7 @@ class Workspace:
         if configured in (BRANCH, INLINE):
             return configured
         if (
-            taskbranch.load_state(self.repo.git_dir) is not None
+            taskbranch.load_record(self.repo.git_dir) is not None
             or self.task_branch_tip() is not None
             or self.remote_task_branch() is not None
         ):
@@ -166,7 +166,7 @@ class Workspace:
         a configured layout, a list on the current branch)? Read from git's files; nothing is set up by asking."""
         return (
             (self.setting("layout") or "").strip().lower() in (BRANCH, INLINE)
-            or taskbranch.load_state(self.repo.git_dir) is not None
+            or taskbranch.load_record(self.repo.git_dir) is not None
             or self.task_branch_tip() is not None
             or self.remote_task_branch() is not None
             or (self.repo.head_from_files() is not None and self.repo.show("HEAD", rules.ACTIVE_PATH) is not None)
@@ -278,7 +278,7 @@ class Workspace:
             self._branch_layout = BranchLayout(self)
         return self._branch_layout
 
-    def files_current(self, state: taskbranch.State | None, tip: str | None) -> bool:
+    def files_current(self, state: taskbranch.WorktreeRecord | None, tip: str | None) -> bool:
         """Does the work tree hold exactly the files of the task-branch tip, as its record says (no git)?"""
         return self._own_branch().files_current(state, tip)
 

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import orjson
 
-from gittasks import document, model, rules, taskset, work_items
+from gittasks import document, model, rules, taskset, tasktext, work_items
 from gittasks.document import Document, DocumentError
 from gittasks.merge.tasks import merge_documents, merge_documents_indexed, merge_task_lists
 from gittasks.merge.values import canonical_bytes, id_order, same, stamp_order
@@ -214,12 +214,12 @@ def incoming(before: dict[str, bytes], after: dict[str, bytes]) -> list[dict[str
     others_same = {p: d for p, d in before.items() if p != rules.ACTIVE_PATH} == {
         p: d for p, d in after.items() if p != rules.ACTIVE_PATH
     }
-    old_cut = document.task_texts(old_raw) if old_raw is not None and others_same else None
-    new_cut = document.task_texts(new_raw) if new_raw is not None and old_cut is not None else None
+    old_cut = tasktext.task_texts(old_raw) if old_raw is not None and others_same else None
+    new_cut = tasktext.task_texts(new_raw) if new_raw is not None and old_cut is not None else None
     if old_cut is None or new_cut is None:
         return merge_task_files(before, before, after).incoming
-    old_texts = document.texts_by_id(old_cut[1])
-    new_texts = document.texts_by_id(new_cut[1])
+    old_texts = tasktext.texts_by_id(old_cut[1])
+    new_texts = tasktext.texts_by_id(new_cut[1])
     if old_texts is None or new_texts is None:
         return merge_task_files(before, before, after).incoming
     came = [tid for tid in new_texts if tid not in old_texts]
@@ -232,11 +232,11 @@ def incoming(before: dict[str, bytes], after: dict[str, bytes]) -> list[dict[str
         was = old_texts.get(tid)
         if was == text:
             continue
-        task = document.task_from_text(text)
+        task = tasktext.task_from_text(text)
         if was is None:
             arrived.append(_arrival(task, "added", task.get("updated_by")))
-        elif document.task_from_text(was) != task:
+        elif tasktext.task_from_text(was) != task:
             arrived.append(_arrival(task, "changed", task.get("updated_by")))
-    arrived += [_arrival(document.task_from_text(old_texts[tid]), "removed", None) for tid in went]
+    arrived += [_arrival(tasktext.task_from_text(old_texts[tid]), "removed", None) for tid in went]
     arrived.sort(key=lambda item: document.natural_key(item["id"]))
     return arrived
