@@ -1,14 +1,15 @@
-"""Shared fixtures: every test runs git with an isolated configuration (HOME, GIT_CONFIG_NOSYSTEM, own identity)."""
+"""Shared fixtures: every test runs git with an isolated configuration (HOME, GIT_CONFIG_NOSYSTEM, own identity);
+`layout` runs a test on both layouts ("own-branch", "inline"), `inline` says which, `cli` is a fresh repository set
+up in it; `make_repo` makes empty repositories and `bare_remote` a bare one."""
 
 from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import git
+from helpers import Cli, MakeRepo, git, init_repo
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,8 +37,11 @@ def isolated_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+LAYOUTS = ("own-branch", "inline")
+
+
 @pytest.fixture
-def make_repo(tmp_path: Path) -> Callable[..., Path]:
+def make_repo(tmp_path: Path) -> MakeRepo:
     """Make an empty git repository (`git init -b main`) under tmp and return its path."""
     counter = iter(range(10_000))
 
@@ -55,3 +59,20 @@ def bare_remote(tmp_path: Path) -> Path:
     path = tmp_path / "remote.git"
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(path)], check=True)
     return path
+
+
+@pytest.fixture(params=LAYOUTS)
+def layout(request: pytest.FixtureRequest) -> str:
+    """The layout under test: the task branch ("own-branch") or the task file on the code branch ("inline")."""
+    return str(request.param)
+
+
+@pytest.fixture
+def inline(layout: str) -> bool:
+    return layout == "inline"
+
+
+@pytest.fixture
+def cli(make_repo: MakeRepo, inline: bool) -> Cli:
+    """A new repository set up by `gittasks init` in the layout under test."""
+    return init_repo(make_repo(), inline=inline)

@@ -9,15 +9,23 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from click.testing import CliRunner
 
 ACTIVE = ".claude/active-tasks.json"
-# What crosses a process boundary runs as a real process: a failpoint ends the process it fires in; sync's network
-# steps kill process groups on timeout; hooks are run by the client with a payload on stdin; git runs the driver.
+# What crosses a process boundary runs as a real process: a failpoint ends the process it fires in; git runs the
+# merge driver; the MCP server and the background sync are processes of their own. `sync` and the hooks run
+# in-process (their git children get process groups of their own either way); a test of the process itself (a
+# timeout, a signal, the client's stdin) asks for one with `process=True` or `run_gittasks`.
 PROCESS_VARIABLES = ("GITTASKS_FAILPOINT",)
-PROCESS_COMMANDS = ("sync", "hook", "merge-driver", "mcp")
+PROCESS_COMMANDS = ("merge-driver", "mcp")
+
+
+class MakeRepo(Protocol):
+    """The `make_repo` fixture: an empty repository (`git init -b main`) named `name` under the test's folder."""
+
+    def __call__(self, name: str | None = None) -> Path: ...
 
 
 def git(cwd: Path, *args: str, check: bool = True, env: dict[str, str] | None = None) -> str:
@@ -80,6 +88,15 @@ def call_gittasks(
     )
 
 
+def call_hook(
+    cwd: Path, name: str, payload: str | dict[str, Any], *, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`gittasks hook NAME` called in this process with `payload` (JSON text or an object) on stdin, as Claude Code
+    would pass it: for tests that check what a hook records and says, not the hook's process."""
+    text = payload if isinstance(payload, str) else json.dumps(payload)
+    return call_gittasks(cwd, "hook", name, input=text, env=env)
+
+
 class Cli:
     """Runs `gittasks` in one repository; `ok()` asserts success, `fail()` asserts the exit code.
 
@@ -97,7 +114,13 @@ class Cli:
         from gittasks.cli.app import command_name
 
         command = command_name(list(args))
-        if self.process or command in PROCESS_COMMANDS or any(name in (env or {}) for name in PROCESS_VARIABLES):
+        background = command == "sync" and "--background" in args
+        if (
+            self.process
+            or background
+            or command in PROCESS_COMMANDS
+            or any(name in (env or {}) for name in PROCESS_VARIABLES)
+        ):
             return run_gittasks(self.root, *args, machine=self.machine, input=input, env=env)
         return call_gittasks(self.root, *args, machine=self.machine, input=input, env=env)
 

@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import ACTIVE, Cli, git, init_repo
+from helpers import ACTIVE, Cli, MakeRepo, git, init_repo
 
 from gittasks.history import describe
 
 
 @pytest.fixture
-def cli(make_repo) -> Cli:  # type: ignore[no-untyped-def]
+def cli(make_repo: MakeRepo) -> Cli:
     return init_repo(make_repo())
 
 
@@ -63,7 +63,7 @@ def test_archive_older_than(cli: Cli) -> None:
     assert [t["id"] for t in cli.json("archive", "--older-than", "0s")] == [tid]
 
 
-def test_archive_against_concurrent_edit_on_other_clone(make_repo, bare_remote: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_archive_against_concurrent_edit_on_other_clone(make_repo: MakeRepo, bare_remote: Path, tmp_path: Path) -> None:
     a = init_repo(make_repo("a"), "WS-A")
     a.ok("init", "--remote", str(bare_remote))
     tid = a.create("Contested")
@@ -112,8 +112,8 @@ def test_log_shows_hand_made_commits(cli: Cli) -> None:
 
 
 def test_log_on_the_task_branch_finds_hand_made_commits_there_and_skips_those_of_other_files(
-    make_repo, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
     cli = init_repo(make_repo(), inline=False)
     tid = cli.create("Edited on the task branch by hand")
     other = cli.create("Never touched by hand")

@@ -47,8 +47,14 @@ def wait_for(check: Callable[[], bool], timeout: float = 20.0, what: str = "it")
 def settled(cli: Cli, timeout: float = 20.0) -> dict[str, Any]:
     """Wait until `cli`'s background sync has ended; what it recorded."""
     common = common_dir(cli)
-    time.sleep(0.3)  # a runner just started takes a moment to take its lock
-    wait_for(lambda: not autosync.running(common), timeout, "the background sync's end")
+
+    def served() -> bool:  # the last request answered by a record at least as new, and no runner at work
+        request, record = common / autosync.REQUEST_FILE, common / autosync.STATE_FILE
+        if request.exists() and (not record.exists() or record.stat().st_mtime_ns < request.stat().st_mtime_ns):
+            return False
+        return "attempt_started" not in autosync.load_state(common) and not autosync.running(common)
+
+    wait_for(served, timeout, "the background sync's end")
     return autosync.load_state(common)
 
 

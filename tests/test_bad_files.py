@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from factories import task
-from helpers import ACTIVE, Cli, git, init_repo
+from helpers import ACTIVE, Cli, MakeRepo, git, init_repo
 
 from gittasks import rules, schema, taskcheck
 from gittasks.document import DocumentError
@@ -23,13 +23,8 @@ ARCHIVE = ".claude/tasks/archive"
 KEPT = "keeps such a task as it is"
 
 
-@pytest.fixture(params=[True, False], ids=["inline", "own-branch"])
-def inline(request: pytest.FixtureRequest) -> bool:
-    return bool(request.param)
-
-
 @pytest.fixture
-def two(make_repo: Callable[..., Path], bare_remote: Path, tmp_path: Path, inline: bool) -> tuple[Cli, Cli]:
+def two(make_repo: MakeRepo, bare_remote: Path, tmp_path: Path, inline: bool) -> tuple[Cli, Cli]:
     """Clone A (set up, one task, synced) and clone B of the same remote (synced), in the layout under test."""
     a = init_repo(make_repo("a"), "WS-A", inline=inline)
     a.ok("init", "--remote", str(bare_remote), *(["--inline"] if inline else []))

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from helpers import Cli, git, init_repo
+from helpers import Cli, MakeRepo, git, init_repo
 
 from gittasks import board
 
@@ -24,7 +24,6 @@ sys.path.insert(0, str(ROOT / "bench"))
 import dataset  # noqa: E402
 
 HOSTILE = "<img src=x onerror=alert(1)>"
-LAYOUTS = pytest.mark.parametrize("inline", [False, True], ids=["own-branch", "inline"])
 
 
 def clone(remote: Path, path: Path, machine: str) -> Cli:
@@ -32,7 +31,7 @@ def clone(remote: Path, path: Path, machine: str) -> Cli:
     return Cli(path, machine)
 
 
-def two_clones(make_repo, bare_remote: Path, tmp_path: Path, inline: bool) -> tuple[Cli, Cli]:  # type: ignore[no-untyped-def]
+def two_clones(make_repo: MakeRepo, bare_remote: Path, tmp_path: Path, inline: bool) -> tuple[Cli, Cli]:
     a = init_repo(make_repo("a"), "WS-A", inline=inline)
     a.ok("init", *(["--inline"] if inline else []), "--remote", str(bare_remote))
     a.ok("sync")
@@ -64,8 +63,7 @@ def sample(cli: Cli) -> dict[str, str]:
     return ids
 
 
-@LAYOUTS
-def test_board_writes_one_self_contained_page_of_every_task(make_repo, inline: bool) -> None:  # type: ignore[no-untyped-def]
+def test_board_writes_one_self_contained_page_of_every_task(make_repo: MakeRepo, inline: bool) -> None:
     cli = init_repo(make_repo(), inline=inline)
     ids = sample(cli)
     before = git(cli.root, "rev-list", "--all", "--count")
@@ -81,8 +79,7 @@ def test_board_writes_one_self_contained_page_of_every_task(make_repo, inline: b
     assert Path(default).is_file() and Path(default).parent.name == ".git"  # never in the work tree
 
 
-@LAYOUTS
-def test_a_hostile_subject_is_text_on_the_page(make_repo, inline: bool) -> None:  # type: ignore[no-untyped-def]
+def test_a_hostile_subject_is_text_on_the_page(make_repo: MakeRepo, inline: bool) -> None:
     cli = init_repo(make_repo(), inline=inline)
     cli.create(HOSTILE, "--owner", '"><script>alert(2)</script>')
     text = page(cli)
@@ -90,8 +87,7 @@ def test_a_hostile_subject_is_text_on_the_page(make_repo, inline: bool) -> None:
     assert html.escape(HOSTILE) in text
 
 
-@LAYOUTS
-def test_the_graph_has_an_edge_per_dependency_and_the_longest_open_chain(make_repo, inline: bool) -> None:  # type: ignore[no-untyped-def]
+def test_the_graph_has_an_edge_per_dependency_and_the_longest_open_chain(make_repo: MakeRepo, inline: bool) -> None:
     cli = init_repo(make_repo(), inline=inline)
     ids = sample(cli)
     other = cli.create("Side task", "--blocked-by", ids["design"])
@@ -109,9 +105,8 @@ def test_the_graph_has_an_edge_per_dependency_and_the_longest_open_chain(make_re
     assert tops[ids["design"]] < tops[ids["code"]] < tops[ids["tests"]]
 
 
-@LAYOUTS
-def test_conflicts_show_both_values_machines_and_the_resolve_command(  # type: ignore[no-untyped-def]
-    make_repo, bare_remote: Path, tmp_path: Path, inline: bool
+def test_conflicts_show_both_values_machines_and_the_resolve_command(
+    make_repo: MakeRepo, bare_remote: Path, tmp_path: Path, inline: bool
 ) -> None:
     a, b = two_clones(make_repo, bare_remote, tmp_path, inline)
     tid = a.create("Owned")
@@ -147,8 +142,9 @@ def test_timelines_per_machine_and_agent_newest_first() -> None:
     assert [(lane.name, [e["action"] for e in lane.entries]) for lane in agents] == [("agent-x", ["complete", "start"])]
 
 
-@LAYOUTS
-def test_bad_board_options_are_one_line_errors_that_change_nothing(make_repo, tmp_path: Path, inline: bool) -> None:  # type: ignore[no-untyped-def]
+def test_bad_board_options_are_one_line_errors_that_change_nothing(
+    make_repo: MakeRepo, tmp_path: Path, inline: bool
+) -> None:
     cli = init_repo(make_repo(), inline=inline)
     cli.create("One")
     before = git(cli.root, "rev-list", "--all", "--count")
@@ -197,9 +193,8 @@ def _get(url: str) -> str:
         return str(response.read().decode("utf-8"))
 
 
-@LAYOUTS
-def test_serve_shows_a_change_synced_from_another_clone(  # type: ignore[no-untyped-def]
-    make_repo, bare_remote: Path, tmp_path: Path, inline: bool
+def test_serve_shows_a_change_synced_from_another_clone(
+    make_repo: MakeRepo, bare_remote: Path, tmp_path: Path, inline: bool
 ) -> None:
     a, b = two_clones(make_repo, bare_remote, tmp_path, inline)
     a.create("First task")
@@ -226,7 +221,7 @@ def test_serve_shows_a_change_synced_from_another_clone(  # type: ignore[no-unty
         proc.wait(timeout=10)
 
 
-def test_serve_refuses_a_port_in_use(make_repo) -> None:  # type: ignore[no-untyped-def]
+def test_serve_refuses_a_port_in_use(make_repo: MakeRepo) -> None:
     cli = init_repo(make_repo(), inline=False)
     proc, url = _serve(cli)
     try:
@@ -253,8 +248,7 @@ def _browser(url: str, *args: str) -> str:
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium): no browser test")
-@LAYOUTS
-def test_the_page_in_a_real_browser(make_repo, tmp_path: Path, inline: bool) -> None:  # type: ignore[no-untyped-def]
+def test_the_page_in_a_real_browser(make_repo: MakeRepo, tmp_path: Path, inline: bool) -> None:
     cli = init_repo(make_repo(), inline=inline)
     ids = sample(cli)
     out = tmp_path / "board.html"

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from factories import doc, task, write_tasks
-from helpers import Cli, init_repo
+from helpers import Cli, MakeRepo, init_repo
 
 from gittasks import render
 
@@ -21,7 +21,7 @@ HOSTILE = ("\x1b", "\x07", "\x9b", "\r")
 
 
 @pytest.fixture
-def cli(make_repo) -> Cli:  # type: ignore[no-untyped-def]
+def cli(make_repo: MakeRepo) -> Cli:
     return init_repo(make_repo())
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import Cli, git, init_repo
+from helpers import Cli, MakeRepo, git, init_repo
 
 from gittasks.claude.mcp_server import Server, TaskTools
 
@@ -38,7 +38,7 @@ def clone(tmp_path: Path, remote: Path, name: str, machine: str) -> Cli:
 
 
 @pytest.fixture
-def pair(tmp_path: Path, bare_remote: Path, make_repo) -> tuple[Cli, Cli]:  # type: ignore[no-untyped-def]
+def pair(tmp_path: Path, bare_remote: Path, make_repo: MakeRepo) -> tuple[Cli, Cli]:
     """Two workstations of one remote: PC-A (which made the list) and PC-B."""
     a = init_repo(make_repo("a"), "PC-A", inline=False)
     git(a.root, "remote", "add", "origin", str(bare_remote))

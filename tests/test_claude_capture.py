@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import Cli, git, init_repo
+from helpers import Cli, MakeRepo, git, init_repo
 
 from gittasks.claude import hooks
 from gittasks.errors import GittasksError
@@ -25,11 +25,6 @@ def payload(name: str, **changes: Any) -> dict[str, Any]:
     for key, value in changes.items():
         data[key] = value
     return data
-
-
-@pytest.fixture(params=[False, True], ids=["own-branch", "inline"])
-def cli(request: pytest.FixtureRequest, make_repo) -> Cli:  # type: ignore[no-untyped-def]
-    return init_repo(make_repo(), inline=request.param)
 
 
 def commits(cli: Cli) -> int:
@@ -159,7 +154,9 @@ def test_a_new_session_continues_a_task_instead_of_duplicating_it(cli: Cli) -> N
     assert [t["subject"] for t in cli.json("list")].count("Triage") == 3
 
 
-def test_two_machines_resuming_one_task_are_flagged_not_doubled(tmp_path: Path, bare_remote: Path, make_repo) -> None:  # type: ignore[no-untyped-def]
+def test_two_machines_resuming_one_task_are_flagged_not_doubled(
+    tmp_path: Path, bare_remote: Path, make_repo: MakeRepo
+) -> None:
     a = init_repo(make_repo("a"), "PC-A", inline=False)
     git(a.root, "remote", "add", "origin", str(bare_remote))
     task = create(a, "1", "Generate JWT authentication code", "A1")

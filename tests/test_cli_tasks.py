@@ -6,15 +6,15 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import ACTIVE, Cli, git, init_repo
+from helpers import ACTIVE, Cli, MakeRepo, git, init_repo
 
 
 @pytest.fixture
-def cli(make_repo) -> Cli:  # type: ignore[no-untyped-def]
+def cli(make_repo: MakeRepo) -> Cli:
     return init_repo(make_repo())
 
 
-def test_init_in_fresh_repo_without_commits_then_idempotent(make_repo) -> None:  # type: ignore[no-untyped-def]
+def test_init_in_fresh_repo_without_commits_then_idempotent(make_repo: MakeRepo) -> None:
     root = make_repo()
     cli = Cli(root)
     out = cli.ok("init", "--inline")

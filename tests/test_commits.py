@@ -181,7 +181,7 @@ def test_four_processes_fifty_changes_each_lose_nothing(cli: Cli) -> None:
         "from gittasks import model\n"
         "ws = Workspace.open()\n"
         "for i in range(50):\n"
-        "    ws.change('create', lambda d, c, i=i: model.create_task(d, c, subject=f'p{sys.argv[1]}-{i}'))\n"
+        "    ws.change('create', lambda d, c, i=i: model.create_task(d, c, model.NewTask(f'p{sys.argv[1]}-{i}')))\n"
     )
     procs = [
         subprocess.Popen([sys.executable, "-c", script, str(n)], cwd=cli.root, env={**__import__("os").environ})

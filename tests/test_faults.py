@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import ACTIVE, Cli, git, init_repo
+from helpers import ACTIVE, Cli, MakeRepo, git, init_repo
 
 EXIT = 77
 WRITE_POINTS = ["before-write", "after-temp-write", "after-rename", "after-commit"]
@@ -32,7 +32,7 @@ def assert_healthy(cli: Cli, acknowledged: set[str]) -> dict[str, dict[str, obje
 
 
 @pytest.mark.parametrize("point", WRITE_POINTS)
-def test_crash_during_a_change(make_repo, point: str) -> None:  # type: ignore[no-untyped-def]
+def test_crash_during_a_change(make_repo: MakeRepo, point: str) -> None:
     cli = init_repo(make_repo())
     acknowledged = {cli.create(f"kept {i}") and f"kept {i}" for i in range(3)}
     head = cli.head()
@@ -46,7 +46,7 @@ def test_crash_during_a_change(make_repo, point: str) -> None:  # type: ignore[n
     assert not list((cli.root / ".claude").glob(".*gittasks-tmp*")), "temp file left after the next write"
 
 
-def test_crash_after_git_add_of_a_new_file(make_repo) -> None:  # type: ignore[no-untyped-def]
+def test_crash_after_git_add_of_a_new_file(make_repo: MakeRepo) -> None:
     cli = init_repo(make_repo())
     tid = cli.create("Billable", "--client", "Acme")
     cli.ok("start", tid)
@@ -61,7 +61,7 @@ def test_crash_after_git_add_of_a_new_file(make_repo) -> None:  # type: ignore[n
 
 
 @pytest.mark.parametrize("point", SYNC_POINTS)
-def test_crash_during_sync_then_sync_again(make_repo, bare_remote: Path, tmp_path: Path, point: str) -> None:  # type: ignore[no-untyped-def]
+def test_crash_during_sync_then_sync_again(make_repo: MakeRepo, bare_remote: Path, tmp_path: Path, point: str) -> None:
     a = init_repo(make_repo("a"), "WS-A")
     a.ok("init", "--remote", str(bare_remote))
     a.ok("sync")
@@ -78,7 +78,7 @@ def test_crash_during_sync_then_sync_again(make_repo, bare_remote: Path, tmp_pat
     assert (a.root / ACTIVE).read_bytes() == (b.root / ACTIVE).read_bytes()
 
 
-def test_stale_index_lock_is_named_and_removed_only_by_doctor(make_repo) -> None:  # type: ignore[no-untyped-def]
+def test_stale_index_lock_is_named_and_removed_only_by_doctor(make_repo: MakeRepo) -> None:
     cli = init_repo(make_repo())
     cli.create("before")
     lock = cli.root / ".git" / "index.lock"
@@ -94,7 +94,7 @@ def test_stale_index_lock_is_named_and_removed_only_by_doctor(make_repo) -> None
     cli.create("after")
 
 
-def test_unwritable_folder_gives_a_clear_error(make_repo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_unwritable_folder_gives_a_clear_error(make_repo: MakeRepo, tmp_path: Path) -> None:
     cli = init_repo(make_repo())
     cli.create("keep me")
     raw = (cli.root / ACTIVE).read_bytes()

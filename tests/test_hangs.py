@@ -10,11 +10,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import Cli, git, init_repo
+from helpers import Cli, MakeRepo, git, init_repo
 
 from gittasks.claude import hooks
 from gittasks.workspace import Workspace
@@ -62,11 +62,13 @@ def silent(monkeypatch: pytest.MonkeyPatch) -> Iterator[SilentRemote]:
     remote.stop()
 
 
-@pytest.fixture(params=[False, True], ids=["own-branch", "inline"])
-def cli(request: pytest.FixtureRequest, make_repo: Callable[..., Path], silent: SilentRemote) -> Cli:
-    cli = init_repo(make_repo(), "WS-A", inline=request.param)
-    git(cli.root, "remote", "add", "origin", silent.url)
-    return cli
+@pytest.fixture
+def cli(make_repo: MakeRepo, inline: bool, silent: SilentRemote) -> Cli:
+    """A repository in the layout under test whose remote never answers; its syncs run as processes (a hang's
+    deadline and the process groups it ends are what these tests check)."""
+    root = init_repo(make_repo(), "WS-A", inline=inline).root
+    git(root, "remote", "add", "origin", silent.url)
+    return Cli(root, "WS-A", process=True)
 
 
 def processes_of(root: Path, port: int) -> list[str]:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import ACTIVE, Cli, git, init_repo, run_gittasks
+from helpers import ACTIVE, Cli, MakeRepo, call_hook, git, init_repo
 
 from gittasks import board_server, store
 
@@ -26,7 +26,7 @@ from gittasks import board_server, store
 
 
 @pytest.fixture
-def served(make_repo) -> Iterator[tuple[Cli, int]]:  # type: ignore[no-untyped-def]
+def served(make_repo: MakeRepo) -> Iterator[tuple[Cli, int]]:
     cli = init_repo(make_repo(), inline=False)
     cli.create("Secret roadmap item")
     proc = subprocess.Popen(
@@ -140,7 +140,7 @@ def run_page_script(page: str, hash_: str, tmp_path: Path) -> dict[str, Any]:
 
 
 @pytest.mark.skipif(NODE is None, reason="node is not installed (apt-get install nodejs): the page's script not run")
-def test_a_malformed_filter_link_does_not_stop_the_page(make_repo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_malformed_filter_link_does_not_stop_the_page(make_repo: MakeRepo, tmp_path: Path) -> None:
     cli = init_repo(make_repo(), inline=False)
     cli.create("A task", "--owner", "alice")
     out = tmp_path / "board.html"
@@ -187,14 +187,14 @@ WRITTEN_IN_GIT_DIR = ("info/exclude", "gittasks.lock", "gittasks.lock.holder", "
 @pytest.mark.parametrize(
     ("shared", "wanted"), [("group", 0o660), ("all", 0o664), ("0640", 0o640)], ids=["group", "all", "0640"]
 )
-def test_a_shared_repository_keeps_gits_modes_under_umask_077(  # type: ignore[no-untyped-def]
+def test_a_shared_repository_keeps_gits_modes_under_umask_077(
     tmp_path: Path, bare_remote: Path, umask_077: None, shared: str, wanted: int
 ) -> None:
     root = tmp_path / "shared"
     root.mkdir()
     git(root, "init", "-q", f"--shared={shared}", "-b", "main")
     assert mode(root / ".git" / "config") == wanted  # what git itself gives its files
-    cli = Cli(root, process=True)
+    cli = Cli(root)
     cli.ok("init", "--remote", str(bare_remote))
     task = cli.create("Shared work")
     cli.ok("start", task)
@@ -211,7 +211,9 @@ def test_a_shared_repository_keeps_gits_modes_under_umask_077(  # type: ignore[n
 
 
 @pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
-def test_a_file_rewritten_in_a_shared_git_dir_keeps_at_least_its_group_bits(make_repo, umask_077: None) -> None:  # type: ignore[no-untyped-def]
+def test_a_file_rewritten_in_a_shared_git_dir_keeps_at_least_its_group_bits(
+    make_repo: MakeRepo, umask_077: None
+) -> None:
     root = make_repo()
     git(root, "config", "core.sharedRepository", "group")
     exclude = root / ".git" / "info" / "exclude"
@@ -236,9 +238,9 @@ def test_core_shared_repository_is_read_as_git_reads_it() -> None:
 # -- 4. doctor in a folder whose name holds `$` words ---------------------------------------------------------------
 
 
-def test_doctor_in_a_folder_named_with_dollar_words(make_repo) -> None:  # type: ignore[no-untyped-def]
+def test_doctor_in_a_folder_named_with_dollar_words(make_repo: MakeRepo) -> None:
     root = make_repo("$HOME/a$x")
-    cli = init_repo(root, inline=False, process=True)
+    cli = init_repo(root, inline=False)
     cli.create("Task in a $ folder")
     proc = cli.run("doctor", env={"x": "expanded"})
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -270,8 +272,9 @@ def run_bytes(cli: Cli, *args: bytes) -> subprocess.CompletedProcess[bytes]:
     ],
     ids=["subject", "description", "meta", "owner", "context", "file", "quick-json"],
 )
-@pytest.mark.parametrize("inline", [False, True], ids=["own-branch", "inline"])
-def test_create_refuses_text_that_is_not_utf8(make_repo, args: tuple[bytes, ...], named: str, inline: bool) -> None:  # type: ignore[no-untyped-def]
+def test_create_refuses_text_that_is_not_utf8(
+    make_repo: MakeRepo, args: tuple[bytes, ...], named: str, inline: bool
+) -> None:
     cli = init_repo(make_repo(), inline=inline)
     ref = "gittasks" if not inline else "HEAD"
     before, count = (cli.root / ACTIVE).read_bytes(), git(cli.root, "rev-list", "--count", ref)
@@ -298,7 +301,7 @@ def test_create_refuses_text_that_is_not_utf8(make_repo, args: tuple[bytes, ...]
     ],
     ids=["subject", "client", "meta", "requirement", "block", "done", "start", "show", "delete"],
 )
-def test_changes_refuse_text_that_is_not_utf8(make_repo, args: tuple[bytes, ...], named: str) -> None:  # type: ignore[no-untyped-def]
+def test_changes_refuse_text_that_is_not_utf8(make_repo: MakeRepo, args: tuple[bytes, ...], named: str) -> None:
     cli = init_repo(make_repo(), inline=False)
     task = cli.create("Fine")
     before, count = (cli.root / ACTIVE).read_bytes(), git(cli.root, "rev-list", "--count", "gittasks")
@@ -308,7 +311,7 @@ def test_changes_refuse_text_that_is_not_utf8(make_repo, args: tuple[bytes, ...]
     assert (cli.root / ACTIVE).read_bytes() == before and git(cli.root, "rev-list", "--count", "gittasks") == count
 
 
-def test_a_result_file_with_a_lone_surrogate_escape_is_refused(make_repo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_result_file_with_a_lone_surrogate_escape_is_refused(make_repo: MakeRepo, tmp_path: Path) -> None:
     cli = init_repo(make_repo(), inline=False)
     task = cli.create("Fine")
     result = tmp_path / "result.json"
@@ -333,12 +336,12 @@ def todo_payload(root: Path, items: list[str], old: list[str]) -> str:
     return json.dumps(data)
 
 
-def test_a_todowrite_that_drops_100_items_says_so_in_one_line(make_repo) -> None:  # type: ignore[no-untyped-def]
+def test_a_todowrite_that_drops_100_items_says_so_in_one_line(make_repo: MakeRepo) -> None:
     cli = init_repo(make_repo(), inline=False)
     items = [f"Step {n:03d} of the plan" for n in range(100)]
-    first = run_gittasks(cli.root, "hook", "capture", input=todo_payload(cli.root, [*items, "Keep me"], []))
+    first = call_hook(cli.root, "capture", todo_payload(cli.root, [*items, "Keep me"], []))
     assert first.returncode == 0 and first.stderr == "", first.stderr
-    dropped = run_gittasks(cli.root, "hook", "capture", input=todo_payload(cli.root, ["Keep me"], [*items, "Keep me"]))
+    dropped = call_hook(cli.root, "capture", todo_payload(cli.root, ["Keep me"], [*items, "Keep me"]))
     assert dropped.returncode == 0
     lines = dropped.stderr.splitlines()
     assert len(lines) == 1, dropped.stderr
@@ -347,7 +350,7 @@ def test_a_todowrite_that_drops_100_items_says_so_in_one_line(make_repo) -> None
     tasks = {t["subject"]: t for t in cli.json("list")}
     kept = tasks.pop("Keep me")
     assert kept["status"] == "pending" and {t["status"] for t in tasks.values()} == {"cancelled"} and len(tasks) == 100
-    one = run_gittasks(cli.root, "hook", "capture", input=todo_payload(cli.root, [], ["Keep me"]))
+    one = call_hook(cli.root, "capture", todo_payload(cli.root, [], ["Keep me"]))
     assert one.stderr.splitlines() == [
         f"gittasks: cancelled task dropped from the session's todo list: {kept['id']} (Keep me)"
     ]

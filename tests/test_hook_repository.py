@@ -5,12 +5,11 @@ into (a sibling project, a vendored repository, a submodule) is left exactly as 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import Cli, git, init_repo, run_gittasks
+from helpers import Cli, MakeRepo, call_gittasks, git, init_repo
 
 PAYLOADS = Path(__file__).parent / "data" / "claude-code"
 
@@ -34,17 +33,17 @@ def untouched(root: Path) -> None:
 
 
 def hook(where: Path, *args: str, payload: dict[str, Any], env: dict[str, str] | None = None) -> tuple[int, str]:
-    proc = run_gittasks(where, *args, input=json.dumps(payload), env=env)
+    proc = call_gittasks(where, *args, input=json.dumps(payload), env=env)
     assert "Traceback" not in proc.stderr
     return proc.returncode, proc.stderr
 
 
 @pytest.fixture
-def project(make_repo: Callable[..., Path]) -> Cli:
+def project(make_repo: MakeRepo) -> Cli:
     return init_repo(make_repo("project"), inline=False)
 
 
-def test_repo_names_the_project_whatever_the_payloads_cwd(project: Cli, make_repo: Callable[..., Path]) -> None:
+def test_repo_names_the_project_whatever_the_payloads_cwd(project: Cli, make_repo: MakeRepo) -> None:
     sibling = make_repo("sibling")
     code, err = hook(sibling, "--repo", str(project.root), "hook", "capture",
                      payload=create_payload(sibling, "recorded in the project"))  # fmt: skip
@@ -65,7 +64,7 @@ def test_the_project_claude_code_started_in_wins_over_a_nested_checkout(project:
 
 
 @pytest.mark.parametrize("name", ["capture", "session-start", "session-end"])
-def test_a_hook_in_a_repository_without_gittasks_sets_nothing_up(make_repo: Callable[..., Path], name: str) -> None:
+def test_a_hook_in_a_repository_without_gittasks_sets_nothing_up(make_repo: MakeRepo, name: str) -> None:
     plain = make_repo("plain")
     code, err = hook(plain, "hook", name, payload=create_payload(plain, "nowhere"), env={"CLAUDE_PROJECT_DIR": ""})
     assert code == 0

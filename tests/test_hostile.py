@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 from factories import write_tasks
-from helpers import ACTIVE, Cli, git, init_repo
+from helpers import ACTIVE, Cli, MakeRepo, git, init_repo
 
 
 @pytest.fixture
-def cli(make_repo) -> Cli:  # type: ignore[no-untyped-def]
+def cli(make_repo: MakeRepo) -> Cli:
     return init_repo(make_repo())
 
 
@@ -52,7 +52,7 @@ def test_bom_is_read_and_not_written(cli: Cli) -> None:
     assert not (cli.root / ACTIVE).read_bytes().startswith(b"\xef\xbb\xbf")
 
 
-def test_autocrlf_checkout_has_no_spurious_changes(make_repo, bare_remote: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_autocrlf_checkout_has_no_spurious_changes(make_repo: MakeRepo, bare_remote: Path, tmp_path: Path) -> None:
     a = init_repo(make_repo("a"), "WS-A")
     git(a.root, "config", "core.autocrlf", "true")
     a.ok("init", "--remote", str(bare_remote))
@@ -108,7 +108,7 @@ def test_meta_keys_that_collide_with_fields_stay_in_metadata(cli: Cli) -> None:
     assert "KEY=VALUE" in cli.fail("update", tid, "--meta", "novalue")
 
 
-def test_far_future_stamp_does_not_win_later_conflicts(make_repo, bare_remote: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_far_future_stamp_does_not_win_later_conflicts(make_repo: MakeRepo, bare_remote: Path, tmp_path: Path) -> None:
     a = init_repo(make_repo("a"), "WS-A")
     a.ok("init", "--remote", str(bare_remote))
     tid = a.create("Clock skew")

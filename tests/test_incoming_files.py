@@ -9,12 +9,11 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import ACTIVE, Cli, git, init_repo
+from helpers import ACTIVE, Cli, MakeRepo, git, init_repo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -34,11 +33,6 @@ BAD = [
     ("markers", None, "conflict markers"),
 ]
 HOSTILE_AUTHOR = "Hostile Host"  # a commit without a Machine: trailer is named by its author
-
-
-@pytest.fixture(params=[True, False], ids=["inline", "own-branch"])
-def inline(request: pytest.FixtureRequest) -> bool:
-    return bool(request.param)
 
 
 def task_branch(inline: bool) -> str:
@@ -115,7 +109,7 @@ def capture(cli: Cli, subject: str) -> None:
 
 
 @pytest.fixture
-def three(make_repo: Callable[..., Path], bare_remote: Path, tmp_path: Path, inline: bool) -> tuple[Cli, Cli, Cli]:
+def three(make_repo: MakeRepo, bare_remote: Path, tmp_path: Path, inline: bool) -> tuple[Cli, Cli, Cli]:
     """A (set up, one task, synced), B (a clone with nothing to push) and C (a clone with a change not yet synced)."""
     a = init_repo(make_repo("a"), "WS-A", inline=inline)
     a.ok("init", "--remote", str(bare_remote), *(["--inline"] if inline else []))
@@ -290,7 +284,7 @@ def test_the_reader_returns_what_the_writer_writes_or_refuses_in_one_line(raw: b
 
 
 def test_a_value_that_came_in_through_a_door_is_refused_at_the_write_in_one_line(
-    make_repo: Callable[..., Path],
+    make_repo: MakeRepo,
 ) -> None:
     cli = init_repo(make_repo(), "WS-A", inline=False)
     first = cli.create("First")

@@ -10,12 +10,11 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import Cli, git, init_repo
+from helpers import Cli, MakeRepo, git, init_repo
 
 from gittasks.claude import hook_main, installer
 
@@ -88,12 +87,12 @@ def work_tree_backups(root: Path) -> list[Path]:
 
 
 @pytest.fixture
-def cli(make_repo: Callable[..., Path]) -> Cli:
+def cli(make_repo: MakeRepo) -> Cli:
     return init_repo(make_repo(), inline=False)
 
 
 def test_a_second_workstation_runs_the_committed_hooks_and_changes_nothing_committed(
-    tmp_path: Path, make_repo: Callable[..., Path], bare_remote: Path
+    tmp_path: Path, make_repo: MakeRepo, bare_remote: Path
 ) -> None:
     a = init_repo(make_repo("a"), "PC-A", inline=False)
     git(a.root, "remote", "add", "origin", str(bare_remote))

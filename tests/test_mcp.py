@@ -18,8 +18,8 @@ from mcp.client.stdio import StdioServerParameters
 from mcp.types import CallToolResult
 
 from gittasks import rules
+from gittasks.edits import status_path
 from gittasks.init import init
-from gittasks.operations import status_path
 
 ACTIVE = ".claude/active-tasks.json"
 TOOLS = {"task_create", "task_update", "task_list", "task_get", "task_ready", "task_log", "task_archive", "task_sync",

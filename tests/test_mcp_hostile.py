@@ -24,7 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gittasks.claude import mcp_server
-from gittasks.claude.mcp_server import ID_INTS, MAX_DEPTH, MAX_INT, MAX_LINE, Server, TaskTools
+from gittasks.claude.jsonrpc import ID_INTS, MAX_DEPTH, MAX_INT, MAX_LINE
+from gittasks.claude.mcp_server import Server, TaskTools
 
 PARSE, INVALID, NO_METHOD, PARAMS, INTERNAL = -32700, -32600, -32601, -32602, -32603
 RESULT, TOOL_ERROR = "result", "tool error"

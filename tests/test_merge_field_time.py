@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 import pytest
 from factories import doc, edit, task
-from helpers import ACTIVE, Cli, git, init_repo
+from helpers import ACTIVE, Cli, MakeRepo, git, init_repo
 
 from gittasks import document, driver, history, merge
 from gittasks.git import Repo, find_repo
@@ -147,7 +147,7 @@ def tick() -> None:
 
 
 @pytest.fixture
-def machines(make_repo: Callable[..., Path], bare_remote: Path) -> tuple[Cli, Cli, str]:
+def machines(make_repo: MakeRepo, bare_remote: Path) -> tuple[Cli, Cli, str]:
     """A laptop and a desktop sharing one task (own-branch layout) through a bare remote."""
     laptop = init_repo(make_repo("laptop"), "laptop", inline=False)
     git(laptop.root, "remote", "add", "origin", str(bare_remote))

@@ -12,15 +12,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from helpers import ACTIVE, Cli, git, init_repo
+from helpers import ACTIVE, Cli, MakeRepo, git, init_repo
 
-LAYOUTS = pytest.mark.parametrize("inline", [False, True], ids=["own-branch", "inline"])
 SECRET = "SECRET-from-outside-the-repository"
 STALE_DRIVER = "/nonexistent/venv/bin/python3 -m gittasks merge-driver %O %A %B %P"
 
 
-@LAYOUTS
-def test_an_ignored_claude_folder_still_holds_the_task_files(make_repo, inline: bool) -> None:  # type: ignore[no-untyped-def]
+def test_an_ignored_claude_folder_still_holds_the_task_files(make_repo: MakeRepo, inline: bool) -> None:
     root = make_repo()
     (root / ".gitignore").write_text(".claude/\n")
     git(root, "add", ".gitignore")
@@ -38,8 +36,7 @@ def test_an_ignored_claude_folder_still_holds_the_task_files(make_repo, inline: 
     assert "Task in an ignored folder" in cli.ok("list", "--all")
 
 
-@LAYOUTS
-def test_a_merge_driver_whose_program_is_gone_is_registered_again(make_repo, inline: bool) -> None:  # type: ignore[no-untyped-def]
+def test_a_merge_driver_whose_program_is_gone_is_registered_again(make_repo: MakeRepo, inline: bool) -> None:
     cli = init_repo(make_repo(), inline=inline)
     cli.create("A task")
     git(cli.root, "config", "merge.gittasks.driver", STALE_DRIVER)
@@ -56,8 +53,8 @@ def test_a_merge_driver_whose_program_is_gone_is_registered_again(make_repo, inl
 
 
 def test_a_plain_pull_after_the_driver_was_registered_again_merges_field_by_field(
-    make_repo, bare_remote: Path, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    make_repo: MakeRepo, bare_remote: Path, tmp_path: Path
+) -> None:
     a = init_repo(make_repo("a"), "WS-A")
     a.ok("init", "--remote", str(bare_remote))
     tid = a.create("Shared task")
@@ -82,8 +79,8 @@ def now_stamp() -> str:
 
 @pytest.mark.parametrize("how", ["doctor --fix", "sync"])
 def test_doctor_fix_finishes_a_line_merged_pull_as_sync_does(
-    make_repo, bare_remote: Path, tmp_path: Path, how: str
-) -> None:  # type: ignore[no-untyped-def]
+    make_repo: MakeRepo, bare_remote: Path, tmp_path: Path, how: str
+) -> None:
     a = init_repo(make_repo("a"), "WS-A")
     a.ok("init", "--remote", str(bare_remote))
     tid = a.create("Shared task")
@@ -111,8 +108,8 @@ def test_doctor_fix_finishes_a_line_merged_pull_as_sync_does(
 
 
 def test_doctor_fix_leaves_a_merge_with_other_conflicts_to_the_user(
-    make_repo, bare_remote: Path, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    make_repo: MakeRepo, bare_remote: Path, tmp_path: Path
+) -> None:
     a = init_repo(make_repo("a"), "WS-A")
     a.ok("init", "--remote", str(bare_remote))
     (a.root / "code.txt").write_text("base\n")
@@ -159,11 +156,10 @@ def one_line(err: str) -> str:
     return lines[0]
 
 
-@LAYOUTS
 @pytest.mark.parametrize("kind", ["file", "folder", "archive", "committed"])
 def test_a_task_file_linked_out_of_the_repository_is_never_read_nor_written(
-    make_repo, tmp_path: Path, inline: bool, kind: str
-) -> None:  # type: ignore[no-untyped-def]
+    make_repo: MakeRepo, tmp_path: Path, inline: bool, kind: str
+) -> None:
     cli = init_repo(make_repo(), inline=inline)
     mine = cli.create("My own task")
     outside = outside_list(tmp_path / "elsewhere")

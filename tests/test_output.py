@@ -12,9 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import ACTIVE, Cli, git, init_repo
+from helpers import ACTIVE, Cli, MakeRepo, git, init_repo
 
-LAYOUTS = pytest.mark.parametrize("inline", [False, True], ids=["own-branch", "inline"])
 EVIL = "\x1b[31mRED\x1b]0;pwned\x07\x9b"
 RAW = re.compile(r"[\x07\x1b\x80-\x9f]")  # BEL, ESC and the C1 controls (CSI, OSC, ...)
 
@@ -39,7 +38,6 @@ def commit_to_history(cli: Cli, inline: bool, doc: dict[str, object], message: s
     git(cli.root, "update-ref", "refs/heads/gittasks", commit)
 
 
-@LAYOUTS
 def test_no_escape_sequence_from_a_file_or_a_commit_reaches_the_terminal(tmp_path: Path, inline: bool) -> None:
     remote = tmp_path / "remote.git"
     git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
@@ -127,8 +125,7 @@ def test_help_is_plain_text_piped_and_in_a_terminal(tmp_path: Path) -> None:
     assert "SUBJECT  [required]" in text and "\\[" not in text, text
 
 
-@LAYOUTS
-def test_log_says_when_it_stops_short(make_repo, inline: bool) -> None:  # type: ignore[no-untyped-def]
+def test_log_says_when_it_stops_short(make_repo: MakeRepo, inline: bool) -> None:
     cli = init_repo(make_repo(), inline=inline)
     for n in range(22):
         cli.create(f"Task {n}")
@@ -141,8 +138,9 @@ def test_log_says_when_it_stops_short(make_repo, inline: bool) -> None:  # type:
     assert proc.stderr == ""
 
 
-@LAYOUTS
-def test_log_of_an_unknown_id_is_refused_and_a_deleted_task_keeps_its_history(make_repo, inline: bool) -> None:  # type: ignore[no-untyped-def]
+def test_log_of_an_unknown_id_is_refused_and_a_deleted_task_keeps_its_history(
+    make_repo: MakeRepo, inline: bool
+) -> None:
     cli = init_repo(make_repo(), inline=inline)
     gone = cli.create("Deleted later")
     cli.ok("delete", gone)
@@ -151,8 +149,7 @@ def test_log_of_an_unknown_id_is_refused_and_a_deleted_task_keeps_its_history(ma
     assert "deleted" in cli.ok("log", gone) or "removed" in cli.ok("log", gone)
 
 
-@LAYOUTS
-def test_log_shows_empty_and_missing_values(make_repo, inline: bool) -> None:  # type: ignore[no-untyped-def]
+def test_log_shows_empty_and_missing_values(make_repo: MakeRepo, inline: bool) -> None:
     cli = init_repo(make_repo(), inline=inline)
     tid = cli.create("Values")
     cli.ok("update", tid, "-d", "hello")
@@ -166,8 +163,7 @@ def test_log_shows_empty_and_missing_values(make_repo, inline: bool) -> None:  #
     assert not re.search(r"(: | -> )$|:  ->", out, re.M), out
 
 
-@LAYOUTS
-def test_list_after_archiving_everything_points_to_all(make_repo, inline: bool) -> None:  # type: ignore[no-untyped-def]
+def test_list_after_archiving_everything_points_to_all(make_repo: MakeRepo, inline: bool) -> None:
     cli = init_repo(make_repo(), inline=inline)
     for subject in ("One", "Two"):
         cli.ok("done", cli.create(subject))
@@ -178,8 +174,7 @@ def test_list_after_archiving_everything_points_to_all(make_repo, inline: bool) 
     assert len(cli.ok("list", "--all").splitlines()) == 3  # the heading and the two archived tasks
 
 
-@LAYOUTS
-def test_ready_with_nothing_ready_says_why(make_repo, inline: bool) -> None:  # type: ignore[no-untyped-def]
+def test_ready_with_nothing_ready_says_why(make_repo: MakeRepo, inline: bool) -> None:
     cli = init_repo(make_repo(), inline=inline)
     proc = cli.run("ready")
     assert proc.returncode == 0 and proc.stdout == "" and "no task is pending" in proc.stderr
@@ -196,8 +191,7 @@ def test_ready_with_nothing_ready_says_why(make_repo, inline: bool) -> None:  # 
     assert cli.json("ready") == []
 
 
-@LAYOUTS
-def test_one_incomplete_task_is_singular(make_repo, inline: bool) -> None:  # type: ignore[no-untyped-def]
+def test_one_incomplete_task_is_singular(make_repo: MakeRepo, inline: bool) -> None:
     cli = init_repo(make_repo(), inline=inline)
     cli.create("Only one")
     for out in (cli.ok("recover"), cli.ok("hook", "session-start", input="{}")):
@@ -206,12 +200,11 @@ def test_one_incomplete_task_is_singular(make_repo, inline: bool) -> None:  # ty
     assert "2 incomplete tasks in " in cli.ok("recover")
 
 
-@LAYOUTS
 @pytest.mark.parametrize(
     "args", [("list",), ("log",), ("recover",), ("checklist",), ("status",), ("list", "--json"), ("ready", "--json"),
              ("--help",), ("hook", "session-start")], ids=" ".join,
 )  # fmt: skip
-def test_a_closed_stdout_ends_quietly(make_repo, inline: bool, args: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
+def test_a_closed_stdout_ends_quietly(make_repo: MakeRepo, inline: bool, args: tuple[str, ...]) -> None:
     cli = init_repo(make_repo(), inline=inline)
     for n in range(3):
         cli.create(f"Task {n}")
@@ -227,10 +220,9 @@ def test_a_closed_stdout_ends_quietly(make_repo, inline: bool, args: tuple[str, 
     assert proc.returncode in (0, 1)
 
 
-@LAYOUTS
 def test_sync_names_the_machine_an_incoming_change_came_from(
-    make_repo, bare_remote: Path, tmp_path: Path, inline: bool
-) -> None:  # type: ignore[no-untyped-def]
+    make_repo: MakeRepo, bare_remote: Path, tmp_path: Path, inline: bool
+) -> None:
     a = init_repo(make_repo("a"), "WS-A", inline=inline)
     a.ok("init", "--remote", str(bare_remote))
     tid = a.create("Shared")

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from helpers import ACTIVE, Cli, git, init_repo
+from helpers import ACTIVE, Cli, MakeRepo, call_gittasks, git, init_repo
 
 
 def now_stamp() -> str:
@@ -31,7 +31,7 @@ def edit_by_hand(root: Path, change: dict[str, object], *, task: str, stamp: str
 
 
 @pytest.fixture
-def setup(make_repo, bare_remote: Path, tmp_path: Path) -> tuple[Cli, Path, str]:  # type: ignore[no-untyped-def]
+def setup(make_repo: MakeRepo, bare_remote: Path, tmp_path: Path) -> tuple[Cli, Path, str]:
     a = init_repo(make_repo("a"), "WS-A")
     a.ok("init", "--remote", str(bare_remote))
     tid = a.create("Shared task")
@@ -156,7 +156,7 @@ def test_validate_each_kind_of_bad_file(tmp_path: Path, kind: str) -> None:
     raw, expected = VALIDATE_CASES[kind]
     path = tmp_path / "active-tasks.json"
     path.write_bytes(raw)
-    proc = subprocess.run([sys.executable, "-m", "gittasks", "validate", str(path)], capture_output=True, text=True)
+    proc = call_gittasks(tmp_path, "validate", str(path))
     assert proc.returncode == 1
     assert expected in proc.stdout
     assert "Traceback" not in proc.stderr
@@ -167,7 +167,7 @@ def test_validate_good_file_passes(tmp_path: Path) -> None:
     path.write_text(
         '{"tasks": [{"id": "a", "subject": "x", "blocks": ["b"]}, {"id": "b", "subject": "y", "blockedBy": ["a"]}]}'
     )
-    proc = subprocess.run([sys.executable, "-m", "gittasks", "validate", str(path)], capture_output=True, text=True)
+    proc = call_gittasks(tmp_path, "validate", str(path))
     assert proc.returncode == 0, proc.stdout
 
 
@@ -190,7 +190,7 @@ PRE_COMMIT = shutil.which("pre-commit", path=str(Path(sys.executable).parent)) o
 
 
 @pytest.mark.skipif(PRE_COMMIT is None, reason="the pre-commit framework is not installed")
-def test_pre_commit_framework_runs_the_hook(make_repo) -> None:  # type: ignore[no-untyped-def]
+def test_pre_commit_framework_runs_the_hook(make_repo: MakeRepo) -> None:
     root = Path(__file__).resolve().parent.parent
     repo = make_repo()
     (repo / ".pre-commit-config.yaml").write_text(

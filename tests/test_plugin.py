@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import git, init_repo
+from helpers import MakeRepo, git, init_repo
 
 ROOT = Path(__file__).resolve().parent.parent
 PLUGIN = ROOT / "plugin"
@@ -47,7 +47,9 @@ def test_the_plugin_files_name_the_hooks_and_the_mcp_server() -> None:
     assert len((PLUGIN / "README.md").read_text(encoding="utf-8").split()) >= 40
 
 
-def test_the_launcher_runs_the_named_gittasks_and_a_hook_goes_on_without_one(make_repo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_launcher_runs_the_named_gittasks_and_a_hook_goes_on_without_one(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
     cli = init_repo(make_repo(), inline=False)
     cli.create("Seen by the plugin")
     wrapper = tmp_path / "gittasks"

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import Cli, init_repo
+from helpers import Cli, MakeRepo, init_repo
 
 from gittasks import schema, schema_table
 from gittasks.cli import setup_commands
@@ -78,7 +78,7 @@ def test_validate_names_every_problem_of_a_task() -> None:
     assert schema.problems(json.dumps(SPEC_EXAMPLE).encode(), "f.json") == []
 
 
-def test_a_schema_key_in_the_file_is_kept_through_a_change(make_repo) -> None:  # type: ignore[no-untyped-def]
+def test_a_schema_key_in_the_file_is_kept_through_a_change(make_repo: MakeRepo) -> None:
     cli: Cli = init_repo(make_repo(), inline=True)
     path = cli.root / ".claude" / "active-tasks.json"
     doc = json.loads(path.read_text(encoding="utf-8"))

@@ -4,20 +4,12 @@ about as well as API keys, through detect-secrets' keyword detectors."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from pathlib import Path
 
-import pytest
-from helpers import Cli, init_repo
+from helpers import Cli, MakeRepo, init_repo
 
 from gittasks import secrets_check
 
 WARNING = "looks like a credential"
-
-
-@pytest.fixture(params=[False, True], ids=["own-branch", "inline"])
-def cli(request: pytest.FixtureRequest, make_repo: Callable[..., Path]) -> Cli:
-    return init_repo(make_repo(), inline=request.param)
 
 
 def cpu_seconds_to_check(text: str) -> float:
@@ -28,7 +20,7 @@ def cpu_seconds_to_check(text: str) -> float:
     return time.process_time() - started
 
 
-def test_the_check_is_linear_in_the_text(make_repo: Callable[..., Path]) -> None:
+def test_the_check_is_linear_in_the_text(make_repo: MakeRepo) -> None:
     cli = init_repo(make_repo(), inline=False)
     started = time.monotonic()
     cli.ok("create", "a" * 40_000)  # the old look-ahead took seconds here, and 1 MB hours

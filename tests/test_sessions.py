@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import ACTIVE, Cli, git, init_repo
+from helpers import ACTIVE, Cli, MakeRepo, git, init_repo
 
 
 @pytest.fixture
-def cli(make_repo) -> Cli:  # type: ignore[no-untyped-def]
+def cli(make_repo: MakeRepo) -> Cli:
     return init_repo(make_repo())
 
 

@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 import pytest
-from helpers import init_repo, run_gittasks
+from helpers import MakeRepo, call_gittasks, init_repo, run_gittasks
 
 
 def test_the_quick_exit_flushes_what_is_written_runs_exit_handlers_and_keeps_the_code() -> None:
@@ -26,7 +26,7 @@ def test_the_quick_exit_flushes_what_is_written_runs_exit_handlers_and_keeps_the
     assert proc.stderr == "err"
 
 
-def test_a_long_listing_through_a_pipe_arrives_whole_and_errors_keep_their_code(make_repo) -> None:  # type: ignore[no-untyped-def]
+def test_a_long_listing_through_a_pipe_arrives_whole_and_errors_keep_their_code(make_repo: MakeRepo) -> None:
     cli = init_repo(make_repo(), inline=False)
     ids = [cli.create(f"Task number {n} with a longer subject " + "x" * 200) for n in range(40)]
     proc = run_gittasks(cli.root, "list", "--json")
@@ -38,22 +38,22 @@ def test_a_long_listing_through_a_pipe_arrives_whole_and_errors_keep_their_code(
     assert usage.returncode == 2 and "Missing argument" in usage.stderr
 
 
-def test_help_and_suggestions_see_every_command_though_a_call_builds_one(make_repo) -> None:  # type: ignore[no-untyped-def]
+def test_help_and_suggestions_see_every_command_though_a_call_builds_one(make_repo: MakeRepo) -> None:
     cli_repo = init_repo(make_repo(), inline=False)
-    listing = run_gittasks(cli_repo.root, "--help")
+    listing = call_gittasks(cli_repo.root, "--help")
     assert listing.returncode == 0
     for name in ("create", "list", "sync", "log", "recover", "hook", "mcp", "board", "doctor"):
         assert f"  {name} " in listing.stdout, name
-    typo = run_gittasks(cli_repo.root, "crate")
+    typo = call_gittasks(cli_repo.root, "crate")
     assert typo.returncode == 2 and "'create'" in typo.stderr
-    one = run_gittasks(cli_repo.root, "create", "--help")
+    one = call_gittasks(cli_repo.root, "create", "--help")
     assert one.returncode == 0 and "--blocked-by" in one.stdout
-    group = run_gittasks(cli_repo.root, "hook", "--help")
+    group = call_gittasks(cli_repo.root, "hook", "--help")
     assert group.returncode == 0 and "capture" in group.stdout and "session-start" in group.stdout
-    assert run_gittasks(cli_repo.root, "--repo", str(cli_repo.root), "list").returncode == 0
+    assert call_gittasks(cli_repo.root, "--repo", str(cli_repo.root), "list").returncode == 0
 
 
-def test_a_command_runs_without_the_cycle_collector_and_the_mcp_server_runs_with_it(make_repo) -> None:  # type: ignore[no-untyped-def]
+def test_a_command_runs_without_the_cycle_collector_and_the_mcp_server_runs_with_it(make_repo: MakeRepo) -> None:
     cli = init_repo(make_repo(), inline=False)
     probe = (
         "import gc, sys\nfrom gittasks.cli import output\nfrom gittasks import main\n"
@@ -72,13 +72,13 @@ def test_a_command_runs_without_the_cycle_collector_and_the_mcp_server_runs_with
     assert proc.returncode == 0 and "collector True" in proc.stderr, proc.stderr
 
 
-def test_a_machine_entry_prints_what_the_cli_command_of_that_name_prints(make_repo) -> None:  # type: ignore[no-untyped-def]
+def test_a_machine_entry_prints_what_the_cli_command_of_that_name_prints(make_repo: MakeRepo) -> None:
     cli = init_repo(make_repo(), inline=False)
     cli.create("Open one")
     for args, payload in ((["--version"], None), (["hook", "session-end"], "{}"), (["hook", "capture"], "[1]"),
                           (["merge-driver", "only", "two"], None)):  # fmt: skip
-        machine = run_gittasks(cli.root, *args, input=payload)
-        typer_run = run_gittasks(cli.root, "--repo", str(cli.root), *args, input=payload)  # a global option: typer
+        machine = call_gittasks(cli.root, *args, input=payload)
+        typer_run = call_gittasks(cli.root, "--repo", str(cli.root), *args, input=payload)  # a global option: typer
         assert (machine.returncode, machine.stdout, machine.stderr) == (
             typer_run.returncode,
             typer_run.stdout,
@@ -86,7 +86,7 @@ def test_a_machine_entry_prints_what_the_cli_command_of_that_name_prints(make_re
         ), args
 
 
-def test_a_machine_entry_loads_no_cli_framework_and_a_call_registers_only_its_command(make_repo) -> None:  # type: ignore[no-untyped-def]
+def test_a_machine_entry_loads_no_cli_framework_and_a_call_registers_only_its_command(make_repo: MakeRepo) -> None:
     from gittasks.cli.app import GROUPS, build
 
     cli = init_repo(make_repo(), inline=False)
@@ -120,7 +120,9 @@ def test_groups_name_the_commands_their_modules_define() -> None:
         assert tuple(importlib.import_module(f"gittasks.cli.{group}").COMMANDS) == names, group
 
 
-def test_a_command_function_runs_in_process(make_repo, capsys: pytest.CaptureFixture[str], monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_command_function_runs_in_process(
+    make_repo: MakeRepo, capsys: pytest.CaptureFixture[str], monkeypatch
+) -> None:
     from gittasks.cli import output, task_commands
 
     cli = init_repo(make_repo(), inline=False)
@@ -147,7 +149,7 @@ def test_the_quick_exit_waits_for_a_thread_that_is_not_a_daemon() -> None:
     assert (proc.returncode, proc.stdout) == (0, "thread done\n")
 
 
-def test_list_json_after_a_change_edits_and_syncs_prints_what_the_parsed_list_holds(make_repo) -> None:  # type: ignore[no-untyped-def]
+def test_list_json_after_a_change_edits_and_syncs_prints_what_the_parsed_list_holds(make_repo: MakeRepo) -> None:
     from gittasks import document
 
     cli = init_repo(make_repo(), inline=False)
@@ -157,16 +159,16 @@ def test_list_json_after_a_change_edits_and_syncs_prints_what_the_parsed_list_ho
         doc = document.load_document(active.read_bytes(), "x")
         return document.dump_json(document.canonical_view(doc)["tasks"]).decode()
 
-    assert run_gittasks(cli.root, "list", "--json").stdout == "[]\n"
+    assert call_gittasks(cli.root, "list", "--json").stdout == "[]\n"
     first = cli.create('First, with text: äöü \\ " \u2028')
     cli.create("Second", "--blocked-by", first, "--meta", "k=v")
     state = json.loads((cli.root / ".git" / "gittasks-worktree.json").read_text())
     assert state["files"][".claude/active-tasks.json"][3] is True  # written by a change: canonical
-    assert run_gittasks(cli.root, "list", "--json").stdout == expected()
+    assert call_gittasks(cli.root, "list", "--json").stdout == expected()
     doc = json.loads(active.read_text())
     doc["tasks"][0]["owner"] = "edited by hand"
     active.write_text(json.dumps(doc, indent=4))  # another layout, not gittasks' bytes
-    listed = run_gittasks(cli.root, "list", "--json")
+    listed = call_gittasks(cli.root, "list", "--json")
     assert listed.returncode == 0 and json.loads(listed.stdout)[0]["owner"] == "edited by hand"
     assert listed.stdout == expected()
-    assert run_gittasks(cli.root, "list", "--json").stdout == expected()
+    assert call_gittasks(cli.root, "list", "--json").stdout == expected()

@@ -4,14 +4,13 @@ history is made through the CLI with a set clock (gittasks reads the time throug
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from factories import task
-from helpers import ACTIVE, Cli, git, init_repo
+from helpers import ACTIVE, Cli, MakeRepo, git, init_repo
 
 from gittasks import rules, stats
 
@@ -226,8 +225,7 @@ def build_history(cli: Cli, clock: Clock) -> dict[str, str]:
     return ids
 
 
-@pytest.mark.parametrize("inline", [False, True], ids=["own-branch", "inline"])
-def test_stats_of_a_history_made_through_the_cli(make_repo: Callable[..., Path], clock: Clock, inline: bool) -> None:
+def test_stats_of_a_history_made_through_the_cli(make_repo: MakeRepo, clock: Clock, inline: bool) -> None:
     cli = init_repo(make_repo(), inline=inline)
     ids = build_history(cli, clock)
     data = cli.json("stats")
@@ -269,7 +267,7 @@ def test_stats_of_a_history_made_through_the_cli(make_repo: Callable[..., Path],
     assert table.startswith("5 tasks: 3 completed, 0 cancelled, 2 open")
 
 
-def test_client_and_since_choose_the_tasks(make_repo: Callable[..., Path], clock: Clock) -> None:
+def test_client_and_since_choose_the_tasks(make_repo: MakeRepo, clock: Clock) -> None:
     cli = init_repo(make_repo(), inline=False)
     ids = build_history(cli, clock)
     acme = cli.json("stats", "--client", "Acme")
@@ -288,7 +286,7 @@ def test_client_and_since_choose_the_tasks(make_repo: Callable[..., Path], clock
     assert cli.ok("stats", "--client", "Nobody") == "no tasks match --client Nobody\n"
 
 
-def test_reviews_through_the_cli(make_repo: Callable[..., Path], clock: Clock) -> None:
+def test_reviews_through_the_cli(make_repo: MakeRepo, clock: Clock) -> None:
     cli = init_repo(make_repo(), inline=False)
     x = run_at(clock, 0, cli, "create", "Feature X").strip()
     y = cli.create("Feature Y")
@@ -312,7 +310,7 @@ def test_reviews_through_the_cli(make_repo: Callable[..., Path], clock: Clock) -
     assert "reviews: 2 completed, 1 passed (50%)" in table and f"failed {r1} Review X: reopened {x}" in table
 
 
-def test_archived_tasks_and_hand_commits_count(make_repo: Callable[..., Path], clock: Clock) -> None:
+def test_archived_tasks_and_hand_commits_count(make_repo: MakeRepo, clock: Clock) -> None:
     cli = init_repo(make_repo(), inline=True)
     old = run_at(clock, 0, cli, "create", "Old work", "--type", "bugfix").strip()
     run_at(clock, 5, cli, "start", old)
@@ -331,7 +329,7 @@ def test_archived_tasks_and_hand_commits_count(make_repo: Callable[..., Path], c
                                               {"machine": "test-machine", "tasks": 1}]  # fmt: skip
 
 
-def test_empty_repository_bad_date_and_json_keys(make_repo: Callable[..., Path]) -> None:
+def test_empty_repository_bad_date_and_json_keys(make_repo: MakeRepo) -> None:
     cli = init_repo(make_repo(), inline=False)
     assert cli.ok("stats") == "no tasks yet: nothing to report\n"
     data = cli.json("stats")

@@ -251,7 +251,7 @@ from gittasks.workspace import Workspace
 from gittasks import model, sync
 ws = Workspace.open()
 for i in range(int(sys.argv[2])):
-    ws.change("create", lambda d, c, i=i: model.create_task(d, c, subject=f"{sys.argv[1]}-{i}"))
+    ws.change("create", lambda d, c, i=i: model.create_task(d, c, model.NewTask(f"{sys.argv[1]}-{i}")))
     sync.sync(ws)
 """
 

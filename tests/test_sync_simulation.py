@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 from helpers import git
 
-from gittasks import model, rules, schema, sync
+from gittasks import edits, model, rules, schema, sync
 from gittasks.errors import GittasksError
 from gittasks.init import init
+from gittasks.model import NewTask
 from gittasks.workspace import Workspace
 
 
@@ -42,7 +43,7 @@ def add_file(doc: dict[str, Any], task_id: str, name: str, change: model.Change)
     task = model.task_index(doc)[task_id]
     files = list((task.get("context") or {}).get("files_modified") or [])
     if name not in files:
-        model.set_keys(doc, task_id, {"files_modified": [*files, name]}, change, "context")
+        edits.set_keys(doc, task_id, {"files_modified": [*files, name]}, change, "context")
 
 
 def random_op(
@@ -63,11 +64,11 @@ def random_op(
     log.append(f"{ws.machine}: {op} {target or ''}")
     try:
         if op == "create":
-            out = ws.change("create", lambda d, c: model.create_task(d, c, subject=f"t{len(created)}"))
+            out = ws.change("create", lambda d, c: model.create_task(d, c, NewTask(f"t{len(created)}")))
             created.add(out.value["id"])
         elif op == "update":
             field = rng.choice(["subject", "owner", "description"])
-            ws.change("update", lambda d, c: model.set_fields(d, target, {field: f"{field}-{rng.random():.4f}"}, c))
+            ws.change("update", lambda d, c: edits.set_fields(d, target, {field: f"{field}-{rng.random():.4f}"}, c))
         elif op in ("start", "done", "block"):
             status = {"start": rules.IN_PROGRESS, "done": rules.COMPLETED, "block": rules.BLOCKED}[op]
             ws.change(op, lambda d, c: model.set_status(d, target, status, c, reason="r"))

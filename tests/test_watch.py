@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
-from helpers import ACTIVE, Cli, git, init_repo
+from helpers import ACTIVE, Cli, MakeRepo, git, init_repo
 
 from gittasks import watch
 
@@ -87,7 +87,7 @@ class Watching:
 
 
 @pytest.fixture
-def two(make_repo: Callable[..., Path], bare_remote: Path, tmp_path: Path) -> tuple[Cli, Cli]:
+def two(make_repo: MakeRepo, bare_remote: Path, tmp_path: Path) -> tuple[Cli, Cli]:
     a = init_repo(make_repo("a"), "WS-A", inline=False)
     a.ok("init", "--remote", str(bare_remote))
     a.ok("sync")
@@ -228,9 +228,7 @@ def test_once_on_an_unreachable_remote_fails_in_one_line(two: tuple[Cli, Cli], t
     assert err.startswith("gittasks: could not reach origin") and err.count("\n") == 1, err
 
 
-def test_watch_without_a_remote_or_a_task_list_says_so_in_one_line(
-    make_repo: Callable[..., Path], bare_remote: Path
-) -> None:
+def test_watch_without_a_remote_or_a_task_list_says_so_in_one_line(make_repo: MakeRepo, bare_remote: Path) -> None:
     cli = init_repo(make_repo(), inline=False)
     err = cli.fail("watch", "--once")
     assert err.startswith("gittasks: no remote to sync with") and err.count("\n") == 1

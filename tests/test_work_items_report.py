@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from helpers import ACTIVE, Cli, git, init_repo
+from helpers import ACTIVE, Cli, MakeRepo, git, init_repo
 
 
 def work_items(root: Path) -> list[dict[str, object]]:
@@ -15,7 +15,7 @@ def work_items(root: Path) -> list[dict[str, object]]:
     return items
 
 
-def test_completion_of_client_task_makes_one_work_item_in_the_same_commit(make_repo) -> None:  # type: ignore[no-untyped-def]
+def test_completion_of_client_task_makes_one_work_item_in_the_same_commit(make_repo: MakeRepo) -> None:
     cli = init_repo(make_repo())
     tid = cli.create("Fix the VPN", "-d", "Users cannot connect\nmore", "--client", "Dataforth", "--type", "bugfix")
     plain = cli.create("No client")
@@ -37,7 +37,7 @@ def test_completion_of_client_task_makes_one_work_item_in_the_same_commit(make_r
     assert len(work_items(cli.root)) == 1
 
 
-def test_work_item_once_when_completed_on_two_machines(make_repo, bare_remote: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_work_item_once_when_completed_on_two_machines(make_repo: MakeRepo, bare_remote: Path, tmp_path: Path) -> None:
     a = init_repo(make_repo("a"), "WS-A")
     a.ok("init", "--remote", str(bare_remote))
     tid = a.create("Client job", "--client", "Acme")
@@ -53,7 +53,7 @@ def test_work_item_once_when_completed_on_two_machines(make_repo, bare_remote: P
     assert work_items(a.root) == work_items(b.root)
 
 
-def test_report_on_a_fixed_data_set(make_repo) -> None:  # type: ignore[no-untyped-def]
+def test_report_on_a_fixed_data_set(make_repo: MakeRepo) -> None:
     cli = init_repo(make_repo())
 
     def task(tid: str, client: str, project: str, start: str, end: str, minutes: int) -> dict[str, object]:
@@ -88,7 +88,7 @@ def test_report_on_a_fixed_data_set(make_repo) -> None:  # type: ignore[no-untyp
     assert "not a date" in cli.fail("report", "--since", "yesterday")
 
 
-def test_billable_minutes_from_every_place_the_seed_puts_them_and_hours_that_add_up(make_repo) -> None:  # type: ignore[no-untyped-def]
+def test_billable_minutes_from_every_place_the_seed_puts_them_and_hours_that_add_up(make_repo: MakeRepo) -> None:
     cli = init_repo(make_repo())
     by_context = cli.create("Reset the router", "--client", "Acme")
     by_meta = cli.create("Renew the certificate", "--client", "Acme", "--meta", "billable_minutes=25")
@@ -119,8 +119,8 @@ def test_hours_in_a_table_add_up_to_the_total() -> None:
         assert round(sum(float(h) for h in shown[:-1]), 2) == float(shown[-1]) == round(sum(minutes) / 60, 2)
 
 
-def test_billing_agrees_with_the_work_items_after_three_machines_and_a_merge_that_cancels(  # type: ignore[no-untyped-def]
-    make_repo, bare_remote: Path, tmp_path: Path
+def test_billing_agrees_with_the_work_items_after_three_machines_and_a_merge_that_cancels(
+    make_repo: MakeRepo, bare_remote: Path, tmp_path: Path
 ) -> None:
     a = init_repo(make_repo("a"), "WS-A", inline=False)
     a.ok("init", "--remote", str(bare_remote))
@@ -157,7 +157,7 @@ def test_billing_agrees_with_the_work_items_after_three_machines_and_a_merge_tha
     assert "Acme,Office" in a.ok("report", "--items", "--csv")
 
 
-def test_a_reopened_task_voids_its_work_item_and_completing_it_again_bills_once(make_repo) -> None:  # type: ignore[no-untyped-def]
+def test_a_reopened_task_voids_its_work_item_and_completing_it_again_bills_once(make_repo: MakeRepo) -> None:
     cli = init_repo(make_repo())
     tid = cli.create("Fix the VPN", "--client", "Dataforth")
     cli.ok("done", tid, "--minutes", "45")

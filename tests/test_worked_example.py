@@ -8,12 +8,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from helpers import init_repo
+from helpers import MakeRepo, init_repo
 from mcp import Client
 from test_mcp import ok, session
 
 
-def test_the_api_authentication_request_end_to_end(make_repo) -> None:  # type: ignore[no-untyped-def]
+def test_the_api_authentication_request_end_to_end(make_repo: MakeRepo) -> None:
     cli = init_repo(make_repo(), "WS-A", inline=False)
     root: Path = cli.root
     # the orchestrator breaks the request down (the CLI)
