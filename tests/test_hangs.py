@@ -150,3 +150,23 @@ def test_a_session_sync_that_fails_in_time_says_why(cli: Cli, silent: SilentRemo
     assert first.startswith("gittasks: could not reach origin (offline: no answer within 1 s")
     assert first.endswith("; this list may be out of date.")
     assert left_behind(cli.root, silent.port) == []
+
+
+def test_ctrl_c_while_a_sync_waits_says_so_in_one_line(cli: Cli, silent: SilentRemote) -> None:
+    import signal
+
+    git(cli.root, "config", "gittasks.syncTimeout", "60")
+    child = subprocess.Popen(
+        [sys.executable, "-m", "gittasks", "sync"], cwd=cli.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    started = time.monotonic()
+    while not any(f":{silent.port}" in line for line in processes_of(cli.root, silent.port)):
+        assert child.poll() is None and time.monotonic() - started < 20, "sync never reached out"
+        time.sleep(0.05)
+    child.send_signal(signal.SIGINT)
+    _, err = child.communicate(timeout=20)
+    assert child.returncode == 130, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "interrupted" in lines[0] and "Traceback" not in err, err
+    assert left_behind(cli.root, silent.port) == []

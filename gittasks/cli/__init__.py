@@ -47,6 +47,8 @@ def _run(args: list[str]) -> int:
         build(args)(args=args, prog_name="gittasks")
     except SystemExit as exc:
         code = exc.code
+        if code == 130:  # Ctrl-C inside a command: click ends it quietly; say what was left, as for any other stop
+            error_line(errors.explain(KeyboardInterrupt())[0])
         return code if isinstance(code, int) else (0 if code is None else 1)
     except (Exception, KeyboardInterrupt) as exc:
         if errors.traceback_wanted(exc):
