@@ -56,12 +56,8 @@ def enabled(ws: Workspace) -> bool:
     given = (os.environ.get(ENV) or "").strip().lower()
     if given in FALSE_WORDS:
         return False
-    if given not in TRUE_WORDS:
-        setting = (ws.setting("autosync") or "").strip().lower() if ws.repo.may_have("autosync") else ""
-        if setting in FALSE_WORDS:
-            return False
-        if setting not in TRUE_WORDS and ws.inline:
-            return False
+    if given not in TRUE_WORDS and not ws.flag("autosync", not ws.inline):
+        return False
     return bool(ws.repo.remotes())
 
 

@@ -127,9 +127,25 @@ class Workspace:
         return self._layout
 
     def _found_layout(self) -> str:
-        configured = (self.setting("layout") or "").strip().lower()
-        if configured in (BRANCH, INLINE):
+        configured = self._configured_layout()
+        if configured is not None:
             return configured
+        found = self._found_in_git()
+        if found == INLINE:
+            self.messages.append(
+                f"this repository keeps its tasks on the current branch (the inline layout); {MOVE_HINT}"
+            )
+            with contextlib.suppress(GittasksError):
+                self.repo.config_set_local("gittasks.layout", INLINE)
+        return found or BRANCH
+
+    def _configured_layout(self) -> str | None:
+        configured = (self.setting("layout") or "").strip().lower()
+        return configured if configured in (BRANCH, INLINE) else None
+
+    def _found_in_git(self) -> str | None:
+        """Where git's files show a task list: BRANCH (a task branch here or on a remote, or a work tree gittasks
+        wrote from one), INLINE (the current branch tracks the list), None (no list anywhere)."""
         if (
             taskbranch.load_record(self.repo.git_dir) is not None
             or self.task_branch_tip() is not None
@@ -137,13 +153,8 @@ class Workspace:
         ):
             return BRANCH
         if self.repo.head_from_files() and self.repo.show("HEAD", rules.ACTIVE_PATH) is not None:
-            self.messages.append(
-                f"this repository keeps its tasks on the current branch (the inline layout); {MOVE_HINT}"
-            )
-            with contextlib.suppress(GittasksError):
-                self.repo.config_set_local("gittasks.layout", INLINE)
             return INLINE
-        return BRANCH
+        return None
 
     def _make_layout(self, name: str) -> Layout:
         """The factory: the layout object of `name` (the own branch's is made once: it remembers what it found)."""
@@ -162,15 +173,9 @@ class Workspace:
         return self.layout.name == INLINE
 
     def set_up(self) -> bool:
-        """Does this repository keep a gittasks list (a task branch here or on a remote, a work tree gittasks wrote,
-        a configured layout, a list on the current branch)? Read from git's files; nothing is set up by asking."""
-        return (
-            (self.setting("layout") or "").strip().lower() in (BRANCH, INLINE)
-            or taskbranch.load_record(self.repo.git_dir) is not None
-            or self.task_branch_tip() is not None
-            or self.remote_task_branch() is not None
-            or (self.repo.head_from_files() is not None and self.repo.show("HEAD", rules.ACTIVE_PATH) is not None)
-        )
+        """Does this repository keep a gittasks list (a configured layout, or one git's files show)? Nothing is set
+        up by asking."""
+        return self._configured_layout() is not None or self._found_in_git() is not None
 
     def task_branch_tip(self) -> str | None:
         return self.repo.ref(self.branch_ref)
