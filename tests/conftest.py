@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import Cli, MakeRepo, git, init_repo
+from helpers import Cli, MakeRepo, SilentRemote, git, init_repo
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -76,3 +77,13 @@ def inline(layout: str) -> bool:
 def cli(make_repo: MakeRepo, inline: bool) -> Cli:
     """A new repository set up by `gittasks init` in the layout under test."""
     return init_repo(make_repo(), inline=inline)
+
+
+@pytest.fixture
+def silent(monkeypatch: pytest.MonkeyPatch) -> Iterator[SilentRemote]:
+    """A remote that accepts connections and never answers; no proxy in the way."""
+    for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    remote = SilentRemote()
+    yield remote
+    remote.stop()

@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
@@ -162,3 +164,32 @@ def init_repo(path: Path, machine: str = "test-machine", *, inline: bool = True,
     cli = Cli(path, machine, process=process)
     cli.ok("init", *(["--inline"] if inline else []))
     return cli
+
+
+class SilentRemote:
+    """Accepts connections on 127.0.0.1 and never answers (a remote gone silent: a fetch waits until its deadline);
+    stopped, every connection closed, by `stop`. The `silent` fixture (conftest) makes one."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}/tasks.git"
+        self.server.settimeout(0.1)
+        self.held: list[socket.socket] = []
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                self.held.append(self.server.accept()[0])
+            except TimeoutError:
+                continue
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=5)
+        self.server.close()
+        for conn in self.held:
+            conn.close()

@@ -11,17 +11,15 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from helpers import Cli, git, init_repo
+from helpers import Cli, SilentRemote, git, init_repo
 
 from gittasks import autosync, store
 from gittasks.workspace import Workspace
@@ -265,36 +263,9 @@ def _stop_runner(cli: Cli) -> None:
 # -- where things stand ----------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def silent_remote() -> Iterator[str]:
-    """A URL whose server accepts connections and never answers (a remote gone silent)."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(server.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.getsockname()[1]}/tasks.git"
-    stop.set()
-    thread.join()
-    for conn in held:
-        conn.close()
-    server.close()
-
-
-def test_a_silent_remote_never_holds_a_command_or_a_hook_up(pair: tuple[Cli, Cli], silent_remote: str) -> None:
+def test_a_silent_remote_never_holds_a_command_or_a_hook_up(pair: tuple[Cli, Cli], silent: SilentRemote) -> None:
     a, _ = pair
-    git(a.root, "remote", "set-url", "origin", silent_remote)
+    git(a.root, "remote", "set-url", "origin", silent.url)
     git(a.root, "config", "gittasks.syncTimeout", "1")
     for run in (lambda: a.ok("create", "while the remote is silent", env=UNSET),
                 lambda: hook(a, "capture", task_create_payload(a, "captured meanwhile"), env=UNSET)):  # fmt: skip

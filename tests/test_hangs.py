@@ -5,16 +5,13 @@ The silent remote is a TCP server on 127.0.0.1 in a thread of the test; leftover
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import Cli, MakeRepo, git, init_repo
+from helpers import Cli, MakeRepo, SilentRemote, git, init_repo
 
 from gittasks.claude import hooks
 from gittasks.workspace import Workspace
@@ -22,44 +19,6 @@ from gittasks.workspace import Workspace
 pytestmark = pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc to find processes")
 TIMEOUT = 3  # gittasks.syncTimeout in these tests, seconds
 SLACK = 2.0  # what a process start and the local steps may add to a bounded wait on a busy machine
-
-
-class SilentRemote:
-    """Accepts connections on 127.0.0.1 and never answers; stopped (every connection closed) by `stop`."""
-
-    def __init__(self) -> None:
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}/tasks.git"
-        self.server.settimeout(0.1)
-        self.held: list[socket.socket] = []
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                conn, _ = self.server.accept()
-            except TimeoutError:
-                continue
-            self.held.append(conn)
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.thread.join(timeout=5)
-        self.server.close()
-        for conn in self.held:
-            conn.close()
-
-
-@pytest.fixture
-def silent(monkeypatch: pytest.MonkeyPatch) -> Iterator[SilentRemote]:
-    for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-    remote = SilentRemote()
-    yield remote
-    remote.stop()
 
 
 @pytest.fixture

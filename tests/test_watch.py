@@ -8,7 +8,6 @@ import json
 import os
 import queue
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
-from helpers import ACTIVE, Cli, MakeRepo, git, init_repo
+from helpers import ACTIVE, Cli, MakeRepo, SilentRemote, git, init_repo
 
 from gittasks import watch
 
@@ -262,56 +261,23 @@ def test_an_unreachable_remote_is_offline_once_then_back(
     assert len([line for line in w.err.wait_for(lambda _: True) if "offline" in line]) == 1
 
 
-class SilentRemote:
-    """Accepts connections on 127.0.0.1 and never answers (a fetch waits until its deadline)."""
-
-    def __init__(self) -> None:
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.server.settimeout(0.1)
-        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}/tasks.git"
-        self.held: list[socket.socket] = []
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                self.held.append(self.server.accept()[0])
-            except TimeoutError:
-                continue
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.thread.join(timeout=5)
-        self.server.close()
-        for conn in self.held:
-            conn.close()
-
-
 @posix
 @has_proc
 def test_sigterm_while_a_fetch_waits_ends_it_with_everything_it_started(
-    two: tuple[Cli, Cli], watching: list[Watching], monkeypatch: pytest.MonkeyPatch
+    two: tuple[Cli, Cli], watching: list[Watching], silent: SilentRemote
 ) -> None:
     _, b = two
-    for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-    silent = SilentRemote()
-    try:
-        git(b.root, "remote", "set-url", "origin", silent.url)
-        git(b.root, "config", "gittasks.syncTimeout", "60")
-        w = Watching(b, "--interval", "0.2", "--json")
-        watching.append(w)
-        assert eventually(lambda: any(silent.url in line for line in processes_in(b.root))), "no fetch started"
-        started = time.monotonic()
-        assert w.stop() == 0
-        assert time.monotonic() - started < 5
-        assert w.out.seen == [] and "Traceback" not in "\n".join(w.err.wait_for(lambda _: True)), w.err.seen
-        assert eventually(lambda: processes_in(b.root) == [], 3.0), processes_in(b.root)
-        b.ok("create", "The lock is free", env={"GITTASKS_LOCK_TIMEOUT": "1"})
-    finally:
-        silent.stop()
+    git(b.root, "remote", "set-url", "origin", silent.url)
+    git(b.root, "config", "gittasks.syncTimeout", "60")
+    w = Watching(b, "--interval", "0.2", "--json")
+    watching.append(w)
+    assert eventually(lambda: any(silent.url in line for line in processes_in(b.root))), "no fetch started"
+    started = time.monotonic()
+    assert w.stop() == 0
+    assert time.monotonic() - started < 5
+    assert w.out.seen == [] and "Traceback" not in "\n".join(w.err.wait_for(lambda _: True)), w.err.seen
+    assert eventually(lambda: processes_in(b.root) == [], 3.0), processes_in(b.root)
+    b.ok("create", "The lock is free", env={"GITTASKS_LOCK_TIMEOUT": "1"})
 
 
 # starts the watch, stays a moment (a watch notes its parent as it starts, after its imports), then exits
