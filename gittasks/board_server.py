@@ -10,7 +10,7 @@ import http.server
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from gittasks import autosync, board, history, render, rules, store, taskbranch, taskset
 from gittasks.errors import GittasksError
@@ -42,9 +42,20 @@ def version(ws: Workspace) -> str:
     return ws.task_branch_tip() or ""
 
 
-def page(ws: Workspace, *, live: bool = False) -> tuple[str, str]:
-    """(version, HTML) of the board of the task history's tip: its active and archived tasks and conflict records,
-    and the status log of its whole history (`history.status_log`, two git processes)."""
+class Read(NamedTuple):
+    """What the board shows, as read from the task history: its tip, the tasks, the conflict records, the log."""
+
+    tip: str
+    active: list[dict[str, Any]]
+    archived: list[dict[str, Any]]
+    records: list[Any]
+    entries: list[dict[str, Any]]
+
+
+def read(ws: Workspace) -> Read:
+    """The task history's tip (`version`), its active and archived tasks and conflict records, and the status log
+    of its whole history (`history.status_log`, two git processes), which gives the timelines and each task's own
+    history in its panel (every commit naming the task: `touched`)."""
     tip = version(ws)
     rev = tip or None
     folded = taskset.fold(taskbranch.files_at(ws.repo, rev)).doc if rev else {"tasks": []}
@@ -54,11 +65,17 @@ def page(ws: Workspace, *, live: bool = False) -> tuple[str, str]:
         for t in folded["tasks"]
         if t.get(taskset.LOCATION) == taskset.ARCHIVED
     ]
-    entries = history.status_log(ws.repo, rev) if rev else []
+    entries = history.status_log(ws.repo, rev, touched=True) if rev else []
+    return Read(tip, active, archived, list(folded.get("conflicts") or []), entries)
+
+
+def page(ws: Workspace, *, live: bool = False) -> tuple[str, str]:
+    """(version, HTML) of the board of the task history's tip (`read`)."""
+    found = read(ws)
     title = f"gittasks board · {ws.repo.root.name}"
     standing = render.sync_standing(autosync.standing(ws)) or ""
-    data = board.build(active, archived, list(folded.get("conflicts") or []), entries, rules.utc_now(), title, standing)
-    return tip, board.html(data, live=live, version=tip)
+    data = board.build(found.active, found.archived, found.records, found.entries, rules.utc_now(), title, standing)
+    return found.tip, board.html(data, live=live, version=found.tip)
 
 
 def write(ws: Workspace, out: Path) -> Path:

@@ -1,29 +1,36 @@
-"""`gittasks board`: the page written from the task history, its escaping, graph, conflicts and timelines, the bad
-input it refuses, its speed on the benches' data set, `--serve` following a sync, and the page in a real browser."""
+"""`gittasks board`: the page written from the task history, its data (cards, panels, each task's history), its
+escaping, graph, conflicts and timelines, the bad input it refuses, its speed on the benches' data set, `--serve`
+following a sync, and the page in a real browser: a small board, and 5,000 tasks driven by keyboard and mouse."""
 
 from __future__ import annotations
 
-import html
+import json
 import random
 import re
-import shutil
 import subprocess
 import sys
 import time
 import urllib.request
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import Cli, MakeRepo, git, init_repo
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gittasks import board
+from gittasks.board import graph
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
+import chromium  # noqa: E402
 import dataset  # noqa: E402
 
 HOSTILE = "<img src=x onerror=alert(1)>"
+CHROMIUM = chromium.find()
+NO_BROWSER = "Chromium is not installed (apt-get install chromium): no browser test"
 
 
 def clone(remote: Path, path: Path, machine: str) -> Cli:
@@ -45,8 +52,14 @@ def page(cli: Cli, *args: str) -> str:
     return out.read_text(encoding="utf-8")
 
 
-def cards(text: str) -> list[str]:
-    return re.findall(r'<article class="card[^"]*" data-id="([^"]+)"', text)
+def data(text: str) -> dict[str, Any]:
+    """The page's data: the JSON document its script draws the cards, panels and graph from."""
+    [found] = re.findall(r'<script type="application/json" id="board-data">(.*?)</script>', text, re.S)
+    return dict(json.loads(found))
+
+
+def tasks_of(text: str) -> dict[str, dict[str, Any]]:
+    return {t["id"]: t for t in data(text)["tasks"]}
 
 
 def sample(cli: Cli) -> dict[str, str]:
@@ -68,41 +81,95 @@ def test_board_writes_one_self_contained_page_of_every_task(make_repo: MakeRepo,
     ids = sample(cli)
     before = git(cli.root, "rev-list", "--all", "--count")
     text = page(cli)
-    assert sorted(cards(text)) == sorted(ids.values())  # every task once, the archived one too
-    assert re.search(rf'data-id="{ids["old"]}"[^>]*data-archived="1"', text)  # behind the toggle
+    found = data(text)
+    assert sorted(t["id"] for t in found["tasks"]) == sorted(ids.values())  # every task once, the archived one too
+    tasks = tasks_of(text)
+    assert [i for i, t in tasks.items() if t["archived"]] == [ids["old"]]  # behind the toggle
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", text) and "@import" not in text  # nothing to fetch
-    for status in ("pending", "in_progress", "blocked", "completed", "cancelled", "archived"):
-        assert f'data-column="{status}"' in text
-    assert "subtasks 1/3" in text  # the parent's progress
+    assert "fetch(" not in text  # (only a served page asks its server for the version)
+    assert [c[0] for c in found["columns"]] == ["pending", "in_progress", "blocked", "completed", "cancelled"]
+    assert found["collapsed"] == ["completed", "cancelled"]  # ended work: the column's head until opened
+    assert tasks[ids["parent"]]["progress"] == [1, 3]  # the parent's progress
     assert git(cli.root, "rev-list", "--all", "--count") == before and git(cli.root, "status", "--porcelain") == ""
     default = cli.ok("board").strip().removeprefix("wrote ")
     assert Path(default).is_file() and Path(default).parent.name == ".git"  # never in the work tree
 
 
+def test_a_card_opens_to_its_description_relations_and_history(make_repo: MakeRepo, inline: bool) -> None:
+    """The panel's data: description, context, metadata, parent and subtasks, blockers both ways, and the task's own
+    history from the task branch's log: every commit that names it (an edit of its description too), newest first;
+    a `commits` list for the code commits, empty."""
+    cli = init_repo(make_repo(), inline=inline)
+    ids = sample(cli)
+    cli.ok("update", ids["code"], "-d", "Line one\nline two", "--context", "files=src/api.py")
+    cli.ok("start", ids["code"])
+    tasks = tasks_of(page(cli))
+    code = tasks[ids["code"]]
+    assert code["description"] == "Line one\nline two" and code["context"] == [["files", "src/api.py"]]
+    assert code["parent"] == ids["parent"] and code["blockedBy"] == [ids["design"]] and code["blocks"] == [ids["tests"]]
+    assert sorted(tasks[ids["parent"]]["subtasks"]) == sorted([ids["design"], ids["code"], ids["tests"]])
+    assert [(h["action"], h["what"]) for h in code["history"]] == [
+        ("start", "status pending → in_progress"),
+        ("update", ""),  # its description: no tracked field, still its history
+        ("create", "linked to a new task"),  # the tests task, blocked by it
+        ("create", "added"),
+    ]
+    assert code["history"][3]["machine"] == "test-machine"
+    assert re.fullmatch(r"[0-9a-f]{10}", code["history"][0]["commit"])  # the commit, as `git log` shortens it
+    assert code["created"].endswith("Z") and code["started"].endswith("Z") and code["updated"].endswith("Z")
+    assert all(h["when"].endswith("Z") for h in code["history"])  # (a commit's date, with its offset, as UTC)
+    assert tasks[ids["parent"]]["metadata"] == [["client", "acme"], ["project", "web"]]
+    assert all(t["commits"] == [] for t in tasks.values())
+
+
 def test_a_hostile_subject_is_text_on_the_page(make_repo: MakeRepo, inline: bool) -> None:
     cli = init_repo(make_repo(), inline=inline)
-    cli.create(HOSTILE, "--owner", '"><script>alert(2)</script>')
+    ending = "</script><script>alert(3)</script><!--"
+    tid = cli.create(HOSTILE, "--owner", '"><script>alert(2)</script>', "-d", ending)
     text = page(cli)
-    assert "<img src=x" not in text and "<script>alert(2)" not in text
-    assert html.escape(HOSTILE) in text
+    assert "<img src=x" not in text and "<script>alert(2)" not in text and "alert(3)</script>" not in text
+    assert text.count("<script") == 2 and text.count("</script>") == 2  # the data's and the code's: nothing closes one
+    task = tasks_of(text)[tid]  # the data reads back to the very text
+    assert task["subject"] == HOSTILE and task["description"] == ending
+    assert "<option>&#34;&gt;&lt;script&gt;alert(2)&lt;/script&gt;</option>" in text  # the owner filter: escaped
+
+
+@given(st.text())
+def test_the_data_can_never_close_its_script_element(value: str) -> None:
+    encoded = board.script_json({"subject": value, "lines": [value, value[::-1]]})
+    assert not {"<", ">", "&"} & set(encoded)
+    assert json.loads(encoded) == {"subject": value, "lines": [value, value[::-1]]}
+
+
+@given(st.text(st.characters(exclude_categories=["Cs"]), max_size=200))
+def test_a_graph_label_wraps_in_two_lines_and_ends_in_an_ellipsis_only_when_cut(subject: str) -> None:
+    lines = graph.wrap_label(subject)
+    assert 1 <= len(lines) <= graph.LABEL_LINES and all(len(line) <= graph.LABEL_CHARS for line in lines)
+    whole, got = "".join(subject.split()), "".join(" ".join(lines).split())  # (spaces aside)
+    assert got == whole or (got.endswith("…") and whole.startswith(got[:-1]) and len(got) - 1 < len(whole))
+    if len(subject) <= graph.LABEL_CHARS:
+        assert got == whole  # what fits one line is never cut
+
+
+def test_a_long_subject_is_not_cut_at_28_characters_in_the_graph() -> None:
+    subject = "Rewrite the session token refresh for mobile"  # 45 characters: two lines, whole
+    assert graph.wrap_label(subject) == ["Rewrite the session token", "refresh for mobile"]
 
 
 def test_the_graph_has_an_edge_per_dependency_and_the_longest_open_chain(make_repo: MakeRepo, inline: bool) -> None:
     cli = init_repo(make_repo(), inline=inline)
     ids = sample(cli)
     other = cli.create("Side task", "--blocked-by", ids["design"])
-    text = page(cli)
-    edges = re.findall(r'<polyline class="edge( chain)?" data-from="([^"]+)" data-to="([^"]+)"', text)
-    assert sorted((f, t) for _, f, t in edges) == sorted(
+    drawn = data(page(cli))["graph"]
+    edges = [(e["from"], e["to"], e["chain"]) for e in drawn["edges"]]
+    assert sorted((f, t) for f, t, _ in edges) == sorted(
         [(ids["design"], ids["code"]), (ids["code"], ids["tests"]), (ids["design"], other)]
     )
-    assert [(f, t) for chain, f, t in edges if chain] == [(ids["code"], ids["tests"])]  # design is completed
-    # blockers above what they block
-    tops = {
-        i: int(y)
-        for i, y in re.findall(r'<g class="node[^"]*" data-id="([^"]+)".*?translate\(-?\d+,(-?\d+)\)', text, re.S)
-    }
+    assert [(f, t) for f, t, chain in edges if chain] == [(ids["code"], ids["tests"])]  # design is completed
+    assert drawn["chain"] == [ids["code"], ids["tests"]]
+    tops = {n["id"]: n["y"] for n in drawn["nodes"]}  # blockers above what they block
     assert tops[ids["design"]] < tops[ids["code"]] < tops[ids["tests"]]
+    assert {n["id"]: n["lines"] for n in drawn["nodes"]}[ids["tests"]] == [HOSTILE]
 
 
 def test_conflicts_show_both_values_machines_and_the_resolve_command(
@@ -120,7 +187,8 @@ def test_conflicts_show_both_values_machines_and_the_resolve_command(
     [row] = re.findall(r'<tr class="conflict".*?</tr>', text, re.S)
     assert "alice" in row and "bob" in row and "(WS-A)" in row and "(WS-B)" in row
     assert f"gittasks resolve {tid} owner --keep" in row
-    assert "⚠ 1 conflict" in text
+    assert f'data-open="{tid}"' in row  # the task's id opens its panel
+    assert tasks_of(text)[tid]["conflicts"] == 1 and "Conflicts (1)" in text
     # the timeline has both machines
     assert 'data-machine-lane="WS-A"' in text and 'data-machine-lane="WS-B"' in text
 
@@ -140,6 +208,8 @@ def test_timelines_per_machine_and_agent_newest_first() -> None:
         ("m2", ["start"]),
     ]
     assert [(lane.name, [e["action"] for e in lane.entries]) for lane in agents] == [("agent-x", ["complete", "start"])]
+    [(items, more)] = board.histories(entries).values()
+    assert [i["action"] for i in items] == ["complete", "start", "create"] and more == 0
 
 
 def test_bad_board_options_are_one_line_errors_that_change_nothing(
@@ -160,19 +230,38 @@ def test_bad_board_options_are_one_line_errors_that_change_nothing(
     assert git(cli.root, "rev-list", "--all", "--count") == before
 
 
+NOW = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def history_of(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A status log as `history.status_log` gives it for the data set's tasks: each created, started (taking an
+    owner) and ended on its machine, oldest first."""
+    entries: list[dict[str, Any]] = []
+    for t in tasks:
+        machine = t["updated_by"] or "m"
+        entries.append({"when": t["created_at"], "machine": machine, "action": "create", "task": t["id"],
+                        "kind": "added", "commit": f"{len(entries):040x}",
+                        "changes": {"status": {"from": None, "to": "pending"}}})  # fmt: skip
+        if t["started_at"]:
+            entries.append({"when": t["started_at"], "machine": machine, "action": "start", "task": t["id"],
+                            "kind": "changed", "commit": f"{len(entries):040x}",
+                            "changes": {"owner": {"from": None, "to": t["owner"]},
+                                        "status": {"from": "pending", "to": "in_progress"}}})  # fmt: skip
+        if t["completed_at"]:
+            entries.append({"when": t["completed_at"], "machine": machine, "action": "complete", "task": t["id"],
+                            "kind": "changed", "commit": f"{len(entries):040x}",
+                            "changes": {"status": {"from": "in_progress", "to": t["status"]}}})  # fmt: skip
+    return sorted(entries, key=lambda e: e["when"])
+
+
 def test_a_thousand_tasks_render_in_under_two_seconds() -> None:
     """The benches' data set (bench/dataset.py): 1,000 tasks of every status, parents, dependencies, clients."""
-    now = datetime(2026, 3, 1, tzinfo=UTC)
-    tasks = dataset.make_tasks(1000, random.Random(1), now)
-    entries = [
-        {"when": t["updated_at"], "machine": t["updated_by"] or "m", "action": "update", "task": t["id"],
-         "kind": "changed", "changes": {"status": {"from": "pending", "to": t["status"]}}}
-        for t in tasks
-    ]  # fmt: skip
+    tasks = dataset.make_tasks(1000, random.Random(1), NOW)
+    entries = history_of(tasks)
     start = time.perf_counter()
-    text = board.html(board.build(tasks, [], [], entries, now))
+    text = board.html(board.build(tasks, [], [], entries, NOW))
     took = time.perf_counter() - start
-    assert len(cards(text)) == 1000
+    assert len(data(text)["tasks"]) == 1000
     assert took < 2.0, f"1,000 tasks took {took:.2f} s"
 
 
@@ -233,37 +322,175 @@ def test_serve_refuses_a_port_in_use(make_repo: MakeRepo) -> None:
         proc.wait(timeout=10)
 
 
-CHROMIUM = next((p for p in (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")) if p), None)
+# -- in a real browser ----------------------------------------------------------------------------------------------
 
 
-def _browser(url: str, *args: str) -> str:
+def shot(browser: chromium.Browser, path: Path) -> None:
+    """A screenshot kept in the test's folder, its path printed (pytest -rP shows it)."""
+    browser.screenshot(path)
+    assert path.stat().st_size > 10_000
+    print(f"screenshot: {path}")
+
+
+def text_of(browser: chromium.Browser, selector: str) -> str:
+    return str(browser.run(f"(document.querySelector({json.dumps(selector)}) || {{}}).textContent || ''"))
+
+
+def panel_open(browser: chromium.Browser) -> bool:
+    return not browser.run("document.getElementById('panel').hidden")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason=NO_BROWSER)
+def test_the_page_in_a_real_browser(make_repo: MakeRepo, tmp_path: Path) -> None:
+    """The page `gittasks board` writes: hostile text stays text, filters come from a link, a malformed or unknown
+    address does not stop the script, times are shown in the browser's zone with the UTC stamp on hover."""
     assert CHROMIUM is not None
-    proc = subprocess.run(
-        [CHROMIUM, "--headless", "--disable-gpu", "--no-sandbox", "--no-first-run", "--window-size=1400,1600",
-         "--virtual-time-budget=3000", *args, url],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return proc.stdout
-
-
-@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium): no browser test")
-def test_the_page_in_a_real_browser(make_repo: MakeRepo, tmp_path: Path, inline: bool) -> None:
-    cli = init_repo(make_repo(), inline=inline)
+    cli = init_repo(make_repo(), inline=False)
     ids = sample(cli)
     out = tmp_path / "board.html"
     cli.ok("board", "--out", str(out))
-    shot = tmp_path / "board.png"
-    _browser(out.as_uri(), f"--screenshot={shot}")
-    assert shot.stat().st_size > 10_000
-    dom = _browser(out.as_uri(), "--dump-dom")
-    assert sorted(cards(dom)) == sorted(ids.values())  # every task present once
-    assert "<img src=x" not in dom and html.escape(HOSTILE) in dom  # the browser sees text, never an element
-    assert len(re.findall(r"<polyline class=\"edge", dom)) == 2  # an edge per dependency
-    assert "5 of 5 tasks shown" not in dom and "4 of 4 tasks shown" in dom  # the archived one is behind the toggle
-    # the filters, as a link carries them: owner alice leaves one card; a search; the archive toggle
-    filtered = _browser(out.as_uri() + "#owner=alice", "--dump-dom")
-    visible = re.findall(r'<article class="card[^"]*" data-id="([^"]+)"(?![^>]*hidden)[^>]*>', filtered)
-    assert visible == [ids["tests"]] and "1 of 4 tasks shown" in filtered
-    searched = _browser(out.as_uri() + "#q=schema&archived=1", "--dump-dom")
-    assert "1 of 5 tasks shown" in searched and 'class="columns with-archive"' in searched
+    tasks = tasks_of(out.read_text(encoding="utf-8"))
+    with chromium.Browser(CHROMIUM, 1280, 800) as browser:
+        browser.send("Emulation.setTimezoneOverride", {"timezoneId": "Asia/Kolkata"})  # UTC+05:30, no summer time
+        browser.load(out.as_uri())
+        shot(browser, tmp_path / "small.png")
+        assert text_of(browser, "#shown") == "4 of 4 tasks shown"  # the archived one is behind the toggle
+        assert browser.run("[document.images.length, document.scripts.length]") == [0, 2]  # no element from text
+        card = json.dumps(f".card[data-id='{ids['tests']}']")
+        assert browser.run(f"document.querySelector({card} + ' .subject').textContent") == HOSTILE
+        stamp = tasks[ids["tests"]]["updated"]
+        when = browser.run(
+            f"(function (t) {{ return [t.textContent, t.title]; }})(document.querySelector({card} + ' time'))"
+        )
+        local = datetime.fromisoformat(stamp.replace("Z", "+00:00")) + timedelta(hours=5, minutes=30)
+        assert when == [local.strftime("%Y-%m-%d %H:%M"), f"{stamp} (UTC)"]
+        assert "UTC+05:30)" in text_of(browser, "#help")  # the zone the page shows times in
+        # the filters, as a link carries them: owner alice leaves one card; a search; the archive toggle
+        browser.load(out.as_uri() + "#owner=alice")
+        assert text_of(browser, "#shown") == "1 of 4 tasks shown"
+        assert browser.run("Array.from(document.querySelectorAll('.card')).map(c => c.dataset.id)") == [ids["tests"]]
+        browser.load("about:blank")
+        browser.load(out.as_uri() + "#q=schema&archived=1")
+        assert text_of(browser, "#shown") == "1 of 5 tasks shown"
+        assert not browser.run("document.querySelector('[data-column=archived]').hidden")
+        browser.load("about:blank")
+        browser.load(out.as_uri() + "#q=100%&task=%E9nope")  # malformed escapes, an unknown task
+        assert text_of(browser, "#panel h2") == "No task %E9nope on this board" and text_of(browser, "#shown")
+
+
+def big_board(tmp_path: Path, count: int) -> tuple[Path, list[dict[str, Any]], str]:
+    """The page of `count` tasks of the benches' data set with their status history, one of them with a code
+    commit; the page, the tasks, and that task's id (one on the longest open chain)."""
+    tasks = dataset.make_tasks(count, random.Random(7), NOW)
+    chain = graph.longest_open_chain(tasks)
+    commit = {"commit": "0123456789abcdef0123", "subject": "Speed up the limiter", "when": dataset.stamp(NOW)}
+    commits = {chain[1]: [{**commit, "author": "alice"}]}
+    built = board.build(tasks, [], [], history_of(tasks), NOW, "gittasks board · big", commits=commits)
+    out = tmp_path / "big.html"
+    out.write_text(board.html(built), encoding="utf-8")
+    return out, tasks, chain[1]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason=NO_BROWSER)
+def test_a_board_of_5000_tasks_in_a_real_browser(tmp_path: Path) -> None:
+    """5,000 tasks: one screen tall, each column drawing its first cards; the counts follow the filters; j/k and h/l
+    move the selection; Enter, a click and `#task=ID` open the panel, Esc and Back close it, Forward opens it
+    again; the graph view focuses on the task's chain. Screenshots of each step in the test's folder."""
+    assert CHROMIUM is not None
+    out, tasks, chained = big_board(tmp_path, 5000)
+    shown = data(out.read_text(encoding="utf-8"))
+    order = {
+        s: [t["id"] for t in shown["tasks"] if t["status"] == s and not t["archived"]]
+        for s in ("pending", "in_progress")
+    }
+    with chromium.Browser(CHROMIUM, 1400, 900) as browser:
+        browser.load(out.as_uri())
+        browser.settle()
+        shot(browser, tmp_path / "5000-board.png")
+        assert text_of(browser, "#shown") == "5000 of 5000 tasks shown"
+        height, screen = browser.run("[document.documentElement.scrollHeight, innerHeight]")
+        assert height < 3 * screen, (height, screen)  # bounded whatever the list's length
+        drawn = browser.run("document.querySelectorAll('.card').length")
+        assert 0 < drawn <= 3 * board.PAGE  # three open columns; completed and cancelled collapsed
+        pending = sum(1 for t in tasks if t["status"] == "pending")
+        assert text_of(browser, "[data-column=pending] .n") == str(pending)
+        assert text_of(browser, "[data-column=completed] .n") == str(sum(t["status"] == "completed" for t in tasks))
+        assert browser.run("document.querySelectorAll('[data-column=completed] .card').length") == 0
+        browser.click("[data-more=pending]")
+        assert browser.run("document.querySelectorAll('[data-column=pending] .card').length") == 2 * board.PAGE
+
+        # a filter: the counts follow it, in the columns and in all
+        browser.run("var s = document.getElementById('f-owner'); s.value = 'alice';"
+                    " s.dispatchEvent(new Event('change', {bubbles: true}))")  # fmt: skip
+        alice = [t for t in tasks if t["owner"] == "alice"]
+        alice_pending = sum(1 for t in alice if t["status"] == "pending")
+        assert text_of(browser, "#shown") == f"{len(alice)} of 5000 tasks shown"
+        assert text_of(browser, "[data-column=pending] .n") == f"{alice_pending} of {pending}"
+        assert browser.run("location.hash") == "#owner=alice"
+        browser.key("/")  # the search, by keyboard
+        assert browser.run("document.activeElement.id") == "q"
+        browser.type_text("rate limiter")
+        browser.run("new Promise(function (r) { setTimeout(r, 300); })")  # (the search waits for typing to pause)
+        both = [t for t in alice if "rate limiter" in f"{t['subject']} {t['description']}".lower()]
+        assert text_of(browser, "#shown") == f"{len(both)} of 5000 tasks shown"
+        shot(browser, tmp_path / "5000-filtered.png")
+        browser.key("Escape")  # leaves the search box
+        browser.run("document.getElementById('q').value = ''; var s = document.getElementById('f-owner');"
+                    " s.value = ''; s.dispatchEvent(new Event('change', {bubbles: true}))")  # fmt: skip
+        assert text_of(browser, "#shown") == "5000 of 5000 tasks shown"
+
+        # keyboard: down the first column, across, up; Enter opens, Esc closes
+        selected = "(document.querySelector('.card.selected') || {dataset: {}}).dataset.id"
+        browser.key("j")
+        assert browser.run(selected) == order["pending"][0]
+        browser.key("j")
+        browser.key("ArrowDown")
+        assert browser.run(selected) == order["pending"][2]
+        browser.key("l")
+        assert browser.run(selected) == order["in_progress"][2]
+        browser.key("k")
+        assert browser.run(selected) == order["in_progress"][1]
+        browser.key("Enter")
+        assert panel_open(browser) and browser.run("location.hash") == f"#task={order['in_progress'][1]}"
+        browser.key("j")  # the open panel follows the selection
+        assert browser.run("location.hash") == f"#task={order['in_progress'][2]}"
+        browser.key("Escape")
+        assert not panel_open(browser) and browser.run("location.hash") == ""
+
+        # a click opens the panel; Back closes it, Forward opens it again
+        target = order["pending"][5]
+        browser.click(f'.card[data-id="{target}"]')
+        subject = next(t["subject"] for t in tasks if t["id"] == target)
+        assert panel_open(browser) and text_of(browser, "#panel h2") == subject
+        assert browser.run("location.hash") == f"#task={target}"
+        browser.run("history.back()")
+        browser.settle()
+        assert not panel_open(browser) and browser.run("location.hash") == ""
+        browser.run("history.forward()")
+        browser.settle()
+        assert panel_open(browser) and text_of(browser, "#panel h2") == subject
+
+        # the address opens a task: its panel holds who and when, its history, its blockers and its code commits
+        browser.load("about:blank")
+        browser.load(out.as_uri() + f"#task={chained}")
+        browser.settle()
+        task = next(t for t in tasks if t["id"] == chained)
+        assert panel_open(browser) and text_of(browser, "#panel h2") == task["subject"]
+        body = text_of(browser, "#panel")
+        assert task["description"] in body and "Blocked by" in body and "Blocks" in body and "Dependency chain" in body
+        assert "Code commits" in body and "Speed up the limiter" in body
+        stamps = browser.run("Array.from(document.querySelectorAll('#panel time')).map(t => t.title)")
+        assert f"{task['created_at']} (UTC)" in stamps and all(s.endswith("Z (UTC)") for s in stamps)
+        history = browser.run("document.querySelectorAll('#panel ol.events li').length")
+        assert history == 1 + bool(task["started_at"]) + bool(task["completed_at"]) + 1  # (+ the code commit)
+        shot(browser, tmp_path / "5000-panel.png")
+
+        # the graph view, focused on the task's chain; a node's title holds its whole subject
+        browser.click("[data-graph]")
+        assert browser.run("document.getElementById('view-graph').hidden") is False
+        focus = browser.run("(function () { var g = document.querySelector('#graph-box .node.focus');"
+                            " return g && [g.dataset.id, g.querySelector('title').textContent]; })()")  # fmt: skip
+        assert focus == [chained, f"{chained} {task['subject']} ({task['status']})"]
+        dimmed = browser.run("document.querySelectorAll('#graph-box .node.dim').length")
+        assert 0 < dimmed < browser.run("document.querySelectorAll('#graph-box .node').length")
+        shot(browser, tmp_path / "5000-graph.png")

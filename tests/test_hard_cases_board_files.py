@@ -99,23 +99,36 @@ def test_a_browser_leaves_the_port_out_only_for_port_80() -> None:
 
 NODE = shutil.which("node")
 
-# The page's script run under node with the few DOM objects it touches: what it set from the address, and that it
-# ran to the end (apply() wrote the count) and saved the filters back without throwing.
+# The page's script run under node with the few DOM objects it touches (each a stand-in that keeps what is set on
+# it and does nothing else): what it set from the address, and that it ran to the end (apply() wrote the count)
+# and saved the filters back without throwing.
 HARNESS = r"""
 const handlers = {}, els = {};
-function el(id) {
-  return els[id] || (els[id] = {id: id, value: "", checked: false, textContent: "", dataset: {},
-    classList: {toggle: function () {}},
-    addEventListener: function (kind, fn) { handlers[id + ":" + kind] = fn; }});
+function node(id) {
+  return {id: id, value: "", checked: false, textContent: "", dataset: {}, children: [], style: {},
+    classList: {toggle: function () {}, add: function () {}, remove: function () {}},
+    setAttribute: function () {}, getAttribute: function () { return null; }, appendChild: function (c) { return c; },
+    querySelector: function () { return null; }, querySelectorAll: function () { return []; },
+    focus: function () {}, scrollIntoView: function () {},
+    addEventListener: function (kind, fn) { handlers[id + ":" + kind] = fn; }};
 }
+function el(id) { return els[id] || (els[id] = node(id)); }
 const owner = el("f-owner"); owner.dataset.filter = "owner";
 globalThis.document = {
   querySelectorAll: function (sel) { return sel.indexOf("select") >= 0 ? [owner] : []; },
+  querySelector: function () { return node("found"); },
   getElementById: el,
+  createElement: function () { return node(""); },
+  createDocumentFragment: function () { return node(""); },
+  createTextNode: function (text) { return {textContent: text}; },
+  addEventListener: function (kind, fn) { handlers["document:" + kind] = fn; },
 };
+globalThis.window = globalThis;
+globalThis.addEventListener = function (kind, fn) { handlers["window:" + kind] = fn; };
 const saved = [];
 globalThis.location = {hash: process.argv[2], pathname: "/board.html", search: ""};
-globalThis.history = {replaceState: function (a, b, url) { saved.push(url); }};
+globalThis.history = {replaceState: function (a, b, url) { saved.push(url); },
+  pushState: function (a, b, url) { saved.push(url); }};
 require(process.argv[3]);
 const loaded = {q: el("q").value, owner: owner.value, archived: el("show-archived").checked,
   shown: el("shown").textContent};

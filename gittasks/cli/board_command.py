@@ -29,7 +29,11 @@ def board(
         int, typer.Option("--port", min=0, max=65535, help="The port for --serve (0: any free port).")
     ] = 8421,
 ) -> None:
-    """The board as one self-contained HTML page: status columns, dependency graph, timelines, conflicts."""
+    """Write the board as one self-contained HTML page: status columns, a panel per task, the dependency graph,
+    the timelines and the open conflicts.
+
+    The page opens a task at the address #task=ID; j/k move between cards, Enter opens one, Esc closes it.
+    """
     if serve and out is not None:
         raise GittasksError("--out writes a file and --serve serves the page; give one of them")
     ws = output.workspace()
