@@ -169,6 +169,11 @@ def run(ws: Workspace, *, fix: bool) -> Findings:
     _check_clocks(ws, findings)
     _check_secrets(ws, findings)
     _check_claude(ws, findings, fix)
+    with contextlib.suppress(GittasksError):  # the commit hook of `link-commits`: a line on its state
+        from gittasks import commit_links
+
+        kind, line = commit_links.state(repo)
+        findings.ok(line) if kind == "ok" else findings.lines.append(f"note     {line}")
     return findings
 
 

@@ -57,8 +57,9 @@ def task_order_key(task: Task) -> tuple[Any, ...]:
 
 def listing_order(tasks: Iterable[Task], sort: str | None) -> list[Task]:
     """Tasks in the order `list --sort` names (`rules.LIST_SORTS`): by status (`rules.LIST_STATUS_ORDER`), by the
-    last change (newest first) or by id (which also breaks the other orders' ties: numbers as numbers first, the
-    generated ids in alphabetical order); None: as given."""
+    last change (newest first), by priority or due date (`schedule.order_key`: those without one last) or by id
+    (which also breaks the other orders' ties: numbers as numbers first, the generated ids in alphabetical order);
+    None: as given."""
     if sort is None:
         return list(tasks)
 
@@ -72,6 +73,10 @@ def listing_order(tasks: Iterable[Task], sort: str | None) -> list[Task]:
         out.sort(key=lambda t: ranks.get(str(t.get("status", rules.PENDING)), len(ranks)))
     elif sort == "updated":
         out.sort(key=lambda t: rules.ordering_stamp(t.get("updated_at")), reverse=True)
+    elif sort in ("priority", "due"):
+        from gittasks import schedule  # (only these orders read the metadata's priority and due date)
+
+        out.sort(key=schedule.order_key(sort))
     return out
 
 

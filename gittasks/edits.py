@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gittasks import document, ids, model, rules, taskcheck
+from gittasks import document, ids, model, rules, taskcheck, work_items
 from gittasks.document import Document, Task
 from gittasks.errors import GittasksError
 from gittasks.model import NewTask
@@ -54,7 +54,8 @@ class Edit:
     reopen: bool = False
     walk: bool = False  # take the legal path to `status` (pending -> in_progress -> completed), as native tools do
     implicit_reopen: bool = False  # leaving completed/cancelled counts as a reopen (the capture hook)
-    force: bool = False  # start (or complete) a task whose blockers are not all completed
+    force: bool = False  # start (or complete) a task whose blockers are not all completed; complete a parent whose
+    # subtasks are not all ended (they stay open)
     warn_blockers: bool = False  # the capture hook: the assistant's tool did it already, so warn instead of refusing
     outcome: str | None = None
     minutes: int | None = None
@@ -170,7 +171,8 @@ def result_edit(result: Any, edit: Edit | None = None, *, status_from_result: bo
     context.outcome; `billable_minutes` the billable minutes; `files_created`, `files_modified` and the other
     lists of `CONTEXT_LISTS` are appended to the context's own; every other key is set in the context.
     What `edit` gives itself (an --outcome, --minutes) wins over the result; without `status_from_result` (the
-    capture hook: the assistant's tool has set the status already) the status stays the edit's."""
+    call gave a status of its own: MCP `task_update`'s status, the capture hook's TaskUpdate status) the status stays
+    the edit's."""
     edit = edit or Edit(status=rules.COMPLETED, walk=True)
     if not isinstance(result, dict):
         raise GittasksError('the result is not a JSON object; give {"status": ..., "outcome": ..., ...}')
@@ -193,9 +195,10 @@ def result_edit(result: Any, edit: Edit | None = None, *, status_from_result: bo
         elif key == "outcome" and isinstance(value, str):
             outcome = outcome if outcome is not None else value
         elif key == "billable_minutes":
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            number = work_items.as_minutes(value)  # ("45" is 45, as through every door)
+            if not isinstance(number, int):
                 raise GittasksError("the result's 'billable_minutes' is not a whole number of minutes, zero or more")
-            minutes = minutes if minutes is not None else value
+            minutes = minutes if minutes is not None else number
         else:
             paths[key] = value
     if status == rules.BLOCKED and reason is None:
@@ -217,14 +220,15 @@ def result_edit(result: Any, edit: Edit | None = None, *, status_from_result: bo
 
 def from_metadata(edit: Edit) -> Edit:
     """`edit` with what its metadata carries for the context taken out of the metadata and into the task: a
-    `context` object (its keys set one by one, a null removes) and an agent's `result` object (`result_edit`, the
-    status left as the edit has it). The capture hook's way in: the native tools carry nothing but metadata."""
+    `context` object (its keys set one by one, a null removes) and an agent's `result` object (`result_edit`). The
+    capture hook's way in: the native tools carry nothing but metadata. As through MCP, the result's status decides
+    (a failed result blocks the task) unless the call gives a status of its own."""
     metadata = dict(edit.metadata)
     context, result = metadata.pop("context", None), metadata.pop("result", None)
     if context is not None and not isinstance(context, dict):
         raise GittasksError("metadata.context is not an object")
     edit = dataclasses.replace(edit, metadata=metadata, context={**edit.context, **(context or {})})
-    return edit if result is None else result_edit(result, edit, status_from_result=False)
+    return edit if result is None else result_edit(result, edit, status_from_result=edit.status is None)
 
 
 def status_path(old: str, new: str, *, implicit_reopen: bool = False) -> list[tuple[str, bool]] | None:
@@ -248,10 +252,32 @@ def status_path(old: str, new: str, *, implicit_reopen: bool = False) -> list[tu
     return None
 
 
-def apply_edit(doc: Document, tid: str, edit: Edit, change: model.Change, resolve: Callable[[str], str]) -> None:
+def numbers(objects: dict[str, dict[str, Any]], who: str, change: model.Change, lenient: bool) -> dict[str, Any]:
+    """A task's `objects` ({"metadata": ..., "context": ...}, or an edit of them) with minutes written as text taken
+    as the number (`work_items.with_numbers`: "45" is 45). Text that is no number of minutes ("soon") is refused;
+    with `lenient` (the capture hook, whose tool did it already: refusing would lose the edit) it is kept as given
+    and `change` notes it."""
+    out: dict[str, Any] = {}
+    problems: list[str] = []
+    for name, values in objects.items():
+        out[name], found = work_items.with_numbers(values, name.removesuffix("_paths"))
+        problems += found
+    if problems and not lenient:
+        raise GittasksError(f"{problems[0]}; give a number, e.g. 45 (nothing was changed)")
+    change.notes += [f"{who}: {p}; kept as given, it counts as none until it is a number" for p in problems]
+    return out
+
+
+def apply_edit(
+    doc: Document, tid: str, edit: Edit, change: model.Change, resolve: Callable[[str], str], *, lenient: bool = False
+) -> None:
     """Apply `edit` to task `tid`; `resolve` turns the ids the caller gave (prefixes, native ids) into task ids. A task
-    the schema refuses as it is (from a newer gittasks, a hand edit) is refused with the reason (`taskcheck.KEPT`)."""
+    the schema refuses as it is (from a newer gittasks, a hand edit) is refused with the reason (`taskcheck.KEPT`).
+    Minutes given as text are taken as numbers (`numbers`; `lenient`: kept with a note when they are none)."""
     taskcheck.refuse_kept(model.task_index(doc)[tid])
+    given = numbers({"metadata": edit.metadata, "context": edit.context, "context_paths": edit.context_paths},
+                    f"task {tid}", change, lenient)  # fmt: skip
+    edit = dataclasses.replace(edit, **given)
     if edit.task_type is not None and edit.task_type not in rules.TASK_TYPES:
         raise GittasksError(f"unknown type {edit.task_type!r}; use one of: {', '.join(rules.TASK_TYPES)}")
     fields: dict[str, Any] = {
@@ -278,6 +304,10 @@ def apply_edit(doc: Document, tid: str, edit: Edit, change: model.Change, resolv
         set_keys(doc, tid, edit.context, change, "context")
     if edit.context_paths or edit.context_lists:
         set_context(doc, tid, edit.context_paths, edit.context_lists, change)
+    if edit.minutes is not None:  # (`update --minutes`, or with the completion: where `done --minutes` puts them)
+        if edit.minutes < 0:
+            raise GittasksError("--minutes must be zero or more")
+        set_context(doc, tid, {"billable_minutes": edit.minutes}, {}, change)
     for other in edit.add_blocked_by:
         model.add_dependency(doc, resolve(other), tid, change)
     for other in edit.remove_blocked_by:
@@ -305,10 +335,30 @@ def _check_blockers(doc: Document, tid: str, edit: Edit, change: model.Change) -
     raise GittasksError(f"task {tid!r} waits for {names}; finish those first, or give --force")
 
 
+def _check_subtasks(doc: Document, tid: str, edit: Edit, change: model.Change) -> None:
+    """A parent completes once its subtasks have ended (completed or cancelled): refused naming the open ones, unless
+    `force`; then (and in the capture hook, `warn_blockers`, whose tool completed it already) the parent completes,
+    its open subtasks stay as they are, nothing of their work lost, and the note names them."""
+    waiting = [t for t in doc["tasks"] if t.get("parent") == tid and t.get("status", rules.PENDING) in rules.OPEN]
+    if not waiting:
+        return
+    names = ", ".join(f"{t['id']} ({t.get('subject', '')})" for t in waiting[:3])
+    names += f" and {len(waiting) - 3} more" if len(waiting) > 3 else ""
+    if edit.force or edit.warn_blockers:
+        change.notes.append(f"completed {tid} with {len(waiting)} open subtask(s) left open: {names}")
+        return
+    raise GittasksError(
+        f"task {tid!r} has {len(waiting)} open subtask(s): {names}; complete or cancel them first, or give --force "
+        "(they stay open)"
+    )
+
+
 def _apply_status(doc: Document, tid: str, edit: Edit, change: model.Change) -> None:
     old = model.task_index(doc)[tid].get("status", rules.PENDING)
     if edit.status in (rules.IN_PROGRESS, rules.COMPLETED) and old not in (rules.IN_PROGRESS, edit.status):
         _check_blockers(doc, tid, edit, change)
+    if edit.status == rules.COMPLETED and old != rules.COMPLETED and not edit.reopen:
+        _check_subtasks(doc, tid, edit, change)
     if edit.reopen:
         target = edit.status or rules.PENDING
         if old not in rules.TERMINAL:
@@ -379,6 +429,7 @@ class Editor:
     change: model.Change
     resolve: Callable[[str], str] | None = None
     archived_count: Callable[[], int] = _no_archive
+    lenient: bool = False  # the capture hook: minutes that are no number are kept with a note (`numbers`)
 
     def id_of(self, given: str) -> str:
         if self.resolve is not None:
@@ -392,7 +443,14 @@ class Editor:
         """Add `new` (the ids it names read by `id_of`); a subtask bills to its parent's client and project unless it
         says otherwise; a None in its metadata or context is dropped."""
         parent = self.id_of(new.parent) if new.parent else None
-        metadata = {k: v for k, v in new.metadata.items() if v is not None}
+        context = {k: v for k, v in new.context.items() if v is not None}
+        if new.minutes is not None:
+            if new.minutes < 0:
+                raise GittasksError("--minutes must be zero or more")
+            context["billable_minutes"] = new.minutes
+        given = numbers({"metadata": new.metadata, "context": context}, f"new task {new.subject!r}", self.change,
+                        self.lenient)  # fmt: skip
+        metadata = {k: v for k, v in given["metadata"].items() if v is not None}
         if parent is not None:
             inherited = document.as_object(self.task(parent).get("metadata"))
             metadata = {**{k: inherited[k] for k in INHERITED_METADATA if k in inherited}, **metadata}
@@ -400,7 +458,8 @@ class Editor:
             new,
             parent=parent,
             metadata=metadata,
-            context={k: v for k, v in new.context.items() if v is not None},
+            context=given["context"],
+            minutes=None,
             blocked_by=[self.id_of(b) for b in new.blocked_by],
             blocks=[self.id_of(b) for b in new.blocks],
         )
@@ -408,7 +467,7 @@ class Editor:
 
     def apply(self, tid: str, edit: Edit) -> Task:
         """Apply `edit` to task `tid` (`apply_edit`); the task as it is now."""
-        apply_edit(self.doc, tid, edit, self.change, self.id_of)
+        apply_edit(self.doc, tid, edit, self.change, self.id_of, lenient=self.lenient)
         return self.task(tid)
 
     def update(self, tid: str, edit: Edit) -> Task:

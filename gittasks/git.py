@@ -476,6 +476,38 @@ class Repo:
             child.wait()
             writer.join()
 
+    def code_log(self, fmt: str, grep: str, task_branch: str, since: str | None = None) -> str:
+        """`git log --source` of every local and remote-tracking branch but the task branch (and HEAD when it is
+        detached), the commits whose message has a line matching the extended regex `grep` (any case), after the
+        date `since` when given: each commit's `--format=FMT` (`%S`: the ref it was reached from)."""
+        refs = [f"--exclude={task_branch}", "--branches", f"--exclude=*/{task_branch}", "--remotes"]
+        if self.head_detached():
+            refs.append("HEAD")
+        args = ["log", "--source", f"--format={fmt}", "-E", "-i", f"--grep={grep}", "--no-show-signature"]
+        args += [f"--since={since}"] if since else []
+        return self.run(*args, *refs, "--").stdout.decode("utf-8", "replace")
+
+    def interpret_trailers(self, message: bytes, *args: str) -> bytes:
+        """`git interpret-trailers ARGS` of a commit message given as bytes (on stdin, never a path): its output.
+        git finds the trailer block as a commit does (comment lines and a `git commit -v` diff left out)."""
+        return self.run("interpret-trailers", *args, input=message).stdout
+
+    def stripped_message(self, message: bytes) -> bytes:
+        """A commit message as git would keep it: comment lines (`core.commentChar`) and surrounding blanks gone."""
+        return self.run("stripspace", "--strip-comments", input=message).stdout
+
+    def hooks_dir(self) -> Path:
+        """The folder git runs this repository's hooks from (`core.hooksPath` when set, else the common git dir's
+        `hooks`), absolute."""
+        found = Path(self.out("rev-parse", "--git-path", "hooks"))
+        return found if found.is_absolute() else self.root / found
+
+    def config_scope(self, key: str) -> str | None:
+        """Where the value of `key` in force comes from (`local`, `global`, `system`, `worktree`, `command`), None
+        when it is not set."""
+        out = self.out("config", "--show-scope", "--get", key, check=False)
+        return out.split("\t", 1)[0] if "\t" in out else None
+
     def root_trailer(self, rev: str, key: str) -> str | None:
         """The value of the trailer `key` of the first commit of `rev`'s history, if any."""
         out = self.out("log", "--max-parents=0", f"--format=%(trailers:key={key},valueonly,separator=)", rev)

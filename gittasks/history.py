@@ -9,7 +9,7 @@ files) and is imported only here.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import orjson
@@ -18,6 +18,7 @@ from gittasks import document, ids, rules, taskbranch, taskset, tasktext, traile
 from gittasks.document import DocumentError
 from gittasks.errors import GittasksError
 from gittasks.git import Repo
+from gittasks.journal import HAND_EDIT, JournalQuery
 
 CREATING_ACTIONS = frozenset({"create", "capture-taskcreate"})  # the second: captures before they read like the CLI
 
@@ -84,7 +85,14 @@ def _task_in_canonical_blob(blob: bytes, task_id: str) -> dict[str, Any] | None:
 def _tasks_at(repo: Repo, revs: list[str], wanted: str | None = None) -> dict[str, dict[str, dict[str, Any]]]:
     """{rev: {id: task}} for each rev: the active lists are read through one `cat-file --batch`; the archive of a
     rev is read only when the wanted task is not in its active list (or when no task is wanted)."""
-    unique = list(dict.fromkeys(revs))
+    return _tasks_named(repo, {rev: None if wanted is None else {wanted} for rev in revs})
+
+
+def _tasks_named(repo: Repo, wanted: Mapping[str, set[str] | None]) -> dict[str, dict[str, dict[str, Any]]]:
+    """{rev: {id: task}} for each rev of `wanted`, holding at least the tasks it names there (None: every task):
+    the active lists are read through one `cat-file --batch` and the named tasks cut out of them; the archive of a
+    rev is read only when a named task is not in its active list (or when every task is wanted)."""
+    unique = list(wanted)
     out: dict[str, dict[str, dict[str, Any]]] = {}
     if not unique:
         return out
@@ -94,17 +102,18 @@ def _tasks_at(repo: Repo, revs: list[str], wanted: str | None = None) -> dict[st
         size = 0
     blobs = repo.blobs([f"{rev}:{rules.ACTIVE_PATH}" for rev in unique], base_cache=max(8 << 20, 4 * size))
     for rev, blob in zip(unique, blobs, strict=True):
+        named = wanted[rev]
         tasks: dict[str, dict[str, Any]] = {}
         if blob is not None:
-            one = _task_in_canonical_blob(blob, wanted) if wanted is not None else None
-            if wanted is not None and one is not None:
-                tasks = {wanted: one}
+            cut = {tid: _task_in_canonical_blob(blob, tid) for tid in named} if named is not None else {}
+            if named is not None and all(task is not None for task in cut.values()):
+                tasks = {tid: task for tid, task in cut.items() if task is not None}
             else:
                 try:
                     tasks = {t["id"]: t for t in document.load_document(blob, rules.ACTIVE_PATH)["tasks"]}
                 except DocumentError:
                     tasks = {}
-        if wanted is None or wanted not in tasks:
+        if named is None or not named <= tasks.keys():
             try:
                 files = taskbranch.files_at(repo, rev, keep=False)
                 if any(taskset.is_archive_path(p) for p in files):
@@ -222,20 +231,132 @@ def task_log(
             old, new = before.get(tid), after.get(tid)
             if old == new and not (commit["action"] and tid in commit["tasks"]):
                 continue
-            entries.append(
-                {
-                    "commit": commit["commit"],
-                    "when": commit["when"],
-                    "machine": commit["machine"] or (new or old or {}).get("updated_by") or commit["author"],
-                    "action": commit["action"] or "edit-by-hand",
-                    "task": tid,
-                    "subject": (new or old or {}).get("subject", ""),
-                    "changes": describe(old, new) if old != new else {},
-                }
-            )
+            entries.append(_entry(commit, tid, old, new))
         if limit and len(entries) >= limit:
             break
     return entries[:limit] if limit else entries
+
+
+def _machine(commit: dict[str, Any], old: dict[str, Any] | None, new: dict[str, Any] | None) -> str:
+    """Which machine made a change: its `Machine:` trailer, else the task's `updated_by`, else the author."""
+    return str(commit["machine"] or (new or old or {}).get("updated_by") or commit["author"])
+
+
+def _entry(commit: dict[str, Any], tid: str, old: dict[str, Any] | None, new: dict[str, Any] | None) -> dict[str, Any]:
+    """One entry of `log` (the record `journal` documents): a commit's change of one task, from its two versions."""
+    return {
+        "commit": commit["commit"],
+        "when": commit["when"],
+        "machine": _machine(commit, old, new),
+        "action": commit["action"] or HAND_EDIT,
+        "task": tid,
+        "subject": (new or old or {}).get("subject", ""),
+        "changes": describe(old, new) if old != new else {},
+    }
+
+
+JOURNAL_ROUND = 64  # commits judged in the journal's first round (then twice as many each round, up to the most)
+JOURNAL_MOST = 1024
+
+
+def journal(
+    repo: Repo, rev: str, query: JournalQuery, limit: int | None, current: Callable[[str], dict[str, Any] | None]
+) -> list[dict[str, Any]]:
+    """The journal: `task_log`'s entries of all tasks that `query` keeps (`JournalQuery.matches`), newest first, at
+    most `limit`; `current(id)`: the task as it is now (None when deleted), asked only for the filters on its fields.
+
+    One `git log` of the history's trailers; the commits whose trailers pass are judged in rounds, newest first
+    (64 commits, then twice as many each round up to 1,024), each round streaming through one `cat-file --batch`
+    only the versions a filter needs (the owner at the commit, the fields of a task deleted since, the tasks a hand
+    edit changed); the entries kept then read their tasks' two versions once, cut out of the file. An unfiltered
+    `log` is `task_log`."""
+    paths = ["--", rules.ACTIVE_PATH, rules.TASKS_DIR]
+    commits = _commits(repo, rev, paths)
+    root = commits[-1] if commits else None
+    if root is not None and root["migrated_from"] and repo.rev(root["migrated_from"]):
+        commits += _commits(repo, root["migrated_from"], paths)
+    kept: list[tuple[dict[str, Any], str]] = []
+    at, size = 0, JOURNAL_ROUND
+    while at < len(commits) and (limit is None or len(kept) < limit):
+        kept += _journal_round(repo, commits[at : at + size], query, current)
+        at, size = at + size, min(size * 2, JOURNAL_MOST)
+    kept = kept[:limit] if limit is not None else kept
+    wanted = _wanted_versions((commit, {tid}) for commit, tid in kept)
+    versions = _streamed_tasks(repo, wanted)
+    elsewhere = {rev: named for rev, named in wanted.items() if named is not None and not named <= versions[rev].keys()}
+    versions.update(_tasks_named(repo, elsewhere))  # not in the active list: in the archive, as `task_log` finds it
+    entries = []
+    for commit, tid in kept:
+        before = versions.get(commit["parents"][0], {}) if commit["parents"] else {}
+        entries.append(_entry(commit, tid, before.get(tid), versions.get(commit["commit"], {}).get(tid)))
+    return entries
+
+
+def _wanted_versions(asked: Iterable[tuple[dict[str, Any], set[str] | None]]) -> dict[str, set[str] | None]:
+    """{rev: the ids to read there (None: all)} for the versions of commits and of their first parents."""
+    wanted: dict[str, set[str] | None] = {}
+    for commit, named in asked:
+        for rev in [commit["commit"], *commit["parents"][:1]]:
+            known = wanted.get(rev, set())
+            wanted[rev] = None if named is None or known is None else known | named
+    return wanted
+
+
+def _streamed_tasks(repo: Repo, wanted: dict[str, set[str] | None]) -> dict[str, dict[str, dict[str, Any]]]:
+    """{rev: {id: task}} of the tasks `wanted` names in each rev's active list (None: all of them), the versions
+    streamed through one `cat-file --batch` and only the named tasks kept: a round of a long history never holds its
+    versions whole. No archive is read: a task not in the active list is not there (its other version tells)."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    specs = [f"{rev}:{rules.ACTIVE_PATH}" for rev in wanted]
+    for (rev, named), (_, blob) in zip(wanted.items(), repo.stream_blobs(specs), strict=True):
+        cut = {tid: _task_in_canonical_blob(blob, tid) for tid in named} if blob and named is not None else {}
+        if blob is None or (named is not None and all(task is not None for task in cut.values())):
+            out[rev] = {tid: task for tid, task in cut.items() if task is not None}
+            continue
+        try:
+            tasks = {t["id"]: t for t in document.load_document(blob, rules.ACTIVE_PATH)["tasks"]}
+        except DocumentError:
+            tasks = {}
+        out[rev] = tasks if named is None else {tid: tasks[tid] for tid in named if tid in tasks}
+    return out
+
+
+def _journal_round(
+    repo: Repo,
+    commits: list[dict[str, Any]],
+    query: JournalQuery,
+    current: Callable[[str], dict[str, Any] | None],
+) -> list[tuple[dict[str, Any], str]]:
+    """The (commit, task id) pairs of `commits` the journal keeps, in their order."""
+    candidates: list[tuple[dict[str, Any], list[str] | None]] = []  # None: a hand edit, its tasks not known yet
+    asked: list[tuple[dict[str, Any], set[str] | None]] = []
+    for commit in commits:
+        if not query.by_commit(commit["when"], commit["machine"], commit["action"] or HAND_EDIT):
+            continue
+        if not commit["action"]:
+            candidates.append((commit, None))
+            asked.append((commit, None))
+            continue
+        candidates.append((commit, commit["tasks"]))
+        for tid in commit["tasks"]:
+            if commit["machine"] is None or query.needs_then(current(tid) if query.about_task else None):
+                asked.append((commit, {tid}))
+    versions = _streamed_tasks(repo, _wanted_versions(asked)) if asked else {}
+    kept: list[tuple[dict[str, Any], str]] = []
+    for commit, named in candidates:
+        after = versions.get(commit["commit"], {})
+        before = versions.get(commit["parents"][0], {}) if commit["parents"] else {}
+        if named is None:  # a hand edit: the tasks whose versions differ
+            named = sorted({i for i in set(after) | set(before) if after.get(i) != before.get(i)},
+                           key=document.natural_key)  # fmt: skip
+        for tid in named:
+            old, new = before.get(tid), after.get(tid)
+            record = {"when": commit["when"], "machine": _machine(commit, old, new),
+                      "action": commit["action"] or HAND_EDIT, "task": tid}  # fmt: skip
+            now = current(tid) if query.about_task else None
+            if query.matches(record, now, new if new is not None else old):
+                kept.append((commit, tid))
+    return kept
 
 
 def deletion(repo: Repo, task_id: str, rev: str, since: str | None = None) -> tuple[str | None, str | None] | None:
@@ -332,11 +453,12 @@ class _NotCut(Exception):
 Fields = dict[str, Any]  # a task's TRACKED_FIELDS in one version
 
 
-def status_log(repo: Repo, rev: str) -> list[dict[str, Any]]:
+def status_log(repo: Repo, rev: str, *, touched: bool = False) -> list[dict[str, Any]]:
     """Every change of a task's status and owner in the history of `rev` (and of the inline history it was migrated
     from), oldest first (parents before children, otherwise by commit date): one entry per (commit, task) with
     `kind` ("added": the task came into the active list, "removed": it left it, "changed") and `changes`
-    ({field: {"from", "to"}} for TRACKED_FIELDS).
+    ({field: {"from", "to"}} for TRACKED_FIELDS). `touched` (the board's per-task history): also a "changed" entry
+    with no `changes` for each task a commit's trailers name whose tracked fields stayed (an edit of another field).
 
     Two git processes whatever the history's length: one `git log --raw` of the active task file gives each
     commit's trailers and the file's blob before and after; one `git cat-file --batch` streams each blob once, and
@@ -360,7 +482,7 @@ def status_log(repo: Repo, rev: str) -> list[dict[str, Any]]:
     for commit, old, new in reversed(commits):
         before = versions.get(old, {}) if old else {}
         after = versions.get(new, {}) if new else {}
-        for task_id, (kind, changes) in _compare(before, after, _named(commit)).items():
+        for task_id, (kind, changes) in _compare(before, after, _named(commit), touched).items():
             entries.append(
                 {
                     "commit": commit["commit"],
@@ -453,10 +575,10 @@ def _parse_tracked(blob: bytes, ids: set[str] | None) -> dict[str, Fields | None
 
 
 def _compare(
-    before: dict[str, Fields | None], after: dict[str, Fields | None], ids: set[str] | None
+    before: dict[str, Fields | None], after: dict[str, Fields | None], ids: set[str] | None, touched: bool = False
 ) -> dict[str, tuple[str, dict[str, dict[str, Any]]]]:
     """{id: (kind, {field: {"from", "to"}})} for the tasks `ids` (None: all) whose presence or tracked fields
-    differ."""
+    differ; with `touched`, every task of `ids` present on either side."""
     found: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {}
     for task_id in sorted(ids if ids is not None else set(before) | set(after), key=document.natural_key):
         old, new = before.get(task_id), after.get(task_id)
@@ -469,6 +591,6 @@ def _compare(
             if key in (old or {}) or key in (new or {})
         }
         changes = {k: c for k, c in changes.items() if c["from"] != c["to"] or kind != "changed"}
-        if changes or kind != "changed":
+        if changes or kind != "changed" or (touched and ids is not None):
             found[task_id] = (kind, changes)
     return found

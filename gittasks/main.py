@@ -28,6 +28,12 @@ def _hook(args: list[str]) -> int:
     return hook_main.main(args[1])
 
 
+def _commit_hook(args: list[str]) -> int:
+    from gittasks import commit_links  # git's prepare-commit-msg hook (`link-commits`): every commit waits for it
+
+    return commit_links.run_hook(args[2:])
+
+
 def _background_sync(args: list[str]) -> int:
     from gittasks import autosync  # started detached after a change: nobody reads what it prints
 
@@ -60,6 +66,7 @@ MACHINE_ENTRIES: dict[tuple[str, ...], tuple[Callable[[list[str]], int], bool]] 
     ("hook", "capture"): (_hook, False),
     ("hook", "session-start"): (_hook, False),
     ("hook", "session-end"): (_hook, False),
+    ("hook", "prepare-commit-msg"): (_commit_hook, True),
     ("sync", "--background"): (_background_sync, False),
     ("mcp",): (_mcp, False),
 }
@@ -85,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def entry() -> None:
     """The `gittasks` command: run, then end the process at once. The interpreter's own teardown (freeing every
-    module and object one by one) costs more than a whole list lookup (the README's speed section); the streams
+    module and object one by one) costs more than a whole list lookup (docs/internals.md, Speed); the streams
     are flushed and the exit handlers run first, so nothing written or registered is lost.
 
     The cycle collector is off while a command runs: it exits within a moment, its data holds no cycles worth

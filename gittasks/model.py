@@ -211,6 +211,7 @@ class NewTask:
     blocked_by: tuple[str, ...] | list[str] = ()
     blocks: tuple[str, ...] | list[str] = ()
     extra: dict[str, Any] = field(default_factory=dict)  # fields gittasks does not model (the capture's native ids)
+    minutes: int | None = None  # billable minutes (context.billable_minutes), as `update --minutes` sets them
 
 
 def create_task(doc: Document, change: Change, new: NewTask, *, archived_count: int = 0) -> Task:
@@ -507,6 +508,7 @@ def stamp_edit(before: Document | None, after: Document, change: Change) -> None
         previous = old.get(task["id"])
         if previous is not None and previous == document.canonical_task(task):
             continue
+        change.notes += work_items.task_numbers(task)  # minutes written as text: "45" is 45, as through every door
         status = task.get("status", rules.PENDING)
         if previous is None or previous.get("status", rules.PENDING) != status:
             if status == rules.IN_PROGRESS and not task.get("started_at"):

@@ -15,10 +15,24 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from gittasks import archive, document, history, model, rules, stats, taskset, work_report
+from gittasks import (
+    activity,
+    activity_spool,
+    archive,
+    document,
+    history,
+    model,
+    recover,
+    rules,
+    stats,
+    taskset,
+    work_items,
+    work_report,
+)
 from gittasks.document import Document
 from gittasks.edits import Edit, Editor
 from gittasks.errors import GittasksError, UnknownId
+from gittasks.journal import JournalQuery
 from gittasks.model import NewTask
 from gittasks.workspace import Outcome, Workspace
 
@@ -33,11 +47,17 @@ def with_editor(
 ) -> Outcome:
     """`run(editor)` as one transaction and one commit (`change`): the core's editor of the list, whose edits hold
     the rules. `ids` reads the ids a caller gives, for a document (default: ids and unique prefixes of its tasks);
-    the archive's size reaches the editor for the ids of new tasks."""
+    the archive's size reaches the editor for the ids of new tasks. The tasks the change touched take in the active
+    time this clone's sessions measured (`activity_spool.fold`), and those it completed say what they bill
+    (`work_items.completion_notes`)."""
 
     def apply(doc: Document, done: model.Change) -> T:
         resolve = ids(doc) if ids is not None else None
-        return run(Editor(doc, done, resolve, lambda: archive.estimated_count(ws.repo.root)))
+        was = {t["id"]: t.get("status") for t in doc["tasks"]}
+        value = run(Editor(doc, done, resolve, lambda: archive.estimated_count(ws.repo.root)))
+        activity_spool.fold(ws, doc, done)
+        done.notes += work_items.completion_notes(model.task_index(doc), done.touched, was)
+        return value
 
     return change(ws, action, apply)
 
@@ -53,9 +73,41 @@ def update(ws: Workspace, given: str, edit: Edit) -> Outcome:
     return with_editor(ws, "update", lambda editor: editor.update(ws.resolve(given, editor.doc, changing=True), edit))
 
 
+def fold_activity(ws: Workspace, session: str) -> Outcome:
+    """A session's end: the active time it measured folded into the tasks it worked on (one commit, none when no
+    figure changed), and the spool's old files removed."""
+    events = activity_spool.session(ws, session)
+    worked = sorted({e.task for e in events if e.task is not None})
+    outcome = Outcome(None)
+    if worked:
+
+        def apply(doc: Document, done: model.Change) -> None:
+            index = model.task_index(doc)
+            key = activity.entry_key(ws.machine, activity_spool.session_name(session))
+            for tid in activity.fold(index, worked, {key: events}):
+                done.stamp(index[tid])
+
+        outcome = change(ws, "update", apply)
+    activity_spool.prune(ws)
+    return outcome
+
+
 def delete(ws: Workspace, given: str) -> Outcome:
     """Remove a task and its dependency links; the Outcome's value is the removed task."""
     return with_editor(ws, "delete", lambda editor: editor.delete(ws.resolve(given, editor.doc, changing=True)))
+
+
+def note(ws: Workspace, given: str, text: str) -> Outcome:
+    """Add a timestamped note (with this machine's name) to one task (`notes.add`); the Outcome's value is the
+    task."""
+    from gittasks import notes
+
+    def apply(doc: Document, done: model.Change) -> dict[str, Any]:
+        tid = ws.resolve(given, doc, changing=True)
+        notes.add(doc, tid, text, done)
+        return model.task_index(doc)[tid]
+
+    return change(ws, "note", apply)
 
 
 def change(ws: Workspace, action: str, apply: Callable[[Document, model.Change], T]) -> Outcome:
@@ -208,6 +260,58 @@ def history_page(
     if wanted is not None and len(entries) > wanted:
         return entries[:wanted], wanted
     return entries, None
+
+
+def journal_page(
+    ws: Workspace, query: JournalQuery, given: str | None = None, limit: int | None = None
+) -> tuple[list[dict[str, Any]], int | None]:
+    """`log`: without filters `history_page`; with them the journal of all tasks (`history.journal`, the last
+    `limit` (default LOG_LIMIT) entries `query` keeps), and the limit that left older ones out (None when none
+    was). Filters with a task id are refused: a task's history is whole."""
+    if not query.narrows:
+        return history_page(ws, given, limit)
+    if given is not None:
+        raise GittasksError(
+            f"the journal's filters take no task id: `gittasks log {given}` is that task's whole history"
+        )
+    if limit is not None and limit < 1:
+        raise GittasksError("limit must be 1 or more")
+    ws.preflight()  # an edit made outside gittasks is committed first: the journal has it
+    rev = ws.history_rev()
+    wanted = limit if limit is not None else LOG_LIMIT
+    entries = history.journal(ws.repo, rev, query, wanted + 1, _current(ws)) if rev else []
+    return (entries[:wanted], wanted) if len(entries) > wanted else (entries, None)
+
+
+def _current(ws: Workspace) -> Callable[[str], dict[str, Any] | None]:
+    """A task as it is now by its id: in the active list, else in the archive (each read once, when first asked)."""
+    active: dict[str, dict[str, Any]] = {}
+    archived: dict[str, dict[str, Any]] = {}
+    read: set[str] = set()
+
+    def find(task_id: str) -> dict[str, Any] | None:
+        if "active" not in read:
+            read.add("active")
+            active.update((t["id"], t) for t in ws.tasks())
+        if task_id in active:
+            return active[task_id]
+        if "archive" not in read:
+            read.add("archive")
+            for task in archive.iter_archived(ws.repo.root):
+                archived.setdefault(task["id"], task)
+        return archived.get(task_id)
+
+    return find
+
+
+def stale_after(ws: Workspace) -> timedelta:
+    """When a task in progress counts as stale (`gittasks.staleAfter`, 24h by default): the recovery summary marks
+    it, `next` offers it to resume."""
+    setting = ws.setting("staleAfter")
+    try:
+        return rules.parse_duration(setting) if setting else recover.DEFAULT_STALE
+    except GittasksError:  # a bad setting must not break recovery
+        return recover.DEFAULT_STALE
 
 
 def task_stats(ws: Workspace, since: str | None = None, client: str | None = None) -> dict[str, Any]:

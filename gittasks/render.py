@@ -475,11 +475,19 @@ def task_detail(task: dict[str, Any], conflicts: list[dict[str, Any]] | None = N
             continue
         text = ", ".join(json_text(v) for v in value) if isinstance(value, list) else json_text(value)
         lines.append(f"{key + ':':<16}{text}")
+    from gittasks import notes  # (`show` alone reads them)
+
+    noted = notes.of(task)
     for key in ("metadata", "context"):
         value = task.get(key)
+        if isinstance(value, dict) and key == "context" and noted is not None:
+            value = {k: v for k, v in value.items() if k != notes.KEY}
         if isinstance(value, dict) and value:
             lines.append(f"{key}:")
             lines += [f"  {safe(k)}: {json_text(v)}" for k, v in sorted(value.items())]
+    if noted:
+        lines.append("notes:")
+        lines += [f"  {safe(n.get('at'))} {safe(n.get('machine'))}: {safe(n.get('text'))}" for n in noted]
     known = set(order) | {"metadata", "context", "description"}
     for key in sorted(k for k in task if k not in known):
         lines.append(f"{safe(key) + ':':<16}{json_text(task[key])}")

@@ -62,6 +62,7 @@ RECORD_LIST_FIELDS: tuple[str, ...] = ("native",)
 LIST_ITEM_KEYS: dict[str, tuple[str, ...]] = {
     "assigned_agents": ("agent", "started"),
     "blockers_encountered": ("reason", "at"),
+    "notes": ("at", "machine"),  # `gittasks note`: context.notes, each machine's notes kept
 }
 # Bookkeeping never conflicts: the later stamp wins and `updated_by` follows it.
 BOOKKEEPING_FIELDS: tuple[str, ...] = ("updated_at", "updated_by")
@@ -228,7 +229,7 @@ def task_filter(
 
 # `list --sort`: the orders a listing takes (the default is the file's own: by creation); with status, work under way
 # comes first
-LIST_SORTS: tuple[str, ...] = ("status", "updated", "id")
+LIST_SORTS: tuple[str, ...] = ("status", "updated", "id", "priority", "due")  # the last two: `schedule.order_key`
 LIST_STATUS_ORDER: tuple[str, ...] = (IN_PROGRESS, BLOCKED, PENDING, COMPLETED, CANCELLED)
 
 

@@ -1,7 +1,7 @@
 """The task schema (pydantic v2), its one statement: `validate` and `doctor` run it and report every problem, `gittasks
 schema` prints it as a JSON Schema for editors, and `schema_table.py` is generated from it for the write path.
 
-Only `doctor`, `validate` and `gittasks schema` import this module: pydantic costs a start-up (see the README's
+Only `doctor`, `validate` and `gittasks schema` import this module: pydantic costs a start-up (see docs/internals.md,
 "Import rules"), so a change checks its tasks with `taskcheck`, which reads the generated table. Regenerate the
 table after changing a model here with `python -m gittasks.schema`; `tests/test_schema.py` fails until it matches.
 """

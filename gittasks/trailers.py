@@ -137,3 +137,91 @@ def parse_commit(header: str) -> dict[str, Any] | None:
 
 def is_gittasks_subject(subject: str) -> bool:
     return subject.startswith("gittasks: ")
+
+
+# -- code commits: the `Task:` trailers people and the commit hook write on code branches --------------------------
+
+TASK_KEY = "Task"
+ACTION_KEY = "Action"  # only gittasks' own commits carry it: what tells them from code commits
+# what `git log --source --format` prints for a code commit: hash, the ref it was reached from, author date, author,
+# the Task and Action trailers, the subject
+CODE_LOG_FORMAT = FIELD_SEP.join(
+    [
+        "%H",
+        "%S",
+        "%aI",
+        "%an",
+        "%(trailers:key=Task,valueonly,separator=%x1d)",
+        "%(trailers:key=Action,valueonly,separator=)",
+        "%s",
+    ]
+)
+CODE_LOG_FIELDS = 7
+CODE_GREP = f"^{TASK_KEY}:"  # (with --regexp-ignore-case) any line that may be a Task trailer; the parse decides
+
+
+def task_trailer(task_id: str) -> str:
+    """The `Task: ID` trailer line naming one task, as every gittasks commit writes it."""
+    return f"{TASK_KEY}: {value(task_id)}"
+
+
+def parsed_trailers(text: str) -> list[tuple[str, str]]:
+    """(key, value) of each trailer `git interpret-trailers --parse` printed (`Key: value` lines; a line that starts
+    with a blank continues the value before it)."""
+    found: list[tuple[str, str]] = []
+    for line in text.splitlines():
+        if line[:1] in (" ", "\t") and found:
+            key, before = found[-1]
+            found[-1] = (key, f"{before} {line.strip()}")
+            continue
+        key, sep, rest = line.partition(":")
+        if sep and key.strip() and not any(c.isspace() for c in key.strip()):
+            found.append((key.strip(), rest.strip()))
+    return found
+
+
+def named_tasks(pairs: list[tuple[str, str]]) -> list[str]:
+    """The task ids the `Task:` trailers among `pairs` give (the key in any case), as written (prefixes too)."""
+    return [read_value(text) for key, text in pairs if key.casefold() == TASK_KEY.casefold() and read_value(text)]
+
+
+def is_gittasks_change(pairs: list[tuple[str, str]]) -> bool:
+    """Do these trailers belong to a commit gittasks made of its task files (it writes an `Action:` trailer)?"""
+    return any(key.casefold() == ACTION_KEY.casefold() for key, _ in pairs)
+
+
+def parse_code_log(out: str) -> list[dict[str, Any]]:
+    """The commits `git log --source --format=RECORD_SEP+CODE_LOG_FORMAT` printed, newest first, gittasks' own task
+    commits (an `Action:` trailer) left out: {commit, ref, when (UTC stamp, else as git wrote it), author, subject,
+    names (the Task trailers' values as written)}."""
+    commits: list[dict[str, Any]] = []
+    for chunk in out.split(RECORD_SEP):
+        parts = chunk.rstrip("\n").split(FIELD_SEP)
+        if len(parts) < CODE_LOG_FIELDS:
+            continue
+        sha, ref, author_date, author, tasks, action, subject = parts[:CODE_LOG_FIELDS]
+        if action.strip():
+            continue
+        names = [read_value(t) for t in tasks.split(TASK_SEP) if t.strip()]
+        if not names:
+            continue
+        commits.append(
+            {
+                "commit": sha.strip(),
+                "ref": ref.strip(),
+                "when": normal_stamp(author_date.strip()) or author_date.strip(),
+                "author": author,
+                "subject": subject,
+                "names": names,
+            }
+        )
+    return commits
+
+
+_SCISSORS = re.compile(rb"^\S ------------------------ >8 ------------------------\r?$", re.MULTILINE)
+
+
+def before_scissors(message: bytes) -> bytes:
+    """A message file's text above git's scissors line (`git commit -v` puts the diff below it)."""
+    found = _SCISSORS.search(message)
+    return message[: found.start()] if found else message

@@ -1,14 +1,25 @@
-"""Work reports: tasks completed, time spent and billable minutes per client and project, per week or month."""
+"""Work reports: tasks completed, time spent, billable and active minutes per client and project, per week or month;
+and the work items as invoice lines.
+
+Hours are rounded once per task, the unit of an invoice line (one completed task, one work item): its minutes
+divided by 60, rounded half up to the hundredth. A row's hours and a total's are the sums of the lines in them, so a
+row's figure never depends on the filter, the rows add up to the total shown, and `report`, `report --items` and
+their CSV show the same hours for the same tasks; the minutes stay exact beside them. Minutes billed on a task with
+no client show under `work_items.NO_CLIENT` in both reports (`--client ""` selects them).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from gittasks import document, rules, work_items
+from gittasks import activity, document, rules, work_items
+from gittasks.document import Task
 from gittasks.errors import GittasksError
 from gittasks.render import safe
+from gittasks.work_items import NO_CLIENT
 
 
 def parse_date(text: str | None, option: str) -> datetime | None:
@@ -27,6 +38,40 @@ def period_of(moment: datetime, by: str) -> str:
     return moment.strftime("%Y-%m")
 
 
+def cents(minutes: int | float) -> int:
+    """Hundredths of an hour in `minutes`, rounded half up: one task's (one invoice line's) figure."""
+    exact = Decimal(repr(minutes)) * 100 / 60
+    return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def hours(minutes: Sequence[int | float]) -> list[str]:
+    """Each line's hours with two decimals (`cents`), then the total: the sum of the lines as shown."""
+    shares = [cents(m) for m in minutes]
+    return [_hours_text(c) for c in [*shares, sum(shares)]]
+
+
+def _hours_text(hundredths: int) -> str:
+    return f"{hundredths // 100}.{hundredths % 100:02d}"
+
+
+def _hours(value: float) -> str:
+    """Hours as the JSON holds them (hundredths / 100), shown with two decimals."""
+    return _hours_text(round(value * 100))
+
+
+def _client_wanted(client: str | None) -> str | None:
+    """The client a filter names: NO_CLIENT (or "") selects the tasks and items that have none."""
+    return "" if client == NO_CLIENT else client
+
+
+def _shown_client(value: Any) -> str:
+    return safe(value) if value not in (None, "") else NO_CLIENT
+
+
+def _number(value: Any) -> int | float:
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else 0
+
+
 def build(
     tasks: Iterable[dict[str, Any]],
     *,
@@ -36,10 +81,15 @@ def build(
     until: datetime | None = None,
     by: str = "month",
 ) -> dict[str, Any]:
-    """Rows grouped by (period, client, project) and totals, from completed tasks."""
+    """Rows grouped by (period, client, project) and totals, from completed tasks: tasks, minutes spent (started to
+    completed), billable minutes (`work_items.billable_minutes`), active minutes (`activity.active_minutes`), and
+    hours (each task's rounded on its own, then summed: `cents`). `problems`: a line for each task whose billable
+    minutes are written but are no number (not billed)."""
     if by not in ("week", "month"):
         raise GittasksError("--by takes week or month")
+    client = _client_wanted(client)
     rows: dict[tuple[str, str, str], dict[str, Any]] = {}
+    problems: list[str] = []
     for task in tasks:
         if task.get("status") != rules.COMPLETED:
             continue
@@ -47,92 +97,117 @@ def build(
         if ended is None or (since and ended < since) or (until and ended >= until):
             continue
         metadata = document.as_object(task.get("metadata"))
-        task_client, task_project = metadata.get("client") or "", metadata.get("project") or ""
+        task_client, task_project = str(metadata.get("client") or ""), str(metadata.get("project") or "")
         if (client is not None and task_client != client) or (project is not None and task_project != project):
             continue
-        key = (period_of(ended, by), str(task_client), str(task_project))
-        row = rows.setdefault(
-            key,
-            {
-                "period": key[0],
-                "client": key[1],
-                "project": key[2],
-                "tasks": 0,
-                "minutes_spent": 0,
-                "billable_minutes": 0,
-            },
-        )
+        key = (period_of(ended, by), task_client, task_project)
+        row = rows.setdefault(key, {"period": key[0], "client": key[1], "project": key[2], "tasks": 0,
+                                    "minutes_spent": 0, "billable_minutes": 0, "active_minutes": 0,
+                                    "hours_spent": 0, "billable_hours": 0})  # fmt: skip
         row["tasks"] += 1
         started = rules.parse_stamp(task.get("started_at"))
         if started is not None and ended >= started:
-            row["minutes_spent"] += round((ended - started).total_seconds() / 60)
+            spent = round((ended - started).total_seconds() / 60)
+            row["minutes_spent"] += spent
+            row["hours_spent"] += cents(spent)  # (hundredths until the rows are done)
         minutes = work_items.billable_minutes(task)
         if minutes is not None:
             row["billable_minutes"] += minutes
+            row["billable_hours"] += cents(minutes)
+        else:
+            problems += unbilled(task)
+        row["active_minutes"] += activity.active_minutes(task) or 0
     ordered = [rows[k] for k in sorted(rows)]
-    totals = {
-        "tasks": sum(r["tasks"] for r in ordered),
-        "minutes_spent": sum(r["minutes_spent"] for r in ordered),
-        "billable_minutes": sum(r["billable_minutes"] for r in ordered),
-    }
-    return {"by": by, "rows": ordered, "totals": totals}
+    names = ("tasks", "minutes_spent", "billable_minutes", "active_minutes", "hours_spent", "billable_hours")
+    totals: dict[str, Any] = {name: sum(r[name] for r in ordered) for name in names}
+    for row in [*ordered, totals]:
+        row["hours_spent"] /= 100
+        row["billable_hours"] /= 100
+    return {"by": by, "rows": ordered, "totals": totals, "problems": problems}
+
+
+def unbilled(task: Task) -> list[str]:
+    """Why a completed task bills nothing although it names billable minutes: they are no number (text left in the
+    file by an older version or by hand; every door takes "45" as 45)."""
+    context, metadata = document.as_object(task.get("context")), document.as_object(task.get("metadata"))
+    places = (("context", context), ("metadata", metadata), ("", task))
+    for name, values in places:
+        value = values.get("billable_minutes")
+        if value is not None:
+            where = f"{name}.billable_minutes" if name else "billable_minutes"
+            return [f"task {task.get('id')}: {where} {value!r} is not a number, so it is not billed; give it one with "
+                    f"`gittasks update {task.get('id')} --minutes N`"]  # fmt: skip
+    return []
 
 
 def invoice(
     files: dict[str, bytes],
     *,
+    tasks: Mapping[str, Task] | None = None,
     client: str | None = None,
     project: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> dict[str, Any]:
-    """The work items as invoice lines, oldest first (`files`: {path: bytes} of the work-item files), with the
-    totals of those that bill; void items are listed, marked, and not counted."""
+    """The work items as invoice lines, oldest first (`files`: {path: bytes} of the work-item files), each with the
+    active minutes of its task (`tasks`: {id: task}, active and archived; None when not known), with the totals of
+    those that bill; void items are listed, marked, and not counted."""
+    client = _client_wanted(client)
     lines = []
     for path in sorted(files):
         for item in document.read_lines(files[path], path):
             moment = rules.parse_stamp(item.get("time") or item.get("date"))
             if moment is None or (since and moment < since) or (until and moment >= until):
                 continue
-            if (client is not None and item.get("client") != client) or (
-                project is not None and item.get("project") != project
+            if (client is not None and str(item.get("client") or "") != client) or (
+                project is not None and str(item.get("project") or "") != project
             ):
                 continue
-            lines.append(item)
+            task = (tasks or {}).get(work_items.linked_task(item) or "")
+            lines.append({**item, "active_minutes": activity.active_minutes(task) if task is not None else None})
     lines.sort(key=lambda i: (str(i.get("time") or i.get("date") or ""), str(i.get("id"))))
     billed = [i for i in lines if work_items.is_billed(i)]
-    minutes = [m for i in billed if isinstance(m := i.get("billable_minutes"), int | float) and not isinstance(m, bool)]
-    return {"items": lines, "totals": {"items": len(billed), "void": len(lines) - len(billed),
-                                       "billable_minutes": sum(minutes)}}  # fmt: skip
+    totals = {
+        "items": len(billed),
+        "void": len(lines) - len(billed),
+        "billable_minutes": sum(_number(i.get("billable_minutes")) for i in billed),
+        "billable_hours": sum(cents(_number(i.get("billable_minutes"))) for i in billed) / 100,
+        "active_minutes": sum(_number(i.get("active_minutes")) for i in billed),
+    }
+    return {"items": lines, "totals": totals}
 
 
 def _minutes(item: dict[str, Any]) -> int | float:
-    value = item.get("billable_minutes")
-    return value if isinstance(value, int | float) and not isinstance(value, bool) else 0
+    return _number(item.get("billable_minutes"))
+
+
+def _cell(value: Any) -> str:
+    return "-" if value is None else safe(value)
+
+
+def _table(lines: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+    return "\n".join("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip() for line in lines)
 
 
 def invoice_table(data: dict[str, Any]) -> str:
-    header = ("date", "client", "project", "category", "task", "work", "minutes", "hours")
-    items = data["items"]
-    billed = [i for i in items if work_items.is_billed(i)]
-    shares = dict(zip((id(i) for i in billed), hours([_minutes(i) for i in billed]), strict=False))
-    lines = [header]
-    for item in items:
+    lines = [("date", "client", "project", "category", "task", "work", "minutes", "hours", "active min")]
+    for item in data["items"]:
         void = not work_items.is_billed(item)
         problem = str(item.get("problem") or "")
         problem = problem if len(problem) <= 50 else problem[:49] + "…"
         lines.append((
-            safe(item.get("date")), safe(item.get("client") or "-"), safe(item.get("project") or "-"),
+            safe(item.get("date")), _shown_client(item.get("client")), safe(item.get("project") or "-"),
             safe(item.get("category")), safe(work_items.linked_task(item) or "-"),
             safe(problem) + (f" (void: {safe(item.get('void_reason'))})" if void else ""),
-            safe(_minutes(item)), "-" if void else shares[id(item)],
+            safe(_minutes(item)), "-" if void else _hours_text(cents(_minutes(item))),
+            _cell(item.get("active_minutes")),
         ))  # fmt: skip
     totals = data["totals"]
     voided = f", {totals['void']} void" if totals["void"] else ""
     lines.append(("total", "", "", "", "", f"{totals['items']} items{voided}", str(totals["billable_minutes"]),
-                  hours([_minutes(i) for i in billed])[-1]))  # fmt: skip
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    return "\n".join("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip() for line in lines)
+                  _hours(totals["billable_hours"]), str(totals["active_minutes"])))  # fmt: skip
+    return _table(lines)
 
 
 def invoice_csv(data: dict[str, Any]) -> str:
@@ -142,38 +217,28 @@ def invoice_csv(data: dict[str, Any]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     keys = ["date", "client", "project", "category", "linked_task_id", "problem", "solution", "billable_minutes",
-            "machine", "void", "void_reason"]  # fmt: skip
+            "hours", "active_minutes", "machine", "void", "void_reason"]  # fmt: skip
     writer.writerow(keys)
     for item in data["items"]:
-        row = {**item, "linked_task_id": work_items.linked_task(item), "void": bool(item.get("void"))}
+        billed = work_items.is_billed(item)
+        row = {**item, "linked_task_id": work_items.linked_task(item), "void": not billed,
+               "hours": _hours_text(cents(_minutes(item))) if billed else ""}  # fmt: skip
         writer.writerow(["" if row.get(k) is None else row.get(k) for k in keys])
     return buffer.getvalue().rstrip("\n")
 
 
-def hours(minutes: Sequence[int | float]) -> list[str]:
-    """Hours with two decimals that add up: each row's hundredths rounded down, the ones left over given to the rows
-    with the largest remainders, so that the rows sum to the total's own rounding (the last entry is the total)."""
-    cents = [m * 100 / 60 for m in minutes]
-    total = round(sum(cents))
-    floors = [int(c) for c in cents]
-    order = sorted(range(len(cents)), key=lambda i: cents[i] - floors[i], reverse=True)
-    for i in order[: max(0, total - sum(floors))]:
-        floors[i] += 1
-    return [f"{c / 100:.2f}" for c in [*floors, total]]
-
-
 def as_table(report: dict[str, Any]) -> str:
-    header = ("period", "client", "project", "tasks", "hours spent", "billable h")
     rows = report["rows"]
-    spent = hours([r["minutes_spent"] for r in rows])
-    billable = hours([r["billable_minutes"] for r in rows])
-    lines = [header]
-    for i, row in enumerate(rows):
-        lines.append((row["period"], safe(row["client"] or "-"), safe(row["project"] or "-"), str(row["tasks"]),
-                      spent[i], billable[i]))  # fmt: skip
-    lines.append(("total", "", "", str(report["totals"]["tasks"]), spent[-1], billable[-1]))
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    return "\n".join("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip() for line in lines)
+    lines = [("period", "client", "project", "tasks", "hours spent", "billable min", "billable h", "active min")]
+    for row in rows:
+        lines.append((row["period"], _shown_client(row["client"]), safe(row["project"] or "-"), str(row["tasks"]),
+                      _hours(row["hours_spent"]), safe(row["billable_minutes"]), _hours(row["billable_hours"]),
+                      str(row["active_minutes"])))  # fmt: skip
+    totals = report["totals"]
+    lines.append(("total", "", "", str(totals["tasks"]), _hours(totals["hours_spent"]),
+                  safe(totals["billable_minutes"]), _hours(totals["billable_hours"]),
+                  str(totals["active_minutes"])))  # fmt: skip
+    return _table(lines)
 
 
 def as_csv(report: dict[str, Any]) -> str:
@@ -182,8 +247,9 @@ def as_csv(report: dict[str, Any]) -> str:
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["period", "client", "project", "tasks", "minutes_spent", "billable_minutes"])
+    keys = ["period", "client", "project", "tasks", "minutes_spent", "billable_minutes", "billable_hours",
+            "active_minutes"]  # fmt: skip
+    writer.writerow(keys)
     for row in report["rows"]:
-        writer.writerow([row["period"], row["client"], row["project"], row["tasks"], row["minutes_spent"],
-                         row["billable_minutes"]])  # fmt: skip
+        writer.writerow([_hours(row[k]) if k == "billable_hours" else row[k] for k in keys])
     return buffer.getvalue().rstrip("\n")

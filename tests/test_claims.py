@@ -178,7 +178,7 @@ def test_mcp_task_update_to_in_progress_claims(pair: tuple[Cli, Cli], monkeypatc
     assert "in progress on PC-A (owner alice)" in line and "force=true takes it over" in line and "\n" not in line
     taken = server.call("task_update", {"taskId": tid, "status": "in_progress", "owner": "bob", "force": True})
     assert taken["isError"] is False
-    assert taken["structuredContent"]["claimed_by"]["took_over_from"]["machine"] == "PC-A"
+    assert json.loads(taken["content"][0]["text"])["claimed_by"]["took_over_from"]["machine"] == "PC-A"
     assert remote_task(b.root.parent / "remote.git", tid)["owner"] == "bob"
 
 

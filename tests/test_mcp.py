@@ -22,8 +22,8 @@ from gittasks.edits import status_path
 from gittasks.init import init
 
 ACTIVE = ".claude/active-tasks.json"
-TOOLS = {"task_create", "task_update", "task_list", "task_get", "task_ready", "task_log", "task_archive", "task_sync",
-         "sync_status"}  # fmt: skip
+TOOLS = {"task_create", "task_update", "task_list", "task_get", "task_ready", "task_next", "task_log", "task_archive",
+         "task_sync", "sync_status"}  # fmt: skip
 
 
 @pytest.fixture
@@ -61,16 +61,19 @@ def text(result: CallToolResult) -> str:
     return "\n".join(getattr(block, "text", "") for block in result.content)
 
 
-async def ok(client: Client, tool: str, **arguments: Any) -> Any:
+async def ok(client: Client, tool: str, /, **arguments: Any) -> Any:
     result = await client.call_tool(tool, arguments)
     assert not result.is_error, text(result)
-    value = json.loads(result.content[0].text)  # type: ignore[union-attr]
-    structured = result.structured_content
-    assert structured == (value if isinstance(value, dict) else {"result": value})
-    return value
+    assert result.structured_content is None  # the data once: the text the model reads
+    return json.loads(result.content[0].text)  # type: ignore[union-attr]
 
 
-async def refused(client: Client, tool: str, **arguments: Any) -> str:
+async def listed(client: Client, tool: str = "task_list", /, **arguments: Any) -> list[Any]:
+    """The tasks of one page of `tool`."""
+    return list((await ok(client, tool, **arguments))["tasks"])
+
+
+async def refused(client: Client, tool: str, /, **arguments: Any) -> str:
     result = await client.call_tool(tool, arguments)
     assert result.is_error, text(result)
     return text(result)
@@ -144,11 +147,16 @@ def test_tools_and_their_argument_names(root: Path) -> None:
             "addBlockedBy",
         } <= props["task_update"]
         assert props["task_get"] == {"taskId", "task_id", "id"}
-        assert props["task_list"] == {"status"}
+        paging = {"limit", "cursor", "full"}
+        filters = {"client", "project", "owner", "parent", "type", "search"}
+        assert props["task_list"] == {"status", "open", "ready", "blocked"} | filters | paging
+        assert props["task_ready"] == filters | paging
+        assert {"client", "project", "minutes"} <= props["task_create"]
+        assert {"client", "project", "minutes", "force"} <= props["task_update"]
         assert props["task_log"] == {"taskId", "task_id", "id", "limit"}
-        assert props["task_ready"] == props["sync_status"] == set()
+        assert props["sync_status"] == props["task_sync"] == set()
         read_only = {name for name, t in tools.items() if t.annotations is not None and t.annotations.read_only_hint}
-        assert read_only == {"task_list", "task_get", "task_ready", "task_log", "sync_status"}
+        assert read_only == {"task_list", "task_get", "task_ready", "task_next", "task_log", "sync_status"}
 
     session(root, scenario)
 
@@ -187,16 +195,15 @@ def test_create_get_update_list_ready(root: Path) -> None:
         )
         assert merged["metadata"] == {"client": "Dataforth", "project": "ClaudeTools"}  # merged key by key
 
-        listed = await ok(client, "task_list")
-        assert [t["id"] for t in listed] == [design["id"], build["id"]]
-        assert listed == json.loads((root / ACTIVE).read_text())["tasks"]
-        assert [t["id"] for t in await ok(client, "task_list", status="pending")] == [design["id"], build["id"]]
-        assert await ok(client, "task_list", status=["in_progress", "blocked"]) == []
+        assert [t["id"] for t in await listed(client)] == [design["id"], build["id"]]
+        assert await listed(client, full=True) == json.loads((root / ACTIVE).read_text())["tasks"]
+        assert [t["id"] for t in await listed(client, status="pending")] == [design["id"], build["id"]]
+        assert await listed(client, status=["in_progress", "blocked"]) == []
         assert "unknown status" in await refused(client, "task_list", status="done")
-        assert [t["id"] for t in await ok(client, "task_ready")] == [design["id"]]
+        assert [t["id"] for t in await listed(client, "task_ready")] == [design["id"]]
 
         await ok(client, "task_update", taskId=design["id"], status="completed")
-        assert [t["id"] for t in await ok(client, "task_ready")] == [build["id"]]
+        assert [t["id"] for t in await listed(client, "task_ready")] == [build["id"]]
 
     session(root, scenario)
 
@@ -316,7 +323,7 @@ def test_deleted_deletes_the_task_and_its_links(root: Path) -> None:
         assert not gone.is_error
         assert json.loads(gone.content[0].text)["id"] == blocker["id"]  # type: ignore[union-attr]
         assert f"deleted {blocker['id']}" in text(gone)
-        assert [t["id"] for t in await ok(client, "task_list")] == [waiting["id"]]
+        assert [t["id"] for t in await listed(client)] == [waiting["id"]]
         assert stored(root, waiting["id"])["blockedBy"] == []
         assert "no task with id" in await refused(client, "task_get", taskId=blocker["id"])
 
@@ -365,7 +372,7 @@ def test_default_repository_is_the_working_directory_and_edits_are_committed_fir
         doc["tasks"][0]["subject"] = "Edited by hand"
         (root / ACTIVE).write_text(json.dumps(doc, indent=2) + "\n")
         count = commits(root)
-        assert [t["subject"] for t in await ok(client, "task_list")] == ["Edited by hand"]
+        assert [t["subject"] for t in await listed(client)] == ["Edited by hand"]
         assert commits(root) == count + 1
         assert trailers(root)["Action"] == ["external-edit"]
         assert (await ok(client, "task_get", taskId=task["id"]))["subject"] == "Edited by hand"
@@ -406,7 +413,9 @@ def test_every_field_and_operation_the_cli_has_and_no_unknown_argument(root: Pat
         message = await refused(client, "task_create", subject="Typo", addBlockedby=[epic["id"]])
         assert "addBlockedby" in message and "addBlockedBy" in message and head(root) == head_before
         await ok(client, "task_update", taskId=sub["id"], context={"outcome_notes": "x"}, owner="Research Agent")
-        done = await ok(client, "task_update", taskId=epic["id"], status="completed", outcome="Shipped", minutes=45)
+        done = await ok(
+            client, "task_update", taskId=epic["id"], status="completed", outcome="Shipped", minutes=45, force=True
+        )  # (its subtask stays open: force)
         assert done["status"] == "completed" and done["context"]["outcome"] == "Shipped"
         assert done["context"]["billable_minutes"] == 45
         assert stored(root, sub["id"])["context"]["outcome_notes"] == "x"

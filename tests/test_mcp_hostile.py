@@ -328,14 +328,14 @@ def test_a_failing_call_or_an_answer_that_cannot_be_written_is_an_internal_error
     for _ in range(300):
         deep = [deep]
     for value in ([{"n": 2**70}], deep, [{"s": "\ud800"}]):  # what a tool could return and no JSON writer takes
-        monkeypatch.setattr(TaskTools, "ready", lambda self, value=value: value)
-        answer = strict_json(server.answer(call(1, "task_ready", {})) or b"")
+        monkeypatch.setattr(TaskTools, "sync_status", lambda self, value=value: value)
+        answer = strict_json(server.answer(call(1, "sync_status", {})) or b"")
         assert answer["id"] == 1 and answer["error"]["code"] == INTERNAL, answer
         monkeypatch.setattr(mcp_server, "_content", lambda value, notes, error=False: {"value": value})
-        answer = strict_json(server.answer(call(2, "task_ready", {})) or b"")  # the answer itself fails to encode
+        answer = strict_json(server.answer(call(2, "sync_status", {})) or b"")  # the answer itself fails to encode
         assert answer["id"] == 2 and answer["error"]["code"] == INTERNAL, answer
         monkeypatch.undo()
-    ok = strict_json(server.answer(call(3, "task_ready", {})) or b"")
+    ok = strict_json(server.answer(call(3, "sync_status", {})) or b"")
     assert ok["result"]["isError"] is False
 
 

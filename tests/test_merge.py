@@ -333,6 +333,36 @@ def test_status_tie_at_the_same_rank_uses_the_generic_rule() -> None:
     assert got["completed_at"] == "2026-01-22T10:00:00Z"
 
 
+def test_the_stamps_of_one_transition_made_on_both_sides_keep_the_earlier_moment_without_a_record() -> None:
+    base = doc(task("1"), task("2", status="completed", started_at=T0, completed_at="2026-01-20T12:00:00Z"))
+    ours = edit(base, "1", "pc-a", "2026-01-22T10:00:05Z", status="completed",
+                started_at="2026-01-22T10:00:00Z", completed_at="2026-01-22T10:00:05Z")  # fmt: skip
+    ours = edit(ours, "2", "pc-a", "2026-01-22T09:00:00Z", status="in_progress",
+                started_at="2026-01-22T09:00:00Z", completed_at=None)  # reopened --start  # fmt: skip
+    theirs = edit(base, "1", "pc-b", "2026-01-21T10:00:00.000Z", status="completed",
+                  started_at="2026-01-21T09:00:00Z", completed_at="2026-01-21T10:00:00.000Z")  # fmt: skip
+    theirs = edit(theirs, "2", "pc-b", "2026-01-22T11:00:00Z", status="in_progress",
+                  started_at="2026-01-22T11:00:00Z", completed_at=None)  # fmt: skip
+    result = both_ways(base, ours, theirs)
+    assert result.conflicts == [], "the same transition on two machines is nothing for a user to settle"
+    one, two = tasks_of(result)["1"], tasks_of(result)["2"]
+    assert (one["started_at"], one["completed_at"]) == ("2026-01-21T09:00:00Z", "2026-01-21T10:00:00.000Z")
+    assert (one["updated_at"], one["updated_by"]) == ("2026-01-22T10:00:05Z", "pc-a"), "bookkeeping: the later"
+    assert (two["status"], two["started_at"], two["completed_at"]) == ("in_progress", "2026-01-22T09:00:00Z", None)
+
+
+def test_transition_stamps_of_two_different_statuses_or_that_are_no_stamps_are_still_conflicts() -> None:
+    base = doc(task("1", status="in_progress", started_at=T0), task("2"))
+    ours = edit(base, "1", "pc-a", "2026-01-22T10:00:00Z", status="completed", completed_at="2026-01-22T10:00:00Z")
+    theirs = edit(base, "1", "pc-b", "2026-01-23T10:00:00Z", status="cancelled", completed_at="2026-01-23T10:00:00Z")
+    ours = edit(ours, "2", "pc-a", "2026-01-22T10:00:00Z", status="completed", completed_at="soon")
+    theirs = edit(theirs, "2", "pc-b", "2026-01-23T10:00:00Z", status="completed", completed_at="2026-01-23T10:00:00Z")
+    result = both_ways(base, ours, theirs)
+    got = tasks_of(result)
+    assert (got["1"]["status"], got["1"]["completed_at"]) == ("cancelled", "2026-01-23T10:00:00Z"), "followers"
+    assert sorted((r["task"], r["field"]) for r in result.conflicts) == [("1", "status"), ("2", "completed_at")]
+
+
 def test_status_changed_on_one_side_only_is_no_conflict() -> None:
     base = doc(task("1"))
     ours = edit(base, "1", "pc-a", "2026-01-21T10:00:00Z", status="in_progress", started_at="2026-01-21T10:00:00Z")

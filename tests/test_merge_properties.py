@@ -636,3 +636,46 @@ def test_the_tasks_printed_from_a_canonical_lists_bytes_are_those_of_the_parsed_
     raw = document.dumps(doc)
     expected = document.dump_json(document.canonical_view(document.load_document(raw, "x"))["tasks"])
     assert document.tasks_json(raw) == expected
+
+
+TRANSITION_STAMPS = [*EDIT_STAMPS[:6], "2026-02-01T10:03:00.000Z", "2026-02-01T10:03:00+00:00", "2099-01-01T00:00:00Z"]
+
+
+@st.composite
+def same_transition(draw: st.DrawFn) -> tuple[Scenario, str]:
+    """A scenario whose two sides, after edits of their own, both move one task to the same status, each at its own
+    moments (stamps that may be the same moment in other bytes, or far in the future)."""
+    base = draw(documents(min_tasks=1, max_tasks=3))
+    task_id = draw(st.sampled_from([t["id"] for t in base["tasks"]]))
+    status = draw(st.sampled_from([rules.IN_PROGRESS, rules.BLOCKED, rules.COMPLETED, rules.CANCELLED]))
+    sides = []
+    for machine, parity in (("pc-a", 0), ("pc-b", 1)):
+        side = draw(edited(base, machine, parity, FOCUSED_OPS))
+        task = by_id(side)[task_id]
+        task["status"] = status
+        task["started_at"] = draw(st.sampled_from(TRANSITION_STAMPS))
+        task["completed_at"] = draw(st.sampled_from(TRANSITION_STAMPS)) if status in rules.TERMINAL else None
+        task["blocked_reason"] = "waiting" if status == rules.BLOCKED else None
+        bump(side, task, EDIT_STAMPS[40 + parity], machine)
+        sides.append(side)
+    return Scenario(base, sides[0], sides[1]), task_id
+
+
+@SETTINGS
+@given(same_transition(), st.booleans())
+def test_the_stamps_of_one_transition_on_both_sides_merge_to_the_earlier_without_a_record(
+    case: tuple[Scenario, str], swap: bool
+) -> None:
+    s, task_id = case
+    ours, theirs = (s.b, s.a) if swap else (s.a, s.b)
+    result = merged(s.base, ours, theirs)
+    assert canon(result.document) == canon(merged(s.base, theirs, ours).document)
+    out, base = by_id(result.document)[task_id], by_id(s.base)[task_id]
+    a, b = by_id(s.a)[task_id], by_id(s.b)[task_id]
+    for key in ("started_at", "completed_at"):
+        assert not [r for r in result.conflicts if (r["task"], r["field"]) == (task_id, key)], key
+        if a[key] != b[key] and base.get(key) not in (a[key], b[key]):
+            earlier = min(a[key], b[key], key=lambda v: (rules.ordering_stamp(v), jb(v)))
+            assert out[key] == earlier, show(base=s.base, a=s.a, b=s.b, result=result.document)
+    assert out["status"] == a["status"]
+    assert not [r for r in result.conflicts if (r["task"], r["field"]) == (task_id, "status")]

@@ -72,18 +72,22 @@ def test_report_on_a_fixed_data_set(make_repo: MakeRepo) -> None:
     ]
     (cli.root / ACTIVE).write_text(json.dumps(doc))
     report = cli.json("report")
-    assert report["totals"] == {"tasks": 4, "minutes_spent": 255, "billable_minutes": 255}
+    assert report["totals"] == {"tasks": 4, "minutes_spent": 255, "billable_minutes": 255, "active_minutes": 0,
+                                "hours_spent": 4.25, "billable_hours": 4.25}  # fmt: skip
     rows = {(r["period"], r["client"], r["project"]): r for r in report["rows"]}
     assert rows[("2026-01", "Acme", "Web")]["tasks"] == 2
     assert rows[("2026-01", "Acme", "Web")]["billable_minutes"] == 150
     acme = cli.json("report", "--client", "Acme", "--since", "2026-01-15")
-    assert acme["totals"] == {"tasks": 2, "minutes_spent": 75, "billable_minutes": 75}
+    assert {k: acme["totals"][k] for k in ("tasks", "minutes_spent", "billable_minutes")} == {
+        "tasks": 2, "minutes_spent": 75, "billable_minutes": 75}  # fmt: skip
     assert cli.json("report", "--project", "Web", "--until", "2026-01-15")["totals"]["tasks"] == 2
     weekly = cli.json("report", "--by", "week")
     assert {r["period"] for r in weekly["rows"]} == {"2026-W02", "2026-W04", "2026-W06"}
     csv_text = cli.ok("report", "--csv")
-    assert csv_text.splitlines()[0] == "period,client,project,tasks,minutes_spent,billable_minutes"
-    assert "2026-01,Acme,Web,2,150,150" in csv_text
+    assert csv_text.splitlines()[0] == (
+        "period,client,project,tasks,minutes_spent,billable_minutes,billable_hours,active_minutes"
+    )
+    assert "2026-01,Acme,Web,2,150,150,2.50,0" in csv_text
     assert "total" in cli.ok("report")
     assert "not a date" in cli.fail("report", "--since", "yesterday")
 
@@ -92,15 +96,13 @@ def test_billable_minutes_from_every_place_the_seed_puts_them_and_hours_that_add
     cli = init_repo(make_repo())
     by_context = cli.create("Reset the router", "--client", "Acme")
     by_meta = cli.create("Renew the certificate", "--client", "Acme", "--meta", "billable_minutes=25")
+    assert cli.task(by_meta)["metadata"]["billable_minutes"] == 25  # the number, not the text "25"
     cli.ok("done", by_context, "--minutes", "25", "--category", "troubleshooting")
     doc = cli.doc()
     doc["tasks"].append({"id": "seed1", "subject": "Seed-style task", "status": "in_progress",
                          "metadata": {"client": "Acme"}, "billable_minutes": 385})  # fmt: skip
     (cli.root / ACTIVE).write_text(json.dumps(doc))
     cli.ok("done", "seed1")
-    doc = cli.doc()  # --meta stores text; the seed stores a number
-    next(t for t in doc["tasks"] if t["id"] == by_meta)["metadata"]["billable_minutes"] = 25
-    (cli.root / ACTIVE).write_text(json.dumps(doc))
     cli.ok("done", by_meta)
     items = {i["linked_task_id"]: i for i in work_items(cli.root)}
     assert {k: i["billable_minutes"] for k, i in items.items()} == {by_context: 25, by_meta: 25, "seed1": 385}
@@ -108,15 +110,19 @@ def test_billable_minutes_from_every_place_the_seed_puts_them_and_hours_that_add
     report = cli.json("report")
     assert report["totals"]["billable_minutes"] == 435
     table = cli.ok("report")
-    assert "7.25" in table.splitlines()[-1]  # 435 min, exactly
+    total = table.splitlines()[-1].split()
+    assert total[-3:-1] == ["435", "7.26"]  # exact minutes; hours rounded per task (0.42 + 0.42 + 6.42), then summed
 
 
 def test_hours_in_a_table_add_up_to_the_total() -> None:
     from gittasks.work_report import hours
 
-    for minutes in ([25, 25, 25], [10, 20, 30, 40], [1, 1, 1, 1, 1, 1, 1], [435], []):
+    for minutes in ([25, 25, 25], [10, 20, 30, 40], [1, 1, 1, 1, 1, 1, 1], [435], [], [0.5, 45.5]):
         shown = hours(minutes)
-        assert round(sum(float(h) for h in shown[:-1]), 2) == float(shown[-1]) == round(sum(minutes) / 60, 2)
+        assert round(sum(float(h) for h in shown[:-1]), 2) == float(shown[-1])
+        assert shown[:-1] == [hours([m])[0] for m in minutes]  # each line its own figure, whatever is beside it
+    assert hours([25, 25, 25]) == ["0.42", "0.42", "0.42", "1.26"]  # 25 min is 0.42 h wherever it is listed
+    assert hours([1, 0.5, 0.3]) == ["0.02", "0.01", "0.01", "0.04"]  # half up: 0.5 min is 0.00833 h -> 0.01
 
 
 def test_billing_agrees_with_the_work_items_after_three_machines_and_a_merge_that_cancels(
@@ -147,7 +153,13 @@ def test_billing_agrees_with_the_work_items_after_three_machines_and_a_merge_tha
         billed = [i for i in invoice["items"] if not i.get("void")]
         report = cli.json("report", "--client", "Acme")
         assert report["totals"]["billable_minutes"] == sum(i["billable_minutes"] for i in billed)
-        assert invoice["totals"] == {"items": 2, "void": 1, "billable_minutes": report["totals"]["billable_minutes"]}
+        assert invoice["totals"] == {
+            "items": 2,
+            "void": 1,
+            "billable_minutes": report["totals"]["billable_minutes"],
+            "billable_hours": report["totals"]["billable_hours"],
+            "active_minutes": 0,
+        }
         kept_vpn = next(i for i in billed if i["linked_task_id"] == vpn)
         assert kept_vpn["billable_minutes"] == cli.task(vpn)["context"]["billable_minutes"]  # follows the task
         void = next(i for i in invoice["items"] if i["linked_task_id"] == printer)
@@ -176,3 +188,52 @@ def test_a_reopened_task_voids_its_work_item_and_completing_it_again_bills_once(
     assert item["void"] is True and item["void_reason"] == f"task {tid} was deleted"
     assert "no work items match" in cli.run("report", "--items", "--client", "Nobody").stderr
     assert "--since" in cli.fail("report", "--items", "--since", "someday")
+
+
+def test_an_item_bills_in_the_month_its_task_was_completed_so_both_reports_count_the_same_periods() -> None:
+    from gittasks import work_items, work_report
+
+    task = {"id": "t1", "subject": "VPN", "status": "completed", "completed_at": "2026-01-31T23:00:00.000Z",
+            "metadata": {"client": "Acme"}, "context": {"billable_minutes": 30}}  # fmt: skip
+    files = work_items.reconcile({}, {"t1": task})
+    assert list(files) == [".claude/tasks/work-items/2026-01.jsonl"]
+    again = {**task, "completed_at": "2026-02-02T09:00:00.000Z", "context": {"billable_minutes": 40}}
+    files = {**files, **work_items.reconcile(files, {"t1": again})}  # completed again in February (or a merge said so)
+    january, february = (document_lines(files[f".claude/tasks/work-items/2026-0{m}.jsonl"]) for m in (1, 2))
+    assert january[0]["void"] is True and january[0]["void_reason"] == (
+        "billed already in .claude/tasks/work-items/2026-02.jsonl"
+    )
+    assert february == [work_items.expected_item(again)] and february[0]["billable_minutes"] == 40
+    assert work_items.reconcile(files, {"t1": again}) == {}  # settled: nothing more to write
+    for since, until in ((None, None), ("2026-01-01", "2026-02-01"), ("2026-02-01", "2026-03-01")):
+        start, end = work_report.parse_date(since, "--since"), work_report.parse_date(until, "--until")
+        billed = work_report.invoice(files, since=start, until=end)["totals"]["billable_minutes"]
+        assert work_report.build([again], since=start, until=end)["totals"]["billable_minutes"] == billed
+    moved_back = {**again, "completed_at": "2026-01-31T23:00:00.000Z"}
+    files = {**files, **work_items.reconcile(files, {"t1": moved_back})}
+    assert [i.get("void", False) for i in document_lines(files[".claude/tasks/work-items/2026-01.jsonl"])] == [False]
+    assert [i.get("void") for i in document_lines(files[".claude/tasks/work-items/2026-02.jsonl"])] == [True]
+
+
+def document_lines(raw: bytes) -> list[dict[str, object]]:
+    return [json.loads(line) for line in raw.decode().splitlines() if line.strip()]
+
+
+def test_two_machines_active_time_merges_without_a_conflict() -> None:
+    from gittasks import activity
+    from gittasks.merge import merge_documents
+
+    base = {"tasks": [{"id": "t1", "subject": "VPN", "status": "in_progress", "metadata": {"client": "Acme"},
+                       "updated_at": "2026-01-05T09:00:00.000Z"}]}  # fmt: skip
+    entry = {"seconds": 600, "events": 4, "from": "2026-01-05T09:00:00.000Z", "to": "2026-01-05T09:10:00.000Z"}
+    ours, theirs = json.loads(json.dumps(base)), json.loads(json.dumps(base))
+    ours["tasks"][0]["metadata"][activity.KEY] = {"WS-A/s1": entry}
+    theirs["tasks"][0]["metadata"][activity.KEY] = {"WS-B/s7": {**entry, "seconds": 1200}}
+    ours["tasks"][0]["updated_at"], theirs["tasks"][0]["updated_at"] = (
+        "2026-01-05T10:00:00.000Z",
+        "2026-01-05T11:00:00.000Z",
+    )
+    merged = merge_documents(base, ours, theirs)
+    assert merged.conflicts == []
+    [task] = merged.document["tasks"]
+    assert set(task["metadata"][activity.KEY]) == {"WS-A/s1", "WS-B/s7"} and activity.active_minutes(task) == 30

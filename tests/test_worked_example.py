@@ -38,7 +38,7 @@ def test_the_api_authentication_request_end_to_end(make_repo: MakeRepo) -> None:
         })  # fmt: skip
         assert done["status"] == "completed" and done["context"]["assigned_agents"][0]["status"] == "completed"
         ready = await ok(client, "task_ready")
-        assert [t["id"] for t in ready] == [build]
+        assert [t["id"] for t in ready["tasks"]] == [build]
 
     session(root, agents)
     # the coder agent reports through the CLI

@@ -55,7 +55,7 @@ def main(name: str, repo: Path | None = None) -> int:
             notes = captured.notes  # e.g. a task started while its blocker is open: a warning
             text = hooks.hook_output(captured)  # JSON for the model: a task it started is held elsewhere
         elif name == "session-end":
-            hooks.session_end(ws)
+            hooks.session_end(ws, str(payload.get("session_id") or ""))
         else:
             text = hooks.session_start(ws)
         autosync.after(ws)  # what this hook committed goes out in the background

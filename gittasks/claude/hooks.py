@@ -19,7 +19,24 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from gittasks import autosync, claim, document, edits, ids, model, operations, recover, render, rules, sync, taskbranch
+from gittasks import (
+    activity_spool,
+    autosync,
+    claim,
+    document,
+    edits,
+    ids,
+    model,
+    next_read,
+    next_work,
+    operations,
+    recover,
+    render,
+    rules,
+    sync,
+    taskbranch,
+    work_items,
+)
 from gittasks.document import Document
 from gittasks.edits import Edit, Editor
 from gittasks.errors import GittasksError, UnknownId
@@ -70,10 +87,17 @@ def capture_write(ws: Workspace, payload: dict[str, Any]) -> Outcome:
         ws.preflight()
     except GittasksError as exc:
         raise RefusedWrite(f"{rel} was not committed: {exc}") from None
-    return Outcome(None)
+    # minutes written as text were taken as numbers ("45"); what is no number stays as written, and is said
+    problems = [p for task in ws.tasks() for p in work_items.task_numbers(dict(task))]
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return Outcome(None, [], [problems[0] + more] if problems else [])
 
 
 SESSION_SYNC_TIMEOUT = 8.0  # seconds the session-start hook waits for its sync
+# Claude Code puts a SessionStart hook's output longer than 10,000 characters (JavaScript's string length: UTF-16
+# units) in a file and shows the model a 2 KB preview: the whole summary stays below it, a margin left
+CONTEXT_LIMIT = 10_000 - 100
+NEXT_BUDGET = 1_500  # of it, the `next` section that ends the summary
 
 
 class NotSetUp(GittasksError):
@@ -108,12 +132,8 @@ def _open_first(folders: list[str]) -> Workspace:
 
 
 def stale_after(ws: Workspace) -> timedelta:
-    """When an open task counts as stale in the recovery summary (`gittasks.staleAfter`, 24h by default)."""
-    setting = ws.setting("staleAfter")
-    try:
-        return rules.parse_duration(setting) if setting else recover.DEFAULT_STALE
-    except GittasksError:  # a bad setting must not break recovery
-        return recover.DEFAULT_STALE
+    """When an open task counts as stale in the recovery summary (`operations.stale_after`)."""
+    return operations.stale_after(ws)
 
 
 def session_start(ws: Workspace) -> str:
@@ -126,19 +146,30 @@ def session_start(ws: Workspace) -> str:
     # not get through, sends what an earlier session left once the remote answers)
     autosync.request(ws, session=True)
     doc = ws.load()
-    text = recover.as_text(doc, ws.machine, rules.utc_now(), stale_after(ws))
+    now, stale = rules.utc_now(), stale_after(ws)
     head = [f"gittasks: {render.safe(why)}; this list may be out of date."] if why is not None else []
     standing = render.sync_standing(autosync.standing(ws), brief=True)
     if standing is not None:
         head.append(f"gittasks: {standing}")
-    return "\n".join([*head, text])
+    advice = next_work.brief(next_read.advice(ws, doc, now), NEXT_BUDGET)  # it ends the summary: what to take up
+
+    def summary(room: int) -> str:
+        return recover.as_text(doc, ws.machine, now, stale, limit=room)
+
+    return next_work.compose(head, summary, advice, CONTEXT_LIMIT)
 
 
-def session_end(ws: Workspace) -> None:
-    """The SessionEnd hook: commit an edit of the task files still pending, then make sure the session's changes
-    are on their way: a background sync, detached (Claude Code ends what a SessionEnd hook waits on within moments,
-    so this hook waits for no network step)."""
+def session_end(ws: Workspace, session: str | None = None) -> None:
+    """The SessionEnd hook: commit an edit of the task files still pending and the active time `session` measured
+    (`operations.fold_activity`, a local commit), then make sure the session's changes are on their way: a
+    background sync, detached (Claude Code ends what a SessionEnd hook waits on within moments, so this hook waits
+    for no network step)."""
     ws.preflight()
+    if session:
+        try:
+            operations.fold_activity(ws, session)
+        except GittasksError as exc:  # the sync below still goes; the time stays in the spool for the next change
+            ws.messages.append(f"the session's active time was not recorded: {exc}")
     ws.to_push = False  # (the request below covers what the preflight committed)
     autosync.request(ws, last=True)
 
@@ -305,8 +336,10 @@ def _capture_create(editor: Editor, tool_input: dict[str, Any], response: Any, w
 
 def capture(ws: Workspace, payload: dict[str, Any]) -> Outcome:
     """Record one PostToolUse payload of a task tool as one change; refuses (NotRecorded, nothing written) a call
-    the client reports as failed, a native id this session never made, and input of the wrong shape."""
+    the client reports as failed, a native id this session never made, and input of the wrong shape. Every call is
+    a moment of the session's activity (`activity_spool.ping`: its time, nothing else, no commit)."""
     tool = payload.get("tool_name")
+    activity_spool.ping(ws, str(payload.get("session_id") or "unknown-session"))
     if tool in WRITE_TOOLS:
         return capture_write(ws, payload)
     if tool not in TASK_TOOLS:
@@ -362,8 +395,32 @@ def capture(ws: Workspace, payload: dict[str, Any]) -> Outcome:
         change.action = "todowrite"
         return reconcile_todos(editor, todos, where, old if isinstance(old, list) else None)
 
-    outcome = operations.with_editor(ws, "update", run, natives)
+    states: list[tuple[str, str]] = []  # the statuses this session's tool gave tasks: its active time's spans
+
+    def recorded(editor: Editor) -> Any:
+        editor.lenient = True  # the assistant's tool did it already: minutes that are no number are kept, and said
+        was = {t["id"]: t.get("status", rules.PENDING) for t in editor.doc["tasks"]}
+        value = run(editor)
+        states[:] = _states(editor, was, where)
+        return value
+
+    outcome = operations.with_editor(ws, "update", recorded, natives)
+    activity_spool.record(ws, where.session, states)
     return Captured(outcome.commit, outcome.touched, outcome.notes, outcome.value, context=held)
+
+
+def _states(editor: Editor, was: dict[str, Any], where: Session) -> list[tuple[str, str]]:
+    """The tasks a capture moved, with their status now (a deleted one: "deleted"), and the tasks of this session in
+    progress it touched (a session taking a task up); a new task left pending is no news."""
+    index = model.task_index(editor.doc)
+    states = []
+    for tid in editor.change.touched:
+        task = index.get(tid)
+        status = task.get("status", rules.PENDING) if task is not None else "deleted"
+        moved = was.get(tid) != status and (tid in was or status != rules.PENDING)
+        if moved or (task is not None and status == rules.IN_PROGRESS and where.has_native(task)):
+            states.append((tid, str(status)))
+    return states
 
 
 @dataclass
@@ -402,8 +459,8 @@ def reconcile_todos(
     editor: Editor, todos: list[Any], where: Session, old_todos: list[Any] | None = None
 ) -> list[dict[str, Any]]:
     """TodoWrite sends the session's whole list; items have no ids, so they are keyed by their content within the
-    session. An item reworded in the same position with the same status continues its task; an open item the
-    session dropped is cancelled; a todo never reopens a task another session ended."""
+    session. An item reworded in the same position whose status stayed or moved on (`_moves_on`) continues its task;
+    an open item the session dropped is cancelled; a todo never reopens a task another session ended."""
     doc, change = editor.doc, editor.change
     out = []
     index = model.task_index(doc)
@@ -426,7 +483,7 @@ def reconcile_todos(
                 previous is not None
                 and previous not in new_contents
                 and previous in mine
-                and document.as_object(old_todos[position]).get("status") == item.get("status")
+                and _moves_on(document.as_object(old_todos[position]).get("status"), item.get("status"))
             ):
                 tid = mine[previous]  # reworded in place: the same task, under its new text
                 _link(index[tid], where, TODO_PREFIX + content)
@@ -461,6 +518,14 @@ def reconcile_todos(
         what = f"{len(cancelled)} tasks" if len(cancelled) > 1 else "task"
         change.notes.append(f"cancelled {what} dropped from the session's todo list: {named}")
     return out
+
+
+def _moves_on(old: Any, new: Any) -> bool:
+    """A todo's status stayed or moved forward along a legal path (pending -> in_progress -> completed): an item
+    reworded in place with it is the same work. One that went back, or came after a completed item, is a new item."""
+    if old == new:
+        return True
+    return isinstance(old, str) and isinstance(new, str) and edits.status_path(old, new) is not None
 
 
 def _short(text: str, limit: int = 40) -> str:

@@ -18,11 +18,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from gittasks import document
 from gittasks.claude import jsonrpc
 from gittasks.claude.jsonrpc import INVALID_PARAMS, RpcError
 from gittasks.claude.mcp_tools import TOOLS, TaskTools
 from gittasks.errors import GittasksError, explain
+from gittasks.jsonvalue import dumps_checked
 from gittasks.version import installed_version
 
 SERVER_NAME = "gittasks"
@@ -30,11 +30,17 @@ STOP_WAIT = 10.0  # seconds a signal waits for a call in flight before the serve
 DEFAULT_PROTOCOL = "2025-06-18"
 _PROTOCOL = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 
+# What `initialize` tells the model (InitializeResult.instructions): when to use which tool, in a few lines.
 INSTRUCTIONS = (
-    "The project's task list, kept in git (.claude/active-tasks.json) and merged across machines. The tools mirror "
-    "TaskCreate, TaskUpdate, TaskList and TaskGet; every change is one git commit. A status change that needs a step "
-    "in between (pending -> completed) is made through it; completed or cancelled tasks are reopened only with "
-    "reopen=true."
+    "The project's task list, kept in git and shared across machines and sessions; every change is one commit. "
+    "task_next: what to take up next, each with its reason; task_ready: what can be started now. task_list: "
+    "survey the tasks (compact; filtered by status, open, client, owner, parent, search...; a page at a time: pass "
+    "nextCursor back as cursor). task_get: one task in full. task_create: new work (addBlockedBy for order, parent "
+    "for a subtask, client/project/minutes for billing). task_update: start (status in_progress claims it), "
+    "complete (status completed with outcome and minutes), block (with blockedReason) or edit a task; reopen=true "
+    "reopens a completed one, force=true goes past open blockers or subtasks. task_log: a task's history. "
+    "task_archive: put ended tasks away. task_sync / sync_status: exchange with the remote / where this clone "
+    "stands."
 )
 
 
@@ -43,13 +49,16 @@ def _version() -> str:
 
 
 def _content(value: Any, notes: list[str], error: bool = False) -> dict[str, Any]:
-    """A tool result: the value as JSON text (what the model reads) and as structured content, notes as lines."""
+    """A tool result: the value once, as one block of compact JSON text, then each note as a line of its own.
+
+    No `structuredContent`: where it is present, Claude Code hands the model only its JSON and drops the text blocks
+    (the notes with them), and a second copy of the data would double a reply's size against the client's cap. The
+    specification asks for structured content only of a tool with an `outputSchema`, and these declare none."""
     if error:
         return {"content": [{"type": "text", "text": str(value)}], "isError": True}
-    blocks: list[dict[str, Any]] = [{"type": "text", "text": document.dump_json(value).decode("utf-8")}]
+    blocks: list[dict[str, Any]] = [{"type": "text", "text": dumps_checked(value, 0).decode("utf-8")}]
     blocks += [{"type": "text", "text": f"gittasks: {note}"} for note in notes]
-    return {"content": blocks, "structuredContent": value if isinstance(value, dict) else {"result": value},
-            "isError": False}  # fmt: skip
+    return {"content": blocks, "isError": False}
 
 
 class Server(jsonrpc.Endpoint):

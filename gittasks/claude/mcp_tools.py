@@ -1,7 +1,8 @@
 """The MCP tools of `gittasks mcp`: their schemas, their arguments checked, and their calls into the library.
 
 The tools take the native tools' argument names (`taskId`, `subject`, `description`, `activeForm`, `status`,
-`owner`, `metadata`, `addBlocks`, `addBlockedBy`, ...) and answer with tasks exactly as the task file stores them.
+`owner`, `metadata`, `addBlocks`, `addBlockedBy`, ...) and answer with tasks exactly as the task file stores them,
+but for listings: a page of compact tasks (`mcp_listing`), so that a reply stays within what a client takes.
 Every change is one transaction of the library (`operations`) and so one commit, as from the CLI; a refused request
 (unknown id, illegal transition, invalid file, an argument the tool does not take) is a GittasksError, which the
 server answers as a tool error, and changes nothing.
@@ -10,13 +11,15 @@ server answers as a tool error, and changes nothing.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gittasks import claim, document, edits, operations, rules, sync
+from gittasks import claim, document, edits, next_read, next_work, operations, rules, schema_table, sync
+from gittasks.claude import mcp_listing
 from gittasks.edits import Edit
 from gittasks.errors import GittasksError, UnknownId
 from gittasks.model import NewTask
@@ -108,7 +111,7 @@ class TaskTools:
         ws = self.workspace()
         done = operations.archive_ended(ws, rules.parse_duration(older_than) if older_than else None)
         self._finish(ws, done)
-        return [document.canonical_task(t) for t in done.value]
+        return [mcp_listing.compact(t) for t in done.value]
 
     def sync(self) -> dict[str, Any]:
         ws = self.workspace()
@@ -133,12 +136,19 @@ class TaskTools:
             )
 
     # -- reads -----------------------------------------------------------------------------------------------------
-    def list_tasks(self, query: ListQuery) -> list[dict[str, Any]]:
+    def list_tasks(self, query: ListQuery, page: mcp_listing.Page, parent: str | None = None) -> dict[str, Any]:
+        """A page of the active tasks `query` selects; `parent`: the subtasks of this task (an id or a prefix, an
+        archived task's too, as `list --parent`)."""
         query.check()
         ws = self.workspace()
+        if parent is not None:
+            query = dataclasses.replace(query, parent=operations.find_task(ws, parent)[0]["id"])
         tasks, _ = query.select(ws.tasks())
+        listed, cut = mcp_listing.page(tasks, page)
+        if cut:
+            self.notes.append(f"{len(listed['tasks'])} tasks fill this page; nextCursor gives the rest")
         self._finish(ws)
-        return tasks
+        return listed
 
     def get_task(self, given: str) -> dict[str, Any]:
         ws = self.workspace()
@@ -148,11 +158,12 @@ class TaskTools:
         self._finish(ws)
         return document.canonical_task(task)
 
-    def ready(self) -> list[dict[str, Any]]:
+    def next_work(self, limit: int | None = None) -> dict[str, Any]:
+        """`gittasks next --json`: what to take up next, in order, each with its reason (`next_work`)."""
         ws = self.workspace()
-        tasks = ws.ready()
+        advice = next_work.limited(next_read.advice(ws), limit or next_work.LIMIT)
         self._finish(ws)
-        return tasks
+        return advice
 
     def history(self, given: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
         ws = self.workspace()
@@ -170,16 +181,11 @@ class TaskTools:
 
 
 # -- the tools: arguments, schema, dispatch ------------------------------------------------------------------------
+# Each argument is declared once (`Arg`): the input schema a client shows the model and the check of a call's
+# arguments are both made from that declaration. The statuses are the task file's schema's (`schema_table`,
+# generated from the pydantic model in schema.py), the types `rules.TASK_TYPES`.
 
-_SCHEMAS: dict[str, dict[str, Any]] = {
-    "string": {"type": "string"},
-    "integer": {"type": "integer"},
-    "boolean": {"type": "boolean"},
-    "object": {"type": "object", "additionalProperties": True},
-    "ids": {"type": "array", "items": {"type": "string"}},
-    "statuses": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
-}
-
+STATUSES: tuple[str, ...] = schema_table.TASK["status"].enum
 
 _WORDS = {"string": "a string", "integer": "an integer", "boolean": "true or false", "object": "an object",
           "ids": "a list of task ids (strings)", "statuses": "a status or a list of statuses"}  # fmt: skip
@@ -200,25 +206,68 @@ def _is(kind: str, value: Any) -> bool:
 
 
 @dataclass(frozen=True)
+class Arg:
+    """One argument: its kind (a key of `_WORDS`), what the model is told, the values it may take (`enum`; for
+    `statuses` each status) and an integer's bounds."""
+
+    kind: str
+    description: str
+    enum: tuple[str, ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
+
+    def schema(self) -> dict[str, Any]:
+        """Its JSON Schema, as `tools/list` gives it."""
+        one: dict[str, Any] = {"type": "string", "enum": list(self.enum)} if self.enum else {"type": "string"}
+        out: dict[str, Any]
+        if self.kind == "ids":
+            out = {"type": "array", "items": {"type": "string"}}
+        elif self.kind == "statuses":
+            out = {"anyOf": [one, {"type": "array", "items": one}]}
+        elif self.kind == "string":
+            out = one
+        else:
+            out = {"type": self.kind}
+        bounds = {"minimum": self.minimum, "maximum": self.maximum}
+        return {**out, **{k: v for k, v in bounds.items() if v is not None}, "description": self.description}
+
+    def check(self, tool: str, name: str, value: Any) -> None:
+        """GittasksError naming what is wrong with `value` (None, not given, is always right)."""
+        if value is None:
+            return
+        if not _is(self.kind, value):
+            raise GittasksError(f"{tool}: {name!r} must be {_WORDS[self.kind]}")
+        for one in [value] if isinstance(value, str) else value if self.kind == "statuses" else []:
+            if self.enum and one not in self.enum:
+                raise GittasksError(f"unknown {name} {one!r}; use one of: {', '.join(self.enum)}")
+        if self.minimum is not None and value < self.minimum:
+            raise GittasksError(f"{tool}: {name} must be {self.minimum} or more")
+        if self.maximum is not None and value > self.maximum:
+            raise GittasksError(f"{tool}: {name} must be {self.maximum} or less")
+
+
+@dataclass(frozen=True)
 class Tool:
-    """One tool: its name, what the model is told, its arguments (name -> kind) and what runs it."""
+    """One tool: its name, what the model is told, its arguments and what runs it."""
 
     name: str
     description: str
     annotations: dict[str, bool]
-    arguments: dict[str, str]
+    arguments: dict[str, Arg]
     run: Callable[[TaskTools, dict[str, Any]], Any]
     required: tuple[str, ...] = ()
 
     def listing(self) -> dict[str, Any]:
-        schema = {"type": "object", "properties": {k: dict(_SCHEMAS[v]) for k, v in self.arguments.items()}}
+        properties = {name: arg.schema() for name, arg in self.arguments.items()}
+        schema: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
         if self.required:
             schema["required"] = list(self.required)
         return {"name": self.name, "description": self.description, "inputSchema": schema,
                 "annotations": self.annotations}  # fmt: skip
 
     def checked(self, arguments: Any) -> dict[str, Any]:
-        """The arguments, or GittasksError naming what is wrong (an unknown name, a missing one, a wrong type)."""
+        """The arguments, or GittasksError naming what is wrong (an unknown name, a missing one, a wrong type or
+        value)."""
         if arguments is None:
             arguments = {}
         if not isinstance(arguments, dict):
@@ -232,15 +281,103 @@ class Tool:
             if arguments.get(name) is None:
                 raise GittasksError(f"{self.name} needs {name!r}")
         for name, value in arguments.items():
-            if value is not None and not _is(self.arguments[name], value):
-                raise GittasksError(f"{self.name}: {name!r} must be {_WORDS[self.arguments[name]]}")
+            self.arguments[name].check(self.name, name, value)
         return arguments
 
 
-_ID = {"taskId": "string", "task_id": "string", "id": "string"}
-_FIELDS = {"subject": "string", "description": "string", "activeForm": "string", "owner": "string",
-           "metadata": "object", "addBlocks": "ids", "addBlockedBy": "ids", "parent": "string", "type": "string",
-           "context": "object"}  # fmt: skip
+_ID = {
+    "taskId": Arg("string", "The task's id, or a unique prefix of it."),
+    "task_id": Arg("string", "Another spelling of taskId."),
+    "id": Arg("string", "Another spelling of taskId."),
+}
+_FIELDS = {
+    "subject": Arg("string", "Imperative title, e.g. 'Design auth schema'."),
+    "description": Arg("string", "What is to be done, in detail."),
+    "activeForm": Arg("string", "Present-continuous label shown while in progress, e.g. 'Designing auth schema'."),
+    "owner": Arg("string", "Who works on it: an agent's or a person's name."),
+    "metadata": Arg(
+        "object",
+        "Free-form keys (complexity, category, estimated_minutes, ...); numbers as JSON numbers. On task_update the "
+        "keys are merged one by one and a null value removes a key.",
+    ),
+    "addBlockedBy": Arg("ids", "Ids of tasks this one waits for (their blocks lists gain this one)."),
+    "addBlocks": Arg("ids", "Ids of tasks that wait for this one."),
+    "parent": Arg("string", 'Id of the task this one is a subtask of; on task_update "" makes it a top-level task.'),
+    "type": Arg("string", "The kind of work.", rules.TASK_TYPES),
+    "context": Arg(
+        "object",
+        "The rich context: user_request, requirements, constraints, files_modified, ...; on task_update merged key "
+        "by key, a null value removing one.",
+    ),
+    "client": Arg(
+        "string",
+        'The client billed (metadata.client); a subtask takes its parent\'s unless given. On task_update "" '
+        "removes it.",
+    ),
+    "project": Arg("string", 'The project (metadata.project); on task_update "" removes it.'),
+}
+_UPDATE_ONLY = {
+    "status": Arg(
+        "string",
+        "The new status; deleted removes the task. A step in between is taken in the same commit (pending -> "
+        "completed goes through in_progress); blocked needs blockedReason.",
+        (*STATUSES, DELETED),
+    ),
+    "blockedReason": Arg("string", "Why the task is blocked (with status blocked)."),
+    "reopen": Arg("boolean", "Reopen a completed or cancelled task (status pending, the default, or in_progress)."),
+    "outcome": Arg("string", "What was done, recorded as context.outcome when the task is completed."),
+    "minutes": Arg(
+        "integer",
+        "Billable minutes, recorded as context.billable_minutes when the task is completed; a task with a client "
+        "and minutes gets a work item.",
+        minimum=0,
+    ),
+    "force": Arg(
+        "boolean",
+        "Go on although the task waits for blockers not completed, or (completing a parent) has subtasks still "
+        "open, or another machine has it in progress (takes it over).",
+    ),
+    "result": Arg(
+        "object",
+        "An agent's result ({status: success|partial|failed, outcome, files_created, files_modified, "
+        "billable_minutes, ...}) taken into the task; its status decides unless the call gives one.",
+    ),
+}
+_PAGE = {
+    "limit": Arg(
+        "integer",
+        f"At most this many tasks (default {mcp_listing.DEFAULT_LIMIT}); a page also stops before about "
+        f"{mcp_listing.PAGE_BYTES} characters. nextCursor is in the reply when more remain.",
+        minimum=1,
+        maximum=mcp_listing.MAX_LIMIT,
+    ),
+    "cursor": Arg("string", "The nextCursor of the previous reply, as it came: the page after it."),
+    "full": Arg(
+        "boolean",
+        "Each task in full as stored (description, metadata, context, stamps) instead of id, subject, status, "
+        "owner, parent and blockedBy.",
+    ),
+}
+_FILTERS = {
+    "client": Arg("string", "Only the tasks of this client (metadata.client)."),
+    "project": Arg("string", "Only the tasks of this project (metadata.project)."),
+    "owner": Arg("string", "Only the tasks with this owner."),
+    "parent": Arg("string", "Only the direct subtasks of this task (an id or a unique prefix)."),
+    "type": Arg("string", "Only the tasks of this type.", rules.TASK_TYPES),
+    "search": Arg("string", "Only the tasks whose subject, description or id holds this text, case aside."),
+}
+_LIST = {
+    "status": Arg(
+        "statuses",
+        "Only the tasks with this status, or with one of these (open work: pending, in_progress, blocked).",
+        STATUSES,
+    ),
+    **_FILTERS,
+    "open": Arg("boolean", "Only the open tasks: not completed or cancelled."),
+    "ready": Arg("boolean", "Only the tasks ready to start: pending, every blocker completed, no open subtask."),
+    "blocked": Arg("boolean", "Only the blocked tasks and those waiting for a blocker."),
+    **_PAGE,
+}
 
 
 def _task_id(a: dict[str, Any]) -> str:
@@ -252,6 +389,7 @@ def _task_id(a: dict[str, Any]) -> str:
 _NAMES = {"activeForm": "active_form", "type": "task_type", "blockedReason": "reason"}
 _NEW_NAMES = {**_NAMES, "addBlocks": "blocks", "addBlockedBy": "blocked_by"}
 _EDIT_NAMES = {**_NAMES, "addBlocks": "add_blocks", "addBlockedBy": "add_blocked_by"}
+_BILLING = ("client", "project")  # arguments kept in the task's metadata, as the CLI's --client and --project
 
 
 def _given(a: dict[str, Any], names: dict[str, str], leave: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -264,21 +402,35 @@ def _statuses(given: str | list[str] | None) -> tuple[str, ...]:
 
 
 def _create(tools: TaskTools, a: dict[str, Any]) -> Any:
-    return tools.create_task(NewTask(**_given(a, _NEW_NAMES)))
+    metadata = dict(a.get("metadata") or {})
+    metadata.update((k, a[k]) for k in _BILLING if a.get(k) is not None)  # as `create --client/--project`
+    if a.get("minutes") is not None:
+        metadata["billable_minutes"] = a["minutes"]
+    fields = _given(a, _NEW_NAMES, leave=(*_BILLING, "minutes", "metadata"))
+    return tools.create_task(NewTask(**fields, metadata=metadata))
 
 
 def _update(tools: TaskTools, a: dict[str, Any]) -> Any:
     given, status, reopen = _task_id(a), a.get("status"), bool(a.get("reopen"))
-    if status is not None and status not in UPDATE_STATUSES:
-        raise GittasksError(f"unknown status {status!r}; use one of: {', '.join(UPDATE_STATUSES)}")
     if status == DELETED:
         return tools.delete_task(given)
     if status == rules.BLOCKED and not reopen and not (a.get("blockedReason") or "").strip():
         raise GittasksError("status 'blocked' needs a blockedReason saying why")
-    edit = edits.edit_of(walk=not reopen, **_given(a, _EDIT_NAMES, leave=(*_ID, "result")))
+    billing = {k: a[k] or None for k in _BILLING if a.get(k) is not None}  # "" removes, as `update --client ""`
+    if billing:
+        a = {**a, "metadata": {**(a.get("metadata") or {}), **billing}}
+    edit = edits.edit_of(walk=not reopen, **_given(a, _EDIT_NAMES, leave=(*_ID, *_BILLING, "result")))
     if a.get("result") is not None:  # an agent's result: its status decides, unless the call gives one
         edit = edits.result_edit(a["result"], edit, status_from_result=status is None)
     return tools.update_task(given, edit, start=status == rules.IN_PROGRESS and not reopen)
+
+
+def _list(tools: TaskTools, a: dict[str, Any], *, ready: bool = False) -> Any:
+    query = ListQuery(_statuses(a.get("status")), a.get("client"), a.get("project"), a.get("owner"), a.get("type"),
+                      ready=ready or bool(a.get("ready")), blocked=bool(a.get("blocked")),
+                      open_only=bool(a.get("open")), search=a.get("search"))  # fmt: skip
+    page = mcp_listing.Page(a.get("limit") or mcp_listing.DEFAULT_LIMIT, a.get("cursor"), bool(a.get("full")))
+    return tools.list_tasks(query, page, parent=a.get("parent"))
 
 
 def _log(tools: TaskTools, a: dict[str, Any]) -> Any:
@@ -289,82 +441,88 @@ def _log(tools: TaskTools, a: dict[str, Any]) -> Any:
 TOOLS: tuple[Tool, ...] = (
     Tool(
         "task_create",
-        "Create a pending task (like TaskCreate); returns it as stored. One git commit. subject: imperative title "
-        '("Design auth schema"); activeForm: present-continuous label shown while in progress ("Designing auth '
-        'schema"); metadata: free-form object (client, project, complexity, ...); addBlockedBy: ids of tasks this one '
-        "waits for; addBlocks: ids of tasks that wait for this one; parent: the id of the task this is a subtask of; "
-        "type: implementation, research, review, ...; context: the rich context (user_request, requirements, "
-        "files_modified, ...).",
+        "Create a pending task (like TaskCreate); returns it as stored. One git commit. Give addBlockedBy for the "
+        "tasks it waits for, parent to make it a subtask, client/project/minutes for billing.",
         CHANGES,
-        _FIELDS,
+        {
+            **_FIELDS,
+            "minutes": Arg(
+                "integer",
+                "Billable minutes (metadata.billable_minutes), billed when the task is completed with a client.",
+                minimum=0,
+            ),
+        },
         _create,
         required=("subject",),
     ),
     Tool(
         "task_update",
-        "Change a task (like TaskUpdate); returns it as stored. One git commit, none when nothing changes. taskId (or "
-        "task_id / id): the task's id or a unique prefix. status: pending, in_progress, completed, blocked (needs "
-        "blockedReason), cancelled, or deleted (removes the task). A change that needs a step in between is made "
-        "through it in the same commit (pending -> completed goes through in_progress); one with no legal path "
-        "(in_progress -> pending) is refused. A completed or cancelled task is reopened only with reopen=true (status "
-        "pending, the default, or in_progress). metadata and context: keys merged one by one, a null value removes "
-        "the key. addBlockedBy / addBlocks: dependencies to add (kept symmetric). outcome, minutes: what was done and "
-        "the billable minutes, recorded when the task is completed (a client task with minutes gets a work item). "
-        "result: an agent's result object ({status, outcome, files_created, files_modified, ...}) taken into the task: "
-        "status success completes it, partial keeps it in progress, failed blocks it (with its blocker, reason or "
-        "error), unless the call gives a status; lists are appended to the context's, other keys set in it. A task "
-        "whose blockers are not all completed is not started (nor completed) unless force=true. With a remote, status "
-        "in_progress claims the task there: refused while another machine has it in progress (force=true takes it "
-        "over).",
+        "Change a task (like TaskUpdate); returns it as stored. One git commit, none when nothing changes. Start "
+        "it (status in_progress: claimed on the remote when one is set), complete it (status completed, with "
+        "outcome and minutes), block it (status blocked with blockedReason), cancel or delete it, or change its "
+        "fields. A change with no legal path (in_progress -> pending) is refused; a completed or cancelled task is "
+        "reopened only with reopen=true. A task waiting for blockers not completed, or a parent with open "
+        "subtasks, is refused unless force=true.",
         UPDATES,
-        {
-            **_ID,
-            **_FIELDS,
-            "status": "string",
-            "blockedReason": "string",
-            "reopen": "boolean",
-            "outcome": "string",
-            "minutes": "integer",
-            "force": "boolean",
-            "result": "object",
-        },
+        {**_ID, **_FIELDS, **_UPDATE_ONLY},
         _update,
     ),
     Tool(
         "task_list",
-        "The active tasks as stored (like TaskList), optionally only those with the given status(es).",
+        "The active tasks, filtered, a page at a time (oldest first): {tasks, total, nextCursor}. Each task is "
+        "compact (id, subject, status, owner, parent, blockedBy) unless full=true; task_get gives one in full. "
+        "Pass nextCursor back as cursor for the next page.",
         READ_ONLY,
-        {"status": "statuses"},
-        lambda t, a: t.list_tasks(ListQuery(_statuses(a.get("status")))),
+        _LIST,
+        _list,
     ),
     Tool(
         "task_get",
-        "One task as stored (like TaskGet), by id or unique prefix; archived tasks are found too.",
+        "One task in full as stored (like TaskGet), by id or unique prefix; archived tasks are found too.",
         READ_ONLY,
         _ID,
         lambda t, a: t.get_task(_task_id(a)),
     ),
     Tool(
         "task_ready",
-        "Pending tasks whose blockers are all completed: what can be started now.",
+        "What can be started now: pending tasks whose blockers are all completed (as task_list with ready=true), "
+        "a page at a time.",
         READ_ONLY,
-        {},
-        lambda t, a: t.ready(),
+        {**_FILTERS, **_PAGE},
+        lambda t, a: _list(t, a, ready=True),
+    ),
+    Tool(
+        "task_next",
+        "What to take up next, in order, each with a one-line reason: stale work in progress on this machine to "
+        "resume first, then the ready tasks, the work that most others wait on first (the longest chain of open "
+        "work it heads, in time at each type's median cycle time when known; then how many tasks wait on it). "
+        "Tasks in progress on other machines are left out and counted. {tasks, counts, signals, order, more}.",
+        READ_ONLY,
+        {
+            "limit": Arg(
+                "integer",
+                f"At most this many tasks (default {next_work.LIMIT}); more says how many are left.",
+                minimum=1,
+            )
+        },
+        lambda t, a: t.next_work(a.get("limit")),
     ),
     Tool(
         "task_log",
         "History from git, newest first: commit, when, machine, action, task, subject and the fields changed "
-        "({field: {from, to}}). With taskId, that task's whole history; without, the last `limit` (default 20).",
+        "({field: {from, to}}).",
         READ_ONLY,
-        {**_ID, "limit": "integer"},
+        {
+            **_ID,
+            "limit": Arg("integer", "At most this many entries (default: 20; a task's: all).", minimum=1),
+        },
         _log,
     ),
     Tool(
         "task_archive",
-        "Move completed and cancelled tasks to the archive (one git commit); olderThan (30m, 12h, "
-        "7d, 2w): only those that ended longer ago. Returns the archived tasks.",
+        "Move completed and cancelled tasks to the archive (one git commit). Returns the archived tasks, compact.",
         UPDATES,
-        {"olderThan": "string"},
+        {"olderThan": Arg("string", "Only those that ended longer ago than this: 30m, 12h, 7d or 2w.")},
         lambda t, a: t.archive(a.get("olderThan")),
     ),
     Tool(
@@ -378,8 +536,8 @@ TOOLS: tuple[Tool, ...] = (
     Tool(
         "sync_status",
         "This clone against its remote as of the last fetch: machine, remote, branch, commits "
-        "ahead/behind, last sync, open conflicts and the number of tasks. Never touches the network (run "
-        "`gittasks sync` for that).",
+        "ahead/behind, last sync, open conflicts and the number of tasks. Never touches the network (task_sync "
+        "does).",
         READ_ONLY,
         {},
         lambda t, a: t.sync_status(),

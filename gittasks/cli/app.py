@@ -30,15 +30,60 @@ typer.core.HAS_RICH = False
 GROUPS: dict[str, tuple[str, ...]] = {
     "task_commands": ("create", "update", "start", "done", "block", "cancel", "reopen", "delete", "list", "show",
                       "ready", "checklist"),
+    "habit_commands": ("note", "edit", "undo"),
     "setup_commands": ("init", "migrate", "doctor", "validate", "schema", "demo", "merge-driver"),
     "sync_commands": ("sync", "status", "conflicts", "resolve"),
     "history_commands": ("log", "archive", "restore", "report", "stats"),
+    "next_command": ("next",),
+    "link_commands": ("link-commits", "export"),
     "claude_commands": ("recover", "install-claude", "hook"),
     "mcp_command": ("mcp",),
     "board_command": ("board",),
     "watch_command": ("watch",),
 }  # fmt: skip
 GLOBAL_OPTIONS_WITH_VALUE = ("--repo",)
+# `--help`'s one line per command, a whole sentence that fits beside the names in 80 columns, where the first
+# sentence of the command's own help would not (click cuts that mid-sentence with "...")
+SHORT_HELP: dict[str, str] = {
+    "start": "Mark a task in progress.",
+    "done": "Mark a task completed.",
+    "list": "List the tasks, filtered and sorted.",
+    "show": "Show one task in full.",
+    "checklist": "The progress checklist.",
+    "init": "Set up gittasks in this repository.",
+    "migrate": "Move an inline task list onto its own branch.",
+    "doctor": "Check the task files, the merge driver and git.",
+    "schema": "Print the JSON Schema of the task list.",
+    "demo": "A demo: two workstations, one remote, a merge.",
+    "sync": "Commit, fetch, merge field by field, push.",
+    "conflicts": "The conflicts that merges recorded.",
+    "resolve": "Settle a recorded conflict.",
+    "log": "The history of the tasks, from git.",
+    "archive": "Move ended tasks to the archive.",
+    "restore": "Bring an archived task back.",
+    "report": "Work done: time spent and billable minutes.",
+    "stats": "Cycle times, bottlenecks and throughput.",
+    "link-commits": "Link code commits to the tasks in progress.",
+    "export": "A task's history as a Markdown summary.",
+    "next": "What to take up next, and why.",
+    "recover": "What a new session should know.",
+    "install-claude": "Set up the Claude Code hooks in this clone.",
+    "board": "The board as one self-contained HTML page.",
+    "watch": "Sync every few seconds and print what changed.",
+}
+
+
+class Commands(typer.core.TyperGroup):
+    """The command group: a word that names no command is refused in one line, naming the command probably meant
+    (`suggest`), instead of click's usage block."""
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and not ctx.resilient_parsing and self.get_command(ctx, name) is None:
+            from gittasks.cli.suggest import unknown_command
+
+            raise unknown_command(name, self.list_commands(ctx))
+        return super().resolve_command(ctx, args)
 
 
 def print_version(wanted: bool) -> None:
@@ -89,6 +134,7 @@ def build(args: list[str]) -> typer.Typer:
         pretty_exceptions_enable=False,
         no_args_is_help=True,
         rich_markup_mode=None,
+        cls=Commands,
     )
     app.callback()(main)
     name = command_name(args)
@@ -100,7 +146,8 @@ def build(args: list[str]) -> typer.Typer:
             if called and command != name:
                 continue
             if isinstance(function, typer.Typer):
-                app.add_typer(function, name=command)
+                app.add_typer(function, name=command, short_help=SHORT_HELP.get(command))
             else:
-                app.command(command, context_settings=settings.get(command))(function)
+                short = SHORT_HELP.get(command)
+                app.command(command, context_settings=settings.get(command), short_help=short)(function)
     return app

@@ -7,8 +7,9 @@ from typing import Annotated
 
 import typer
 
-from gittasks import archive, operations, render, rules, stats, work_report
+from gittasks import archive, handover, journal, operations, render, rules, stats, task_commits, work_report
 from gittasks.cli import output
+from gittasks.cli.values import utf8_only
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 
@@ -16,24 +17,51 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 def log(
     task_id: Annotated[str | None, typer.Argument(help="Task id or unique prefix (default: all tasks).")] = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most N entries.")] = None,
+    machine: Annotated[str | None, typer.Option("--machine", help="Only changes made on this machine.")] = None,
+    owner: Annotated[
+        str | None, typer.Option("--owner", "--agent", help="Only changes of tasks this owner held then.")
+    ] = None,
+    client: Annotated[str | None, typer.Option("--client", help="Only tasks of this client (as now).")] = None,
+    project: Annotated[str | None, typer.Option("--project", help="Only tasks of this project (as now).")] = None,
+    task_type: Annotated[str | None, typer.Option("--type", help="Only tasks of this type (as now).")] = None,
+    action: Annotated[
+        list[str], typer.Option("--action", help="Only these actions: create, start, complete, ... (or created, ...).")
+    ] = [],  # noqa: B006
+    since: Annotated[
+        str | None, typer.Option("--since", help="From this date (inclusive): YYYY-MM-DD, a stamp, 7d, '3 days ago'.")
+    ] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Before this date (exclusive), as --since.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """History from git: when, which machine, which action, what changed."""
+    """History from git: when, which machine, which action, what changed. Without an id, the journal of all tasks,
+    narrowed by the filters (each given must hold; client, project and type as the task is now, owner as it was at
+    the change)."""
+    given = {"--machine": machine, "--owner": owner, "--client": client, "--project": project, "--type": task_type,
+             "--action": action, "--since": since, "--until": until}  # fmt: skip
+    for name, value in given.items():
+        utf8_only(name, value)
+    query = journal.query_of(machine=machine, owner=owner, client=client, project=project, task_type=task_type,
+                             actions=action, since=since, until=until, now=rules.utc_now())  # fmt: skip
     ws = output.workspace()
-    entries, cut = operations.history_page(ws, task_id, limit)
+    entries, cut = operations.journal_page(ws, query, task_id, limit)
+    if task_id is not None and not query.narrows:  # the code commits naming the task, among its changes
+        entries, cut = task_commits.log_with_commits(ws, task_id, entries, limit, cut)
     output.flush_messages(ws)
     if as_json:
+        keys = ("commit", "when", "machine", "action", "task", "changes", "branch", "author", "subject")
         output.emit_json(
-            [{k: e[k] for k in ("commit", "when", "machine", "action", "task", "changes")} for e in entries]
-        )
+            [{k: e[k] for k in keys if k in e and (k in keys[:6] or e["action"] == handover.CODE_COMMIT)}
+             for e in entries]
+        )  # fmt: skip
         return
     for entry in entries:
-        for line in render.log_lines(entry, output.log_paint(entry["action"])):
+        shown = handover.commit_log_lines if entry["action"] == handover.CODE_COMMIT else render.log_lines
+        for line in shown(entry, output.log_paint(entry["action"])):
             output.echo(line)
     if cut is not None:
         output.note(f"showing the last {cut} changes; --limit N for more")
     elif not entries:
-        output.note("no history found")
+        output.note("no change matches the filters" if query.narrows else "no history found")
 
 
 def archive_cmd(
@@ -77,12 +105,17 @@ def report(
     items: Annotated[bool, typer.Option("--items", help="The work items as invoice lines.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Work done: tasks completed, time spent, billable minutes per client and project; --items: the work items
-    as invoice lines (void ones marked, not counted)."""
+    """Work done: tasks completed, time spent, billable and active minutes per client and project; --items: the work
+    items as invoice lines (void ones marked, not counted). Hours: each task's minutes / 60, rounded half up to the
+    hundredth (one invoice line); a row and a total are the sums of their lines, so every filter and both views show
+    the same figures; minutes are exact. Minutes on a task with no client show under "(no client)" (--client ""
+    selects them)."""
     ws = output.workspace()
     if items:
+        known = {t["id"]: t for t in itertools.chain(ws.tasks(), archive.iter_archived(ws.repo.root))}
         lines = work_report.invoice(
             ws.work_item_files(),
+            tasks=known,
             client=client,
             project=project,
             since=work_report.parse_date(since, "--since"),
@@ -108,6 +141,8 @@ def report(
         by=by,
     )
     output.flush_messages(ws)
+    for line in data["problems"]:
+        output.note(line)
     if as_json:
         output.emit_json(data)
     elif as_csv:

@@ -115,22 +115,35 @@ def conflicts(as_json: JsonOpt = False) -> None:
 
 def resolve(
     task_id: Annotated[str, typer.Argument(help="Task id or unique prefix.")],
-    field_name: Annotated[str, typer.Argument(metavar="FIELD", help="The field, e.g. owner or metadata.client.")],
+    field_name: Annotated[
+        str | None, typer.Argument(metavar="[FIELD]", help="The field, e.g. owner or metadata.client (or --all).")
+    ] = None,
+    every: Annotated[bool, typer.Option("--all", help="Every conflict recorded for the task, at once.")] = False,
     keep: Annotated[bool, typer.Option("--keep", help="Keep the value the merge kept.")] = False,
+    ours: Annotated[bool, typer.Option("--ours", help="Keep this machine's value.")] = False,
+    theirs: Annotated[bool, typer.Option("--theirs", help="Keep the other machine's value.")] = False,
     value: Annotated[str | None, typer.Option("--value", help="Set this value instead (JSON or text).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Settle a recorded conflict (one commit); the record goes away on every machine after sync."""
-    if keep == (value is not None):
-        raise GittasksError("give exactly one of --keep or --value VALUE")
+    """Settle a recorded conflict, or with --all every conflict of a task (one commit); the records go away on every
+    machine after sync. A status settled takes the stamps of the side that recorded it."""
+    if (field_name is None) != every:
+        raise GittasksError("name the FIELD to settle, or give --all for every conflict of the task")
+    if [keep, ours, theirs, value is not None].count(True) != 1:
+        raise GittasksError("give exactly one of --keep, --ours, --theirs or --value VALUE")
     utf8_only("--value", value)
+    utf8_only("the field", field_name)
     ws = output.workspace()
-    outcome = conflicts_module.resolve(ws, task_id, field_name, value=value)
+    side = "ours" if ours else "theirs" if theirs else "kept"
+    outcome = conflicts_module.resolve(ws, task_id, field_name, value=value, keep=side)
     output.flush_messages(ws)
+    for line in outcome.notes:
+        output.note(line)
     if as_json:
         output.emit_json(outcome.value)
     else:
-        output.echo(f"resolved {render.safe(field_name)} of {render.safe(outcome.value['id'])}")
+        what = render.safe(field_name) if field_name is not None else "every conflict"
+        output.echo(f"resolved {what} of {render.safe(outcome.value['id'])}")
 
 
 COMMANDS = {"sync": sync, "status": status, "conflicts": conflicts, "resolve": resolve}

@@ -7,9 +7,9 @@ from typing import Annotated, Any
 
 import typer
 
-from gittasks import archive, document, edits, history, operations, render, rules, tasktext
-from gittasks.cli import output
-from gittasks.cli.values import context_lists, parse_context, parse_meta, read_json, utf8_edit, utf8_only
+from gittasks import archive, document, edits, handover, history, operations, render, rules, task_commits, tasktext
+from gittasks.cli import completion, output, values
+from gittasks.cli.values import context_lists, parse_context, parse_meta, read_json, schedule_meta, utf8_edit, utf8_only
 from gittasks.edits import Edit
 from gittasks.errors import GittasksError
 from gittasks.model import NewTask
@@ -17,8 +17,10 @@ from gittasks.query import ListQuery
 from gittasks.workspace import Outcome, Workspace
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
-IdArg = Annotated[str, typer.Argument(help="Task id or a unique prefix of one.")]
-ForceOpt = Annotated[bool, typer.Option("--force", help="Go on although a blocker is not completed.")]
+IdArg = Annotated[str, typer.Argument(help="Task id or a unique prefix of one.", autocompletion=completion.task_ids)]
+ForceOpt = Annotated[
+    bool, typer.Option("--force", help="Go on although a blocker (for done: a subtask) is not completed.")
+]
 
 
 ContextOpt = Annotated[
@@ -28,25 +30,54 @@ FileOpt = Annotated[list[str], typer.Option("--file", help="A file the work touc
 RequirementOpt = Annotated[list[str], typer.Option("--requirement", help="Appended to context.requirements.")]
 ConstraintOpt = Annotated[list[str], typer.Option("--constraint", help="Appended to context.constraints.")]
 DependencyOpt = Annotated[list[str], typer.Option("--dependency", help="Appended to context.dependencies_added.")]
+PriorityOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--priority",
+        metavar="0-4|H|M|L",
+        help='0 critical, 1 high, 2 medium, 3 low, 4 backlog; H, M, L as in Taskwarrior ("" removes it).',
+    ),
+]
+DueOpt = Annotated[
+    str | None,
+    typer.Option("--due", metavar="DATE", help='YYYY-MM-DD, today, tomorrow, a weekday, +3d or +2w ("" removes it).'),
+]
+OwnerOpt = Annotated[str | None, typer.Option("--owner", autocompletion=completion.owners)]
+
+
+def _ids(name: str, help: str | None = None) -> Any:
+    """An option naming tasks: ids complete in the shell."""
+    return typer.Option(name, help=help, autocompletion=completion.task_ids)
+
+
+ClientOpt = Annotated[str | None, typer.Option("--client", autocompletion=completion.clients)]
+MinutesOpt = Annotated[
+    int | None, typer.Option("--minutes", min=0, help="Billable minutes (context.billable_minutes).")
+]
 
 
 def create(
     subject: Annotated[str, typer.Argument(help="Imperative title, e.g. 'Design authentication schema'.")],
     description: Annotated[str | None, typer.Option("-d", "--description")] = None,
     active_form: Annotated[str | None, typer.Option("--active-form")] = None,
-    owner: Annotated[str | None, typer.Option("--owner")] = None,
-    blocked_by: Annotated[list[str], typer.Option("--blocked-by", help="Id of a task this one waits for.")] = [],  # noqa: B006
-    blocks: Annotated[list[str], typer.Option("--blocks", help="Id of a task that waits for this one.")] = [],  # noqa: B006
-    parent: Annotated[str | None, typer.Option("--parent")] = None,
-    task_type: Annotated[str | None, typer.Option("--type", help=", ".join(rules.TASK_TYPES))] = None,
-    client: Annotated[str | None, typer.Option("--client")] = None,
+    owner: OwnerOpt = None,
+    blocked_by: Annotated[list[str], _ids("--blocked-by", "Id of a task this one waits for.")] = [],  # noqa: B006
+    blocks: Annotated[list[str], _ids("--blocks", "Id of a task that waits for this one.")] = [],  # noqa: B006
+    parent: Annotated[str | None, _ids("--parent")] = None,
+    task_type: Annotated[
+        str | None, typer.Option("--type", help=", ".join(rules.TASK_TYPES), autocompletion=completion.task_types)
+    ] = None,
+    client: ClientOpt = None,
     project: Annotated[str | None, typer.Option("--project")] = None,
     meta: Annotated[list[str], typer.Option("--meta", help="KEY=VALUE metadata.")] = [],  # noqa: B006
+    minutes: MinutesOpt = None,
     context: ContextOpt = [],  # noqa: B006
     file: FileOpt = [],  # noqa: B006
     requirement: RequirementOpt = [],  # noqa: B006
     constraint: ConstraintOpt = [],  # noqa: B006
     dependency: DependencyOpt = [],  # noqa: B006
+    priority: PriorityOpt = None,
+    due: DueOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Add a pending task; prints its id."""
@@ -63,9 +94,10 @@ def create(
         metadata["client"] = client
     if project is not None:
         metadata["project"] = project
+    metadata.update({k: v for k, v in schedule_meta(priority, due).items() if v is not None})
     new = NewTask(
         subject, description=description, active_form=active_form, owner=owner, task_type=task_type, parent=parent,
-        metadata=metadata, context=rich, blocked_by=blocked_by, blocks=blocks,
+        metadata=metadata, context=rich, blocked_by=blocked_by, blocks=blocks, minutes=minutes,
     )  # fmt: skip
     outcome = operations.create(ws, new)
     output.flush_messages(ws)
@@ -77,30 +109,38 @@ def create(
 
 def update(
     task_id: IdArg,
-    status: Annotated[str | None, typer.Option("--status", help=", ".join(rules.STATUSES))] = None,
+    status: Annotated[
+        str | None, typer.Option("--status", help=", ".join(rules.STATUSES), autocompletion=completion.statuses)
+    ] = None,
     subject: Annotated[str | None, typer.Option("--subject")] = None,
     description: Annotated[str | None, typer.Option("-d", "--description")] = None,
     active_form: Annotated[str | None, typer.Option("--active-form")] = None,
-    owner: Annotated[str | None, typer.Option("--owner")] = None,
-    add_blocked_by: Annotated[list[str], typer.Option("--add-blocked-by")] = [],  # noqa: B006
-    remove_blocked_by: Annotated[list[str], typer.Option("--remove-blocked-by")] = [],  # noqa: B006
-    add_blocks: Annotated[list[str], typer.Option("--add-blocks")] = [],  # noqa: B006
-    remove_blocks: Annotated[list[str], typer.Option("--remove-blocks")] = [],  # noqa: B006
+    owner: OwnerOpt = None,
+    add_blocked_by: Annotated[list[str], _ids("--add-blocked-by")] = [],  # noqa: B006
+    remove_blocked_by: Annotated[list[str], _ids("--remove-blocked-by")] = [],  # noqa: B006
+    add_blocks: Annotated[list[str], _ids("--add-blocks")] = [],  # noqa: B006
+    remove_blocks: Annotated[list[str], _ids("--remove-blocks")] = [],  # noqa: B006
     reason: Annotated[str | None, typer.Option("--reason", help="Why it is blocked.")] = None,
-    task_type: Annotated[str | None, typer.Option("--type")] = None,
-    parent: Annotated[str | None, typer.Option("--parent")] = None,
+    task_type: Annotated[str | None, typer.Option("--type", autocompletion=completion.task_types)] = None,
+    parent: Annotated[str | None, _ids("--parent")] = None,
     meta: Annotated[list[str], typer.Option("--meta", help="KEY=VALUE; KEY= removes the key.")] = [],  # noqa: B006
-    client: Annotated[str | None, typer.Option("--client", help='The client billed ("" removes it).')] = None,
+    client: Annotated[
+        str | None,
+        typer.Option("--client", help='The client billed ("" removes it).', autocompletion=completion.clients),
+    ] = None,
     project: Annotated[str | None, typer.Option("--project", help='The project ("" removes it).')] = None,
+    minutes: MinutesOpt = None,
     context: ContextOpt = [],  # noqa: B006
     file: FileOpt = [],  # noqa: B006
     requirement: RequirementOpt = [],  # noqa: B006
     constraint: ConstraintOpt = [],  # noqa: B006
     dependency: DependencyOpt = [],  # noqa: B006
+    priority: PriorityOpt = None,
+    due: DueOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Change fields of a task."""
-    metadata = parse_meta(meta)
+    metadata = {**parse_meta(meta), **schedule_meta(priority, due)}
     for key, value in (("client", client), ("project", project)):
         if value is not None:
             metadata[key] = value or None
@@ -109,7 +149,7 @@ def update(
         subject=subject, description=description, active_form=active_form, owner=owner, task_type=task_type,
         parent=parent, metadata=metadata, context_paths=parse_context(context), context_lists=lists,
         add_blocked_by=add_blocked_by, remove_blocked_by=remove_blocked_by, add_blocks=add_blocks,
-        remove_blocks=remove_blocks, status=status, reason=reason,
+        remove_blocks=remove_blocks, status=status, reason=reason, minutes=minutes,
     )  # fmt: skip
     _edit(task_id, as_json, edit)
 
@@ -221,30 +261,57 @@ def delete(task_id: IdArg, as_json: JsonOpt = False) -> None:
 
 
 def list_tasks(
-    status: Annotated[list[str], typer.Option("--status", help="Only tasks with this status.")] = [],  # noqa: B006
-    client: Annotated[str | None, typer.Option("--client", help="Only tasks of this client.")] = None,
-    project: Annotated[str | None, typer.Option("--project", help="Only tasks of this project.")] = None,
-    owner: Annotated[str | None, typer.Option("--owner", help="Only tasks with this owner.")] = None,
-    task_type: Annotated[str | None, typer.Option("--type", help="Only tasks of this type.")] = None,
-    parent: Annotated[str | None, typer.Option("--parent", help="Only the subtasks of this task.")] = None,
+    status: Annotated[
+        list[str], typer.Option("--status", help="Only tasks with this status.", autocompletion=completion.statuses)
+    ] = [],  # noqa: B006
+    client: Annotated[
+        str | None, typer.Option("--client", help="Only tasks of this client.", autocompletion=completion.clients)
+    ] = None,
+    project: Annotated[
+        str | None, typer.Option("--project", help="Only tasks of this project.", autocompletion=completion.projects)
+    ] = None,
+    owner: Annotated[
+        str | None, typer.Option("--owner", help="Only tasks with this owner.", autocompletion=completion.owners)
+    ] = None,
+    task_type: Annotated[
+        str | None, typer.Option("--type", help="Only tasks of this type.", autocompletion=completion.task_types)
+    ] = None,
+    parent: Annotated[str | None, _ids("--parent", "Only the subtasks of this task.")] = None,
     ready: Annotated[bool, typer.Option("--ready", help="Only tasks ready to start (as `ready`).")] = False,
     blocked: Annotated[
         bool, typer.Option("--blocked", help="Only blocked tasks and tasks waiting for a blocker.")
     ] = False,
     sort: Annotated[
-        str | None, typer.Option("--sort", metavar="status|updated|id", help="Order (default: as created).")
+        str | None,
+        typer.Option(
+            "--sort",
+            metavar="status|updated|id|priority|due",
+            help="Order (default: as created).",
+            autocompletion=completion.sorts,
+        ),
     ] = None,
     include_archive: Annotated[bool, typer.Option("--all", help="Archived tasks too.")] = False,
+    open_only: Annotated[
+        bool, typer.Option("--open", help="Only open tasks (pending, in_progress, blocked), not completed/cancelled.")
+    ] = False,
+    search: Annotated[
+        str | None,
+        typer.Option("--search", metavar="TEXT", help="Only tasks whose subject, description or id holds TEXT."),
+    ] = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only open tasks due before today.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """List the active tasks: id, status, client, blockers, subject (owner)."""
+    """List the active tasks: every task not archived, completed ones too (--open: only those not completed or
+    cancelled; --all: the archived ones too). Columns: id, status, client, blockers, subject (owner)."""
     for name, value in (("--status", status), ("--client", client), ("--project", project), ("--owner", owner),
                         ("--type", task_type), ("--parent", parent), ("--sort", sort)):  # fmt: skip
         utf8_only(name, value)
+    utf8_only("--search", search)
     rules.check_sort(sort)
     ws = output.workspace()
-    filters = (status, client, project, owner, task_type, parent, ready, blocked, sort, include_archive)
-    if as_json and not any(filters):  # the whole list, as this clone's last change wrote it: printed from its bytes
+    filters = (status, client, project, owner, task_type, parent, ready, blocked, sort, include_archive, open_only)
+    # with no filter, the whole list, as this clone's last change wrote it: printed from its bytes
+    if as_json and not any((*filters, search is not None, overdue)):
         ws.preflight()
         raw = ws.canonical_active()
         listed = tasktext.tasks_json(raw) if raw is not None else None
@@ -256,7 +323,10 @@ def list_tasks(
     output.flush_messages(ws)
     active = ws.tasks()
     parent_id = operations.find_task(ws, parent)[0]["id"] if parent is not None else None
-    query = ListQuery(tuple(status), client, project, owner, task_type, parent_id, ready, blocked, sort)
+    query = ListQuery(
+        tuple(status), client, project, owner, task_type, parent_id, ready, blocked, sort, open_only=open_only,
+        search=search, overdue_on=values.overdue_day(overdue),
+    )  # fmt: skip
     tasks, archived = query.select(active, archive.iter_archived(ws.repo.root) if include_archive else ())
     if as_json:
         if not include_archive:
@@ -302,11 +372,13 @@ def show(
             raise GittasksError(f"no task {task_id!r} at {at}")
     else:
         task, archived = operations.find_task(ws, task_id)
+    commits = task_commits.commits_for(ws, [str(task["id"])])[str(task["id"])]  # code commits naming it
     if as_json:
-        output.emit_json(task)
+        output.emit_json({**task, "code_commits": commits})
         return
     records = [r for r in doc.get("conflicts") or [] if isinstance(r, dict) and r.get("task") == task["id"]]
-    output.print_detail(render.task_detail(task, records) + ("\n(archived)" if archived else ""))
+    shown = render.task_detail(task, records) + ("\n(archived)" if archived else "")
+    output.print_detail(shown + (f"\n\n{handover.commits_block(commits)}" if commits else ""))
 
 
 def ready(as_json: JsonOpt = False) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -124,3 +125,24 @@ def context_lists(
     lists = {"files_modified": files, "requirements": requirements, "constraints": constraints,
              "dependencies_added": deps}  # fmt: skip
     return {k: v for k, v in lists.items() if v}
+
+
+def schedule_meta(priority: str | None, due: str | None) -> dict[str, Any]:
+    """The metadata `--priority` and `--due` set, in their stored form (`schedule`): the priority a number from 0
+    (critical) to 4 (backlog), the due date a day (relative forms read against today's local date); an empty value
+    (`--due ""`) is None: the key removed."""
+    from gittasks import schedule
+
+    utf8_only("--priority", priority)
+    utf8_only("--due", due)
+    found: dict[str, Any] = {}
+    if priority is not None:
+        found[schedule.PRIORITY_KEY] = schedule.parse_priority(priority) if priority.strip() else None
+    if due is not None:
+        found[schedule.DUE_KEY] = schedule.parse_due(due, date.today()) if due.strip() else None
+    return found
+
+
+def overdue_day(overdue: bool) -> str | None:
+    """`list --overdue`: the day a task must be due before to be late, today's local date (None: not asked)."""
+    return date.today().isoformat() if overdue else None

@@ -21,6 +21,7 @@ from gittasks.merge.values import (
     Context,
     Side,
     canonical_bytes,
+    earlier_stamp,
     field_keys,
     later_stamp,
     merge_id_list,
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
 
 
 _STATUS_FOLLOWERS: tuple[str, ...] = ("started_at", "completed_at", "blocked_reason")
+# the stamps of a transition: both sides moved a task to the same status at different moments merge quietly
+_TRANSITION_STAMPS: tuple[str, ...] = ("started_at", "completed_at")
 
 
 _SKIP_FIELDS: frozenset[str] = frozenset({"updated_at", "updated_by", "status", "id"})
@@ -106,12 +109,20 @@ def _merge_task(
     if status is not MISSING:
         out["status"] = status
 
+    same_status = status_side is None and same(os_, ts)
     for key in field_keys(b, o, t):
         if key in _SKIP_FIELDS:
             continue
         bv, ov, tv = b.get(key, MISSING), o.get(key, MISSING), t.get(key, MISSING)
         if status_side is not None and key in _STATUS_FOLLOWERS and not same(ov, tv):
             value = status_side.get(key, MISSING)
+        elif (
+            same_status
+            and key in _TRANSITION_STAMPS
+            and not (same(ov, tv) or same(ov, bv) or same(tv, bv))
+            and (earlier := earlier_stamp(ov, tv)) is not MISSING
+        ):
+            value = earlier  # the same transition made on both machines: no conflict to settle
         elif key in rules.ID_LIST_FIELDS and not (same(ov, tv) or same(ov, bv) or same(tv, bv)):
             value = merge_id_list(ctx, key, bv, ov, tv)
         elif key in rules.RECORD_LIST_FIELDS and not (same(ov, tv) or same(ov, bv) or same(tv, bv)):

@@ -303,6 +303,16 @@ def three_way_quiet(bv: Any, ov: Any, tv: Any) -> Any:
     return ov if canonical_bytes(ov) > canonical_bytes(tv) else tv
 
 
+def earlier_stamp(ov: Any, tv: Any) -> Any:
+    """The earlier of two stamps of the same transition (both sides moved the task to the same status): work began
+    at the first start and ended at the first completion, as the work item keeps the earlier record. Ordered by the
+    moment (not clamped: the earlier one is never the far-future one of two), then the bytes, so that every machine
+    keeps the same; MISSING when either is not a stamp (then it is an ordinary conflict)."""
+    if rules.parse_stamp(ov) is None or rules.parse_stamp(tv) is None:
+        return MISSING
+    return min(ov, tv, key=lambda v: (rules.ordering_stamp(v), canonical_bytes(v)))
+
+
 def later_stamp(bv: Any, ov: Any, tv: Any, now: datetime) -> bool:
     """True when ours' stamp is the one to keep (changed on ours only, or both changed and ours is later)."""
     if same(tv, bv):

@@ -1,0 +1,490 @@
+"""Billing that adds up: minutes written as text taken as numbers through every door (the CLI, MCP, the capture
+hook, a direct write), hours rounded once per task whatever the filter, minutes with no client billed under
+"(no client)" in both reports, and the active time the session hooks measure, offered at completion."""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import ACTIVE, Cli, MakeRepo, git, init_repo
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gittasks import activity, activity_spool, work_items, work_report
+from gittasks.activity import IDLE_CUTOFF, Event
+from gittasks.workspace import Workspace
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def commits(cli: Cli) -> int:
+    return int(git(cli.root, "rev-list", "--all", "--count"))
+
+
+def at(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+# -- minutes as numbers: the one rule ----------------------------------------------------------------------------
+
+
+@given(st.integers(min_value=0, max_value=2**53), st.sampled_from(["{}", " {} ", "+{}", "{}.0", "{}.000"]))
+def test_whole_minutes_written_as_text_are_the_number(n: int, form: str) -> None:
+    number = work_items.as_minutes(form.format(n))
+    assert number == n and type(number) is int
+    assert work_items.as_minutes(n) == n
+
+
+@given(st.text(max_size=12))
+def test_text_is_minutes_only_when_it_is_a_plain_number(text: str) -> None:
+    number = work_items.as_minutes(text)  # never raises
+    plain = text.strip()
+    if number is not None:
+        assert set(plain) <= set("+0123456789.") and number == float(plain) >= 0
+    if plain.isascii() and plain.isdigit():
+        assert number == int(plain)
+
+
+def test_what_counts_as_minutes() -> None:
+    assert [work_items.as_minutes(v) for v in ("45", " 45 ", "45.5", ".5", "+7", "0")] == [45, 45, 45.5, 0.5, 7, 0]
+    assert [work_items.as_minutes(v) for v in ("soon", "-5", "4 5", "1e3", "٤٥", "", True, None, [45], -1)] == [
+        None] * 10  # fmt: skip
+    fixed, problems = work_items.with_numbers({"billable_minutes": "45", "estimated_minutes": "soon", "x": "7"}, "m")
+    assert fixed == {"billable_minutes": 45, "estimated_minutes": "soon", "x": "7"}
+    assert problems == ["m.estimated_minutes 'soon' is not a number of minutes (zero or more)"]
+
+
+# -- hours: a row's figure never depends on the filter, rows add up ----------------------------------------------
+
+CLIENTS = ["Acme", "Contoso", ""]
+
+
+def completed(tid: str, client: str, minutes: float, day: int, project: str = "") -> dict[str, Any]:
+    return {"id": tid, "subject": tid, "status": "completed", "started_at": f"2026-01-{day:02d}T09:00:00Z",
+            "completed_at": f"2026-01-{day:02d}T09:{int(minutes) % 60:02d}:00Z",
+            "metadata": {"client": client, "project": project}, "context": {"billable_minutes": minutes}}  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(CLIENTS), st.integers(0, 600) | st.sampled_from([0.5, 12.5, 25.25]),
+                          st.integers(1, 28), st.sampled_from(["", "Web"])), max_size=12))  # fmt: skip
+def test_a_rows_hours_are_the_same_under_any_filter_and_the_reports_agree(tasks: list[Any]) -> None:
+    data = [completed(f"t{i}", c, m, d, p) for i, (c, m, d, p) in enumerate(tasks)]
+    whole = work_report.build(data)
+    rows = {(r["period"], r["client"], r["project"]): r for r in whole["rows"]}
+    for name in ("billable_minutes", "billable_hours", "minutes_spent", "hours_spent", "tasks"):
+        assert round(sum(r[name] for r in whole["rows"]), 2) == round(whole["totals"][name], 2)
+    for client in CLIENTS:
+        for project in (None, "Web"):
+            part = work_report.build(data, client=client, project=project)
+            for row in part["rows"]:
+                assert row == rows[(row["period"], row["client"], row["project"])]
+    by_week = work_report.build(data, by="week")
+    assert by_week["totals"]["billable_hours"] == whole["totals"]["billable_hours"]
+    # the work items of the same tasks, as invoice lines: the same minutes and the same hours
+    items = [work_items.expected_item(t) for t in data]
+    files = work_items.with_items([i for i in items if i is not None], lambda _path: None)
+    invoice = work_report.invoice(files)
+    for name in ("billable_minutes", "billable_hours"):
+        assert invoice["totals"][name] == whole["totals"][name]
+    for client in CLIENTS:
+        assert work_report.invoice(files, client=client)["totals"]["billable_hours"] == work_report.build(
+            data, client=client)["totals"]["billable_hours"]  # fmt: skip
+
+
+def test_25_minutes_are_042_hours_in_every_report(cli: Cli) -> None:
+    first = cli.create("Contoso call", "--client", "Contoso")
+    second = cli.create("Acme call", "--client", "Acme")
+    cli.ok("done", first, "--minutes", "25")
+    cli.ok("done", second, "--minutes", "25")
+    for args in ((), ("--client", "Contoso"), ("--items",), ("--items", "--client", "Contoso")):
+        table = cli.ok("report", *args)
+        contoso = next(line for line in table.splitlines() if "Contoso" in line)
+        assert "0.42" in contoso.split(), table
+    whole = cli.json("report")
+    assert [r["billable_hours"] for r in whole["rows"]] == [0.42, 0.42] and whole["totals"]["billable_hours"] == 0.84
+    assert cli.ok("report").splitlines()[-1].split()[-3:] == ["50", "0.84", "0"]  # exact minutes, then hours
+
+
+# -- minutes with no client: one rule in both reports, a warning at done ---------------------------------------------
+
+
+def test_minutes_with_no_client_bill_under_no_client_in_both_reports(cli: Cli) -> None:
+    tid = cli.create("Printer on floor 2")
+    proc = cli.run("done", tid, "--minutes", "20")
+    assert proc.returncode == 0
+    assert f"task {tid} bills 20 min but has no client" in proc.stderr and "(no client)" in proc.stderr
+    report, invoice = cli.json("report"), cli.json("report", "--items")
+    assert report["totals"]["billable_minutes"] == invoice["totals"]["billable_minutes"] == 20
+    assert [i["client"] for i in invoice["items"]] == [None]
+    assert "(no client)" in cli.ok("report") and "(no client)" in cli.ok("report", "--items")
+    assert cli.json("report", "--client", "")["totals"]["billable_minutes"] == 20
+    assert cli.json("report", "--items", "--client", "(no client)")["totals"]["billable_minutes"] == 20
+    assert cli.json("report", "--client", "Acme")["totals"]["billable_minutes"] == 0
+    cli.ok("update", tid, "--client", "Acme")  # given a client later: its item follows
+    assert [i["client"] for i in cli.json("report", "--items")["items"]] == ["Acme"]
+    plain = cli.create("No minutes, no client")
+    assert "no client" not in cli.run("done", plain).stderr  # nothing to bill: nothing said
+
+
+# -- the doors: the CLI ---------------------------------------------------------------------------------------------
+
+
+def test_the_cli_takes_minutes_given_as_text_and_refuses_what_is_no_number(cli: Cli) -> None:
+    tid = cli.create("Renew the certificate", "--client", "Acme", "--meta", "billable_minutes=45")
+    assert cli.task(tid)["metadata"]["billable_minutes"] == 45
+    other = cli.create("Estimate", "--context", 'billable_minutes="30"', "--context", "estimated_minutes=15.5")
+    assert cli.task(other)["context"] == {"billable_minutes": 30, "estimated_minutes": 15.5}
+    count = commits(cli)
+    for args in (("create", "x", "--meta", "billable_minutes=soon"), ("update", tid, "--meta", "billable_minutes=-5"),
+                 ("update", tid, "--context", "billable_minutes=soon")):  # fmt: skip
+        err = cli.fail(*args)
+        assert (
+            len(err.strip().splitlines()) == 1 and "is not a number of minutes" in err and "nothing was changed" in err
+        )
+    assert commits(cli) == count and cli.task(tid)["metadata"]["billable_minutes"] == 45
+    cli.ok("done", tid)
+    assert cli.json("report", "--items")["totals"]["billable_minutes"] == 45  # it bills: a work item was written
+    cli.ok("update", tid, "--minutes", "50")  # update --minutes: where done --minutes puts them; the item follows
+    assert cli.task(tid)["context"]["billable_minutes"] == 50
+    assert cli.json("report", "--items")["totals"]["billable_minutes"] == 50 == cli.json("report")["totals"][
+        "billable_minutes"]  # fmt: skip
+    made = cli.create("Made with minutes", "--client", "Acme", "--minutes", "15")
+    assert cli.task(made)["context"]["billable_minutes"] == 15
+    assert "--minutes" in cli.fail("update", tid, "--minutes", "-1", code=2)
+
+
+# -- the doors: the capture hook ---------------------------------------------------------------------------------------
+
+
+def hook_payload(cli: Cli, tool: str, session: str, tool_input: dict[str, Any], response: Any) -> str:
+    return json.dumps({"session_id": session, "hook_event_name": "PostToolUse", "tool_name": tool,
+                       "cwd": str(cli.root), "tool_input": tool_input, "tool_response": response})  # fmt: skip
+
+
+def hook_create(cli: Cli, native: str, subject: str, session: str, **tool_input: Any) -> tuple[str, str]:
+    """TaskCreate through the hook: (the new task's id, what the hook said on stderr)."""
+    before = {t["id"] for t in cli.doc()["tasks"]}
+    proc = cli.run(
+        "hook",
+        "capture",
+        input=hook_payload(
+            cli, "TaskCreate", session, {"subject": subject, **tool_input}, {"task": {"id": native, "subject": subject}}
+        ),
+    )
+    assert proc.returncode == 0, proc.stderr
+    [tid] = {t["id"] for t in cli.doc()["tasks"]} - before
+    return tid, proc.stderr
+
+
+def hook_update(cli: Cli, native: str, session: str, **tool_input: Any) -> str:
+    """TaskUpdate through the hook: what it said on stderr."""
+    response = {"success": True, "taskId": native, "updatedFields": sorted(tool_input)}
+    proc = cli.run("hook", "capture", input=hook_payload(cli, "TaskUpdate", session, {"taskId": native, **tool_input},
+                                                          response))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    return proc.stderr
+
+
+def test_the_capture_hook_takes_minutes_as_text_and_warns_of_what_is_no_number(cli: Cli) -> None:
+    tid, said = hook_create(
+        cli,
+        "1",
+        "Fix the VPN",
+        "S",
+        metadata={"client": "Acme", "billable_minutes": "45", "context": {"estimated_minutes": "30"}},
+    )
+    assert said == "" and cli.task(tid)["metadata"]["billable_minutes"] == 45
+    assert cli.task(tid)["context"]["estimated_minutes"] == 30
+    said = hook_update(cli, "1", "S", metadata={"billable_minutes": "soon"})
+    lines = said.strip().splitlines()  # recorded as the assistant's tool has it, and said in one line
+    assert len(lines) == 1 and "metadata.billable_minutes 'soon' is not a number of minutes" in lines[0]
+    assert cli.task(tid)["metadata"]["billable_minutes"] == "soon"
+    report = cli.run("report")  # a report says why the task bills nothing
+    hook_update(cli, "1", "S", status="completed")
+    report = cli.run("report")
+    assert "'soon' is not a number, so it is not billed" in report.stderr
+    assert cli.json("report")["totals"]["billable_minutes"] == 0 == cli.json("report", "--items")["totals"][
+        "billable_minutes"]  # fmt: skip
+    hook_update(cli, "1", "S", metadata={"billable_minutes": "40"})
+    assert cli.json("report")["totals"]["billable_minutes"] == 40 == cli.json("report", "--items")["totals"][
+        "billable_minutes"]  # fmt: skip
+    plain, _ = hook_create(cli, "2", "Reset the router", "S", metadata={"billable_minutes": 10})
+    said = hook_update(cli, "2", "S", status="completed")
+    assert f"task {plain} bills 10 min but has no client" in said
+
+
+# -- the doors: a direct write of the task file ------------------------------------------------------------------
+
+
+def test_a_direct_write_takes_minutes_as_text_and_warns_of_what_is_no_number(cli: Cli) -> None:
+    good = cli.create("Fix the VPN", "--client", "Dataforth")
+    bad = cli.create("Fix the printer", "--client", "Dataforth")
+    doc = cli.doc()
+    for task in doc["tasks"]:
+        task["status"] = "completed"
+        task["metadata"]["billable_minutes"] = "25" if task["id"] == good else "soon"
+    (cli.root / ACTIVE).write_text(json.dumps(doc, indent=2))
+    write = json.dumps({"session_id": "W", "hook_event_name": "PostToolUse", "tool_name": "Write",
+                        "cwd": str(cli.root), "tool_input": {"file_path": ACTIVE, "content": "..."},
+                        "tool_response": {"filePath": ACTIVE}})  # fmt: skip
+    proc = cli.run("hook", "capture", input=write)
+    assert proc.returncode == 0
+    assert [line for line in proc.stderr.splitlines() if "not a number" in line] == [
+        f"gittasks: task {bad}: metadata.billable_minutes 'soon' is not a number of minutes (zero or more); it counts "
+        "as none until it is a number"]  # fmt: skip
+    assert (
+        cli.task(good)["metadata"]["billable_minutes"] == 25 and cli.task(bad)["metadata"]["billable_minutes"] == "soon"
+    )
+    rev = "gittasks" if git(cli.root, "config", "--get", "gittasks.layout", check=False) != "inline" else "HEAD"
+    committed = json.loads(git(cli.root, "show", f"{rev}:{ACTIVE}"))
+    assert next(t for t in committed["tasks"] if t["id"] == good)["metadata"]["billable_minutes"] == 25
+    assert cli.json("report")["totals"]["billable_minutes"] == 25 == cli.json("report", "--items")["totals"][
+        "billable_minutes"]  # fmt: skip
+    # an editor's write, no hook: the next command commits it, the number taken the same way
+    doc = cli.doc()
+    next(t for t in doc["tasks"] if t["id"] == bad)["metadata"]["billable_minutes"] = " 35 "
+    (cli.root / ACTIVE).write_text(json.dumps(doc))
+    cli.ok("list")
+    assert cli.task(bad)["metadata"]["billable_minutes"] == 35
+    assert cli.json("report")["totals"]["billable_minutes"] == 60 == cli.json("report", "--items")["totals"][
+        "billable_minutes"]  # fmt: skip
+
+
+# -- the doors: MCP ------------------------------------------------------------------------------------------------
+
+
+def test_mcp_takes_minutes_as_text_refuses_what_is_no_number_and_says_what_done_bills(make_repo: MakeRepo) -> None:
+    from test_mcp import session, text
+
+    cli = init_repo(make_repo())
+
+    async def scenario(client: Any) -> dict[str, Any]:
+        made = await client.call_tool("task_create", {"subject": "Renew", "metadata": {"billable_minutes": "45"}})
+        assert not made.is_error, text(made)
+        task = json.loads(made.content[0].text)
+        refused = await client.call_tool("task_update", {"taskId": task["id"],
+                                                         "metadata": {"billable_minutes": "soon"}})  # fmt: skip
+        assert refused.is_error and "is not a number of minutes" in text(refused)
+        done = await client.call_tool("task_update", {"taskId": task["id"], "status": "completed"})
+        assert not done.is_error, text(done)
+        return {"id": task["id"], "said": text(done)}
+
+    found = session(cli.root, scenario)
+    assert cli.task(found["id"])["metadata"]["billable_minutes"] == 45  # the refused call changed nothing
+    assert f"task {found['id']} bills 45 min but has no client" in found["said"]
+    assert cli.json("report")["totals"]["billable_minutes"] == 45 == cli.json("report", "--items")["totals"][
+        "billable_minutes"]  # fmt: skip
+
+
+# -- active time: the rule ---------------------------------------------------------------------------------------
+
+
+def test_active_time_counts_gaps_up_to_the_cutoff_while_a_task_is_in_progress() -> None:
+    events = [Event(at(0), "a", "in_progress"), Event(at(5)), Event(at(10)), Event(at(30)), Event(at(35)),
+              Event(at(40), "a", "completed"), Event(at(50)), Event(at(52))]  # fmt: skip
+    found = activity.figures(events, {})
+    # 0-5, 5-10 count; 10-30 is idle (over 15 min); 30-35, 35-40 count; nothing after the completion
+    assert found == {"a": {"seconds": 20 * 60, "events": 5, "from": "2026-03-02T09:00:00.000Z",
+                           "to": "2026-03-02T09:40:00.000Z"}}  # fmt: skip
+    shared = activity.figures([Event(at(0), "a", "in_progress"), Event(at(0), "b", "in_progress"), Event(at(10))], {})
+    assert shared["a"]["seconds"] == shared["b"]["seconds"] == 5 * 60  # two tasks at once: the time shared
+    clipped = activity.figures([Event(at(0), "a", "in_progress"), Event(at(10)), Event(at(20))], {"a": at(7)})
+    assert clipped["a"]["seconds"] == 7 * 60  # ended at 7 (elsewhere): no time after it
+    assert activity.figures([Event(at(0)), Event(at(5))], {}) == {}  # pings with no task in progress: nothing
+
+
+@settings(max_examples=80)
+@given(st.lists(st.floats(0, 600, allow_nan=False), min_size=1, max_size=40), st.integers(1, 3))
+def test_active_time_is_the_sessions_working_gaps_shared_out(times: list[float], tasks: int) -> None:
+    ids = [f"t{i}" for i in range(tasks)]
+    start = min(times)
+    events = [Event(at(start), tid, "in_progress") for tid in ids] + [Event(at(m)) for m in times]
+    found = activity.figures(events, {})
+    moments = sorted([start] * tasks + times)
+    working = sum(b - a for a, b in itertools.pairwise(moments) if b - a <= IDLE_CUTOFF.total_seconds() / 60)
+    total = sum(f["seconds"] for f in found.values())
+    assert abs(total - working * 60) <= tasks  # (each task's seconds rounded)
+    assert all(f["seconds"] <= (max(times) - start) * 60 + 1 for f in found.values())
+    assert len({f["seconds"] for f in found.values()}) == 1  # in progress together: equal shares
+
+
+def test_the_fold_keeps_a_machine_and_session_entry_and_never_goes_back() -> None:
+    task: dict[str, Any] = {"id": "a", "status": "in_progress", "metadata": {"client": "Acme"}}
+    events = [Event(at(0), "a", "in_progress"), Event(at(5)), Event(at(10))]
+    assert activity.fold({"a": task}, ["a"], {"m1/s1": events}) == ["a"]
+    assert activity.fold({"a": task}, ["a"], {"m1/s1": events}) == []  # the same figure: no change
+    assert activity.fold({"a": task}, ["a"], {"m1/s1": events[:2]}) == []  # a pruned spool: the entry stays
+    activity.fold({"a": task}, ["a"], {"m2/s9": events})
+    assert set(task["metadata"][activity.KEY]) == {"m1/s1", "m2/s9"} and task["metadata"]["client"] == "Acme"
+    assert activity.active_minutes(task) == 20 and activity.active_minutes({"id": "b"}) is None
+
+
+# -- active time: through the hooks ----------------------------------------------------------------------------------
+
+
+def backdate(cli: Cli, session: str, tid: str, now: datetime) -> None:
+    """What a session's hooks would have recorded over the last 40 minutes: the task started 40 minutes ago, a tool
+    used every 5 minutes for 15 minutes, a break of 22 minutes, a tool 3 minutes ago (18 active minutes by now)."""
+    ws = Workspace.open(cli.root)
+    activity_spool.record(ws, session, [(tid, "in_progress")], at=now - timedelta(minutes=40))
+    for minutes in (35, 30, 25, 3):
+        activity_spool.ping(ws, session, at=now - timedelta(minutes=minutes))
+
+
+def spool_lines(cli: Cli) -> list[str]:
+    folder = Path(git(cli.root, "rev-parse", "--path-format=absolute", "--git-common-dir")) / activity_spool.FOLDER
+    return [line for f in sorted(folder.glob("*.jsonl")) for line in f.read_text().splitlines()]
+
+
+def test_the_hooks_record_times_and_counts_only_and_commit_nothing_for_them(cli: Cli) -> None:
+    tid, _ = hook_create(cli, "1", "Private subject text", "S1", description="secret words")
+    assert spool_lines(cli) == []  # a new task left pending: nothing to time yet
+    hook_update(cli, "1", "S1", status="in_progress")
+    count = commits(cli)
+    (cli.root / "notes.md").write_text("hello")
+    for _ in range(3):  # the assistant at work: each hook call a time stamp, no commit
+        proc = cli.run(
+            "hook",
+            "capture",
+            input=hook_payload(
+                cli, "Write", "S1", {"file_path": "notes.md", "content": "secret words"}, {"filePath": "notes.md"}
+            ),
+        )
+        assert proc.returncode == 0 and proc.stderr == ""
+    assert commits(cli) == count
+    lines = spool_lines(cli)
+    assert json.loads(lines[0]) == {"t": json.loads(lines[0])["t"], "task": tid, "status": "in_progress"}
+    assert len(lines) == 4 and all(line.isdigit() for line in lines[1:])  # times, never what the tools did
+    assert "secret" not in "".join(lines) and "Private" not in "".join(lines)
+    activity_spool.ping(Workspace.open(cli.root), "S1", at=datetime.now(UTC) + timedelta(minutes=2))  # work goes on
+    other = cli.run(
+        "hook",
+        "capture",
+        input=hook_payload(cli, "Write", "S2", {"file_path": "notes.md", "content": "x"}, {"filePath": "notes.md"}),
+    )
+    assert other.returncode == 0 and len(spool_lines(cli)) == 5  # a session that never took a task: nothing
+    proc = cli.run(
+        "hook",
+        "session-end",
+        input=json.dumps(
+            {"session_id": "S1", "hook_event_name": "SessionEnd", "reason": "other", "cwd": str(cli.root)}
+        ),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert commits(cli) == count + 1  # the session's time folded into its task at its end, one commit
+    [entry] = cli.task(tid)["metadata"][activity.KEY].values()
+    assert set(entry) == {"seconds", "events", "from", "to"} and entry["events"] == 5 and 110 <= entry["seconds"] <= 130
+    assert list(cli.task(tid)["metadata"][activity.KEY]) == ["test-machine/S1"]
+    cli.run("hook", "session-end", input=json.dumps({"session_id": "S1", "cwd": str(cli.root)}))
+    assert commits(cli) == count + 1  # nothing new: no commit
+
+
+def test_active_minutes_are_offered_at_completion_and_shown_beside_the_billed_ones(cli: Cli) -> None:
+    tid, _ = hook_create(cli, "1", "Fix the VPN", "S", metadata={"client": "Acme"})
+    backdate(cli, "S", tid, datetime.now(UTC))
+    said = hook_update(cli, "1", "S", status="completed")
+    assert f"task {tid}: active 18 min in its sessions; bill it with `gittasks update {tid} --minutes 18`" in said
+    task = cli.task(tid)
+    assert activity.active_minutes(task) == 18 and work_items.billable_minutes(task) is None  # offered, not billed
+    count = commits(cli)
+    proc = cli.run("hook", "session-end", input=json.dumps({"session_id": "S", "cwd": str(cli.root)}))
+    assert proc.returncode == 0 and commits(cli) == count  # folded with the completion already: nothing more
+    assert cli.json("report", "--items")["items"] == []
+    cli.ok("update", tid, "--minutes", "18")
+    invoice = cli.json("report", "--items")
+    assert [(i["billable_minutes"], i["active_minutes"]) for i in invoice["items"]] == [(18, 18)]
+    assert invoice["totals"]["active_minutes"] == 18 == cli.json("report")["totals"]["active_minutes"]
+    rows = list(csv.DictReader(io.StringIO(cli.ok("report", "--items", "--csv"))))
+    assert [(r["billable_minutes"], r["hours"], r["active_minutes"]) for r in rows] == [("18", "0.30", "18")]
+    assert "active min" in cli.ok("report", "--items").splitlines()[0]
+
+
+# -- a month of mixed work, on two machines ----------------------------------------------------------------------------
+
+
+def month_history(tasks: list[dict[str, Any]]) -> None:
+    """Work done in January 2025, written into the task file directly (as an editor or an assistant would)."""
+    work = (("jan-1", "Acme", "Web", 6, 120), ("jan-2", "Contoso", "Ops", 14, 25), ("jan-3", "", "", 20, 35),
+            ("jan-4", "Acme", "Web", 31, 25))  # fmt: skip
+    for tid, client, project, day, minutes in work:
+        tasks.append({"id": tid, "subject": f"January work {tid}", "status": "completed",
+                      "created_at": f"2025-01-{day:02d}T08:00:00Z", "started_at": f"2025-01-{day:02d}T09:00:00Z",
+                      "completed_at": f"2025-01-{day:02d}T10:00:00Z", "blocks": [], "blockedBy": [],
+                      "metadata": {"client": client, "project": project} if client else {},
+                      "context": {"billable_minutes": str(minutes)}})  # fmt: skip
+
+
+def totals_everywhere(cli: Cli, *filters: str) -> tuple[Any, ...]:
+    """The billed minutes and hours as `report`, `report --items` and their CSV say them (asserting each adds up)."""
+    report, invoice = cli.json("report", *filters), cli.json("report", "--items", *filters)
+    rows = list(csv.DictReader(io.StringIO(cli.ok("report", "--csv", *filters))))
+    lines = [
+        r for r in csv.DictReader(io.StringIO(cli.ok("report", "--items", "--csv", *filters))) if r["void"] == "False"
+    ]
+    assert sum(r["billable_hours"] for r in report["rows"]) == pytest.approx(report["totals"]["billable_hours"])
+    table, items_table = cli.ok("report", *filters).splitlines(), cli.ok("report", "--items", *filters).splitlines()
+    assert table[-1].split()[-3:-1] == items_table[-1].split()[-3:-1] == [  # minutes and hours, as printed
+        str(report["totals"]["billable_minutes"]), f"{report['totals']['billable_hours']:.2f}"]  # fmt: skip
+    return (
+        (report["totals"]["billable_minutes"], report["totals"]["billable_hours"]),
+        (invoice["totals"]["billable_minutes"], invoice["totals"]["billable_hours"]),
+        (sum(int(r["billable_minutes"]) for r in rows), round(sum(float(r["billable_hours"]) for r in rows), 2)),
+        (sum(int(r["billable_minutes"]) for r in lines), round(sum(float(r["hours"]) for r in lines), 2)),
+    )
+
+
+def test_a_month_of_mixed_work_adds_up_the_same_in_every_report(make_repo: MakeRepo, bare_remote: Path,
+                                                                 tmp_path: Path) -> None:  # fmt: skip
+    a = init_repo(make_repo("a"), "WS-A", inline=False)
+    a.ok("init", "--remote", str(bare_remote))
+    doc = a.doc()
+    month_history(doc["tasks"])  # a direct write: minutes as text, a task with no client
+    (a.root / ACTIVE).write_text(json.dumps(doc))
+    a.ok("list")
+    acme = a.create("Acme site fix", "--client", "Acme", "--project", "Web", "--meta", "billable_minutes=25")
+    a.ok("done", acme)
+    contoso = a.create("Contoso mail", "--client", "Contoso", "--project", "Ops")
+    a.ok("done", contoso, "--minutes", "25")
+    nobody = a.create("Office printer")
+    assert "no client" in a.run("done", nobody, "--minutes", "20").stderr
+    reopened = a.create("Acme backup", "--client", "Acme", "--project", "Web")
+    a.ok("done", reopened, "--minutes", "45")
+    a.ok("reopen", reopened)
+    a.ok("done", reopened, "--minutes", "50")
+    hooked, _ = hook_create(a, "1", "Contoso VPN", "S", metadata={"client": "Contoso", "project": "Ops"})
+    backdate(a, "S", hooked, datetime.now(UTC))
+    assert "--minutes 18" in hook_update(a, "1", "S", status="completed")
+    a.ok("update", hooked, "--minutes", "18")  # the offered figure, billed
+    both = a.create("Contoso server", "--client", "Contoso", "--project", "Ops")
+    a.ok("start", both)
+    a.ok("sync")
+    git(tmp_path, "clone", "-q", str(bare_remote), str(tmp_path / "b"))
+    b = Cli(tmp_path / "b", "WS-B")
+    b.ok("list")
+    a.ok("done", both, "--minutes", "30")
+    b.ok("done", both, "--minutes", "40")  # completed on two machines
+    for cli in (a, b, a, b):
+        cli.ok("sync")
+    for cli in (a, b):
+        kept = work_items.billable_minutes(cli.task(both))
+        assert kept in (30, 40)
+        expected_minutes = 120 + 25 + 35 + 25 + 25 + 25 + 20 + 50 + 18 + kept
+        every = totals_everywhere(cli)
+        assert len(set(every)) == 1 and every[0][0] == expected_minutes, every
+        for client in ("Acme", "Contoso", ""):
+            assert len(set(totals_everywhere(cli, "--client", client))) == 1
+        january = totals_everywhere(cli, "--since", "2025-01-01", "--until", "2025-02-01")
+        assert len(set(january)) == 1 and january[0][0] == 205
+        invoice = cli.json("report", "--items")
+        assert sum(not i.get("void") for i in invoice["items"]) == 10 and invoice["totals"]["void"] == 0
+        assert next(i for i in invoice["items"] if i["linked_task_id"] == hooked)["active_minutes"] == 18  # travelled
+        assert "(no client)" in cli.ok("report") and "(no client)" in cli.ok("report", "--items")
+    assert a.json("report") == b.json("report") and a.json("report", "--items") == b.json("report", "--items")
