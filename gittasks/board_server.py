@@ -1,6 +1,7 @@
-"""`gittasks board`: the page's data read from the task history (the task branch, or HEAD inline), written to a
-file, or served on 127.0.0.1 with a page that reloads itself when the task branch moves. Read-only: nothing here
-commits, writes task files or touches the network beyond the loopback socket it listens on."""
+"""`gittasks board`: the page's data read from the task history (the task branch, or HEAD inline) and the code
+commits naming its tasks, written to a file, or served on 127.0.0.1 with a page that reloads itself when the task
+branch or a code branch moves. Read-only: nothing here commits, writes task files or touches the network beyond the
+loopback socket it listens on."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple, cast
 
-from gittasks import autosync, board, history, render, rules, store, taskbranch, taskset
+from gittasks import autosync, board, gitfiles, history, render, rules, store, task_commits, taskbranch, taskset
 from gittasks.errors import GittasksError
 from gittasks.workspace import Workspace
 
@@ -42,20 +43,32 @@ def version(ws: Workspace) -> str:
     return ws.task_branch_tip() or ""
 
 
+def served_version(ws: Workspace) -> str:
+    """What the served page is current with: the task branch's tip (`version`) and when a code branch was last
+    written (the code commits in the panels: `task_commits`), from `.git`'s files; the tip alone when they cannot
+    say. The page's poll reloads it when this changes."""
+    written = gitfiles.branches_last_written(ws.repo.git_dir, ws.repo.common_dir, ws.branch)
+    tip = version(ws)
+    return tip if written is None else f"{tip}.{written}"
+
+
 class Read(NamedTuple):
-    """What the board shows, as read from the task history: its tip, the tasks, the conflict records, the log."""
+    """What the board shows, as read from the task history: its tip, the tasks, the conflict records, the log, and
+    the code commits naming each task ({id: [commit]}, `task_commits.commits_for`)."""
 
     tip: str
     active: list[dict[str, Any]]
     archived: list[dict[str, Any]]
     records: list[Any]
     entries: list[dict[str, Any]]
+    commits: dict[str, list[dict[str, str]]]
 
 
 def read(ws: Workspace) -> Read:
-    """The task history's tip (`version`), its active and archived tasks and conflict records, and the status log
-    of its whole history (`history.status_log`, two git processes), which gives the timelines and each task's own
-    history in its panel (every commit naming the task: `touched`)."""
+    """The task history's tip (`version`), its active and archived tasks and conflict records, the status log of
+    its whole history (`history.status_log`, two git processes), which gives the timelines and each task's own
+    history in its panel (every commit naming the task: `touched`), and the code commits naming the tasks shown
+    (one `git log` for all, none while no code branch moved since the tasks were made)."""
     tip = version(ws)
     rev = tip or None
     folded = taskset.fold(taskbranch.files_at(ws.repo, rev)).doc if rev else {"tasks": []}
@@ -66,16 +79,28 @@ def read(ws: Workspace) -> Read:
         if t.get(taskset.LOCATION) == taskset.ARCHIVED
     ]
     entries = history.status_log(ws.repo, rev, touched=True) if rev else []
-    return Read(tip, active, archived, list(folded.get("conflicts") or []), entries)
+    shown = [*active, *archived]
+    found = task_commits.commits_for(ws, [str(t["id"]) for t in shown], shown)
+    commits = {task_id: [_commit_shown(c) for c in listed] for task_id, listed in found.items() if listed}
+    return Read(tip, active, archived, list(folded.get("conflicts") or []), entries, commits)
+
+
+def _commit_shown(commit: dict[str, Any]) -> dict[str, str]:
+    """A code commit as a card's panel shows it: its hash, branch, time (UTC; the page shows it in local time),
+    author and subject, each made safe (`render.safe`: control characters shown as escapes)."""
+    return {key: render.safe(commit.get(key) or "") for key in ("commit", "branch", "when", "author", "subject")}
 
 
 def page(ws: Workspace, *, live: bool = False) -> tuple[str, str]:
-    """(version, HTML) of the board of the task history's tip (`read`)."""
+    """(version, HTML) of the board of the task history's tip (`read`); a served page's version is
+    `served_version`, read before the page so that a change made meanwhile reloads it."""
+    shown = served_version(ws) if live else version(ws)
     found = read(ws)
     title = f"gittasks board · {ws.repo.root.name}"
     standing = render.sync_standing(autosync.standing(ws)) or ""
-    data = board.build(found.active, found.archived, found.records, found.entries, rules.utc_now(), title, standing)
-    return found.tip, board.html(data, live=live, version=found.tip)
+    data = board.build(found.active, found.archived, found.records, found.entries, rules.utc_now(), title, standing,
+                       commits=found.commits)  # fmt: skip
+    return shown, board.html(data, live=live, version=shown)
 
 
 def write(ws: Workspace, out: Path) -> Path:
@@ -90,7 +115,7 @@ def write(ws: Workspace, out: Path) -> Path:
 
 
 class _Pages:
-    """The served page, rendered again only when the task branch has moved since."""
+    """The served page, rendered again only when the task branch or a code branch has moved since."""
 
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
@@ -99,7 +124,7 @@ class _Pages:
 
     def current(self) -> bytes:
         with self.lock:
-            tip = version(self.ws)
+            tip = served_version(self.ws)
             if self.cached is None or self.cached[0] != tip:
                 shown, text = page(self.ws, live=True)
                 self.cached = (shown, text.encode("utf-8"))
@@ -140,7 +165,7 @@ def _handler(pages: _Pages) -> type[http.server.BaseHTTPRequestHandler]:
                 if path in ("/", "/index.html"):
                     self._send(200, pages.current(), "text/html; charset=utf-8")
                 elif path == "/version":
-                    self._send(200, version(pages.ws).encode())
+                    self._send(200, served_version(pages.ws).encode())
                 else:
                     self._send(404, b"not found: the board is at /\n")
             except GittasksError as exc:

@@ -35,6 +35,7 @@ from typing import Any
 import orjson
 
 from gittasks import gitfiles, ids, rules, store, trailers
+from gittasks.claude import installer
 from gittasks.claude.installer import LAUNCHER_SEARCH
 from gittasks.errors import GittasksError
 from gittasks.git import Repo
@@ -125,6 +126,7 @@ def install(repo: Repo) -> Result:
                 result.done.append(f"updated the gittasks commit hook {_shown(repo, place)}")
             else:
                 result.done.append(f"the gittasks commit hook is installed already ({_shown(repo, place)})")
+            _record_program(repo, result)
             return result
     if raw is not None or path.is_symlink():
         if folder.resolve().is_relative_to(repo.root.resolve()) and repo.tracked([_shown(repo, path)]):
@@ -143,7 +145,17 @@ def install(repo: Repo) -> Result:
     _write_script(path)
     result.done.append(f"installed the gittasks commit hook {_shown(repo, path)}")
     result.done += _where(repo, folder)
+    _record_program(repo, result)
     return result
+
+
+def _record_program(repo: Repo, result: Result) -> None:
+    """Record this gittasks for the hook as `install-claude` does (per clone and machine, never committed): git runs
+    the hook with its own PATH, where a gittasks run by its path (a venv not activated) is not found."""
+    wanted = installer.program()
+    if installer.local_program(repo) != wanted:
+        repo.config_set_local(installer.PROGRAM_SETTING, wanted)
+        result.done.append(f"the hook runs {wanted} (git config --local {installer.PROGRAM_SETTING}; this machine)")
 
 
 def remove(repo: Repo) -> Result:

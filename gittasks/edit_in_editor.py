@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from gittasks import document, edits, fieldwise, jsonvalue, model, operations, rules, taskcheck
+from gittasks import document, edits, fieldwise, jsonvalue, model, operations, rules, taskcheck, work_items
 from gittasks.document import Document, Task
 from gittasks.errors import GittasksError
 from gittasks.workspace import Outcome, Workspace
@@ -90,6 +90,12 @@ def read_edit(saved: bytes, tid: str) -> Task:
     found = taskcheck.task_problem(edited)
     if found is not None:
         raise GittasksError(f"the edited task: {document.field_message(*found)}; nothing was changed")
+    for name in ("metadata", "context"):  # minutes as every door takes them: "45" is 45, "soon" is refused
+        values = edited.get(name)
+        if isinstance(values, dict):
+            edited[name], problems = work_items.with_numbers(values, name)
+            if problems:
+                raise GittasksError(f"the edited task: {problems[0]}; give a number, e.g. 45; nothing was changed")
     return edited
 
 

@@ -57,6 +57,7 @@ class Edit:
     force: bool = False  # start (or complete) a task whose blockers are not all completed; complete a parent whose
     # subtasks are not all ended (they stay open)
     warn_blockers: bool = False  # the capture hook: the assistant's tool did it already, so warn instead of refusing
+    force_hint: str = "--force"  # how a refusal names `force` at the door the edit came through (MCP: force=true)
     outcome: str | None = None
     minutes: int | None = None
 
@@ -332,7 +333,7 @@ def _check_blockers(doc: Document, tid: str, edit: Edit, change: model.Change) -
     if edit.warn_blockers:
         change.notes.append(f"task {tid} went on while it waits for {names}")
         return
-    raise GittasksError(f"task {tid!r} waits for {names}; finish those first, or give --force")
+    raise GittasksError(f"task {tid!r} waits for {names}; finish those first, or give {edit.force_hint}")
 
 
 def _check_subtasks(doc: Document, tid: str, edit: Edit, change: model.Change) -> None:
@@ -348,8 +349,8 @@ def _check_subtasks(doc: Document, tid: str, edit: Edit, change: model.Change) -
         change.notes.append(f"completed {tid} with {len(waiting)} open subtask(s) left open: {names}")
         return
     raise GittasksError(
-        f"task {tid!r} has {len(waiting)} open subtask(s): {names}; complete or cancel them first, or give --force "
-        "(they stay open)"
+        f"task {tid!r} has {len(waiting)} open subtask(s): {names}; complete or cancel them first, or give "
+        f"{edit.force_hint} (they stay open)"
     )
 
 

@@ -204,6 +204,35 @@ def head_detached(git_dir: Path) -> bool | None:
         return None
 
 
+def branches_last_written(git_dir: Path, common_dir: Path, task_branch: str) -> int | None:
+    """When (st_mtime_ns) a local or remote-tracking branch other than `task_branch`, or a detached HEAD, was last
+    written, as the mtimes of their files say: the loose refs under `refs/heads` and `refs/remotes` of the common
+    dir, packed-refs (any branch packed there), and the work tree's own HEAD when detached; 0 when there is none.
+    None when unsure (a reftable, a file that cannot be read): the caller asks git."""
+    if reftable(common_dir):
+        return None
+    detached = head_detached(git_dir)
+    if detached is None:
+        return None
+    try:
+        packed = common_dir / "packed-refs"
+        files = [packed] if packed.exists() else []
+        if detached:
+            files.append(git_dir / "HEAD")
+        for kind in ("heads", "remotes"):
+            base = common_dir / "refs" / kind
+            for folder, _dirs, names in os.walk(base):
+                for name in names:
+                    path = Path(folder) / name
+                    branch = path.relative_to(base).as_posix()
+                    if branch == task_branch if kind == "heads" else branch.endswith(f"/{task_branch}"):
+                        continue
+                    files.append(path)
+        return max((path.stat().st_mtime_ns for path in files), default=0)
+    except (OSError, ValueError):
+        return None
+
+
 def operation_in_progress(git_dir: Path) -> str | None:
     """'merge', 'rebase', 'cherry-pick', 'revert' or 'bisect' when git is in the middle of one (its mark files)."""
     return next((name for name, mark in _OPERATIONS if (git_dir / mark).exists()), None)

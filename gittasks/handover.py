@@ -17,7 +17,6 @@ from gittasks import document, render, rules, work_items
 from gittasks.edits import CONTEXT_LISTS
 
 CODE_COMMIT = "code-commit"  # the action of a code commit's entry in a task's `log`
-ACTIVE_KEYS = ("active_minutes",)  # where the capture stream's active minutes may be kept (metadata, context, top)
 _MARKDOWN = re.compile(r"([\\`*_\[\]<>|~!#{}])")
 _TICKS = re.compile(r"`+")
 
@@ -98,39 +97,6 @@ def fenced(text: Any) -> list[str]:
     return [f"{fence}text", *body.split("\n"), fence]
 
 
-def active_minutes(task: dict[str, Any]) -> float | None:
-    """The task's active minutes where the capture stream keeps them (`active_minutes` in its metadata, context or
-    at the top): a number, or an object of numbers (per machine or session, summed, or its `total`); None when
-    absent or not a number (text that reads as one counts)."""
-    for holder in (task.get("metadata"), task.get("context"), task):
-        if not isinstance(holder, dict):
-            continue
-        for key in ACTIVE_KEYS:
-            found = _minutes(holder.get(key))
-            if found is not None:
-                return found
-    return None
-
-
-def _minutes(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str):  # (`--meta KEY=VALUE` may have kept a number as text)
-        try:
-            value = float(value)
-        except ValueError:
-            return None
-    if isinstance(value, int | float):
-        return float(value) if 0 <= value < float("inf") else None
-    if isinstance(value, dict):
-        if "total" in value:
-            return _minutes(value["total"])
-        parts = [_minutes(v) for v in value.values()]
-        numbers = [p for p in parts if p is not None]
-        return sum(numbers) if numbers else None
-    return None
-
-
 def _minutes_text(minutes: float) -> str:
     return render.minutes_text(minutes * 60)
 
@@ -167,9 +133,7 @@ def markdown(task: dict[str, Any], entries: list[dict[str, Any]], commits: list[
     if took is not None:
         began = "started" if task.get("started_at") else "created"
         facts.append(("Took", f"{render.minutes_text(took)} ({began} → completed)"))
-    active = active_minutes(task)
-    if active is not None:
-        facts.append(("Active", _minutes_text(active)))
+    facts.append(("Active", render.active_time(task)))  # (the capture hooks' sessions: `activity.active_minutes`)
     billable = work_items.billable_minutes(task)
     if billable is not None:
         facts.append(("Billable", _minutes_text(float(billable))))

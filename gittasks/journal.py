@@ -71,7 +71,10 @@ def parse_moment(text: str | None, option: str, now: datetime) -> datetime | Non
         return midnight - timedelta(days=given == "yesterday")
     ago = _AGO.match(given)
     if ago is not None and ago.group(2) in _UNIT_WORDS:
-        return now - rules.parse_duration(ago.group(1) + _UNIT_WORDS[ago.group(2)])
+        try:
+            return now - rules.parse_duration(ago.group(1) + _UNIT_WORDS[ago.group(2)])
+        except (GittasksError, OverflowError):  # before the year 1: no such moment
+            raise GittasksError(f"{option} {text!r} is before any date; write e.g. 7d, 2w or YYYY-MM-DD") from None
     moment = rules.parse_stamp(text)
     if moment is None:
         raise GittasksError(

@@ -59,7 +59,8 @@ def _mcp(args: list[str]) -> int:
 
 
 # The machine entry points: the leading arguments, exactly, and whether more may follow (git's %O %A %B %P do).
-# A global option before them (`--repo DIR hook capture`) or `--help` goes to the CLI, which has the same commands.
+# A global option before them (`--repo DIR hook capture`) or `--help` (after them too: git never passes it) goes to
+# the CLI, which has the same commands.
 MACHINE_ENTRIES: dict[tuple[str, ...], tuple[Callable[[list[str]], int], bool]] = {
     ("--version",): (_version, False),
     ("merge-driver",): (_merge_driver, True),
@@ -75,7 +76,7 @@ MACHINE_ENTRIES: dict[tuple[str, ...], tuple[Callable[[list[str]], int], bool]] 
 def machine_entry(args: list[str]) -> Callable[[list[str]], int] | None:
     """The machine entry point `args` call, None when they are for the CLI."""
     for words, (entry, more) in MACHINE_ENTRIES.items():
-        if tuple(args[: len(words)]) == words and (more or len(args) == len(words)):
+        if tuple(args[: len(words)]) == words and (more or len(args) == len(words)) and "--help" not in args:
             return entry
     return None
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from gittasks import rules
+from gittasks import activity, rules
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _COLOUR = re.compile(r"\x1b\[[0-9;]*m")
@@ -263,6 +263,23 @@ def minutes_text(seconds: float) -> str:
     return f"{hours} h {minutes} min" if minutes else f"{hours} h"
 
 
+def active_time(task: dict[str, Any]) -> str | None:
+    """A task's active time from the capture hooks (`activity.active_minutes`) on one line, with the sessions and
+    machines it came from: `37 min (2 sessions, 2 machines)`; None when no session has worked on it."""
+    minutes = activity.active_minutes(task)
+    if minutes is None:
+        return None
+    held: dict[str, Any] = task["metadata"][activity.KEY]  # (a dict: active_minutes found a figure in it)
+    entries = [key for key, entry in held.items() if _figure(key, entry)]  # (the sessions that count)
+    machines = {key.rsplit("/", 1)[0] for key in entries}  # (a key is MACHINE/SESSION: `activity.entry_key`)
+    return f"{minutes_text(minutes * 60)} ({plural(len(entries), 'session')}, {plural(len(machines), 'machine')})"
+
+
+def _figure(key: str, entry: Any) -> bool:
+    """Does one session's entry hold a figure, by `activity.active_minutes`'s own rule?"""
+    return activity.active_minutes({"metadata": {activity.KEY: {key: entry}}}) is not None
+
+
 def work_seconds(task: dict[str, Any]) -> float | None:
     """How long an ended task took: `started_at` (else `created_at`) to `completed_at`; None when unknown."""
     ended = rules.parse_stamp(task.get("completed_at"))
@@ -478,10 +495,15 @@ def task_detail(task: dict[str, Any], conflicts: list[dict[str, Any]] | None = N
     from gittasks import notes  # (`show` alone reads them)
 
     noted = notes.of(task)
+    active = active_time(task)
+    if active is not None:  # (the sessions' figures on one line; `show --json` keeps them as they are)
+        lines.append(f"{'active:':<16}{active}")
     for key in ("metadata", "context"):
         value = task.get(key)
         if isinstance(value, dict) and key == "context" and noted is not None:
             value = {k: v for k, v in value.items() if k != notes.KEY}
+        if isinstance(value, dict) and key == "metadata" and active is not None:
+            value = {k: v for k, v in value.items() if k != activity.KEY}
         if isinstance(value, dict) and value:
             lines.append(f"{key}:")
             lines += [f"  {safe(k)}: {json_text(v)}" for k, v in sorted(value.items())]

@@ -174,7 +174,10 @@ def parse_duration(text: str) -> timedelta:
     match = _DURATION.match(text)
     if match is None:
         raise GittasksError(f"duration {text!r} not understood; write e.g. 30m, 12h, 7d or 2w")
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    try:
+        return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    except OverflowError:  # past what a date can hold: a typo, never a span anyone means
+        raise GittasksError(f"duration {text!r} is longer than any calendar; write e.g. 30m, 12h, 7d or 2w") from None
 
 
 def is_held_up(task: dict[str, object], by_id: dict[str, dict[str, object]]) -> bool:

@@ -64,7 +64,10 @@ def parse_due(text: str, today: date) -> str:
         except GittasksError:
             span = None
         if span is not None and span % timedelta(days=1) == timedelta(0):
-            return (today + span).isoformat()
+            try:
+                return (today + span).isoformat()
+            except OverflowError:  # past the year 9999: refused below as not understood
+                pass
     day = due_day(given)
     if day is None:
         raise GittasksError(

@@ -10,33 +10,36 @@ a task by its whole id, the id in another case, or a unique prefix of at least `
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-from gittasks import archive, handover, ids, operations, rules, trailers
+from gittasks import archive, gitfiles, handover, ids, operations, rules, trailers
 from gittasks.errors import GittasksError, UnknownId
 from gittasks.workspace import Workspace
 
 SKEW = timedelta(days=1)  # commits are looked for from a day before the tasks' creation (clocks that are off)
 
 
-def commits_for(ws: Workspace, task_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+def commits_for(
+    ws: Workspace, task_ids: list[str], tasks: Sequence[Mapping[str, Any]] | None = None
+) -> dict[str, list[dict[str, Any]]]:
     """{task id: [code commit]} for the tasks `task_ids` (whole ids), newest first, in one `git log`; each commit
-    {commit, branch (a ref that contains it), when (UTC), author, subject, tasks (the ids it names)}."""
+    {commit, branch (a ref that contains it), when (UTC), author, subject, tasks (the ids it names)}. `tasks`: the
+    tasks as the caller has read them (the board: the active and archived ones of the task branch's tip), whose
+    creation bounds the search; by default the active list."""
     wanted = list(dict.fromkeys(task_ids))
     found: dict[str, list[dict[str, Any]]] = {task_id: [] for task_id in wanted}
     if not wanted:
         return found
-    active = {str(t["id"]): t for t in ws.tasks()}
-    since = _since([active.get(task_id) for task_id in wanted])
+    known = {str(t["id"]): t for t in (ws.tasks() if tasks is None else tasks)}
+    since = _since([known.get(task_id) for task_id in wanted])
     if since is not None and _branches_written_before(ws, since):
         return found  # no branch moved since the tasks were made: no commit can name them (no git process)
     moment = rules.parse_stamp(since)
     after = rules.format_stamp(moment - SKEW) if moment is not None else None  # (a commit date from an odd clock)
     out = ws.repo.code_log(trailers.RECORD_SEP + trailers.CODE_LOG_FORMAT, trailers.CODE_GREP, ws.branch, after)
-    resolve = _Resolver(ws, wanted, list(active))
+    resolve = _Resolver(ws, wanted, list(known))
     for commit in trailers.parse_code_log(out):
         named = [task_id for task_id in dict.fromkeys(resolve(given) for given in commit["names"]) if task_id]
         entry = {
@@ -53,9 +56,9 @@ def commits_for(ws: Workspace, task_ids: list[str]) -> dict[str, list[dict[str, 
     return found
 
 
-def _since(tasks: list[dict[str, Any] | None]) -> str | None:
-    """The earliest creation of the tasks; None when a task's creation is not known (an archived or deleted task, a
-    hand-written one without `created_at`)."""
+def _since(tasks: list[Mapping[str, Any] | None]) -> str | None:
+    """The earliest creation of the tasks; None when a task's creation is not known (a task not read, a deleted
+    task, a hand-written one without `created_at`)."""
     moments = [rules.parse_stamp(task.get("created_at")) if task else None for task in tasks]
     if not moments or any(moment is None for moment in moments):
         return None
@@ -64,31 +67,15 @@ def _since(tasks: list[dict[str, Any] | None]) -> str | None:
 
 def _branches_written_before(ws: Workspace, since: str) -> bool:
     """Were every local and remote-tracking branch (the task branch aside) and a detached HEAD last written before
-    `since`, as the mtimes of git's ref files say? A branch tip written before a task existed cannot reach a commit
-    that names it, so `show` needs no git process while nothing moved. False when unsure (the reftable format, a
-    file that cannot be read): the caller asks git. (A task stamped by a machine whose clock runs ahead can hide a
-    commit made here within that lead, until a branch moves again.)"""
+    `since`, as the mtimes of git's ref files say (`gitfiles.branches_last_written`)? A branch tip written before a
+    task existed cannot reach a commit that names it, so `show` needs no git process while nothing moved. False
+    when unsure (the reftable format, a file that cannot be read): the caller asks git. (A task stamped by a machine
+    whose clock runs ahead can hide a commit made here within that lead, until a branch moves again.)"""
     moment = rules.parse_stamp(since)
-    common, git_dir = ws.repo.common_dir, ws.repo.git_dir
-    if moment is None or (common / "reftable").is_dir():
+    if moment is None:
         return False
-    limit = moment.timestamp()
-    try:
-        files = [common / "packed-refs"] if (common / "packed-refs").exists() else []
-        if ws.repo.head_detached():
-            files.append(git_dir / "HEAD")
-        for kind in ("heads", "remotes"):
-            base = common / "refs" / kind
-            for folder, _dirs, names in os.walk(base):
-                for name in names:
-                    path = Path(folder) / name
-                    branch = path.relative_to(base).as_posix()
-                    if branch == ws.branch if kind == "heads" else branch.endswith(f"/{ws.branch}"):
-                        continue
-                    files.append(path)
-        return all(path.stat().st_mtime < limit for path in files)
-    except (OSError, ValueError):
-        return False
+    written = gitfiles.branches_last_written(ws.repo.git_dir, ws.repo.common_dir, ws.branch)
+    return written is not None and written < moment.timestamp() * 1e9
 
 
 class _Resolver:
@@ -97,7 +84,7 @@ class _Resolver:
 
     def __init__(self, ws: Workspace, wanted: list[str], active: list[str]) -> None:
         self.ws = ws
-        self.wanted = wanted
+        self.wanted = dict.fromkeys(wanted)  # (the board asks for thousands: looked up, in order)
         self.active = active
         self.pool: list[str] | None = None
         self.seen: dict[str, str | None] = {}

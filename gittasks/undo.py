@@ -77,7 +77,7 @@ def undo(ws: Workspace) -> Outcome:
             "(make the change again instead)"
         )
     if action in ELSEWHERE:
-        raise GittasksError(f"the last change of this machine is an {action}, {named}; {ELSEWHERE[action]}")
+        raise GittasksError(f"the last change of this machine is {named}, made by `{action}`; {ELSEWHERE[action]}")
     before, after = _tasks_at(ws, [commit["parents"][0], sha])
     ids = [tid for tid in dict.fromkeys(commit["tasks"]) if tid in before or tid in after]
     if not ids:

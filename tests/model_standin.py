@@ -45,16 +45,25 @@ def text_of(request: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def tool_results(request: dict[str, Any]) -> list[str]:
-    """The texts of the tool results in the request's last user message."""
+def tool_result_blocks(request: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    """The content blocks of each tool result in the request's last user message (a result given as a string: one
+    text block)."""
     messages = request.get("messages") or []
     last = messages[-1] if messages else {}
     out = []
     for block in last.get("content") or [] if isinstance(last.get("content"), list) else []:
         if isinstance(block, dict) and block.get("type") == "tool_result":
             content = block.get("content")
-            out.append(content if isinstance(content, str) else json.dumps(content))
+            if isinstance(content, str):
+                out.append([{"type": "text", "text": content}])
+            else:
+                out.append([b for b in content or [] if isinstance(b, dict)] if isinstance(content, list) else [])
     return out
+
+
+def tool_results(request: dict[str, Any]) -> list[str]:
+    """The texts of the tool results in the request's last user message."""
+    return ["\n".join(str(b.get("text", json.dumps(b))) for b in blocks) for blocks in tool_result_blocks(request)]
 
 
 class StandIn:

@@ -17,7 +17,7 @@ from helpers import ACTIVE, Cli, MakeRepo, git, init_repo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gittasks import activity, activity_spool, work_items, work_report
+from gittasks import activity, activity_spool, render, work_items, work_report
 from gittasks.activity import IDLE_CUTOFF, Event
 from gittasks.workspace import Workspace
 
@@ -405,6 +405,32 @@ def test_active_minutes_are_offered_at_completion_and_shown_beside_the_billed_on
     rows = list(csv.DictReader(io.StringIO(cli.ok("report", "--items", "--csv"))))
     assert [(r["billable_minutes"], r["hours"], r["active_minutes"]) for r in rows] == [("18", "0.30", "18")]
     assert "active min" in cli.ok("report", "--items").splitlines()[0]
+
+
+def test_show_gives_the_active_time_on_one_line_and_its_json_keeps_the_entries(cli: Cli) -> None:
+    tid, _ = hook_create(cli, "1", "Fix the VPN", "S", metadata={"client": "Acme"})
+    backdate(cli, "S", tid, datetime.now(UTC))
+    hook_update(cli, "1", "S", status="completed")
+    shown = cli.ok("show", tid).splitlines()
+    assert "active:         18 min (1 session, 1 machine)" in shown
+    assert not any(activity.KEY in line for line in shown) and "  client: Acme" in shown  # the rest stays
+    entries = cli.task(tid)["metadata"][activity.KEY]
+    assert json.loads(cli.ok("show", tid, "--json"))["metadata"][activity.KEY] == entries  # as stored
+
+
+def test_the_active_line_counts_the_sessions_and_machines_with_a_figure() -> None:
+    def entry(seconds: Any) -> dict[str, Any]:
+        return {"seconds": seconds, "events": 3, "from": "2026-03-02T09:00:00Z", "to": "2026-03-02T10:00:00Z"}
+
+    held = {"WS-A/s1": entry(1200), "WS-A/s2": entry(600), "my/pc/s9": entry(420), "WS-B/s3": entry("soon")}
+    task = {"id": "a", "subject": "x", "metadata": {activity.KEY: held, "client": "Acme"}}
+    assert render.active_time(task) == "37 min (3 sessions, 2 machines)"  # WS-B's entry holds no figure
+    assert render.active_time({**task, "metadata": {activity.KEY: {"WS-A/s1": entry(5400)}}}) == (
+        "1 h 30 min (1 session, 1 machine)")  # fmt: skip
+    detail = render.task_detail(task).splitlines()
+    assert "active:         37 min (3 sessions, 2 machines)" in detail and activity.KEY not in "".join(detail)
+    odd = {"id": "b", "subject": "y", "metadata": {activity.KEY: "by hand"}}  # no figure: shown as it is
+    assert render.active_time(odd) is None and f"  {activity.KEY}: by hand" in render.task_detail(odd)
 
 
 # -- a month of mixed work, on two machines ----------------------------------------------------------------------------

@@ -5,6 +5,7 @@ following a sync, and the page in a real browser: a small board, and 5,000 tasks
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import subprocess
@@ -20,8 +21,9 @@ from helpers import Cli, MakeRepo, git, init_repo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gittasks import board
+from gittasks import board, board_server
 from gittasks.board import graph
+from gittasks.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
@@ -120,6 +122,44 @@ def test_a_card_opens_to_its_description_relations_and_history(make_repo: MakeRe
     assert all(h["when"].endswith("Z") for h in code["history"])  # (a commit's date, with its offset, as UTC)
     assert tasks[ids["parent"]]["metadata"] == [["client", "acme"], ["project", "web"]]
     assert all(t["commits"] == [] for t in tasks.values())
+
+
+def test_a_cards_panel_lists_the_code_commits_that_name_its_task(make_repo: MakeRepo, inline: bool) -> None:
+    """The code commits naming a task (a `Task: ID` trailer, by id or prefix, on any code branch) reach its panel's
+    data: hash, branch, time (UTC), author and subject, made safe; an archived task's too; gittasks' own commits
+    (inline: on the same branch) are no code commits. `--serve`'s version follows a code branch that moves."""
+    cli = init_repo(make_repo(), inline=inline)
+    tid = cli.create("Speed up the limiter")
+    old = cli.create("Old chore")
+    other = cli.create("Named by no commit")
+    who = {"GIT_AUTHOR_NAME": "Ann Example", "GIT_AUTHOR_EMAIL": "ann@example.com"}
+    git(cli.root, "commit", "-q", "--allow-empty", "-m", "Tune the \x1b[31mlimiter", "--trailer", f"Task: {tid}",
+        env=who)  # fmt: skip
+    tuned = git(cli.root, "rev-parse", "HEAD")
+    empty = git(cli.root, "hash-object", "-t", "tree", "-w", os.devnull)
+    made = git(cli.root, "commit-tree", empty, "-m", f"Clean up\n\nTask: {old[:4].upper()}",
+               env={**who, "GIT_AUTHOR_NAME": "Bo"})  # fmt: skip
+    git(cli.root, "update-ref", "refs/heads/feature", made)  # a code branch never checked out here
+    cli.ok("done", old)
+    cli.ok("archive")
+    ws = Workspace.open(cli.root)
+    served = board_server.served_version(ws)
+    tasks = tasks_of(page(cli))
+    [shown] = tasks[tid]["commits"]
+    assert shown == {"commit": tuned, "branch": "main", "when": shown["when"], "author": "Ann Example",
+                     "subject": "Tune the \\x1b[31mlimiter"}  # fmt: skip
+    stamp = datetime.fromisoformat(shown["when"].replace("Z", "+00:00"))
+    assert shown["when"].endswith("Z") and abs((datetime.now(UTC) - stamp).total_seconds()) < 120
+    assert tasks[old]["archived"] and [(c["commit"], c["branch"], c["author"]) for c in tasks[old]["commits"]] == [
+        (made, "feature", "Bo")
+    ]
+    assert tasks[other]["commits"] == []
+    later = git(cli.root, "commit-tree", empty, "-p", made, "-m", f"More\n\nTask: {other}")
+    time.sleep(0.01)
+    git(cli.root, "update-ref", "refs/heads/feature", later)
+    assert board_server.served_version(ws) != served and board_server.served_version(ws).startswith(served[:40])
+    _, text = board_server.page(ws, live=True)
+    assert [c["commit"] for c in tasks_of(text)[other]["commits"]] == [later]
 
 
 def test_a_hostile_subject_is_text_on_the_page(make_repo: MakeRepo, inline: bool) -> None:

@@ -6,10 +6,13 @@ files committed and pushed with the code), session A creates and starts tasks an
 (on by default) carries them out. Machine B is a plain `git clone`; its session is told at its start what is in
 flight, continues both tasks (no duplicate), completes them, makes one update that Claude Code reports as failed,
 tries to write the task file directly (Claude Code refuses: a sensitive file) and adds a task through the gittasks
-MCP server. A's next session starts with all of it. The remote, A and B end with exactly the tasks the sessions
-meant, once each.
+MCP server. A's next session starts with all of it, the summary ending with what to take up next. The remote, A and B
+end with exactly the tasks the sessions meant, once each; A's tasks carry the active time its session measured, B's
+completed one the result its TaskUpdate's metadata gave.
 
-A second test asks whether a line of the plugin's monitor (`gittasks watch`) reaches the model.
+Then: a TodoWrite list reworded and cut short (one task per item), a `task_list` page of 220 tasks as the model reads
+it (JSON text, not a file the client saved it to), and whether a line of the plugin's monitor (`gittasks watch`)
+reaches the model. Commits made through the Bash tool: test_claude_e2e_links.py.
 """
 
 from __future__ import annotations
@@ -26,9 +29,12 @@ from typing import Any
 
 import pytest
 from helpers import ACTIVE, Cli, git, init_repo
-from model_standin import StandIn, scripted, summary_tasks, text_of
+from model_standin import StandIn, scripted, summary_tasks, text_of, tool_names, tool_result_blocks, tool_results
 
-from gittasks import autosync
+from gittasks import autosync, operations
+from gittasks.edits import Editor
+from gittasks.model import NewTask
+from gittasks.workspace import Workspace
 
 CLAUDE = os.environ.get("GITTASKS_TEST_CLAUDE") or shutil.which("claude")
 pytestmark = pytest.mark.skipif(
@@ -36,24 +42,34 @@ pytestmark = pytest.mark.skipif(
 )
 PLUGIN = Path(__file__).resolve().parent.parent / "plugin"
 RUN_TIMEOUT = 90  # seconds one `claude -p` session may take
+ACTIVE_SECONDS = 2  # how long session A works on its first task before its next call
 SYNC_WAIT = 30.0  # seconds a background sync may take to carry a session's changes to the remote
 
 
 def run_claude(
-    cli: Cli, home: Path, standin: StandIn, prompt: str, *extra: str, debug_file: Path | None = None
+    cli: Cli,
+    home: Path,
+    standin: StandIn,
+    prompt: str,
+    *extra: str,
+    debug_file: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """One `claude -p` session in `cli`'s repository as `cli`'s machine; its stream-json events."""
-    env = {**os.environ, "HOME": str(home), "GITTASKS_MACHINE": cli.machine, "ANTHROPIC_BASE_URL": standin.url,
-           "ANTHROPIC_API_KEY": "sk-test-dummy", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-           "DISABLE_AUTOUPDATER": "1",
-           # the suite turns the background sync off; a user has it on (the default), and these sessions rely on it
-           autosync.ENV: ""}  # fmt: skip
+    """One `claude -p` session in `cli`'s repository as `cli`'s machine (`env` added to its environment); its
+    stream-json events."""
+    # (a test run inside a Claude Code session: that session's id is not this one's)
+    outer = {k: v for k, v in os.environ.items() if k != "CLAUDE_CODE_SESSION_ID"}
+    environ = {**outer, **(env or {}), "HOME": str(home), "GITTASKS_MACHINE": cli.machine,
+               "ANTHROPIC_BASE_URL": standin.url, "ANTHROPIC_API_KEY": "sk-test-dummy",
+               "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "DISABLE_AUTOUPDATER": "1",
+               # the suite turns the background sync off; a user has it on (the default), and these sessions rely on it
+               autosync.ENV: ""}  # fmt: skip
     debug = ["--debug-file", str(debug_file)] if debug_file is not None else []
     assert CLAUDE is not None
     proc = subprocess.run(
         [CLAUDE, "-p", prompt, "--output-format", "stream-json", "--verbose", "--include-hook-events",
          "--model", "claude-sonnet-4-5", *debug, *extra],
-        cwd=cli.root, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT,
+        cwd=cli.root, env=environ, capture_output=True, text=True, timeout=RUN_TIMEOUT,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:] + proc.stdout[-2000:]
     return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
@@ -98,6 +114,9 @@ def wait_for_background_sync(cli: Cli, remote: Path, done: Callable[[list[dict[s
     assert state.get("last_ok") and "error" not in state, state
 
 
+RESULT = {"status": "success", "outcome": "Schema agreed with the team", "files_modified": ["db/schema.sql"]}
+
+
 def test_two_workstations_with_the_real_client(tmp_path: Path, bare_remote: Path, make_repo) -> None:  # type: ignore[no-untyped-def]
     # machine A: set up once; what install-claude wrote is committed with the code and pushed, as a user would
     a = init_repo(make_repo("a"), "PC-A", inline=False)
@@ -111,6 +130,10 @@ def test_two_workstations_with_the_real_client(tmp_path: Path, bare_remote: Path
     a_home, b_home = tmp_path / "home-a", tmp_path / "home-b"
     a_home.mkdir()
     b_home.mkdir()
+
+    def work_a_while(request: dict[str, Any]) -> list[tuple[Any, ...]]:
+        time.sleep(ACTIVE_SECONDS)  # the assistant works on task 1 before it starts task 2
+        return [("tool_use", "TaskUpdate", {"taskId": "2", "status": "in_progress"})]
 
     session_a = scripted(
         [
@@ -132,11 +155,12 @@ def test_two_workstations_with_the_real_client(tmp_path: Path, bare_remote: Path
             )
         ],
         [("tool_use", "TaskUpdate", {"taskId": "1", "status": "in_progress", "owner": "Coding Agent A"})],
-        [("tool_use", "TaskUpdate", {"taskId": "2", "status": "in_progress"})],
+        work_a_while,
     )
     debug_a = tmp_path / "claude-a.log"
     with StandIn(session_a) as standin:
-        run_claude(a, a_home, standin, "Plan and start the work", debug_file=debug_a)
+        events = run_claude(a, a_home, standin, "Plan and start the work", debug_file=debug_a)
+    session_a_id = next(e["session_id"] for e in events if e.get("subtype") == "init")
     # `claude -p` runs the SessionEnd hooks as it exits (reason "other"); they are not in the stream, the debug log
     # says so: `SessionEnd:other [sh ".../gittasks-run" hook session-end] completed with status 0`
     ended = re.findall(r"SessionEnd:\S* \[[^\]]*hook session-end\] completed with status (\d+)", debug_a.read_text())
@@ -144,6 +168,12 @@ def test_two_workstations_with_the_real_client(tmp_path: Path, bare_remote: Path
     started = {t["subject"]: t for t in a.json("list")}
     both_started = [("Design schema", "in_progress"), ("Generate JWT authentication code", "in_progress")]
     assert statuses(list(started.values())) == both_started
+    # the session's active time, measured by its hooks and folded in at its end, by machine and session: the time
+    # between its start of task 1 and its next task tool call (task 2 had no time worth a second: no entry)
+    worked = started["Design schema"]["metadata"].get("gittasks_activity")
+    assert list(worked or {}) == [f"PC-A/{session_a_id}"], started["Design schema"]
+    assert ACTIVE_SECONDS <= worked[f"PC-A/{session_a_id}"]["seconds"] < RUN_TIMEOUT, worked
+    assert "gittasks_activity" not in started["Generate JWT authentication code"]["metadata"]
     wait_for_background_sync(a, bare_remote, lambda tasks: statuses(tasks) == both_started)
 
     # machine B: a plain clone; install-claude records this machine's gittasks and changes nothing committed
@@ -174,7 +204,7 @@ def test_two_workstations_with_the_real_client(tmp_path: Path, bare_remote: Path
     session_b = scripted(
         continue_all,  # native 1: Design schema, native 2: Generate JWT authentication code
         [
-            ("tool_use", "TaskUpdate", {"taskId": "1", "status": "completed"}),
+            ("tool_use", "TaskUpdate", {"taskId": "1", "status": "completed", "metadata": {"result": RESULT}}),
             ("tool_use", "TaskUpdate", {"taskId": "2", "status": "completed"}),
         ],
         # a gittasks id is not a native id: Claude Code answers "Task not found" and nothing may change
@@ -198,18 +228,112 @@ def test_two_workstations_with_the_real_client(tmp_path: Path, bare_remote: Path
         ("Write release notes", "pending"),
     ]
     wait_for_background_sync(b, bare_remote, lambda tasks: statuses(tasks) == meant)
+    # an agent's result in TaskUpdate's metadata is taken into the task as task_update's result is
+    design = b.task(design_id)
+    assert design["context"]["outcome"] == RESULT["outcome"], design
+    assert design["context"]["files_modified"] == RESULT["files_modified"] and "result" not in design["metadata"]
 
     # back at A: the next session starts with what B did (its SessionStart hook syncs)
     with StandIn(scripted()) as standin:
         events = run_claude(a, a_home, standin, "What is left?")
     summary = "\n".join(hook_outputs(events, "SessionStart"))
     assert re.search(r"^- \[\w+\] Write release notes: pending\b", summary, re.MULTILINE), summary
+    # the summary reaches the model whole: it ends with what to take up next, the task left ready first
+    seen = text_of(next(r for r in standin.requests if tool_names(r)))
+    assert "gittasks next: what to take up" in seen, seen[-3000:]
+    assert re.search(r"^1\. \[\w+\] Write release notes: ", seen, re.MULTILINE), seen[-3000:]
     assert statuses(remote_tasks(bare_remote)) == meant
     for side in (a, b):
         assert statuses(side.json("list")) == meant  # each task once: none doubled by the continuing session
         assert side.json("conflicts") == []
     assert a.doc() == b.doc()
     wait_for_background_sync(a, bare_remote, lambda tasks: statuses(tasks) == meant)  # (its session end's)
+
+
+def test_a_todo_list_reworded_and_cut_short_keeps_one_task_per_item(tmp_path: Path, make_repo) -> None:  # type: ignore[no-untyped-def]
+    a = init_repo(make_repo("a"), "PC-A", inline=False)
+    a.ok("install-claude")
+    home = tmp_path / "claude-home"
+    home.mkdir()
+
+    def todos(*items: tuple[str, str]) -> list[tuple[Any, ...]]:
+        listed = [
+            {"content": content, "status": status, "activeForm": f"Doing: {content}"} for content, status in items
+        ]
+        return [("tool_use", "TodoWrite", {"todos": listed})]
+
+    session = scripted(
+        todos(("Write tests", "pending"), ("Fix the parser", "pending")),
+        todos(("Write the unit tests", "in_progress"), ("Fix the parser", "pending")),  # reworded as it starts
+        todos(("Write the unit tests", "completed"), ("Fix the parser", "in_progress")),
+        todos(("Write the unit tests", "completed")),  # the parser dropped from the list
+    )
+    with StandIn(session) as standin:  # (TodoWrite is Claude Code 2.1.332's only while its task tools are off)
+        events = run_claude(a, home, standin, "Plan and do it", env={"CLAUDE_CODE_ENABLE_TASKS": "0"})
+    refused = [r for request in standin.requests for r in tool_results(request) if "No such tool" in r]
+    assert not refused, refused
+    assert statuses(a.json("list", "--all")) == [("Fix the parser", "cancelled"), ("Write the unit tests", "completed")]
+    assert any("cancelled task dropped from the session's todo list" in o for o in hook_outputs(events)), events
+
+
+# Claude Code 2.1.332 hands the model a tool result of up to about 50,000 characters as it came; a longer one it saves
+# to a file and replaces by `<persisted-output> Output too large (55KB). Full output saved to: FILE` and a 2 KB preview
+# (measured with a stand-in MCP server: 49,239 characters came whole, 50,168 did not)
+CLIENT_RESULT_LIMIT = 50_000
+REPLACED = ("persisted-output", "too large", "saved to", "exceeds", "truncated")
+
+
+def test_a_task_list_page_of_220_tasks_reaches_the_model_as_json_text(tmp_path: Path, make_repo) -> None:  # type: ignore[no-untyped-def]
+    a = init_repo(make_repo("a"), "PC-A", inline=False)
+    a.ok("install-claude", "--mcp")
+
+    def create(editor: Editor) -> None:
+        for n in range(220):
+            module = ("billing", "auth", "reports")[n % 3]
+            editor.create(
+                NewTask(
+                    f"Task {n:03d}: migrate the {module} module to the new API",
+                    description="Move every call to the v2 endpoints and write the migration notes. " * 4,
+                    owner=("Coding Agent", None)[n % 2],
+                    context={"files_modified": [f"src/{module}_{n}.py", f"tests/test_{module}_{n}.py"]},
+                )
+            )
+
+    operations.with_editor(Workspace.open(a.root), "create", create)
+    stored = {t["id"]: t for t in a.doc()["tasks"]}
+    assert len(json.dumps(list(stored.values()))) > 2 * CLIENT_RESULT_LIMIT  # the whole list would not reach the model
+    home = tmp_path / "claude-home"
+    home.mkdir()
+    given: list[list[dict[str, Any]]] = []
+
+    def read(request: dict[str, Any]) -> list[tuple[Any, ...]]:
+        given.extend(tool_result_blocks(request))
+        return [("tool_use", "mcp__gittasks__task_list", {"full": True, "limit": 200})]  # the biggest page there is
+
+    def read_again(request: dict[str, Any]) -> list[tuple[Any, ...]]:
+        given.extend(tool_result_blocks(request))
+        return [("text", "Done.")]
+
+    session = scripted([("tool_use", "mcp__gittasks__task_list", {})], read, read_again)
+    with StandIn(session) as standin:
+        run_claude(a, home, standin, "What is on the list?", "--allowedTools", "mcp__gittasks")
+    assert len(given) == 2, given
+    pages = []
+    for blocks in given:
+        # the reply's JSON as the first block, text only (no image, no file the client saved it to); after it only
+        # the client's own reminder
+        texts = [str(block.get("text", "")) for block in blocks if block.get("type") == "text"]
+        assert texts and len(texts) == len(blocks), blocks
+        shown = "\n".join(texts)
+        assert not [note for note in REPLACED if note in shown.lower()], shown[:2000]
+        pages.append(json.loads(texts[0]))
+    compact, full = pages
+    assert len(compact["tasks"]) == 50 and compact["total"] == 220 and isinstance(compact.get("nextCursor"), str)
+    assert len({t["id"] for t in compact["tasks"]}) == 50 and {t["id"] for t in compact["tasks"]} <= set(stored)
+    assert all(set(t) <= {"id", "subject", "status", "owner", "parent", "blockedBy"} for t in compact["tasks"])
+    # the full page stops short of its limit to stay well within what the client takes, and says where to go on
+    assert 0 < len(full["tasks"]) < 200 and full["total"] == 220 and isinstance(full.get("nextCursor"), str)
+    assert all(t == stored[t["id"]] for t in full["tasks"])
 
 
 PROBE_HOOKS = {"hooks": {"SessionStart": [{"hooks": [{"type": "command", "command": "echo monitor probe loaded"}]}]}}

@@ -11,13 +11,15 @@ import stat
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import Cli, MakeRepo, call_hook, git, init_repo
+from helpers import Cli, MakeRepo, call_hook, git, init_repo, run_gittasks
+from test_billing import backdate, hook_create, hook_update
 
-from gittasks import commit_links, task_commits, trailers
+from gittasks import activity, commit_links, gitfiles, task_commits, trailers
 from gittasks.git import find_repo
 from gittasks.workspace import Workspace
 
@@ -327,6 +329,7 @@ def test_the_commit_goes_on_unchanged_whatever_happens_to_gittasks(make_repo: Ma
     env = {"GITTASKS_COMMIT_HOOK_TIMEOUT": "1"}
     if how == "missing":
         env |= {"GITTASKS": str(cli.root / "no-such-gittasks"), "PATH": "/usr/bin:/bin"}
+        git(cli.root, "config", "--local", "--unset", "gittasks.program")  # (link-commits recorded this one)
     elif how == "failing":
         failing = cli.root.parent / "failing-gittasks"
         write_hook(failing, 'echo "Traceback: boom" >&2\nexit 3\n')
@@ -430,6 +433,84 @@ def test_the_code_log_is_one_git_log_for_many_tasks(make_repo: MakeRepo, monkeyp
     assert calls == ["log"] and all(len(found[tid]) == 1 for tid in ids)
 
 
+HOUR_AGO = time.time() - 3600
+
+
+def age_refs(*git_dirs: Path) -> None:
+    """Every file git keeps branches in (loose refs, packed-refs, HEAD) in `git_dirs`, as last written HOUR_AGO."""
+    for folder in git_dirs:
+        for path in [*folder.glob("refs/**/*"), folder / "packed-refs", folder / "HEAD"]:
+            if path.is_file():
+                os.utime(path, (HOUR_AGO, HOUR_AGO))
+
+
+def test_no_git_process_while_no_branch_moved_since_the_tasks_were_made(
+    make_repo: MakeRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cli = code_repo(make_repo)
+    ws = Workspace.open(cli.root)
+    ids = [cli.create("Not worked on yet"), cli.create("Nor this")]
+    age_refs(ws.repo.common_dir)
+    calls: list[str] = []
+    repo_class = type(ws.repo)
+    real = repo_class.code_log
+
+    def counted(self: Any, *args: Any, **kwargs: Any) -> str:
+        calls.append("log")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(repo_class, "code_log", counted)
+    assert task_commits.commits_for(ws, ids) == {tid: [] for tid in ids} and calls == []
+    sha = commit(cli.root, "now it moved", "--trailer", f"Task: {ids[0]}")
+    assert [c["commit"] for c in task_commits.commits_for(ws, ids)[ids[0]]] == [sha] and calls == ["log"]
+    git(cli.root, "pack-refs", "--all")  # the branch now in packed-refs alone, written just now: git is asked
+    assert not (ws.repo.common_dir / "refs" / "heads" / "main").exists()
+    assert [c["commit"] for c in task_commits.commits_for(ws, ids)[ids[0]]] == [sha] and calls == ["log"] * 2
+    age_refs(ws.repo.common_dir)  # the files say no branch moved since the tasks were made: git is not asked
+    task_commits.commits_for(ws, ids)
+    assert calls == ["log"] * 2
+    older = [{"id": tid, "created_at": "2000-01-01T00:00:00Z"} for tid in ids]  # (the caller's tasks: the board's)
+    assert [c["commit"] for c in task_commits.commits_for(ws, ids, older)[ids[0]]] == [sha] and calls == ["log"] * 3
+
+
+def test_git_files_say_when_a_code_branch_was_last_written(make_repo: MakeRepo) -> None:
+    """`gitfiles.branches_last_written`: loose and packed branches and remote-tracking branches, the task branch
+    (`gittasks`, `origin/gittasks`) left out, a linked worktree's detached HEAD counted; None when HEAD cannot be
+    read."""
+    cli = code_repo(make_repo)
+    cli.create("Moves the task branch only")
+    repo = find_repo(cli.root)
+    common = repo.common_dir
+
+    def written() -> int | None:
+        return gitfiles.branches_last_written(repo.git_dir, common, "gittasks")
+
+    age_refs(common)
+    hour_ago = written()
+    assert hour_ago == (common / "refs" / "heads" / "main").stat().st_mtime_ns
+    for name in ("refs/heads/gittasks", "refs/remotes/origin/gittasks"):
+        git(cli.root, "update-ref", name, git(cli.root, "rev-parse", "gittasks"))
+        assert written() == hour_ago, name  # the task branch is no code branch
+    git(cli.root, "update-ref", "refs/remotes/origin/feature", git(cli.root, "rev-parse", "main"))
+    assert (written() or 0) > hour_ago
+    git(cli.root, "pack-refs", "--all")
+    age_refs(common)
+    assert written() == hour_ago == (common / "packed-refs").stat().st_mtime_ns
+    other = cli.root.parent / "detached"
+    git(cli.root, "worktree", "add", "-q", "--detach", str(other))
+    there = find_repo(other)
+    head = there.git_dir / "HEAD"
+    assert there.common_dir == common and head.is_file() and there.git_dir != common
+    age_refs(common, there.git_dir)
+    before = gitfiles.branches_last_written(there.git_dir, common, "gittasks")
+    commit(other, "on a detached HEAD")  # no branch moves; this worktree's HEAD does
+    moved = gitfiles.branches_last_written(there.git_dir, common, "gittasks")
+    assert before == hour_ago and moved is not None and moved > before and written() == hour_ago
+    head.unlink()
+    head.mkdir()  # (a HEAD that cannot be read as a file: unsure, so git is asked)
+    assert gitfiles.branches_last_written(there.git_dir, common, "gittasks") is None
+
+
 def test_trailers_read_back_the_code_log_format() -> None:
     line = trailers.FIELD_SEP.join(
         ["abc", "origin/x", "2026-05-01T12:00:00+02:00", "Ann", '4kq9zt\x1d"odd id"', "", "Fix"]
@@ -447,6 +528,33 @@ def test_trailers_read_back_the_code_log_format() -> None:
     assert trailers.before_scissors(verbose) == b"s\n" and trailers.before_scissors(b"s\n") == b"s\n"
 
 
+@pytest.mark.parametrize("columns", ["200", "80"])
+def test_hook_help_lists_the_commit_hook_in_a_whole_sentence(tmp_path: Path, columns: str) -> None:
+    out = Cli(tmp_path).ok("hook", "--help", env={"COLUMNS": columns})
+    lines = [line for line in out.split("Commands:\n", 1)[1].splitlines() if line.strip()]
+    assert all(line.startswith("  ") and not line.startswith("   ") for line in lines), out  # one line each
+    helps = dict(line.strip().split(None, 1) for line in lines)
+    assert list(helps) == ["capture", "session-start", "session-end", "prepare-commit-msg"]
+    for name, text in helps.items():
+        assert text.endswith(".") and not text.endswith("..."), f"{name}: {text!r}"
+    assert "task in progress" in helps["prepare-commit-msg"]
+    own = Cli(tmp_path).ok("hook", "prepare-commit-msg", "--help")  # (not taken for git's call of the hook)
+    assert own.startswith("Usage: gittasks hook prepare-commit-msg") and "link-commits" in own
+
+
+def test_the_commit_hook_through_the_command_line_adds_the_trailer(make_repo: MakeRepo, tmp_path: Path) -> None:
+    cli = code_repo(make_repo)
+    tid = cli.create("Through the CLI")
+    cli.ok("start", tid)
+    message = cli.root / ".git" / "COMMIT_EDITMSG"
+    message.write_text("A subject\n")
+    # a process of its own: the hook's time bound ends the process it runs in
+    proc = run_gittasks(tmp_path, "--repo", str(cli.root), "hook", "prepare-commit-msg", ".git/COMMIT_EDITMSG")
+    assert proc.returncode == 0 and proc.stdout == proc.stderr == "", proc.stderr
+    assert message.read_text() == f"A subject\n\nTask: {tid}\n"
+
+
+# -- the Markdown export -----------------------------------------------------------------------------------------
 # -- the Markdown export -----------------------------------------------------------------------------------------
 
 
@@ -463,8 +571,9 @@ def test_the_markdown_export_says_what_who_where_which_commits_and_how_long(make
     assert text.startswith(f"# {tid}: Parser \\<script\\>")
     assert "<script>" not in text and "\x1b" not in text and "[link](" not in text
     for line in ("- **Status:** completed", "- **Client:** Contoso", "- **Machines:** PC-A",
-                 "- **Commit authors:** Test Author", "- **Active:** 42 min", "- **Billable:** 50 min"):  # fmt: skip
+                 "- **Commit authors:** Test Author", "- **Billable:** 50 min"):  # fmt: skip
         assert line in text, line
+    assert "Active" not in text  # (the key `active_minutes` is nobody's figure: the capture hooks' sessions are)
     assert "- **Took:** " in text and "(started → completed)" in text
     assert "## What was asked\n\n````text\nMake it fast.\n```\nnot a fence end\n```\n````" in text
     assert "## Result\n\n```text\nTwice as fast\n```" in text
@@ -474,6 +583,19 @@ def test_the_markdown_export_says_what_who_where_which_commits_and_how_long(make
     cli.ok("export", tid[:4], "-o", str(out))
     assert out.read_text(encoding="utf-8") == text
     assert "Unknown" not in text and "no task with id" in cli.fail("export", "nosuchid")
+
+
+def test_the_export_gives_the_active_time_the_capture_hooks_measured(cli: Cli) -> None:
+    """Active time as `report` counts it (`activity.active_minutes`: the sessions' entries in
+    `metadata.gittasks_activity`), measured by the capture hook: a session worked 18 minutes on the task."""
+    tid, _ = hook_create(cli, "1", "Fix the VPN", "S", metadata={"client": "Acme"})
+    backdate(cli, "S", tid, datetime.now(UTC))
+    hook_update(cli, "1", "S", status="completed")
+    task = cli.task(tid)
+    assert activity.active_minutes(task) == 18 and list(task["metadata"][activity.KEY]) == ["test-machine/S"]
+    text = cli.ok("export", tid)
+    assert "- **Active:** 18 min (1 session, 1 machine)" in text
+    assert activity.KEY not in text and json.loads(cli.ok("report", "--json"))["totals"]["active_minutes"] == 18
 
 
 def test_a_task_without_commits_or_time_exports_what_it_has(make_repo: MakeRepo) -> None:

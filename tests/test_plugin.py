@@ -9,10 +9,13 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 from helpers import MakeRepo, git, init_repo
+
+from gittasks import version
 
 ROOT = Path(__file__).resolve().parent.parent
 PLUGIN = ROOT / "plugin"
@@ -45,6 +48,17 @@ def test_the_plugin_files_name_the_hooks_and_the_mcp_server() -> None:
     market = json.loads((ROOT / ".claude-plugin" / "marketplace.json").read_text(encoding="utf-8"))
     assert [(p["name"], p["source"]) for p in market["plugins"]] == [("gittasks", "./plugin")]
     assert len((PLUGIN / "README.md").read_text(encoding="utf-8").split()) >= 40
+
+
+def test_the_plugins_version_is_the_packages() -> None:
+    """Claude Code updates an installed plugin only when its plugin.json `version` changes (without one it warns,
+    shows "unknown" and keys its cache by commit): the manifest follows pyproject's version, held there alone."""
+    manifest = json.loads((PLUGIN / ".claude-plugin" / "plugin.json").read_text(encoding="utf-8"))
+    installed = version.installed_version()
+    assert installed is not None, "gittasks is not installed: the test needs its metadata"
+    assert manifest["version"] == installed
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert manifest["version"] == pyproject["project"]["version"]  # (an editable install's metadata may lag)
 
 
 def test_the_launcher_runs_the_named_gittasks_and_a_hook_goes_on_without_one(

@@ -67,7 +67,7 @@ def test_done_refuses_a_parent_with_open_subtasks_and_force_completes_it_leaving
     err = cli.fail("done", parent)
     assert len(err.strip().splitlines()) == 1, err
     assert f"{notes} (Write the release notes)" in err and f"{tag} (Tag the commit)" in err and dropped not in err
-    assert "2 open subtask(s)" in err and "--force" in err
+    assert "2 open subtask(s)" in err and "or give --force (they stay open)" in err
     assert cli.doc() == before and commits(cli) == count, "a refused done changes nothing"
 
     proc = cli.run("done", parent, "--force")
@@ -97,12 +97,18 @@ def test_mcp_task_update_refuses_to_complete_a_parent_with_open_subtasks_unless_
     child = cli.create("Write the handler", "--parent", parent)
     count = commits(cli)
     refused, [line] = mcp(cli, "task_update", taskId=parent, status="completed")
-    assert refused and f"{child} (Write the handler)" in line and "force" in line
+    assert refused and f"{child} (Write the handler)" in line
+    assert "or give force=true (they stay open)" in line and "--force" not in line  # the argument of this door
     assert cli.task(parent)["status"] == "pending" and commits(cli) == count
     refused, blocks = mcp(cli, "task_update", taskId=parent, status="completed", force=True)
     assert not refused, blocks
     assert any("left open" in b and child in b for b in blocks[1:]), blocks  # the note after the task
     assert cli.task(parent)["status"] == "completed" and cli.task(child)["status"] == "pending"
+    waiting = cli.create("Deploy it", "--blocked-by", child)
+    for status in ("in_progress", "completed"):  # (a start goes through the claim; both name force=true)
+        refused, [line] = mcp(cli, "task_update", taskId=waiting, status=status)
+        assert refused and f"waits for {child}" in line and line.endswith("or give force=true"), line
+    assert "or give --force" in cli.fail("start", waiting)  # the command line's word stays its own
 
 
 def test_the_capture_hook_records_a_parent_its_tool_completed_and_says_its_subtasks_stay_open(

@@ -94,6 +94,7 @@ class TaskTools:
 
     def update_task(self, given: str, edit: Edit, *, start: bool = False) -> dict[str, Any]:
         """`edit` applied to task `given`; a `start` is claimed on the remote when one is set."""
+        edit = dataclasses.replace(edit, force_hint="force=true")  # (a refusal names this door's argument)
         ws = self.workspace()
         if start:
             with contextlib.suppress(UnknownId):  # a task made on another machine: the claim's fetch brings it
@@ -328,8 +329,8 @@ _UPDATE_ONLY = {
     "outcome": Arg("string", "What was done, recorded as context.outcome when the task is completed."),
     "minutes": Arg(
         "integer",
-        "Billable minutes, recorded as context.billable_minutes when the task is completed; a task with a client "
-        "and minutes gets a work item.",
+        "Billable minutes, recorded at once as context.billable_minutes (replacing what was there); a task with "
+        "minutes gets a work item when it is completed (under its client, or (no client)).",
         minimum=0,
     ),
     "force": Arg(
@@ -448,7 +449,7 @@ TOOLS: tuple[Tool, ...] = (
             **_FIELDS,
             "minutes": Arg(
                 "integer",
-                "Billable minutes (metadata.billable_minutes), billed when the task is completed with a client.",
+                "Billable minutes (metadata.billable_minutes), billed (a work item) when the task is completed.",
                 minimum=0,
             ),
         },

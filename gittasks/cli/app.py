@@ -68,6 +68,7 @@ SHORT_HELP: dict[str, str] = {
     "next": "What to take up next, and why.",
     "recover": "What a new session should know.",
     "install-claude": "Set up the Claude Code hooks in this clone.",
+    "hook": "What Claude Code's hooks and git's commit hook run.",
     "board": "The board as one self-contained HTML page.",
     "watch": "Sync every few seconds and print what changed.",
 }

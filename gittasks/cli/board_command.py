@@ -23,7 +23,7 @@ def board(
     ] = None,
     open_page: Annotated[bool, typer.Option("--open", help="Open the page in the default browser.")] = False,
     serve: Annotated[
-        bool, typer.Option("--serve", help="Serve the page on 127.0.0.1; it reloads when the task branch moves.")
+        bool, typer.Option("--serve", help="Serve the page on 127.0.0.1; it reloads when a task or code branch moves.")
     ] = False,
     port: Annotated[
         int, typer.Option("--port", min=0, max=65535, help="The port for --serve (0: any free port).")

@@ -1,14 +1,15 @@
-"""Session commands: recover, install-claude, and what Claude Code's hooks run (hook capture, session-start,
-session-end)."""
+"""Session commands: recover, install-claude, and what the hooks run (hook capture, session-start, session-end for
+Claude Code; hook prepare-commit-msg for git, installed by `link-commits`)."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated
 
 import typer
 
+from gittasks import commit_links, rules
 from gittasks import recover as recover_module
-from gittasks import rules
 from gittasks.claude import hook_main, hooks, installer
 from gittasks.cli import output
 from gittasks.git import find_repo
@@ -16,7 +17,9 @@ from gittasks.git import find_repo
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 
 hook_app = typer.Typer(
-    help="What the Claude Code hooks run (JSON payload on stdin).", no_args_is_help=True, rich_markup_mode=None
+    help="What the hooks run: Claude Code's (a JSON payload on stdin) and git's prepare-commit-msg.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 
@@ -53,22 +56,36 @@ def install_claude(
         output.echo("done; restart Claude Code sessions to pick it up")
 
 
-@hook_app.command("capture")
+@hook_app.command("capture", short_help="Record the assistant's task tools (PostToolUse).")
 def hook_capture() -> None:
     """PostToolUse hook: record TaskCreate / TaskUpdate / TodoWrite (and a Write of a task file) in gittasks."""
     raise typer.Exit(hook_main.main("capture", output.repo_option()))
 
 
-@hook_app.command("session-start")
+@hook_app.command("session-start", short_help="Sync, then say what a new session should know.")
 def hook_session_start() -> None:
     """SessionStart hook: a quick sync when a remote is set, then the recovery summary on stdout."""
     raise typer.Exit(hook_main.main("session-start", output.repo_option()))
 
 
-@hook_app.command("session-end")
+@hook_app.command("session-end", short_help="Commit a pending edit, then sync in the background.")
 def hook_session_end() -> None:
     """SessionEnd hook: commit a pending edit of the task files, then start the background sync (detached)."""
     raise typer.Exit(hook_main.main("session-end", output.repo_option()))
+
+
+@hook_app.command("prepare-commit-msg", short_help="Name the task in progress in a commit (git's hook).")
+def hook_prepare_commit_msg(
+    args: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="FILE [SOURCE [COMMIT]]", help="What git passes its prepare-commit-msg hook."),
+    ] = None,
+) -> None:
+    """git's prepare-commit-msg hook, installed by `gittasks link-commits`: add a `Task: ID` trailer naming the task
+    in progress on this machine to the commit message in FILE. It never stops a commit."""
+    folder = output.repo_option()
+    with contextlib.chdir(folder) if folder is not None else contextlib.nullcontext():
+        raise typer.Exit(commit_links.run_hook(list(args or [])))
 
 
 COMMANDS = {"recover": recover, "install-claude": install_claude, "hook": hook_app}

@@ -10,6 +10,7 @@ import typer
 
 from gittasks import commit_links, store, task_commits
 from gittasks.cli import output
+from gittasks.errors import GittasksError
 from gittasks.git import find_repo
 
 
@@ -36,6 +37,11 @@ def export(
 ) -> None:
     """A task's history as a Markdown summary, for a handover or a client report: what was asked and done, by
     whom, on which machines, the status changes, the code commits that name it, how long it took."""
+    if out is not None:  # checked before anything is read: a mistyped path makes no folder and writes nothing
+        if not str(out).strip() or out.is_dir():
+            raise GittasksError(f"{out} is a folder; give --output a file name such as summary.md")
+        if not out.parent.is_dir():
+            raise GittasksError(f"the folder {out.parent} does not exist; create it or choose another --output")
     ws = output.workspace()
     text = task_commits.export(ws, task_ids)
     output.flush_messages(ws)

@@ -127,10 +127,13 @@ def resolve(
 ) -> None:
     """Settle a recorded conflict, or with --all every conflict of a task (one commit); the records go away on every
     machine after sync. A status settled takes the stamps of the side that recorded it."""
-    if (field_name is None) != every:
+    if field_name is not None and every:
+        raise GittasksError("name the FIELD to settle or give --all for every conflict of the task, not both")
+    if field_name is None and not every:
         raise GittasksError("name the FIELD to settle, or give --all for every conflict of the task")
     if [keep, ours, theirs, value is not None].count(True) != 1:
         raise GittasksError("give exactly one of --keep, --ours, --theirs or --value VALUE")
+    utf8_only("the id", task_id)
     utf8_only("--value", value)
     utf8_only("the field", field_name)
     ws = output.workspace()
