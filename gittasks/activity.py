@@ -129,16 +129,26 @@ def fold(index: Mapping[str, Task], ids: Iterable[str], sessions: Mapping[str, S
     return changed
 
 
-def active_minutes(task: Task) -> int | None:
-    """A task's active minutes: the seconds of all its sessions' entries, rounded to the minute; None when no
-    session has worked on it."""
+def counted(task: Task) -> dict[str, float]:
+    """The seconds of each of a task's session entries that holds a figure, by its key (`entry_key`)."""
     entries = document.as_object(document.as_object(task.get("metadata")).get(KEY))
-    seconds = [
-        s
-        for entry in entries.values()
+    return {
+        key: s
+        for key, entry in entries.items()
         if isinstance(entry, dict)
         and isinstance(s := entry.get("seconds"), int | float)
         and not isinstance(s, bool)
         and s >= 0
-    ]
-    return round(sum(seconds) / 60) if seconds else None
+    }
+
+
+def machine_of(key: str) -> str:
+    """The machine of an entry's key (`entry_key`: MACHINE/SESSION; a machine's name may hold a slash)."""
+    return key.rsplit("/", 1)[0]
+
+
+def active_minutes(task: Task) -> int | None:
+    """A task's active minutes: the seconds of all its sessions' entries, rounded to the minute; None when no
+    session has worked on it."""
+    seconds = counted(task)
+    return round(sum(seconds.values()) / 60) if seconds else None

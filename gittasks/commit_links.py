@@ -206,8 +206,11 @@ def run_hook(args: list[str]) -> int:
     timer = threading.Timer(max(0.1, seconds), os._exit, args=(0,))  # the message file is replaced whole or not
     timer.daemon = True
     timer.start()
-    with contextlib.suppress(Exception):
-        link(Path.cwd(), args)
+    try:
+        with contextlib.suppress(Exception):
+            link(Path.cwd(), args)
+    finally:
+        timer.cancel()  # run in-process (`hook prepare-commit-msg` under a test runner), it must not end the caller
     return 0
 
 

@@ -40,14 +40,15 @@ HAND_EDIT = "edit-by-hand"  # `log`'s action for a commit without an Action trai
 ACTIONS: tuple[str, ...] = (
     "create", "update", "start", "complete", "block", "cancel", "reopen", "delete", "note", "continue", "take-over",
     "todowrite", "archive", "restore", "sync", "resolve", "external-edit", "reconcile", "repair", "migrate", "init",
-    HAND_EDIT,
+    "edit", "undo", HAND_EDIT,
 )  # fmt: skip
 # words a person may write for an action
 ACTION_WORDS = {
     "created": "create", "updated": "update", "started": "start", "completed": "complete", "done": "complete",
     "blocked": "block", "cancelled": "cancel", "canceled": "cancel", "reopened": "reopen", "deleted": "delete",
     "noted": "note", "continued": "continue", "took-over": "take-over", "archived": "archive", "restored": "restore",
-    "synced": "sync", "resolved": "resolve", "hand-edit": HAND_EDIT, "by-hand": HAND_EDIT,
+    "synced": "sync", "resolved": "resolve",
+    "edited": "edit", "undone": "undo", "hand-edit": HAND_EDIT, "by-hand": HAND_EDIT,
 }  # fmt: skip
 # older spellings of an action in the history (captures before they read like the CLI)
 RECORDED_AS = {"create": ("capture-taskcreate",), "todowrite": ("capture-todowrite",)}

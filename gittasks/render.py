@@ -269,15 +269,9 @@ def active_time(task: dict[str, Any]) -> str | None:
     minutes = activity.active_minutes(task)
     if minutes is None:
         return None
-    held: dict[str, Any] = task["metadata"][activity.KEY]  # (a dict: active_minutes found a figure in it)
-    entries = [key for key, entry in held.items() if _figure(key, entry)]  # (the sessions that count)
-    machines = {key.rsplit("/", 1)[0] for key in entries}  # (a key is MACHINE/SESSION: `activity.entry_key`)
+    entries = activity.counted(task)
+    machines = {activity.machine_of(key) for key in entries}
     return f"{minutes_text(minutes * 60)} ({plural(len(entries), 'session')}, {plural(len(machines), 'machine')})"
-
-
-def _figure(key: str, entry: Any) -> bool:
-    """Does one session's entry hold a figure, by `activity.active_minutes`'s own rule?"""
-    return activity.active_minutes({"metadata": {activity.KEY: {key: entry}}}) is not None
 
 
 def work_seconds(task: dict[str, Any]) -> float | None:

@@ -18,7 +18,7 @@ from typing import Any
 from gittasks import activity, document, rules, work_items
 from gittasks.document import Task
 from gittasks.errors import GittasksError
-from gittasks.render import safe
+from gittasks.render import plural, safe
 from gittasks.work_items import NO_CLIENT
 
 
@@ -29,6 +29,14 @@ def parse_date(text: str | None, option: str) -> datetime | None:
     if moment is None:
         raise GittasksError(f"{option} {text!r} is not a date; write YYYY-MM-DD")
     return moment
+
+
+def period(since: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:
+    """`--since` and `--until` as moments; refused when the period they give is empty (since at or after until)."""
+    start, end = parse_date(since, "--since"), parse_date(until, "--until")
+    if start is not None and end is not None and start >= end:
+        raise GittasksError(f"--since {since!r} is not before --until {until!r}; the period would be empty")
+    return start, end
 
 
 def period_of(moment: datetime, by: str) -> str:
@@ -204,8 +212,8 @@ def invoice_table(data: dict[str, Any]) -> str:
             _cell(item.get("active_minutes")),
         ))  # fmt: skip
     totals = data["totals"]
-    voided = f", {totals['void']} void" if totals["void"] else ""
-    lines.append(("total", "", "", "", "", f"{totals['items']} items{voided}", str(totals["billable_minutes"]),
+    counted = plural(totals["items"], "item") + (f", {totals['void']} void" if totals["void"] else "")
+    lines.append(("total", "", "", "", "", counted, str(totals["billable_minutes"]),
                   _hours(totals["billable_hours"]), str(totals["active_minutes"])))  # fmt: skip
     return _table(lines)
 

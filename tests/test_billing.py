@@ -112,6 +112,20 @@ def test_25_minutes_are_042_hours_in_every_report(cli: Cli) -> None:
     assert [r["billable_hours"] for r in whole["rows"]] == [0.42, 0.42] and whole["totals"]["billable_hours"] == 0.84
     assert cli.ok("report").splitlines()[-1].split()[-3:] == ["50", "0.84", "0"]  # exact minutes, then hours
 
+    one = cli.ok("report", "--items", "--client", "Acme")
+    assert " 1 item " in one and "1 items" not in one
+
+
+def test_an_empty_period_is_refused_in_one_line(cli: Cli) -> None:
+    cli.ok("done", cli.create("Call", "--client", "Acme"), "--minutes", "25")
+    for args in (
+        ("--since", "2026-12-01", "--until", "2026-11-01"),
+        ("--since", "2026-12-01", "--until", "2026-12-01"),
+    ):
+        for items in ((), ("--items",)):
+            err = cli.fail("report", *items, *args)
+            assert "is not before --until" in err and len(err.strip().splitlines()) == 1, err
+
 
 # -- minutes with no client: one rule in both reports, a warning at done ---------------------------------------------
 

@@ -294,8 +294,8 @@ def test_task_create_takes_client_project_and_minutes_as_the_cli_does(root: Path
     async def scenario(client: Client) -> None:
         made = await ok(client, "task_create", subject="Patch the mail server", client="Contoso", project="Infra",
                         minutes=45, metadata={"complexity": "low", "client": "overridden"})  # fmt: skip
-        assert made["metadata"] == {"complexity": "low", "client": "Contoso", "project": "Infra",
-                                    "billable_minutes": 45}  # fmt: skip
+        assert made["metadata"] == {"complexity": "low", "client": "Contoso", "project": "Infra"}
+        assert made["context"]["billable_minutes"] == 45  # where `create --minutes` puts them
         assert made == stored(root, made["id"])
         sub = await ok(client, "task_create", subject="Reboot", parent=made["id"])
         assert sub["metadata"] == {"client": "Contoso", "project": "Infra"}  # a subtask bills to its parent's client
@@ -365,3 +365,31 @@ def test_paging_gives_each_task_once_whatever_the_ids_and_stamps(
             break
         cursor = reply["nextCursor"]
     assert sorted(seen) == sorted(i for _, i in made) and len(seen) == len(set(seen))
+
+
+def test_archive_and_log_replies_stay_within_one_reply(root: Path) -> None:
+    tasks = seed(root, 1300)
+    ended = [t for t in tasks if t.get("status") in rules.TERMINAL]
+    assert len(ended) > mcp_listing.MAX_LIMIT
+
+    async def scenario(client: Client) -> None:
+        archived = await client.call_tool("task_archive", {})
+        assert not archived.is_error and reply_chars(archived) < mcp_listing.PAGE_BYTES + 500
+        shown = json.loads(archived.content[0].text)  # type: ignore[union-attr]
+        assert 0 < len(shown) <= mcp_listing.MAX_LIMIT
+        assert f"archived {len(ended)} tasks; {len(ended) - len(shown)} more not shown" in text(archived)
+        log = await client.call_tool("task_log", {"limit": 100_000})
+        assert not log.is_error and reply_chars(log) < mcp_listing.PAGE_BYTES + 500
+
+    session(root, scenario)
+    active = json.loads((root / ACTIVE).read_text(encoding="utf-8"))["tasks"]
+    assert len(active) == len(tasks) - len(ended)  # every ended task went, though the reply named only some
+
+
+def test_bounded_keeps_the_first_items_that_fit() -> None:
+    items = [{"id": str(n), "text": "x" * 1000} for n in range(100)]
+    kept, left = mcp_listing.bounded(items)
+    assert kept == items[: len(kept)] and left == 100 - len(kept) and len(kept) < 30
+    assert mcp_listing.bounded([]) == ([], 0)
+    huge = [{"text": "y" * (mcp_listing.PAGE_BYTES * 2)}]
+    assert mcp_listing.bounded(huge) == (huge, 0)  # one item is always given, as task_get would give it

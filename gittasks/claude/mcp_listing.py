@@ -91,3 +91,17 @@ def page(tasks: list[Task], page: Page) -> tuple[dict[str, Any], bool]:
     if end < len(ordered):
         out["nextCursor"] = _cursor(ordered[end - 1])
     return out, end < len(ordered) and len(items) < page.limit
+
+
+def bounded(items: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+    """The first of `items` that fit one reply (at most `MAX_LIMIT` of them and `PAGE_BYTES` of their JSON), and how
+    many were left out: a reply past the client's limit reaches the model only as a short preview."""
+    kept: list[dict[str, Any]] = []
+    used = 0
+    for item in items[:MAX_LIMIT]:
+        size = len(orjson.dumps(item)) + 1
+        if kept and used + size > PAGE_BYTES:
+            break
+        kept.append(item)
+        used += size
+    return kept, len(items) - len(kept)

@@ -112,7 +112,10 @@ class TaskTools:
         ws = self.workspace()
         done = operations.archive_ended(ws, rules.parse_duration(older_than) if older_than else None)
         self._finish(ws, done)
-        return [mcp_listing.compact(t) for t in done.value]
+        shown, left = mcp_listing.bounded([mcp_listing.compact(t) for t in done.value])
+        if left:
+            self.notes.append(f"archived {len(done.value)} tasks; {left} more not shown here (`gittasks list --all`)")
+        return shown
 
     def sync(self) -> dict[str, Any]:
         ws = self.workspace()
@@ -168,8 +171,10 @@ class TaskTools:
 
     def history(self, given: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
         ws = self.workspace()
-        entries = operations.task_history(ws, given, limit)
+        entries, left = mcp_listing.bounded(operations.task_history(ws, given, limit))
         self._finish(ws)
+        if left:
+            self.notes.append(f"{left} earlier entries not shown here; `gittasks log` has them all")
         return entries
 
     def sync_status(self) -> dict[str, Any]:
@@ -405,9 +410,7 @@ def _statuses(given: str | list[str] | None) -> tuple[str, ...]:
 def _create(tools: TaskTools, a: dict[str, Any]) -> Any:
     metadata = dict(a.get("metadata") or {})
     metadata.update((k, a[k]) for k in _BILLING if a.get(k) is not None)  # as `create --client/--project`
-    if a.get("minutes") is not None:
-        metadata["billable_minutes"] = a["minutes"]
-    fields = _given(a, _NEW_NAMES, leave=(*_BILLING, "minutes", "metadata"))
+    fields = _given(a, _NEW_NAMES, leave=(*_BILLING, "metadata"))  # minutes: context.billable_minutes, as the CLI
     return tools.create_task(NewTask(**fields, metadata=metadata))
 
 
@@ -449,7 +452,8 @@ TOOLS: tuple[Tool, ...] = (
             **_FIELDS,
             "minutes": Arg(
                 "integer",
-                "Billable minutes (metadata.billable_minutes), billed (a work item) when the task is completed.",
+                "Billable minutes (context.billable_minutes, as `create --minutes`), billed (a work item) when the "
+                "task is completed.",
                 minimum=0,
             ),
         },
@@ -515,7 +519,9 @@ TOOLS: tuple[Tool, ...] = (
         READ_ONLY,
         {
             **_ID,
-            "limit": Arg("integer", "At most this many entries (default: 20; a task's: all).", minimum=1),
+            "limit": Arg(
+                "integer", "At most this many entries (default: 20; a task's: all, up to one reply's size).", minimum=1
+            ),
         },
         _log,
     ),

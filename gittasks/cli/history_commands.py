@@ -111,6 +111,7 @@ def report(
     the same figures; minutes are exact. Minutes on a task with no client show under "(no client)" (--client ""
     selects them)."""
     ws = output.workspace()
+    start, end = work_report.period(since, until)
     if items:
         known = {t["id"]: t for t in itertools.chain(ws.tasks(), archive.iter_archived(ws.repo.root))}
         lines = work_report.invoice(
@@ -118,8 +119,8 @@ def report(
             tasks=known,
             client=client,
             project=project,
-            since=work_report.parse_date(since, "--since"),
-            until=work_report.parse_date(until, "--until"),
+            since=start,
+            until=end,
         )
         output.flush_messages(ws)
         if as_json:
@@ -136,8 +137,8 @@ def report(
         tasks,
         client=client,
         project=project,
-        since=work_report.parse_date(since, "--since"),
-        until=work_report.parse_date(until, "--until"),
+        since=start,
+        until=end,
         by=by,
     )
     output.flush_messages(ws)
