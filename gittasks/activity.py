@@ -1,11 +1,13 @@
-"""Active time: how long the assistant worked on each task, from the capture hook's time stamps, by machine and
-session. Pure: a session's events in, each task's figure out, and the figures folded into the tasks.
+"""Active time: how long the assistant worked on each task, from the hooks' time stamps, by machine and session.
+Pure: a session's events in, each task's figure out, and the figures folded into the tasks.
 
-A session's events are what its hooks saw: the time of every hook call (a tool used), and the status a task took
-when the session's own task tools changed it. Between two events of a session at most `IDLE_CUTOFF` apart the
-session was working, and that time counts for the tasks it had in progress then (shared equally when it had
-several); a longer gap counts nothing (a break, a session left open). A task that ended stops counting at its
-`completed_at`, whoever ended it. Only times and counts are kept, never what the tools did.
+A session's events are what its hooks saw: the time of a hook call (a tool used), the start and the end of each of
+its turns (a prompt and the end of the answer to it), and the status a task took when the session's own task tools
+changed it. Time counts for the tasks the session had in progress then (shared equally when it had several):
+inside a turn, every moment of it, however long the session went without a hook call (a build, a test run, Bash,
+Read or MCP work that no hook sees); between turns, and in a session recorded without turn marks, only the gaps of
+at most `IDLE_CUTOFF` between two events (a longer one is a break, a session left open). A task that ended stops
+counting at its `completed_at`, whoever ended it. Only times and counts are kept, never what the tools did.
 
 The figures live in the task's `metadata.gittasks_activity`, one entry per machine and session, so the field-level
 merge joins the entries of two machines without a conflict; `active_minutes` is their sum.
@@ -21,29 +23,58 @@ from typing import Any
 from gittasks import document, rules
 from gittasks.document import Task
 
-IDLE_CUTOFF = timedelta(minutes=15)  # a longer gap between two events of a session is not work
+IDLE_CUTOFF = timedelta(minutes=15)  # a longer gap between two events of a session outside a turn is not work
+TURN_START = "turn-start"  # a prompt was submitted (Claude Code's UserPromptSubmit)
+TURN_END = "turn-end"  # the answer to it ended (Claude Code's Stop)
 KEY = "gittasks_activity"  # metadata: {"MACHINE/SESSION": {"seconds", "events", "from", "to"}}
 
 
 @dataclass(frozen=True)
 class Event:
-    """One thing a session's hooks saw: a time, and when its task tool changed a task, the task and its status."""
+    """One thing a session's hooks saw: a time; when its task tool changed a task, the task and its status; when a
+    turn started or ended, which (`turn`: TURN_START or TURN_END)."""
 
     at: datetime
     task: str | None = None
     status: str | None = None
+    turn: str | None = None
 
 
 def entry_key(machine: str, session: str) -> str:
     return f"{machine}/{session}"
 
 
+def turns(ordered: Sequence[Event]) -> list[int | None]:
+    """The turn each of a session's events (in time order) falls in, by number; None between turns. A turn runs from
+    its start mark to its end mark; one whose end never came (the session was killed) ends at its last event, before
+    the next start. Events before an end mark with no start before them are a turn whose start was not recorded (the
+    session's file began within it, or a Stop hook kept the answer going): it begins with the first of them."""
+    ahead: list[str | None] = [None] * len(ordered)  # the next mark after each event
+    mark: str | None = None
+    for i in range(len(ordered) - 1, -1, -1):
+        ahead[i] = mark
+        mark = ordered[i].turn or mark
+    found: list[int | None] = []
+    current: int | None = None
+    count = 0
+    for i, event in enumerate(ordered):
+        if event.turn == TURN_START or (current is None and (event.turn == TURN_END or ahead[i] == TURN_END)):
+            count += 1
+            current = count
+        found.append(current)
+        if event.turn == TURN_END:
+            current = None
+    return found
+
+
 def figures(events: Iterable[Event], ends: Mapping[str, datetime]) -> dict[str, dict[str, Any]]:
-    """Each task's active time in one session, {task id: {"seconds", "events", "from", "to"}}: the gaps of at most
-    IDLE_CUTOFF between the session's events while it had the task in progress, a gap shared equally by the tasks in
-    progress then, none counted after the task's end in `ends` (its completed_at). `events` counts the session's
-    events while it had the task in progress; `from` and `to` bound the time counted."""
+    """Each task's active time in one session, {task id: {"seconds", "events", "from", "to"}}: the gaps between the
+    session's events while it had the task in progress that are inside one turn (`turns`) or at most IDLE_CUTOFF
+    long, a gap shared equally by the tasks in progress then, none counted after the task's end in `ends` (its
+    completed_at). `events` counts the session's events while it had the task in progress; `from` and `to` bound
+    the time counted."""
     ordered = sorted(events, key=lambda e: e.at)  # (stable: the states of one moment keep their order)
+    turn = turns(ordered)
     working: dict[str, None] = {}  # the tasks in progress, in the order they started
     seconds: dict[str, float] = {}
     counts: dict[str, int] = {}
@@ -63,7 +94,8 @@ def figures(events: Iterable[Event], ends: Mapping[str, datetime]) -> dict[str, 
         if not now or i + 1 == len(ordered):
             continue
         following = ordered[i + 1].at
-        if following - event.at > IDLE_CUTOFF:
+        within = turn[i] is not None and turn[i] == turn[i + 1]
+        if following - event.at > IDLE_CUTOFF and not within:
             continue
         for tid in now:
             until = min(following, ends.get(tid, following))

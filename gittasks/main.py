@@ -28,6 +28,13 @@ def _hook(args: list[str]) -> int:
     return hook_main.main(args[1])
 
 
+def _ping(args: list[str]) -> int:
+    from gittasks import activity_spool  # on every prompt and every answer's end: one append, nothing more loads
+
+    activity_spool.hook_ping(sys.stdin)  # prints nothing (UserPromptSubmit's stdout goes to the model), never fails
+    return 0  # (whatever happened: a Stop hook's exit 2 would keep the answer going)
+
+
 def _commit_hook(args: list[str]) -> int:
     from gittasks import commit_links  # git's prepare-commit-msg hook (`link-commits`): every commit waits for it
 
@@ -67,6 +74,7 @@ MACHINE_ENTRIES: dict[tuple[str, ...], tuple[Callable[[list[str]], int], bool]] 
     ("hook", "capture"): (_hook, False),
     ("hook", "session-start"): (_hook, False),
     ("hook", "session-end"): (_hook, False),
+    ("hook", "ping"): (_ping, False),
     ("hook", "prepare-commit-msg"): (_commit_hook, True),
     ("sync", "--background"): (_background_sync, False),
     ("mcp",): (_mcp, False),

@@ -8,12 +8,16 @@ import csv
 import io
 import itertools
 import json
+import os
+import re
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import ACTIVE, Cli, MakeRepo, git, init_repo
+from helpers import ACTIVE, Cli, MakeRepo, call_gittasks, call_hook, git, init_repo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -341,6 +345,107 @@ def test_the_fold_keeps_a_machine_and_session_entry_and_never_goes_back() -> Non
     assert activity.active_minutes(task) == 20 and activity.active_minutes({"id": "b"}) is None
 
 
+START, END = activity.TURN_START, activity.TURN_END
+
+
+def mark(minutes: float, turn: str) -> Event:
+    return Event(at(minutes), turn=turn)
+
+
+def test_a_turn_counts_whole_however_long_the_session_goes_without_a_hook_call() -> None:
+    # a prompt at 0, the task started at 1, a 39-minute build (Bash: no hook), a tool at 40, the answer ends at 90
+    events = [
+        mark(0, START),
+        Event(at(1), "a", "in_progress"),
+        Event(at(40)),
+        mark(90, END),
+        mark(100, START),
+        Event(at(101)),
+        mark(102, END),  # between turns: 10 minutes count, under the cut-off
+        mark(130, START),
+        mark(131, END),
+    ]  # fmt: skip  (28 minutes between turns: a break)
+    found = activity.figures(events, {})["a"]
+    assert found["seconds"] == (89 + 10 + 2 + 1) * 60 and found["to"] == "2026-03-02T11:11:00.000Z"
+    # the same events without the turn marks: the idle cut-off alone (the 39 and 50 minute gaps count nothing)
+    unmarked = activity.figures([e for e in events if e.turn is None], {})["a"]
+    assert unmarked["seconds"] == 0
+    # completed at 60 (elsewhere): the turn counts up to it, not after
+    assert activity.figures(events, {"a": at(60)})["a"]["seconds"] == 59 * 60
+
+
+def test_a_turn_without_its_end_ends_at_its_last_event_and_one_without_its_start_begins_with_its_first() -> None:
+    killed = [
+        mark(0, START),
+        Event(at(0), "a", "in_progress"),
+        Event(at(50)),  # the session killed after 50
+        mark(200, START),
+        Event(at(201)),
+        mark(260, END),
+    ]  # fmt: skip  (resumed much later)
+    assert activity.figures(killed, {})["a"]["seconds"] == (50 + 1 + 59) * 60
+    # the session's file began with its first task status, within a turn (its start mark went to no file)
+    late = [Event(at(0), "a", "in_progress"), mark(40, END)]
+    assert activity.figures(late, {})["a"]["seconds"] == 40 * 60
+    # a Stop hook kept the answer going: two ends, the second turn's events count whole from its first one
+    kept_going = [mark(0, START), Event(at(0), "a", "in_progress"), mark(20, END), Event(at(22)), Event(at(60)),
+                  mark(61, END)]  # fmt: skip
+    assert activity.figures(kept_going, {})["a"]["seconds"] == (20 + 2 + 38 + 1) * 60
+    assert activity.turns([mark(0, END), Event(at(1)), mark(2, START), Event(at(3))]) == [1, None, 2, 2]
+
+
+def turn_spans(ordered: list[Event]) -> list[tuple[int, int]]:
+    """The turns of events in time order as (first, last) positions, found another way than `activity.turns`: from
+    each end mark back to its start (or to the first event after the mark before it), from each start with no end
+    forward to the last event before the next start."""
+    marks = [i for i, e in enumerate(ordered) if e.turn is not None]
+    spans = []
+    for n, i in enumerate(marks):
+        before = marks[n - 1] if n else None
+        after = marks[n + 1] if n + 1 < len(marks) else None
+        if ordered[i].turn == END:
+            if before is None:
+                spans.append((0, i))
+            else:
+                spans.append((before if ordered[before].turn == START else before + 1, i))
+        elif after is None or ordered[after].turn == START:
+            spans.append((i, (after - 1) if after is not None else len(ordered) - 1))
+    return spans
+
+
+@settings(max_examples=150)
+@given(
+    st.lists(st.tuples(st.integers(0, 600), st.sampled_from([None, START, END])), min_size=1, max_size=30),
+    st.integers(1, 3),
+)
+def test_turns_count_whole_and_the_rest_up_to_the_cutoff(moments: list[tuple[int, str | None]], tasks: int) -> None:
+    ids = [f"t{i}" for i in range(tasks)]
+    start = min(m for m, _ in moments)
+    events = [Event(at(start), tid, "in_progress") for tid in ids]
+    events += [Event(at(m), turn=turn) for m, turn in sorted(moments, key=lambda pair: pair[0])]
+    ordered = sorted(events, key=lambda e: e.at)
+    spans = turn_spans(ordered)
+    assert [n is not None for n in activity.turns(ordered)] == [any(a <= i <= b for a, b in spans)
+                                                                  for i in range(len(ordered))]  # fmt: skip
+    found = activity.figures(events, {})
+    whole, counted = 0.0, 0.0
+    for i in range(len(ordered) - 1):
+        gap = (ordered[i + 1].at - ordered[i].at).total_seconds()
+        inside = any(a <= i and i + 1 <= b for a, b in spans)
+        whole += gap if inside else 0
+        counted += gap if inside or gap <= IDLE_CUTOFF.total_seconds() else 0
+    total = sum(f["seconds"] for f in found.values())
+    assert abs(total - counted) <= tasks  # (each task's seconds rounded)
+    outside = sum(1 for i in range(len(ordered) - 1) if not any(a <= i and i + 1 <= b for a, b in spans))
+    assert total <= whole + outside * IDLE_CUTOFF.total_seconds() + tasks
+    assert total <= (ordered[-1].at - ordered[0].at).total_seconds() + tasks  # never more than the wall time
+    assert len({f["seconds"] for f in found.values()}) == 1  # in progress together: equal shares of the whole
+    if counted:
+        ended = activity.figures(events, {tid: at(start) + timedelta(seconds=counted / 2) for tid in ids})
+        assert all(ended[t]["seconds"] <= found[t]["seconds"] for t in ids)
+        assert all(ended[t]["to"] <= found[t]["to"] for t in ids)  # (the stamps sort as text)
+
+
 # -- active time: through the hooks ----------------------------------------------------------------------------------
 
 
@@ -445,6 +550,143 @@ def test_the_active_line_counts_the_sessions_and_machines_with_a_figure() -> Non
     assert "active:         37 min (3 sessions, 2 machines)" in detail and activity.KEY not in "".join(detail)
     odd = {"id": "b", "subject": "y", "metadata": {activity.KEY: "by hand"}}  # no figure: shown as it is
     assert render.active_time(odd) is None and f"  {activity.KEY}: by hand" in render.task_detail(odd)
+
+
+# -- active time: the turn marks (`hook ping` on UserPromptSubmit and Stop) ----------------------------------------
+
+
+def turn_payload(cli: Cli, event: str, session: str) -> dict[str, Any]:
+    """A UserPromptSubmit or Stop payload as Claude Code 2.1.332 sends it: the prompt and the answer's text in it."""
+    payload: dict[str, Any] = {
+        "session_id": session, "transcript_path": f"/home/user/.claude/projects/-repo/{session}.jsonl",
+        "cwd": str(cli.root), "prompt_id": "da2585f5-b517-4600-b5f5-8a3e9000a3ae", "permission_mode": "default",
+        "hook_event_name": event}  # fmt: skip
+    if event == "UserPromptSubmit":
+        payload["prompt"] = "secret prompt words"
+    else:
+        payload.update(stop_hook_active=False, last_assistant_message="secret answer words", background_tasks=[],
+                       session_crons=[])  # fmt: skip
+    return payload
+
+
+NO_PROJECT = {activity_spool.PROJECT_VARIABLE: ""}  # (a test run inside a Claude Code session: not its project)
+
+
+def test_the_ping_marks_a_turn_in_one_line_says_nothing_and_always_exits_0(cli: Cli, tmp_path: Path) -> None:
+    hook_create(cli, "1", "Fix the VPN", "S")
+    hook_update(cli, "1", "S", status="in_progress")
+    count, before = commits(cli), len(spool_lines(cli))
+    for event, word in (("UserPromptSubmit", "turn-start"), ("Stop", "turn-end")):
+        proc = call_hook(cli.root, "ping", turn_payload(cli, event, "S"), env=NO_PROJECT)
+        assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")  # stdout would reach the model
+        assert re.fullmatch(rf"\d{{13}} {word}", spool_lines(cli)[-1]), spool_lines(cli)
+    assert len(spool_lines(cli)) == before + 2 and commits(cli) == count  # an append, no commit
+    assert "secret" not in "".join(spool_lines(cli))  # the time and the mark, never the prompt or the answer
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    ignored = ["", "not json", "[1]", "{}", '{"session_id": 5}', "\x00\u00ff", '{"session_id": "S"',
+               json.dumps(turn_payload(cli, "Stop", "S2")),  # a session that never worked on a task: no file
+               json.dumps({**turn_payload(cli, "Stop", "S"), "cwd": str(outside)}),  # no repository there
+               json.dumps({**turn_payload(cli, "Stop", "S"), "cwd": ["not", "a", "folder"]})]  # fmt: skip
+    for stdin in ignored:
+        proc = call_hook(cli.root, "ping", stdin, env=NO_PROJECT)
+        assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", ""), stdin
+    assert len(spool_lines(cli)) == before + 2
+    assert sorted(p.name for p in spool_folder(cli).iterdir()) == ["S.jsonl"]
+    # the project Claude Code was started in comes first (the session went into another folder), as for every hook
+    moved = {**turn_payload(cli, "UserPromptSubmit", "S"), "cwd": str(outside)}
+    assert call_hook(outside, "ping", moved, env={activity_spool.PROJECT_VARIABLE: str(cli.root)}).returncode == 0
+    # and `--repo` before them all (through the CLI framework)
+    proc = call_gittasks(outside, "--repo", str(cli.root), "hook", "ping", input=json.dumps(moved), env=NO_PROJECT)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
+    assert [line.split()[-1] for line in spool_lines(cli)[-2:]] == ["turn-start", "turn-start"]
+    # any other event: a moment of work, its time alone
+    call_hook(cli.root, "ping", {**turn_payload(cli, "SubagentStop", "S")}, env=NO_PROJECT)
+    assert spool_lines(cli)[-1].isdigit()
+
+
+def spool_folder(cli: Cli) -> Path:
+    return Path(git(cli.root, "rev-parse", "--path-format=absolute", "--git-common-dir")) / activity_spool.FOLDER
+
+
+def test_the_ping_starts_no_git_and_loads_nothing_heavy(cli: Cli, tmp_path: Path) -> None:
+    hook_create(cli, "1", "Fix the VPN", "S")
+    hook_update(cli, "1", "S", status="in_progress")
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "git").write_text(f"#!/bin/sh\ntouch '{tmp_path / 'git-ran'}'\nexit 1\n")
+    (fake / "git").chmod(0o755)
+    probe = ("import sys\nfrom gittasks.main import main\ncode = main(sys.argv[1:])\n"
+             "heavy = [m for m in ('orjson', 'subprocess', 'gittasks.workspace', 'gittasks.document', 'typer') "
+             "if m in sys.modules]\nsys.stderr.write(' '.join(heavy))\nsys.exit(code)\n")  # fmt: skip
+    env = {**os.environ, "PATH": str(fake), **NO_PROJECT}
+    proc = subprocess.run([sys.executable, "-c", probe, "hook", "ping"], cwd=cli.root, capture_output=True, text=True,
+                          input=json.dumps(turn_payload(cli, "Stop", "S")), env=env)  # fmt: skip
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
+    assert not (tmp_path / "git-ran").exists() and spool_lines(cli)[-1].endswith(" turn-end")
+    broken = subprocess.run([sys.executable, "-m", "gittasks", "hook", "ping"], cwd=cli.root, capture_output=True,
+                            input=b"\xff\xfe{\x00", env=env)  # fmt: skip
+    assert (broken.returncode, broken.stdout, broken.stderr) == (0, b"", b"")
+
+
+def test_a_turn_of_work_no_hook_sees_counts_whole_at_the_sessions_end(cli: Cli) -> None:
+    tid, _ = hook_create(cli, "1", "Fix the VPN", "S", metadata={"client": "Acme"})
+    ws = Workspace.open(cli.root)
+    now = datetime.now(UTC)
+    # the task started 40 minutes ago (its start, in the session's first turn, opened the session's file), then 40
+    # minutes of Bash and Read work: no hook call until the answer ended now
+    activity_spool.record(ws, "S", [(tid, "in_progress")], at=now - timedelta(minutes=40))
+    assert call_hook(cli.root, "ping", turn_payload(cli, "Stop", "S"), env=NO_PROJECT).returncode == 0
+    end = {"session_id": "S", "hook_event_name": "SessionEnd", "reason": "other", "cwd": str(cli.root)}
+    assert call_hook(cli.root, "session-end", end, env=NO_PROJECT).returncode == 0
+    [entry] = cli.task(tid)["metadata"][activity.KEY].values()
+    assert 40 * 60 - 5 <= entry["seconds"] <= 40 * 60 + 5 and entry["events"] == 2
+    # the next turn: a prompt 30 minutes later (a break: not counted), 20 minutes of work, the task completed
+    with (spool_folder(cli) / "S.jsonl").open("a") as spool:
+        spool.write(f"{int((now + timedelta(minutes=30)).timestamp() * 1000)} turn-start\n")
+    activity_spool.record(ws, "S", [(tid, "completed")], at=now + timedelta(minutes=50))
+    figures = activity.figures(activity_spool.session(ws, "S"), {tid: now + timedelta(minutes=50)})
+    assert 60 * 60 - 5 <= figures[tid]["seconds"] <= 60 * 60 + 5
+
+
+# -- active time: a session that drives its tasks through the MCP server --------------------------------------------
+
+
+def test_a_session_working_through_mcp_records_its_task_statuses_and_gets_its_turns_time(make_repo: MakeRepo) -> None:
+    from mcp.client.stdio import StdioServerParameters
+    from test_mcp import ok, session, text
+
+    cli = init_repo(make_repo())
+
+    def server(env: dict[str, str]) -> StdioServerParameters:  # as Claude Code starts it: the session named
+        return StdioServerParameters(command=sys.executable, args=["-m", "gittasks", "mcp"], cwd=str(cli.root),
+                                     env={**os.environ, **NO_PROJECT, **env})  # fmt: skip
+
+    async def start(client: Any) -> str:
+        task = await ok(client, "task_create", subject="Renew the certificate", client="Acme")
+        await ok(client, "task_update", taskId=task["id"], status="in_progress")
+        return str(task["id"])
+
+    outside_claude = {k: v for k, v in os.environ.items() if k != activity_spool.SESSION_VARIABLE}
+    other = session(StdioServerParameters(command=sys.executable, args=["-m", "gittasks", "mcp"], cwd=str(cli.root),
+                                          env=outside_claude), start)  # fmt: skip
+    assert spool_lines(cli) == [] and other  # no session named: nothing timed
+    tid = session(server({activity_spool.SESSION_VARIABLE: "S-mcp"}), start)
+    [line] = spool_lines(cli)
+    assert {k: v for k, v in json.loads(line).items() if k != "t"} == {"task": tid, "status": "in_progress"}
+    # the prompt came 30 minutes earlier, the task started 25 minutes ago; Bash work since, no hook call
+    file = spool_folder(cli) / "S-mcp.jsonl"
+    now_ms = int(datetime.now(UTC).timestamp() * 1000)
+    started = {**json.loads(line), "t": now_ms - 25 * 60_000}
+    file.write_text(f"{now_ms - 30 * 60_000} turn-start\n{json.dumps(started, separators=(',', ':'))}\n")
+
+    async def complete(client: Any) -> Any:
+        return text(await client.call_tool("task_update", {"taskId": tid, "status": "completed"}))
+
+    said = session(server({activity_spool.SESSION_VARIABLE: "S-mcp"}), complete)
+    assert f"task {tid}: active 25 min in its sessions" in said, said
+    assert list(cli.task(tid)["metadata"][activity.KEY]) == ["test-machine/S-mcp"]
+    assert spool_lines(cli)[-1].endswith('"status":"completed"}')
 
 
 # -- a month of mixed work, on two machines ----------------------------------------------------------------------------

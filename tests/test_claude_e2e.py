@@ -114,6 +114,12 @@ def wait_for_background_sync(cli: Cli, remote: Path, done: Callable[[list[dict[s
     assert state.get("last_ok") and "error" not in state, state
 
 
+def first_lines(standin: StandIn) -> list[str]:
+    """The first line of each tool result the session's model read (a Bash command's output among them; the
+    client's reminders follow it)."""
+    return [(r.strip().splitlines() or [""])[0] for request in standin.requests for r in tool_results(request)]
+
+
 RESULT = {"status": "success", "outcome": "Schema agreed with the team", "files_modified": ["db/schema.sql"]}
 
 
@@ -156,10 +162,14 @@ def test_two_workstations_with_the_real_client(tmp_path: Path, bare_remote: Path
         ],
         [("tool_use", "TaskUpdate", {"taskId": "1", "status": "in_progress", "owner": "Coding Agent A"})],
         work_a_while,
+        # then the turn's last work is a command no hook sees, both tasks in progress; the answer ends after it
+        [("tool_use", "Bash", {"command": f"sleep {ACTIVE_SECONDS}; echo built", "description": "Build"})],
     )
     debug_a = tmp_path / "claude-a.log"
     with StandIn(session_a) as standin:
-        events = run_claude(a, a_home, standin, "Plan and start the work", debug_file=debug_a)
+        events = run_claude(a, a_home, standin, "Plan and start the work", "--allowedTools", "Bash",
+                            debug_file=debug_a)  # fmt: skip
+    assert "built" in first_lines(standin), first_lines(standin)  # (Bash ran)
     session_a_id = next(e["session_id"] for e in events if e.get("subtype") == "init")
     # `claude -p` runs the SessionEnd hooks as it exits (reason "other"); they are not in the stream, the debug log
     # says so: `SessionEnd:other [sh ".../gittasks-run" hook session-end] completed with status 0`
@@ -168,12 +178,18 @@ def test_two_workstations_with_the_real_client(tmp_path: Path, bare_remote: Path
     started = {t["subject"]: t for t in a.json("list")}
     both_started = [("Design schema", "in_progress"), ("Generate JWT authentication code", "in_progress")]
     assert statuses(list(started.values())) == both_started
-    # the session's active time, measured by its hooks and folded in at its end, by machine and session: the time
-    # between its start of task 1 and its next task tool call (task 2 had no time worth a second: no entry)
+    # the session's active time, measured by its hooks and folded in at its end, by machine and session: task 1
+    # from its start to the end of the turn (the answer's end: the Stop hook's mark), task 2 from its start; the
+    # Bash command after task 2's start, which no hook sees, counts as the turn's time, shared by the two
+    key = f"PC-A/{session_a_id}"
     worked = started["Design schema"]["metadata"].get("gittasks_activity")
-    assert list(worked or {}) == [f"PC-A/{session_a_id}"], started["Design schema"]
-    assert ACTIVE_SECONDS <= worked[f"PC-A/{session_a_id}"]["seconds"] < RUN_TIMEOUT, worked
-    assert "gittasks_activity" not in started["Generate JWT authentication code"]["metadata"]
+    assert list(worked or {}) == [key], started["Design schema"]
+    shared = ACTIVE_SECONDS / 2
+    assert ACTIVE_SECONDS + shared <= worked[key]["seconds"] < RUN_TIMEOUT, worked
+    bash_only = started["Generate JWT authentication code"]["metadata"].get("gittasks_activity")
+    assert list(bash_only or {}) == [key] and shared <= bash_only[key]["seconds"] < RUN_TIMEOUT, bash_only
+    spool = (common_dir(a) / "gittasks-activity" / f"{session_a_id}.jsonl").read_text().splitlines()
+    assert spool[-1].endswith(" turn-end"), spool  # (its prompt's mark came before the session's file existed)
     wait_for_background_sync(a, bare_remote, lambda tasks: statuses(tasks) == both_started)
 
     # machine B: a plain clone; install-claude records this machine's gittasks and changes nothing committed
@@ -248,6 +264,42 @@ def test_two_workstations_with_the_real_client(tmp_path: Path, bare_remote: Path
         assert side.json("conflicts") == []
     assert a.doc() == b.doc()
     wait_for_background_sync(a, bare_remote, lambda tasks: statuses(tasks) == meant)  # (its session end's)
+
+
+def test_a_session_driving_its_task_through_mcp_gets_its_active_time(tmp_path: Path, make_repo) -> None:  # type: ignore[no-untyped-def]
+    # no task tool, no capture: the MCP server learns the session's id from Claude Code (CLAUDE_CODE_SESSION_ID in
+    # its environment) and records the statuses it gives tasks as the capture hook does
+    a = init_repo(make_repo("a"), "PC-A", inline=False)
+    a.ok("install-claude", "--mcp")
+    home = tmp_path / "claude-home"
+    home.mkdir()
+    made: list[str] = []
+
+    def start(request: dict[str, Any]) -> list[tuple[Any, ...]]:
+        if not made:  # (asked again after the client's ToolSearch for task_update)
+            [blocks] = tool_result_blocks(request)
+            made.append(json.loads(str(blocks[0]["text"]))["id"])
+        return [("tool_use", "mcp__gittasks__task_update", {"taskId": made[0], "status": "in_progress"})]
+
+    session = scripted(
+        [("tool_use", "mcp__gittasks__task_create", {"subject": "Tune the build"})],
+        start,
+        [("tool_use", "Bash", {"command": f"sleep {ACTIVE_SECONDS}; echo built", "description": "Build"})],
+        lambda request: [("tool_use", "mcp__gittasks__task_update", {"taskId": made[0], "status": "completed"})],
+    )
+    with StandIn(session) as standin:
+        events = run_claude(a, home, standin, "Tune the build", "--allowedTools", "mcp__gittasks", "Bash")
+    assert "built" in first_lines(standin), first_lines(standin)  # (Bash ran)
+    session_id = next(e["session_id"] for e in events if e.get("subtype") == "init")
+    for event in ("UserPromptSubmit", "Stop"):  # the turn marks: silent (the prompt's would reach the model), exit 0
+        said = [(e.get("exit_code"), e.get("output")) for e in events
+                if e.get("subtype") == "hook_response" and e.get("hook_event") == event]  # fmt: skip
+        assert said == [(0, "")], (event, said)
+    task = a.task(made[0])
+    assert task["status"] == "completed", task
+    worked = task["metadata"].get("gittasks_activity")
+    assert list(worked or {}) == [f"PC-A/{session_id}"], task
+    assert ACTIVE_SECONDS <= worked[f"PC-A/{session_id}"]["seconds"] < RUN_TIMEOUT, worked
 
 
 def test_a_todo_list_reworded_and_cut_short_keeps_one_task_per_item(tmp_path: Path, make_repo) -> None:  # type: ignore[no-untyped-def]

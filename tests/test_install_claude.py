@@ -180,7 +180,8 @@ def test_the_session_end_hook_is_installed_for_every_reason(cli: Cli) -> None:
     assert commands[("SessionEnd", None)] == ['sh "$CLAUDE_PROJECT_DIR/.claude/gittasks-run" hook session-end']
     assert set(commands) == {("PostToolUse", "TaskCreate|TaskUpdate|TodoWrite"),
                              ("PostToolUse", "Write|Edit|MultiEdit"),
-                             ("SessionStart", "startup|resume|clear|compact"), ("SessionEnd", None)}  # fmt: skip
+                             ("SessionStart", "startup|resume|clear|compact"), ("SessionEnd", None),
+                             ("UserPromptSubmit", None), ("Stop", None)}  # fmt: skip
     [group] = settings_of(cli)["hooks"]["SessionEnd"]
     assert "matcher" not in group  # no matcher: every reason the session ends for
     if "session-end" not in hook_main.HOOKS:
@@ -188,6 +189,51 @@ def test_the_session_end_hook_is_installed_for_every_reason(cli: Cli) -> None:
     payload = {"session_id": "s-1", "cwd": str(cli.root), "hook_event_name": "SessionEnd", "reason": "other"}
     proc = run_hook(cli.root, commands[("SessionEnd", None)][0], payload, claude_env(cli.root))
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+
+
+def turn_payload(root: Path, event: str, session: str) -> dict[str, Any]:
+    """A UserPromptSubmit or Stop payload as the real client sends it (its text fields shortened)."""
+    extra = {"prompt": "Plan it"} if event == "UserPromptSubmit" else {"stop_hook_active": False,
+                                                                       "last_assistant_message": "Done."}  # fmt: skip
+    return {"session_id": session, "transcript_path": f"/home/user/.claude/projects/-repo/{session}.jsonl",
+            "cwd": str(root), "permission_mode": "default", "hook_event_name": event, **extra}  # fmt: skip
+
+
+def test_the_turn_hooks_mark_a_turn_and_print_nothing_and_remove_takes_out_exactly_them(cli: Cli) -> None:
+    users = {
+        "hooks": {
+            "Stop": [{"hooks": [{"type": "command", "command": "notify-send done"}]}],
+            "UserPromptSubmit": [{"hooks": [{"type": "command", "command": "echo remember the tests"}]}],
+        }
+    }
+    settings = cli.root / SETTINGS
+    settings.write_text(json.dumps(users), encoding="utf-8")
+    out = cli.ok("install-claude")
+    assert "added the UserPromptSubmit hook" in out and "added the Stop hook" in out
+    data = settings_of(cli)
+    for event in ("UserPromptSubmit", "Stop"):
+        assert data["hooks"][event][0] == users["hooks"][event][0]  # the user's own first, untouched
+        assert data["hooks"][event][1:] == [{"hooks": [{"type": "command", "command": installer.command("hook ping")}]}]
+    installed = settings.read_bytes()
+    assert "nothing to do" in cli.ok("install-claude") and settings.read_bytes() == installed  # a second install
+    # run as Claude Code runs them, for a session that has a task in progress (its capture made the session's file)
+    env = claude_env(cli.root)
+    capture = taskcreate_payload(cli.root, "s-9")
+    assert run_hook(cli.root, capture_command(data), capture, env).returncode == 0
+    [task] = cli.json("list")
+    native = capture["tool_response"]["task"]["id"]
+    started = {**capture, "tool_name": "TaskUpdate", "tool_input": {"taskId": native, "status": "in_progress"},
+               "tool_response": {"success": True, "taskId": native, "updatedFields": ["status"]}}  # fmt: skip
+    assert run_hook(cli.root, capture_command(data), started, env).returncode == 0
+    spool = cli.root / ".git" / "gittasks-activity" / "s-9.jsonl"
+    for event, word in (("UserPromptSubmit", "turn-start"), ("Stop", "turn-end")):
+        [command] = hook_commands(data)[(event, None)]
+        proc = run_hook(cli.root, command, turn_payload(cli.root, event, "s-9"), env)
+        assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", ""), proc.stderr  # stdout would reach the model
+        assert spool.read_text().splitlines()[-1].endswith(f" {word}")
+    assert cli.task(task["id"])["status"] == "in_progress"
+    cli.ok("install-claude", "--remove")
+    assert json.loads(settings.read_text(encoding="utf-8")) == users
 
 
 def test_no_backup_in_the_work_tree_and_remove_puts_the_users_file_back_exactly(cli: Cli) -> None:
@@ -254,6 +300,7 @@ def test_an_older_install_is_upgraded_and_removed_exactly(cli: Cli) -> None:
     assert "runs only where gittasks is on Claude Code's PATH" in doctor
     assert "names a path of this machine" in doctor and "names a program that is gone" in doctor
     assert "the gittasks MCP server in .mcp.json" in doctor
+    assert "note     the hooks that mark each turn (UserPromptSubmit, Stop) are not installed" in doctor
 
     out = cli.ok("install-claude")  # without --mcp: the server already there is brought up to date, no more
     assert "moved the old backup .claude/settings.json.bak" in out and work_tree_backups(cli.root) == []
@@ -264,10 +311,13 @@ def test_an_older_install_is_upgraded_and_removed_exactly(cli: Cli) -> None:
         ("PostToolUse", "Write|Edit|MultiEdit"): [installer.command("hook capture")],
         ("SessionStart", "startup|resume|clear|compact"): [installer.command("hook session-start")],
         ("SessionEnd", None): [installer.command("hook session-end")],
+        ("UserPromptSubmit", None): [installer.command("hook ping")],
+        ("Stop", None): [installer.command("hook ping")],
     }
     assert data["hooks"]["PostToolUse"][0] == users_hook and "enabledMcpjsonServers" not in data
     assert json.loads((cli.root / ".mcp.json").read_text())["mcpServers"]["gittasks"] == installer.MCP_ENTRY
-    assert "PROBLEM" not in cli.ok("doctor")
+    doctor = cli.ok("doctor")
+    assert "PROBLEM" not in doctor and "mark each turn" not in doctor
 
     cli.ok("install-claude", "--remove")  # the user's env was theirs: it stays
     assert settings_of(cli) == {"env": {"CLAUDE_CODE_ENABLE_TODO_TOOLS": "1"}, "hooks": {"PostToolUse": [users_hook]}}
@@ -289,7 +339,7 @@ def test_remove_takes_out_old_and_new_forms_and_nothing_else(cli: Cli) -> None:
 def test_doctor_checks_the_launcher_and_the_recorded_program(cli: Cli) -> None:
     cli.ok("install-claude", "--mcp")
     out = cli.ok("doctor")
-    assert "ok       Claude Code starts gittasks through .claude/gittasks-run (5 command(s))" in out
+    assert "ok       Claude Code starts gittasks through .claude/gittasks-run (7 command(s))" in out
     assert "(the same version as this one)" in out
     launcher = cli.root / LAUNCHER
 

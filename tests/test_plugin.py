@@ -16,6 +16,7 @@ import pytest
 from helpers import MakeRepo, git, init_repo
 
 from gittasks import version
+from gittasks.claude import installer
 
 ROOT = Path(__file__).resolve().parent.parent
 PLUGIN = ROOT / "plugin"
@@ -38,11 +39,18 @@ def test_the_plugin_files_name_the_hooks_and_the_mcp_server() -> None:
         ("PostToolUse", "Write|Edit|MultiEdit"),
         ("SessionStart", "startup|resume|clear|compact"),
         ("SessionEnd", None),
-    }  # SessionEnd has no matcher: every reason a session ends for
+        ("UserPromptSubmit", None),
+        ("Stop", None),
+    }  # SessionEnd has no matcher: every reason a session ends for; UserPromptSubmit and Stop take none
     commands = {h["command"] for groups in hooks.values() for g in groups for h in g["hooks"]}
     assert commands == {'sh "${CLAUDE_PLUGIN_ROOT}/bin/gittasks-run" hook capture',
                         'sh "${CLAUDE_PLUGIN_ROOT}/bin/gittasks-run" hook session-start',
-                        'sh "${CLAUDE_PLUGIN_ROOT}/bin/gittasks-run" hook session-end'}  # fmt: skip
+                        'sh "${CLAUDE_PLUGIN_ROOT}/bin/gittasks-run" hook session-end',
+                        'sh "${CLAUDE_PLUGIN_ROOT}/bin/gittasks-run" hook ping'}  # fmt: skip
+    # the plugin installs what install-claude installs, through its own launcher
+    plugin_entries = {(event, group.get("matcher"), h["command"].rsplit("gittasks-run\" ", 1)[1])
+                      for event, groups in hooks.items() for group in groups for h in group["hooks"]}  # fmt: skip
+    assert plugin_entries == set(installer.ENTRIES)
     server = json.loads((PLUGIN / ".mcp.json").read_text(encoding="utf-8"))["mcpServers"]["gittasks"]
     assert server == {"command": "${CLAUDE_PLUGIN_ROOT}/bin/gittasks-run", "args": ["mcp"]}
     market = json.loads((ROOT / ".claude-plugin" / "marketplace.json").read_text(encoding="utf-8"))

@@ -49,7 +49,7 @@ LINK_KEY = "gittasks_id"  # TaskCreate metadata naming the gittasks task a new s
 TASK_TOOLS = ("TaskCreate", "TaskUpdate", "TodoWrite")
 WRITE_TOOLS = ("Write", "Edit", "MultiEdit")  # the assistant's own file writes: a task file's is committed at once
 SHARED_LIST_VARIABLE = "CLAUDE_CODE_TASK_LIST_ID"  # sessions that share one native task list
-PROJECT_VARIABLE = "CLAUDE_PROJECT_DIR"  # the folder Claude Code was started in, set for every hook
+PROJECT_VARIABLE = activity_spool.PROJECT_VARIABLE  # the folder Claude Code was started in (`hook ping` too)
 
 
 class NotRecorded(GittasksError):

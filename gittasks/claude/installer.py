@@ -31,13 +31,17 @@ from gittasks.git import Repo
 CAPTURE = "hook capture"
 SESSION_START = "hook session-start"
 SESSION_END = "hook session-end"
+PING = "hook ping"
 ENTRIES = (  # (event, matcher or None for every occasion, gittasks arguments)
     ("PostToolUse", "TaskCreate|TaskUpdate|TodoWrite", CAPTURE),
     ("PostToolUse", "Write|Edit|MultiEdit", CAPTURE),  # a direct write of a task file is committed at once
     ("SessionStart", "startup|resume|clear|compact", SESSION_START),
     ("SessionEnd", None, SESSION_END),  # no matcher: every reason (clear, logout, prompt_input_exit, other...)
+    # a turn's start and end (these events take no matcher): active time counts a turn whole, whatever its tools
+    ("UserPromptSubmit", None, PING),
+    ("Stop", None, PING),
 )
-ARGUMENTS = (CAPTURE, SESSION_START, SESSION_END)
+ARGUMENTS = (CAPTURE, SESSION_START, SESSION_END, PING)
 ENV_KEY = "CLAUDE_CODE_ENABLE_TODO_TOOLS"
 MCP_RULE = "mcp__gittasks"
 SERVER = "gittasks"
@@ -287,9 +291,9 @@ def _add_hook(groups: list[Any], matcher: str | None, arguments: str, done: list
             continue
         ours = [h for h in group["hooks"] if isinstance(h, dict) and is_ours(h.get("command"), arguments)]
         same_matcher = group.get("matcher") == matcher
-        # the session events have one gittasks entry each: an older one is updated wherever it is (SessionStart's
-        # matcher gains what older versions lacked; a SessionEnd matcher is the user's choice and stays)
-        other_matcher = event in ("SessionStart", "SessionEnd") and bool(ours)
+        # the events but PostToolUse have one gittasks entry each: an older one is updated wherever it is
+        # (SessionStart's matcher gains what older versions lacked; another event's matcher is the user's and stays)
+        other_matcher = event != "PostToolUse" and bool(ours)
         if ours and (same_matcher or other_matcher):
             changed = False
             for hook in ours:

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gittasks import claim, document, edits, next_read, next_work, operations, rules, schema_table, sync
+from gittasks import activity_spool, claim, document, edits, next_read, next_work, operations, rules, schema_table, sync
 from gittasks.claude import mcp_listing
 from gittasks.edits import Edit
 from gittasks.errors import GittasksError, UnknownId
@@ -57,12 +58,16 @@ class TaskTools:
         self.lock = threading.Lock()
         self.notes: list[str] = []
         self.opened: list[Workspace] = []  # this call's: a background sync for what it committed (`done`)
+        # the Claude Code session this server works for (its environment names it): its active time is measured
+        self.session = os.environ.get(activity_spool.SESSION_VARIABLE) or None
 
     def workspace(self) -> Workspace:
         # A fresh workspace per call: each call runs the preflight (an edit made meanwhile is committed first).
         ws = Workspace.open(self.start)
         ws.via = "mcp"
         self.opened.append(ws)
+        if self.session is not None:  # a moment of the session's work, as a capture hook's call is
+            activity_spool.ping(ws, self.session)
         return ws
 
     def done(self) -> None:
@@ -88,6 +93,7 @@ class TaskTools:
     def delete_task(self, given: str) -> dict[str, Any]:
         ws = self.workspace()
         removed = operations.delete(ws, given)
+        self._record(ws, removed.value["id"], DELETED)
         self._finish(ws, removed)
         self.notes.append(f"deleted {removed.value['id']}")
         return document.canonical_task(removed.value)
@@ -103,10 +109,17 @@ class TaskTools:
         else:
             self._check_reopen(ws, given, edit)
             done = operations.update(ws, given, edit)
+        if edit.status is not None:
+            self._record(ws, done.value["id"], done.value.get("status", rules.PENDING))
         self._finish(ws, done)
         if done.commit is None:
             self.notes.append("nothing to change")
         return document.canonical_task(done.value)
+
+    def _record(self, ws: Workspace, task_id: str, status: str) -> None:
+        """The status this session gave a task, in its active-time file (as its capture hook records one)."""
+        if self.session is not None:
+            activity_spool.record(ws, self.session, [(task_id, status)])
 
     def archive(self, older_than: str | None = None) -> list[dict[str, Any]]:
         ws = self.workspace()

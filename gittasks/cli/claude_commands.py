@@ -1,14 +1,15 @@
-"""Session commands: recover, install-claude, and what the hooks run (hook capture, session-start, session-end for
-Claude Code; hook prepare-commit-msg for git, installed by `link-commits`)."""
+"""Session commands: recover, install-claude, and what the hooks run (hook capture, session-start, session-end, ping
+for Claude Code; hook prepare-commit-msg for git, installed by `link-commits`)."""
 
 from __future__ import annotations
 
 import contextlib
+import sys
 from typing import Annotated
 
 import typer
 
-from gittasks import commit_links, rules
+from gittasks import activity_spool, commit_links, rules
 from gittasks import recover as recover_module
 from gittasks.claude import hook_main, hooks, installer
 from gittasks.cli import output
@@ -72,6 +73,13 @@ def hook_session_start() -> None:
 def hook_session_end() -> None:
     """SessionEnd hook: commit a pending edit of the task files, then start the background sync (detached)."""
     raise typer.Exit(hook_main.main("session-end", output.repo_option()))
+
+
+@hook_app.command("ping", short_help="Mark a turn's start or end in the session's active time.")
+def hook_ping() -> None:
+    """UserPromptSubmit and Stop hook: append the time and the turn's start or end to the session's active-time file
+    (once the session has worked on a task). It prints nothing and always exits 0."""
+    activity_spool.hook_ping(sys.stdin, output.repo_option())
 
 
 @hook_app.command("prepare-commit-msg", short_help="Name the task in progress in a commit (git's hook).")
