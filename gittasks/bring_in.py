@@ -86,7 +86,8 @@ def bring_in(host: Host, branch: BranchLayout) -> None:
         if edited:
             held = _git_holds_task_file(repo)
             if held is None:
-                result = merge_edit(base, stamp_edit(host.machine, base, ours), theirs, host.complete_parents)
+                edit = stamp_edit(host.machine, base, ours, host.complete_parents, host.messages)
+                result = merge_edit(base, edit, theirs, host.complete_parents)
             else:
                 result, said = _merge_git_copy(host, held, base, ours, theirs)
             if not same_files(result, theirs):
@@ -173,7 +174,7 @@ def _merge_git_copy(
         origin = None
     try:
         keeping = keeping_base(origin, ours, theirs)
-        copy = stamp_edit(host.machine, base, ours) if kind == "stopped" else ours
+        copy = stamp_edit(host.machine, base, ours, host.complete_parents, host.messages) if kind == "stopped" else ours
         result = merge_edit(keeping, copy, theirs, host.complete_parents)
     except DocumentError:
         if kind == "stopped":

@@ -354,12 +354,19 @@ def _check_subtasks(doc: Document, tid: str, edit: Edit, change: model.Change) -
     )
 
 
-def _apply_status(doc: Document, tid: str, edit: Edit, change: model.Change) -> None:
-    old = model.task_index(doc)[tid].get("status", rules.PENDING)
+def check_move(doc: Document, tid: str, old: str, edit: Edit, change: model.Change) -> None:
+    """What a move of task `tid` from `old` to `edit.status` asks first: its blockers completed before work on it
+    starts or ends, its subtasks ended before it completes (refused, or with `force`/`warn_blockers` noted). An
+    edit made outside gittasks asks it of a move the file holds already (`outside_edits.take_in`: warned)."""
     if edit.status in (rules.IN_PROGRESS, rules.COMPLETED) and old not in (rules.IN_PROGRESS, edit.status):
         _check_blockers(doc, tid, edit, change)
     if edit.status == rules.COMPLETED and old != rules.COMPLETED and not edit.reopen:
         _check_subtasks(doc, tid, edit, change)
+
+
+def _apply_status(doc: Document, tid: str, edit: Edit, change: model.Change) -> None:
+    old = model.task_index(doc)[tid].get("status", rules.PENDING)
+    check_move(doc, tid, old, edit, change)
     if edit.reopen:
         target = edit.status or rules.PENDING
         if old not in rules.TERMINAL:

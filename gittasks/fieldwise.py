@@ -1,10 +1,13 @@
 """A task's fields set to given values, one field at a time: the step under `edit` (a task's JSON edited by hand)
 and `undo` (the inverse of a change). A dependency link is changed through the model's link operations, so that
-the other task's side follows and no cycle is made; every other field is set as given. Pure: no I/O.
+the other task's side follows and no cycle is made; every other field is set as given. What a change did to a list
+that the merge keeps as a set (`context.notes`) is told item by item (`ListChange`), so that `undo` takes back its
+own items alone. Pure: no I/O.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -56,6 +59,65 @@ def changed_paths(old: Task | None, new: Task | None) -> list[str]:
         else:
             paths.append(key)
     return paths
+
+
+@dataclass(frozen=True)
+class ListChange:
+    """What a change did to a list inside a task's object field (`context.notes`), which the merge keeps as an
+    ordered set (each machine's additions and removals kept): the items it added and those it removed, each by what
+    tells it apart (`_identity`: a note by its `at` and `machine`). Taking it back touches these items alone,
+    whatever other items came since."""
+
+    keys: tuple[str, ...]  # what tells the list's objects apart (`rules.LIST_ITEM_KEYS`)
+    added: dict[bytes, Any]
+    removed: dict[bytes, Any]
+
+    def holds(self, now: Any) -> bool:
+        """Does `now` still hold what the change did: each item it added, as it added it, and none it removed?"""
+        items = _by_identity([] if now is MISSING or now is None else now, self.keys)
+        if items is None:
+            return False
+        return all(same(items.get(k, MISSING), v) for k, v in self.added.items()) and not self.removed.keys() & items
+
+    def taken_back(self, now: Any, before: Any) -> Any:
+        """`now` (as `holds` found it) without the items the change added and with those it removed, at the end;
+        `before` (the value before the change: absent, null) when nothing is left and that was no list."""
+        kept = {k: v for k, v in (_by_identity(now, self.keys) or {}).items() if k not in self.added}
+        items = [*kept.values(), *(v for k, v in self.removed.items() if k not in kept)]
+        return items if items or isinstance(before, list) else before
+
+
+def list_change(path: str, old: Any, new: Any) -> ListChange | None:
+    """The change of the list at `path` (`field.key`, inside an object field) from `old` to `new` as a `ListChange`;
+    None when it is no such list (a field of its own, a value that is no list, items that cannot be told apart) or
+    when only the order of its items changed."""
+    if "." not in path or not (old is MISSING or old is None or isinstance(old, list)):
+        return None
+    keys = rules.LIST_ITEM_KEYS.get(path.rsplit(".", 1)[-1], ())
+    before, after = _by_identity([] if old is MISSING or old is None else old, keys), _by_identity(new, keys)
+    if before is None or after is None or before.keys() == after.keys():
+        return None
+    return ListChange(keys, {k: v for k, v in after.items() if k not in before},
+                      {k: v for k, v in before.items() if k not in after})  # fmt: skip
+
+
+def _by_identity(items: Any, keys: tuple[str, ...]) -> dict[bytes, Any] | None:
+    """A list's items by what tells them apart, as the merge tells them (a scalar by its bytes, an object by the
+    values of `keys`); None when `items` is no list or an item has nothing to tell it apart by."""
+    if not isinstance(items, list):
+        return None
+    out: dict[bytes, Any] = {}
+    for item in items:
+        if isinstance(item, dict):
+            if not keys or not all(k in item for k in keys):
+                return None
+            identity = value_bytes([item[k] for k in keys])
+        elif isinstance(item, list):
+            return None
+        else:
+            identity = value_bytes(item)
+        out.setdefault(identity, item)
+    return out
 
 
 def with_path(task: Task, path: str, value: Any) -> tuple[str, Any]:

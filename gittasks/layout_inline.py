@@ -24,7 +24,7 @@ from gittasks.errors import GittasksError
 from gittasks.git import Repo
 from gittasks.gitwords import HELD_LOCK, lock_left_behind
 from gittasks.layout import INLINE, MOVE_HINT, TASK_PATHS, Host, MoveRefused
-from gittasks.outside_edits import changed_task_ids, settle_duplicates
+from gittasks.outside_edits import changed_task_ids, settle_duplicates, take_in
 from gittasks.trailers import one_line
 
 CHECKED_FILE = "gittasks-checked"  # the commit whose task files were last checked for a task kept twice
@@ -207,7 +207,7 @@ class InlineLayout:
                 except DocumentError:
                     before = None
             if before is None or document.canonical(before) != document.canonical(after):
-                model.stamp_edit(before, after, model.Change(self.host.machine, rules.utc_now()))
+                take_in(before, after, self.host.machine, self.host.complete_parents, self.host.messages)
                 taskcheck.check_document(after, rules.ACTIVE_PATH, before=before, archived=self._archived_ids)
                 store.write_atomic(self.host.active_path, document.dumps(after))
                 ids = changed_task_ids(before, after)

@@ -7,10 +7,13 @@ The own-branch bring-in, the follow of a migrate and the inline layout's check o
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from typing import Any
 
-from gittasks import document, model, render, rules, taskcheck, taskset, trailers
+from gittasks import document, edits, model, render, rules, taskcheck, taskset, trailers
 from gittasks.document import Document, DocumentError
+from gittasks.errors import GittasksError
 
 
 def changed_ids(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
@@ -71,9 +74,16 @@ def keeping_base(origin: dict[str, bytes] | None, ours: dict[str, bytes], theirs
     return {**taskset.split(doc), **folded.work_items}
 
 
-def stamp_edit(machine: str, base: dict[str, bytes] | None, ours: dict[str, bytes]) -> dict[str, bytes]:
-    """The edited active list stamped (`model.stamp_edit`), so that the edit counts as the newest change of the
-    tasks it changed when it is merged (an editor does not stamp them)."""
+def stamp_edit(
+    machine: str,
+    base: dict[str, bytes] | None,
+    ours: dict[str, bytes],
+    complete_parents: bool = True,
+    notes: list[str] | None = None,
+) -> dict[str, bytes]:
+    """The edited active list taken in (`take_in`: stamped, so that the edit counts as the newest change of the
+    tasks it changed when it is merged, an editor does not stamp them; a result it wrote taken in), what it says
+    appended to `notes`."""
     raw = ours.get(rules.ACTIVE_PATH)
     if raw is None or (base is not None and base.get(rules.ACTIVE_PATH) == raw):
         return ours
@@ -86,9 +96,69 @@ def stamp_edit(machine: str, base: dict[str, bytes] | None, ours: dict[str, byte
         )
     except DocumentError:
         return ours  # refused with the file's own message by the merge's check
-    change = model.Change(machine, rules.utc_now())
-    model.stamp_edit(old, doc, change)
-    return {**ours, rules.ACTIVE_PATH: document.dumps(doc)} if change.touched else ours
+    touched = take_in(old, doc, machine, complete_parents, notes)
+    return {**ours, rules.ACTIVE_PATH: document.dumps(doc)} if touched else ours
+
+
+def take_in(
+    before: Document | None,
+    after: Document,
+    machine: str,
+    complete_parents: bool = True,
+    notes: list[str] | None = None,
+) -> list[str]:
+    """An edit made outside gittasks (`after`, edited from `before`; None: a new file) taken in, in place, as the
+    other doors take the same change: stamped (`model.stamp_edit`); a `metadata.result` it wrote or changed goes into
+    the context and, when the edit left its task's status as it was, decides that status (`edits.result_edit`, as a
+    TaskUpdate's metadata through the capture hook and a result through MCP: a failed result blocks the task); a
+    start or a completion it made while blockers or subtasks are open is said (`edits.check_move`), never refused:
+    the file is written already. The one place both ways in pass (the capture hook's Write and the next command's
+    preflight, in either layout). What is said is appended to `notes`, one line each; the ids of the tasks it
+    changed."""
+    change = model.Change(machine, rules.utc_now(), complete_parents=complete_parents)
+    model.stamp_edit(before, after, change)
+    start = len(change.notes)  # (its notes on minutes written as text are the caller's to say)
+    earlier = {t["id"]: t for t in (before or {}).get("tasks", [])}
+    index = model.task_index(after)
+    for tid in list(change.touched):
+        task, previous = index[tid], earlier.get(tid)
+        was = previous.get("status", rules.PENDING) if previous is not None else rules.PENDING  # (as every task)
+        kept = task.get("status", rules.PENDING) == was
+        result = document.as_object(task.get("metadata")).get("result")
+        if result is not None and result != document.as_object((previous or {}).get("metadata")).get("result"):
+            _take_result(after, tid, result, kept, change)
+            index = model.task_index(after)
+        if not kept:
+            moved = edits.Edit(status=task.get("status"), reopen=was in rules.TERMINAL, warn_blockers=True)
+            edits.check_move(after, tid, was, moved, change)
+    said = list(dict.fromkeys(change.notes[start:]))
+    if notes is not None:
+        notes += [n for n in said if n not in notes]  # (a bring-in tried again says it once)
+    return change.touched
+
+
+def _take_result(doc: Document, tid: str, result: Any, decides: bool, change: model.Change) -> None:
+    """Task `tid`'s `metadata.result` taken out of its metadata and into the task as the capture hook takes it
+    (`edits.result_edit`; `decides`: its status sets the task's, the edit left that as it was), tried on a copy: a
+    result that cannot be taken in (not an object, an unknown status, no way to the status it names) leaves the
+    task as written, and `change` notes why."""
+    trial = copy.deepcopy(doc)
+    tried = model.Change(change.machine, change.now, complete_parents=change.complete_parents)
+    try:
+        given = edits.Edit(implicit_reopen=True, warn_blockers=True)
+        edit = edits.result_edit(result, given, status_from_result=decides)
+        edit = dataclasses.replace(edit, metadata={"result": None})  # (taken out, as through the other doors)
+        edits.apply_edit(trial, tid, edit, tried, _same, lenient=True)
+    except GittasksError as exc:
+        change.notes.append(f"task {tid}: its metadata.result was not taken in, the task stays as written: {exc}")
+        return
+    doc["tasks"] = trial["tasks"]
+    change.touched += [t for t in tried.touched if t not in change.touched]
+    change.notes += tried.notes
+
+
+def _same(given: str) -> str:
+    return given  # (a result names no other task)
 
 
 def merge_edit(

@@ -6,11 +6,14 @@ field by field (`fieldwise`): each field it changed goes back to its value befor
 a task it deleted comes back; other tasks, and other fields of the same tasks, keep what happened since. It is one
 transaction and one commit (`Action: undo`), checked as every change is.
 
+A list inside a task's context or metadata that the merge keeps as a set (`context.notes`, `files_modified`) is
+taken back item by item: a note undone is removed, whatever notes other machines added since.
+
 Refused, in one line, with nothing changed: when a later change (of any machine, synced in or not) built on it (set
-one of the same fields of the same task after it, or deleted, archived or brought back one of its tasks); when it
-was an archive, a restore or a resolve (`restore`, `archive` and `update` take those back); and when it was an
-undo: `undo` takes back one change, it never undoes an undo (two undos would silently swap the same values back and
-forth).
+one of the same fields of the same task after it, changed or removed an item it added to such a list, or deleted,
+archived or brought back one of its tasks); when it was an archive, a restore or a resolve (`restore`, `archive`
+and `update` take those back); and when it was an undo: `undo` takes back one change, it never undoes an undo (two
+undos would silently swap the same values back and forth).
 """
 
 from __future__ import annotations
@@ -110,8 +113,9 @@ def _built_on(named: str, tid: str, path: str, when: str) -> GittasksError:
 
 
 def _inverse(tid: str, old: Task | None, new: Task | None, now: Task | None, named: str) -> tuple[str, list[str]]:
-    """(task id, the paths the change set) after checking that the task is still as the change left it at them;
-    refused (`_built_on`) when not."""
+    """(task id, the paths the change set whose later changes build on it) after checking that the task is still as
+    the change left it at them; refused (`_built_on`) when not. A list that merges as a set (`context.notes`) is
+    checked item by item (`fieldwise.list_change`): only the items the change added or removed count."""
     if new is None:  # the change deleted it
         if now is not None:
             raise _built_on(named, tid, "the task", "it is in the list again")
@@ -121,10 +125,16 @@ def _inverse(tid: str, old: Task | None, new: Task | None, now: Task | None, nam
     paths = fieldwise.changed_paths(old, new)
     if old is None:  # the change created it: every field it has now must be the created one
         paths = fieldwise.changed_paths({}, {**new, **{k: v for k, v in now.items() if k not in new}})
+    whole = []
     for path in paths:
-        if not fieldwise.same(fieldwise.at_path(now, path), fieldwise.at_path(new, path)):
-            raise _built_on(named, tid, path, "its value differs now")
-    return tid, paths
+        listed = fieldwise.list_change(path, fieldwise.at_path(old, path), fieldwise.at_path(new, path))
+        if listed is None:
+            if not fieldwise.same(fieldwise.at_path(now, path), fieldwise.at_path(new, path)):
+                raise _built_on(named, tid, path, "its value differs now")
+            whole.append(path)
+        elif not listed.holds(fieldwise.at_path(now, path)):  # (items other changes added since are theirs)
+            raise _built_on(named, tid, path, "an item it added or removed differs now")
+    return tid, whole
 
 
 def _take_back(doc: Document, tid: str, old: Task | None, new: Task | None, change: model.Change) -> None:
@@ -145,6 +155,9 @@ def _take_back(doc: Document, tid: str, old: Task | None, new: Task | None, chan
     task = index[tid]
     restored: dict[str, Any] = {}
     for path in fieldwise.changed_paths(old, new):
-        field, value = fieldwise.with_path({**task, **restored}, path, fieldwise.at_path(old, path))
+        current, was = {**task, **restored}, fieldwise.at_path(old, path)
+        listed = fieldwise.list_change(path, was, fieldwise.at_path(new, path))
+        value = was if listed is None else listed.taken_back(fieldwise.at_path(current, path), was)
+        field, value = fieldwise.with_path(current, path, value)
         restored[field] = value
     fieldwise.set_fields(doc, tid, restored, change)

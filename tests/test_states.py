@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import Cli, MakeRepo, call_hook, git, init_repo
+from helpers import ACTIVE, Cli, MakeRepo, call_hook, git, init_repo
 
 from gittasks.claude.mcp_server import Server, TaskTools
 from gittasks.query import ListQuery
@@ -124,6 +124,61 @@ def test_the_capture_hook_records_a_parent_its_tool_completed_and_says_its_subta
     assert len(lines) == 1 and "left open" in lines[0] and f"{child} (Write the handler)" in lines[0], proc.stderr
 
 
+def write_directly(cli: Cli, doc: dict[str, Any], door: str) -> Any:
+    """`doc` written over the active list as an assistant's Write does, taken in through `door`: the capture hook's
+    Write payload, or the next command (an editor's write, no hook). The process that took it in."""
+    (cli.root / ACTIVE).write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    if door == "hook":
+        payload = {"session_id": SESSION, "hook_event_name": "PostToolUse", "tool_name": "Write",
+                   "cwd": str(cli.root), "tool_input": {"file_path": ACTIVE, "content": "..."},
+                   "tool_response": {"filePath": ACTIVE}}  # fmt: skip
+        proc = call_hook(cli.root, "capture", payload)
+    else:
+        proc = cli.run("list")
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    return proc
+
+
+def committed(cli: Cli, task_id: str) -> dict[str, Any]:
+    """Task `task_id` as the task history holds it (the task branch, or HEAD in the inline layout)."""
+    rev = "HEAD" if git(cli.root, "config", "--get", "gittasks.layout", check=False) == "inline" else "gittasks"
+    return next(t for t in json.loads(git(cli.root, "show", f"{rev}:{ACTIVE}"))["tasks"] if t["id"] == task_id)
+
+
+@pytest.mark.parametrize("door", ["hook", "next command"])
+def test_a_direct_write_that_completes_a_parent_with_open_subtasks_keeps_it_and_warns(cli: Cli, door: str) -> None:
+    parent = cli.create("Ship the release")
+    notes, tag = cli.create("Write the release notes", "--parent", parent), cli.create("Tag it", "--parent", parent)
+    cli.ok("done", tag)
+    doc = cli.doc()
+    next(t for t in doc["tasks"] if t["id"] == parent)["status"] = "completed"
+    proc = write_directly(cli, doc, door)
+    # the file is written already: taken in as written (refusing would lose it), with one line as the hook door says
+    [said] = [line for line in proc.stderr.splitlines() if "left open" in line]
+    assert f"completed {parent} with 1 open subtask(s) left open: {notes} (Write the release notes)" in said, said
+    assert tag not in said, "an ended subtask is not named"
+    for task in (cli.task(parent), committed(cli, parent)):
+        assert task["status"] == "completed" and task["completed_at"], task
+    assert cli.task(notes)["status"] == "pending"
+    assert "left open" not in cli.run("list").stderr, "said once, by the command that took the edit in"
+    # a parent completed with its subtasks in the same write: nothing to say
+    other = cli.create("Another parent")
+    child = cli.create("Its child", "--parent", other)
+    doc = cli.doc()
+    for task in doc["tasks"]:
+        if task["id"] in (other, child):
+            task["status"] = "completed"
+    assert "left open" not in write_directly(cli, doc, door).stderr
+    assert cli.task(other)["status"] == cli.task(child)["status"] == "completed"
+    # work started while a blocker is open: kept, and said, as the hook door says it
+    waiting = cli.create("Announce it", "--blocked-by", notes)
+    doc = cli.doc()
+    next(t for t in doc["tasks"] if t["id"] == waiting)["status"] = "in_progress"
+    [said] = [line for line in write_directly(cli, doc, door).stderr.splitlines() if "waits for" in line]
+    assert f"task {waiting} went on while it waits for {notes} (Write the release notes)" in said, said
+    assert cli.task(waiting)["status"] == "in_progress" and cli.task(waiting)["started_at"]
+
+
 # -- an agent's failed result ---------------------------------------------------------------------------------------
 
 FAILED = {"status": "failed", "blocker": "the staging database is down", "files_modified": ["api/handler.py"]}
@@ -167,6 +222,76 @@ def test_a_result_decides_the_status_unless_the_call_gives_one_on_every_door(mak
         own = tasks[f"{door}, own status"]
         assert own["status"] == "in_progress" and own["blocked_reason"] is None, door
         assert own["context"]["files_modified"] == FAILED["files_modified"], door
+
+
+def _written(cli: Cli, changes: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The active list with the fields of `changes` ({task id: {field: value}}) set, the metadata's keys one by one."""
+    doc = cli.doc()
+    for task in doc["tasks"]:
+        for key, value in changes.get(task["id"], {}).items():
+            if key == "metadata":
+                task["metadata"] = {**task.get("metadata", {}), **value}
+            else:
+                task[key] = value
+    return doc
+
+
+@pytest.mark.parametrize("door", ["hook", "next command"])
+def test_a_direct_write_of_a_result_decides_the_status_as_every_door_does(cli: Cli, door: str) -> None:
+    failed, succeeded, own = cli.create("Failed"), cli.create("Succeeded"), cli.create("Own status")
+    cli.ok("start", succeeded)
+    success = {"status": "success", "outcome": "the handler answers", "billable_minutes": "20"}
+    proc = write_directly(cli, _written(cli, {
+        failed: {"metadata": {"result": FAILED}},
+        succeeded: {"metadata": {"result": success}},
+        own: {"status": "in_progress", "metadata": {"result": FAILED}},  # the write gives a status of its own
+    }), door)  # fmt: skip
+    expected = ("blocked", FAILED["blocker"], FAILED["files_modified"], [FAILED["blocker"]])
+    assert _result_state(cli.task(failed)) == expected == _result_state(committed(cli, failed))
+    done = cli.task(succeeded)
+    assert done["status"] == "completed" and done["completed_at"] and done["blocked_reason"] is None
+    assert done["context"]["outcome"] == "the handler answers" and done["context"]["billable_minutes"] == 20
+    kept = cli.task(own)
+    assert kept["status"] == "in_progress" and kept["blocked_reason"] is None and kept["started_at"]
+    assert kept["context"]["files_modified"] == FAILED["files_modified"] and kept["context"]["blocker"]
+    for tid in (failed, succeeded, own):
+        assert "result" not in cli.task(tid)["metadata"] and "result" not in committed(cli, tid)["metadata"], tid
+    assert "not taken in" not in proc.stderr, proc.stderr
+    count = commits(cli)
+    cli.ok("list")
+    assert commits(cli) == count, "nothing left to take in"
+
+
+@pytest.mark.parametrize("door", ["hook", "next command"])
+def test_a_direct_write_of_a_result_that_cannot_be_taken_in_stays_as_written_and_is_said(cli: Cli, door: str) -> None:
+    odd, ended = cli.create("Odd result"), cli.create("Ended")
+    cli.ok("cancel", ended)
+    partial = {"status": "partial", "outcome": "half of it"}
+    proc = write_directly(cli, _written(cli, {
+        odd: {"metadata": {"result": {"status": "maybe"}}, "subject": "Odd result, renamed"},
+        ended: {"metadata": {"result": partial}},  # a result on an ended task reopens it, as through the hook
+    }), door)  # fmt: skip
+    [said] = [line for line in proc.stderr.splitlines() if "not taken in" in line]
+    assert f"task {odd}: its metadata.result was not taken in" in said and "'maybe'" in said, said
+    task = cli.task(odd)
+    assert task["subject"] == "Odd result, renamed" and task["status"] == "pending", "the rest of the write kept"
+    assert task["metadata"]["result"] == {"status": "maybe"}, "left as written"
+    reopened = cli.task(ended)
+    assert reopened["status"] == "in_progress" and reopened["context"]["outcome"] == "half of it"
+    assert "not taken in" not in cli.run("list").stderr, "a result already there is not taken in again"
+
+
+def test_a_result_written_through_a_hook_completes_the_last_subtask_and_its_parent(make_repo: MakeRepo) -> None:
+    cli = init_repo(make_repo(), inline=False)
+    parent = cli.create("Build the API")
+    child = cli.create("Write the handler", "--parent", parent)
+    write_directly(cli, _written(cli, {child: {"metadata": {"result": {"status": "done"}}}}), "hook")
+    assert cli.task(child)["status"] == "completed" and cli.task(parent)["status"] == "completed"
+    other = cli.create("Build the CLI")
+    last = cli.create("Write the command", "--parent", other)
+    git(cli.root, "config", "gittasks.autoCompleteParents", "false")
+    write_directly(cli, _written(cli, {last: {"metadata": {"result": {"status": "done"}}}}), "next command")
+    assert cli.task(last)["status"] == "completed" and cli.task(other)["status"] == "pending", "as the setting says"
 
 
 # -- one task on two machines ----------------------------------------------------------------------------------------
