@@ -20,6 +20,10 @@ Code 2.1.132 and later: the `session_id` its hooks get, which the capture hook r
 ids): that session's tasks are named; when it holds none, the tasks held here by no session. Merges, rebases,
 cherry-picks and reverts are left alone (their commits keep their own trailers), as is an amend of a commit that
 names a task already, and gittasks' own commits of its task files.
+
+The install also sets this clone's `gittasks.fetchCode` (unless set already, by hand or globally): `gittasks sync`
+then updates the remote-tracking refs of the remote's code branches in its fetch, so the commits other machines
+pushed show in `log ID` after a sync (`sync.fetches_code`); `--remove` unsets it.
 """
 
 from __future__ import annotations
@@ -127,6 +131,7 @@ def install(repo: Repo) -> Result:
             else:
                 result.done.append(f"the gittasks commit hook is installed already ({_shown(repo, place)})")
             _record_program(repo, result)
+            _fetch_code(repo, result)
             return result
     if raw is not None or path.is_symlink():
         if folder.resolve().is_relative_to(repo.root.resolve()) and repo.tracked([_shown(repo, path)]):
@@ -146,6 +151,7 @@ def install(repo: Repo) -> Result:
     result.done.append(f"installed the gittasks commit hook {_shown(repo, path)}")
     result.done += _where(repo, folder)
     _record_program(repo, result)
+    _fetch_code(repo, result)
     return result
 
 
@@ -158,11 +164,40 @@ def _record_program(repo: Repo, result: Result) -> None:
         result.done.append(f"the hook runs {wanted} (git config --local {installer.PROGRAM_SETTING}; this machine)")
 
 
+def _fetch_setting() -> str:
+    from gittasks.sync import FETCH_CODE  # (the network's module: loaded here only, never by the hook itself)
+
+    return FETCH_CODE
+
+
+def _fetch_code(repo: Repo, result: Result) -> None:
+    """Have `sync` (and the background sync) fetch the remote's code branches too, in this clone (its own git
+    config, never committed): the commits other machines push then show in `log ID` without a `git fetch`. A value
+    set by hand, `false` included, is kept."""
+    name = _fetch_setting()
+    if repo.gittasks_setting(name) is None:
+        repo.config_set_local(f"gittasks.{name}", "true")
+        result.done.append(
+            "`gittasks sync` also fetches the remote's code branches now, so commits pushed from other machines show "
+            f"in `gittasks log ID` (git config --local gittasks.{name} true)"
+        )
+
+
 def remove(repo: Repo) -> Result:
-    """Take the hook out; the hook it replaced goes back where it was, as it was."""
+    """Take the hook out (the hook it replaced goes back where it was, as it was) and this clone's
+    `gittasks.fetchCode`."""
+    result = Result()
+    _remove_hook(repo, result)
+    key = f"gittasks.{_fetch_setting()}"
+    if repo.config_scope(key) == "local":
+        repo.config_unset_local(key)
+        result.done.append(f"`gittasks sync` fetches the task branch alone again (unset {key} here)")
+    return result
+
+
+def _remove_hook(repo: Repo, result: Result) -> None:
     folder = repo.hooks_dir()
     path, saved, legacy = folder / HOOK, folder / SAVED, folder / LEGACY
-    result = Result()
     for place in (path, legacy):
         if not is_ours(store.read_bytes(place)):
             continue
@@ -172,11 +207,10 @@ def remove(repo: Repo) -> Result:
         else:
             place.unlink()
             result.done.append(f"removed the gittasks commit hook {_shown(repo, place)}")
-        return result
+        return
     result.done.append(f"no gittasks commit hook in {_shown(repo, folder)}; nothing to remove")
     if saved.exists():
         result.done.append(f"{_shown(repo, saved)} is left as it is (no gittasks hook runs it now)")
-    return result
 
 
 def state(repo: Repo) -> tuple[str, str]:
@@ -189,6 +223,16 @@ def state(repo: Repo) -> tuple[str, str]:
                 return (
                     "note",
                     f"the commit hook {_shown(repo, place)} is an older version; `gittasks link-commits` updates it",
+                )
+            from gittasks.workspace import TRUE_WORDS  # (how a yes/no setting reads)
+
+            name = _fetch_setting()
+            if (repo.gittasks_setting(name) or "").strip().lower() not in TRUE_WORDS:
+                return (
+                    "note",
+                    f"code commits name the tasks in progress here (commit hook {_shown(repo, place)}), but "
+                    f"`gittasks sync` does not fetch the remote's code branches (gittasks.{name} is off): other "
+                    "machines' commits show in `log ID` after a `git fetch`",
                 )
             return "ok", f"code commits name the tasks in progress here (commit hook {_shown(repo, place)})"
     return "note", "code commits do not name their tasks: `gittasks link-commits` installs the commit hook"

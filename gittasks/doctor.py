@@ -251,6 +251,11 @@ def _claude_state(repo: Repo) -> tuple[list[str], list[str], list[str]]:
             )
         else:
             problems.append(f"the Claude Code hook `{shown}` names a program that is gone; {fix}")
+    if commands and not any(installer.is_ours(text, installer.PING) for text in commands):
+        notes.append(
+            "the hooks that mark each turn (UserPromptSubmit, Stop) are not installed, so active time misses work no "
+            "hook sees (Bash, Read, MCP); `gittasks install-claude` adds them"
+        )
     if server == installer.MCP_ENTRY:
         launched += 1
     elif server is not None:

@@ -613,11 +613,15 @@ class Repo:
         names = gitfiles.remote_names(self.git_dir, self.common_dir)
         return names if names is not None else self.out("remote").split()
 
-    def fetch(self, remote: str, source: str, target: str, timeout: float) -> Transfer:
-        """Fetch the ref `source` of `remote` into the local ref `target`."""
+    def fetch(self, remote: str, source: str, target: str, timeout: float, *, code: bool = False) -> Transfer:
+        """Fetch the ref `source` of `remote` into the local ref `target`; with `code`, the same fetch also updates
+        the remote-tracking ref of each of the remote's branches (`refs/remotes/REMOTE/*`, as a plain `git fetch`
+        does), never a local branch, the index or HEAD. git takes the two refspecs together: where both name the
+        same ref (`source` is a branch and `target` its remote-tracking ref), they agree."""
+        refspecs = [f"+{source}:{target}", *([f"+refs/heads/*:refs/remotes/{remote}/*"] if code else [])]
         try:
             proc = self.run(
-                "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote, f"+{source}:{target}",
+                "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote, *refspecs,
                 check=False, timeout=timeout,
             )  # fmt: skip
         except GitTimeout as exc:

@@ -45,6 +45,8 @@ from gittasks.workspace import Workspace
 
 MAX_ATTEMPTS = 10
 END_GRACE = 2.0  # seconds a bounded sync that ran out of time has to end its git steps before it is killed
+FETCH_CODE = "fetchCode"  # `gittasks.fetchCode`: sync's fetch also brings the remote's code branches (link-commits)
+CODE_SHARE = 0.5  # of what is left of the deadline, the most the fetch that also carries the code branches may take
 
 
 @dataclass
@@ -345,6 +347,39 @@ RENAMED_TO = "Renamed-To"
 # -- the whole sync -----------------------------------------------------------------------------------------------
 
 
+def fetches_code(ws: Workspace) -> bool:
+    """Does sync's fetch also update the remote-tracking refs of the remote's code branches (`gittasks.fetchCode`,
+    which `link-commits` sets; off by default), so that the code commits other machines pushed show in `log ID`?"""
+    return ws.flag(FETCH_CODE, False)
+
+
+def _fetch(ws: Workspace, deadline: Deadline, name: str, branch: str, tracking: str, *, code: bool) -> Transfer:
+    """Fetch the remote's `branch` into `tracking`. With `code`, the same fetch (one network step) also updates the
+    remote-tracking refs of the remote's code branches, within CODE_SHARE of what is left of the deadline. When it
+    does not get through, unless the task branch is missing there or the credentials were refused (which a second
+    fetch would only repeat), the task branch is fetched alone within the rest, exactly as without the setting: a
+    code branch's ref git could not write (a lock left behind, `origin/a` kept while the remote now has `a/b`) or a
+    first download of the code too long for its share never fails a sync, and a silent remote still costs the one
+    deadline in all. The code branches are then told about in a message, not fetched."""
+    source = f"refs/heads/{branch}"
+    if not code:
+        return deadline.fetch(ws.repo, name, source, tracking)
+    share = deadline.left() * CODE_SHARE
+    ends = time.monotonic() + share
+    both = ws.repo.fetch(name, source, tracking, share, code=True) if share else Transfer("unreachable")
+    if both.kind in ("ok", "missing", "denied"):
+        return both
+    why = f"not done within {share:.3g} s" if time.monotonic() >= ends else one_line(both.detail, 160)
+    alone = deadline.fetch(ws.repo, name, source, tracking)
+    if alone.kind == "ok":
+        ws.messages.append(
+            f"the code branches of {name} were not fetched ({why}); the task branch was synced alone, so code "
+            f"commits pushed from other machines may be missing from `gittasks log ID`: `git fetch {name}` brings "
+            f"them or shows why (`git config gittasks.{FETCH_CODE} false` stops fetching them)"
+        )
+    return alone
+
+
 def _follow_a_migrate(ws: Workspace, remote: str | None, result: SyncResult, deadline: Deadline) -> None:
     """Inline layout: fetch the remote's task branch too; when the list moved there (`gittasks migrate` on another
     clone), follow it in one step (`Workspace.follow_moved_list`: this clone's inline tasks merged onto it, the
@@ -373,7 +408,8 @@ def sync(
     only_task_commits: bool = False,
 ) -> SyncResult:
     """Commit what is pending, fetch, merge, push. The network is used only outside the repository lock, all its
-    steps within one deadline. `only_task_commits` (the session-start hook, inline layout) refuses to push or merge a
+    steps within one deadline; the first fetch also brings the remote's code branches when `fetches_code`, except
+    for `only_task_commits`. `only_task_commits` (the session-start hook, inline layout) refuses to push or merge a
     commit that is not a gittasks change."""
 
     say = progress or (lambda _msg: None)
@@ -392,11 +428,12 @@ def sync(
     result.remote, result.branch = name, branch
     label = f"{name}/{branch}"
     tracking = f"refs/remotes/{name}/{branch}"
+    code = fetches_code(ws) and not only_task_commits  # (the session start's bounded sync: the task list alone)
     delay = 0.05
     for attempt in range(1, MAX_ATTEMPTS + 1):
         result.attempts = attempt
-        say(f"fetching {label}")
-        fetched = deadline.fetch(repo, name, f"refs/heads/{branch}", tracking)
+        say(f"fetching {label}{' and the code branches' if code and attempt == 1 else ''}")
+        fetched = _fetch(ws, deadline, name, branch, tracking, code=code and attempt == 1)  # (a retry: tasks alone)
         _check_lock(fetched, name, result, there=False)
         if fetched.kind in ("unreachable", "denied"):
             raise unreachable(ws, layout.tip(), tracking, deadline.why(fetched), result, fetched.kind)

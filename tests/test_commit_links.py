@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import Cli, MakeRepo, call_hook, git, init_repo, run_gittasks
+from helpers import Cli, MakeRepo, SilentRemote, call_hook, git, init_repo, run_gittasks
 from test_billing import backdate, hook_create, hook_update
 
 from gittasks import activity, commit_links, gitfiles, task_commits, trailers
@@ -367,35 +367,84 @@ def test_merges_rebases_and_a_commit_on_the_task_branch_are_left_alone(make_repo
 # -- reading them back -------------------------------------------------------------------------------------------
 
 
-def test_commits_on_two_branches_and_two_machines_show_in_log_after_a_fetch(
+def two_clones(
+    make_repo: MakeRepo, remote: Path, tmp_path: Path, *, link: bool, inline: bool = False
+) -> tuple[Cli, Cli]:
+    """Clone A (PC-A, `link-commits` when `link`), its main and task list on the bare `remote`, and clone B (PC-B)
+    cloned from it, both synced; B gets `link-commits` too when `link`."""
+    a = code_repo(make_repo, inline=inline, machine="PC-A")
+    git(a.root, "remote", "add", "origin", str(remote))
+    git(a.root, "push", "-q", "origin", "main")
+    if link:
+        a.ok("link-commits")
+    a.ok("sync")
+    b_root = tmp_path / "b"
+    git(tmp_path, "clone", "-q", str(remote), str(b_root))
+    b = Cli(b_root, "PC-B")
+    b.ok("sync")
+    if link:
+        b.ok("link-commits")
+    return a, b
+
+
+def tracking(root: Path) -> dict[str, str]:
+    """The remote-tracking refs of a clone: {name: commit}."""
+    out = git(root, "for-each-ref", "--format=%(refname) %(objectname)", "refs/remotes/")
+    return dict(line.split() for line in out.splitlines() if not line.endswith("/HEAD"))
+
+
+def code_commits(cli: Cli, task_id: str) -> dict[str, dict[str, Any]]:
+    return {e["commit"]: e for e in cli.json("log", task_id) if e["action"] == "code-commit"}
+
+
+def test_commits_on_two_branches_and_two_machines_show_in_log_after_a_sync(
     make_repo: MakeRepo, bare_remote: Path, tmp_path: Path
 ) -> None:
-    a = code_repo(make_repo, machine="PC-A")
-    git(a.root, "remote", "add", "origin", str(bare_remote))
-    git(a.root, "push", "-q", "origin", "main")
-    a.ok("link-commits")
+    a, b = two_clones(make_repo, bare_remote, tmp_path, link=True)
+    assert git(a.root, "config", "--local", "gittasks.fetchCode") == "true"
     tid = a.create("Across machines")
     a.ok("start", tid)
     a.ok("sync")
-    b_root = tmp_path / "b"
-    git(tmp_path, "clone", "-q", str(bare_remote), str(b_root))
-    b = Cli(b_root, "PC-B")
     b.ok("sync")
     assert b.json("show", tid)["status"] == "in_progress"
-    env_a = {"GITTASKS_MACHINE": "PC-A"}
     git(a.root, "checkout", "-q", "-b", "feature-a")
-    on_a = commit(a.root, "work on A", env=env_a)
+    on_a = commit(a.root, "work on A", env={"GITTASKS_MACHINE": "PC-A"})
+    assert named(a.root) == [tid]
     git(a.root, "push", "-q", "origin", "feature-a")
-    git(b_root, "checkout", "-q", "-b", "feature-b")
-    on_b = commit(b_root, "work on B", "--trailer", f"Task: {tid}", env={"GITTASKS_MACHINE": "PC-B"})
-    git(b_root, "push", "-q", "origin", "feature-b")
-    local = [e for e in a.json("log", tid) if e["action"] == "code-commit"]
-    assert [e["commit"] for e in local] == [on_a], "B's commit is not here before a fetch"
-    git(a.root, "fetch", "-q", "origin")
-    found = {e["commit"]: e for e in a.json("log", tid) if e["action"] == "code-commit"}
+    git(b.root, "checkout", "-q", "-b", "feature-b")
+    on_b = commit(b.root, "work on B", "--trailer", f"Task: {tid}", env={"GITTASKS_MACHINE": "PC-B"})
+    git(b.root, "push", "-q", "origin", "feature-b")
+    assert set(code_commits(a, tid)) == {on_a}, "B's commit is not here before a sync"
+    assert set(code_commits(b, tid)) == {on_b}, "nor A's there"
+    before = {
+        "branches": git(a.root, "for-each-ref", "--format=%(refname) %(objectname)", "refs/heads/"),
+        "head": git(a.root, "symbolic-ref", "HEAD"),
+        "index": (a.root / ".git" / "index").read_bytes(),
+        "status": git(a.root, "status", "--porcelain"),
+    }
+    a.ok("sync")
+    b.ok("sync")
+    # sync's one fetch took the remote's code branches into the remote-tracking refs, and nothing else moved
+    assert before == {
+        "branches": git(a.root, "for-each-ref", "--format=%(refname) %(objectname)", "refs/heads/"),
+        "head": git(a.root, "symbolic-ref", "HEAD"),
+        "index": (a.root / ".git" / "index").read_bytes(),
+        "status": git(a.root, "status", "--porcelain"),
+    }
+    remote_tips = dict(
+        line.split()[::-1]
+        for line in git(bare_remote, "for-each-ref", "--format=%(objectname) %(refname)").splitlines()
+    )
+    for clone in (a, b):
+        refs = tracking(clone.root)
+        for name in ("main", "gittasks", "feature-a", "feature-b"):  # the task branch's ref where sync expects it
+            assert refs[f"refs/remotes/origin/{name}"] == remote_tips[f"refs/heads/{name}"], (clone.machine, name)
+    found = code_commits(a, tid)
     assert set(found) == {on_a, on_b}
     assert found[on_b]["branch"] == "origin/feature-b" and found[on_b]["subject"] == "work on B"
     assert found[on_a]["branch"] in ("feature-a", "origin/feature-a")
+    theirs = code_commits(b, tid)
+    assert set(theirs) == {on_a, on_b} and theirs[on_a]["branch"] == "origin/feature-a"
     shown = a.ok("show", tid)
     assert "code commits (2):" in shown and "work on B" in shown and on_b[:10] in shown
     assert {c["commit"] for c in a.json("show", tid)["code_commits"]} == {on_a, on_b}
@@ -404,6 +453,115 @@ def test_commits_on_two_branches_and_two_machines_show_in_log_after_a_fetch(
     # the plain-git way: git's own search over every branch finds the code commits (and the task's changes)
     plain = git(a.root, "log", "--all", "--format=%H %s", "--grep", f"Task: {tid}")
     assert on_a in plain and on_b in plain and "gittasks: start" in plain
+
+
+def test_without_the_setting_sync_fetches_no_code_branch(
+    make_repo: MakeRepo, bare_remote: Path, tmp_path: Path, layout: str
+) -> None:
+    a, b = two_clones(make_repo, bare_remote, tmp_path, link=False, inline=layout == "inline")
+    tid = a.create("Fetched or not")
+    a.ok("sync")
+    b.ok("sync")
+    b.ok("update", tid, "--owner", "B")  # a task change comes along: the sync is a real one
+    b.ok("sync")
+    git(b.root, "checkout", "-q", "-b", "feature-b")
+    on_b = commit(b.root, "work on B", "--trailer", f"Task: {tid}")
+    git(b.root, "push", "-q", "origin", "feature-b")
+    a.ok("sync")
+    assert a.task(tid)["owner"] == "B"
+    assert "refs/remotes/origin/feature-b" not in tracking(a.root)
+    assert code_commits(a, tid) == {}
+    # a value set by hand is kept by link-commits: `false` still fetches nothing
+    git(a.root, "config", "gittasks.fetchCode", "false")
+    a.ok("link-commits")
+    assert git(a.root, "config", "gittasks.fetchCode") == "false"
+    assert "does not fetch the remote's code branches (gittasks.fetchCode is off)" in a.ok("doctor")
+    a.ok("sync")
+    assert "refs/remotes/origin/feature-b" not in tracking(a.root)
+    git(a.root, "config", "--unset", "gittasks.fetchCode")
+    said = a.ok("link-commits")
+    assert git(a.root, "config", "--local", "gittasks.fetchCode") == "true" and "gittasks.fetchCode true" in said
+    a.ok("sync", "--tasks-only")  # the session start's bounded sync: the task list alone
+    assert "refs/remotes/origin/feature-b" not in tracking(a.root)
+    a.ok("sync")
+    assert tracking(a.root)["refs/remotes/origin/feature-b"] == on_b
+    assert set(code_commits(a, tid)) == {on_b}
+    assert "ok       code commits name the tasks in progress here" in a.ok("doctor")
+    said = a.ok("link-commits", "--remove")
+    assert "unset gittasks.fetchCode" in said
+    assert git(a.root, "config", "--get", "gittasks.fetchCode", check=False) == ""
+    assert "unset" not in a.ok("link-commits", "--remove")  # nothing set: nothing said
+    git(b.root, "commit", "-q", "--allow-empty", "-m", "more on B")
+    git(b.root, "push", "-q", "origin", "feature-b")
+    a.ok("sync")
+    assert tracking(a.root)["refs/remotes/origin/feature-b"] == on_b, "not fetched after --remove"
+
+
+@pytest.mark.parametrize("blocked", ["a lock left behind", "a ref where a folder must go"])
+def test_a_code_branch_git_cannot_write_never_fails_the_task_sync(
+    make_repo: MakeRepo, bare_remote: Path, tmp_path: Path, blocked: str
+) -> None:
+    a, b = two_clones(make_repo, bare_remote, tmp_path, link=True)
+    refs = a.root / ".git" / "refs" / "remotes" / "origin"
+    if blocked == "a lock left behind":  # another git holds the ref's lock, or a killed one left it
+        refs.mkdir(parents=True, exist_ok=True)
+        (refs / "feature-b.lock").write_text("")
+        pushed = "feature-b"
+    else:  # origin/x known here while the remote now has x/y: git fetch says `git remote prune origin`
+        git(a.root, "update-ref", "refs/remotes/origin/x", "HEAD")
+        pushed = "x/y"
+    git(b.root, "checkout", "-q", "-b", pushed)
+    commit(b.root, "work on B")
+    git(b.root, "push", "-q", "origin", pushed)
+    tid = b.create("Made on B")
+    b.ok("sync")
+    proc = a.run("sync")
+    assert proc.returncode == 0, proc.stderr
+    assert tid in proc.stdout and tid in {t["id"] for t in a.doc()["tasks"]}
+    said = [line for line in proc.stderr.splitlines() if "code branches" in line]
+    assert len(said) == 1 and "the code branches of origin were not fetched (" in said[0], proc.stderr
+    assert "`git fetch origin` brings them or shows why" in said[0] and "Traceback" not in proc.stderr
+    known = tracking(a.root)
+    assert known["refs/remotes/origin/gittasks"] == git(bare_remote, "rev-parse", "gittasks")
+    assert f"refs/remotes/origin/{pushed}" not in known
+
+
+def test_a_fetch_of_the_code_branches_too_slow_for_its_share_leaves_time_for_the_task_branch(
+    make_repo: MakeRepo, bare_remote: Path, tmp_path: Path
+) -> None:
+    a, b = two_clones(make_repo, bare_remote, tmp_path, link=True)
+    tid = b.create("Made on B")
+    b.ok("sync")
+    stalled = tmp_path / "stalled"  # the first fetch (tasks and code together) stalls, as a big first download does
+    slow = tmp_path / "slow-upload-pack"
+    slow.write_text(
+        f'#!/bin/sh\nif [ ! -e "{stalled}" ]; then : > "{stalled}"; sleep 30; fi\nexec git-upload-pack "$@"\n'
+    )
+    slow.chmod(0o755)
+    git(a.root, "config", "remote.origin.uploadpack", str(slow))
+    git(a.root, "config", "gittasks.syncTimeout", "4")
+    started = time.monotonic()
+    proc = a.run("sync")
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 0 and stalled.exists(), proc.stderr
+    assert tid in {t["id"] for t in a.doc()["tasks"]}
+    assert "the code branches of origin were not fetched (not done within 2 s)" in proc.stderr
+    assert 2 <= elapsed < 4 + 2.0, elapsed
+
+
+def test_a_silent_remote_costs_one_deadline_with_the_code_branches_too(
+    make_repo: MakeRepo, silent: SilentRemote
+) -> None:
+    cli = code_repo(make_repo)
+    git(cli.root, "remote", "add", "origin", silent.url)
+    git(cli.root, "config", "gittasks.syncTimeout", "2")
+    cli.ok("link-commits")
+    cli.create("Kept here")
+    started = time.monotonic()
+    err = cli.fail("sync")
+    elapsed = time.monotonic() - started
+    assert "offline: no answer within 2 s" in err and "code branches" not in err
+    assert 1.5 <= elapsed < 2 + 2.0, elapsed  # both fetches within the one deadline (slack: a busy machine)
 
 
 def test_a_gittasks_commit_on_the_code_branch_is_no_code_commit(make_repo: MakeRepo) -> None:
@@ -534,7 +692,7 @@ def test_hook_help_lists_the_commit_hook_in_a_whole_sentence(tmp_path: Path, col
     lines = [line for line in out.split("Commands:\n", 1)[1].splitlines() if line.strip()]
     assert all(line.startswith("  ") and not line.startswith("   ") for line in lines), out  # one line each
     helps = dict(line.strip().split(None, 1) for line in lines)
-    assert list(helps) == ["capture", "session-start", "session-end", "prepare-commit-msg"]
+    assert {"capture", "session-start", "session-end", "prepare-commit-msg"} <= set(helps)  # (and others to come)
     for name, text in helps.items():
         assert text.endswith(".") and not text.endswith("..."), f"{name}: {text!r}"
     assert "task in progress" in helps["prepare-commit-msg"]

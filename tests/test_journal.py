@@ -82,16 +82,17 @@ def test_which_version_each_filter_reads() -> None:
 
 
 def build_history(cli: Cli) -> dict[str, str]:
-    """Changes on two machines: owners handed over, a client set after the fact, a task deleted."""
+    """Changes on two machines: owners handed over, a client set after the fact, a task deleted; one project
+    (`api`) for b and the deleted c."""
     other = Cli(cli.root, "pc-b")
     a = cli.create("Design the schema", "--type", "research", "--client", "acme")
-    b = other.create("Build the API", "--type", "implementation")
+    b = other.create("Build the API", "--type", "implementation", "--project", "api")
     cli.ok("update", a, "--owner", "alice")
     cli.ok("start", a)
     cli.ok("update", a, "--owner", "bob")
     other.ok("done", a)
     cli.ok("update", b, "--client", "acme")  # b counts for acme from its creation on
-    c = cli.create("Throwaway", "--client", "acme", "--owner", "alice")
+    c = cli.create("Throwaway", "--client", "acme", "--owner", "alice", "--project", "api")
     cli.ok("delete", c)
     d = cli.create("Unrelated", "--client", "globex")
     cli.ok("archive")  # a, completed, moves to the archive: found there as now, and as it was
@@ -120,6 +121,12 @@ def test_the_journal_filters(cli: Cli) -> None:
     assert changes(cli, "--type", "research") == [("archive", a), ("complete", a), ("update", a), ("start", a),
                                                   ("update", a), ("create", a)]  # fmt: skip
     assert changes(cli, "--client", "nobody") == []
+    # project: as the task is now (b), the deleted task as it was (c); a and d have none
+    api = [("delete", c), ("create", c), ("update", b), ("create", b)]
+    assert changes(cli, "--project", "api") == api
+    assert {e[1] for e in everything} - {e[1] for e in api} == {a, d}
+    assert changes(cli, "--project", "api", "--owner", "alice") == [("delete", c), ("create", c)]
+    assert changes(cli, "--project", "api", "--machine", "pc-b") == [("create", b)]
     assert changes(cli, "--project", "x", "--owner", "alice") == []
 
 
