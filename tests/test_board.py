@@ -144,7 +144,8 @@ def test_a_cards_panel_lists_the_code_commits_that_name_its_task(make_repo: Make
     cli.ok("archive")
     ws = Workspace.open(cli.root)
     served = board_server.served_version(ws)
-    tasks = tasks_of(page(cli))
+    text = page(cli)
+    tasks = tasks_of(text)
     [shown] = tasks[tid]["commits"]
     assert shown == {"commit": tuned, "branch": "main", "when": shown["when"], "author": "Ann Example",
                      "subject": "Tune the \\x1b[31mlimiter"}  # fmt: skip
@@ -154,6 +155,10 @@ def test_a_cards_panel_lists_the_code_commits_that_name_its_task(make_repo: Make
         (made, "feature", "Bo")
     ]
     assert tasks[other]["commits"] == []
+    # and in the timeline's code commits lane (both made in the same second: in either order)
+    [lane] = re.findall(r"<div class=\"lane\" data-code-lane>.*?</div>", text, re.S)
+    found = re.findall(r"<code>([0-9a-f]{10})</code> on (\w+) by ([\w ]+):", lane)
+    assert sorted(found) == sorted([(tuned[:10], "main", "Ann Example"), (made[:10], "feature", "Bo")])
     later = git(cli.root, "commit-tree", empty, "-p", made, "-m", f"More\n\nTask: {other}")
     time.sleep(0.01)
     git(cli.root, "update-ref", "refs/heads/feature", later)
@@ -250,6 +255,62 @@ def test_timelines_per_machine_and_agent_newest_first() -> None:
     assert [(lane.name, [e["action"] for e in lane.entries]) for lane in agents] == [("agent-x", ["complete", "start"])]
     [(items, more)] = board.histories(entries).values()
     assert [i["action"] for i in items] == ["complete", "start", "create"] and more == 0
+
+
+def test_code_commits_join_the_timelines_under_the_tasks_owner_then_and_in_a_lane_of_their_own() -> None:
+    """A code commit naming a task has no machine: it goes in the lane of the task's owner at the commit's time
+    (among the changes by time), and in the code commits' lane after the machines', once per task it names, the
+    newest first and as many as a lane shows; the page shows its time in local time, the UTC stamp on hover."""
+    entries = [
+        {"when": "2026-01-01T10:00:00.000Z", "machine": "m1", "action": "create", "task": "1", "kind": "added",
+         "changes": {"status": {"from": None, "to": "pending"}}},
+        {"when": "2026-01-01T10:30:00.000Z", "machine": "m1", "action": "create", "task": "2", "kind": "added",
+         "changes": {"status": {"from": None, "to": "pending"}}},
+        {"when": "2026-01-01T11:00:00.000Z", "machine": "m2", "action": "start", "task": "1", "kind": "changed",
+         "changes": {"owner": {"from": None, "to": "agent-x"}, "status": {"from": "pending", "to": "in_progress"}}},
+        {"when": "2026-01-01T13:00:00.000Z", "machine": "m1", "action": "update", "task": "1", "kind": "changed",
+         "changes": {"owner": {"from": "agent-x", "to": "agent-y"}}},
+    ]  # fmt: skip
+    # at 12:30 UTC agent-x has task 1; at 10:15 it has no owner yet
+    both = {"commit": "b" * 40, "branch": "main", "when": "2026-01-01T13:30:00+01:00", "author": "Ann",
+            "subject": "Tune the limiter"}  # fmt: skip
+    early = {"commit": "a" * 40, "branch": "feature", "when": "2026-01-01T10:15:00Z", "author": "Bo",
+             "subject": "Spike"}  # fmt: skip
+    started = {**early, "commit": "c" * 40, "when": "2026-01-01T11:00:00Z"}  # (to the second: after the start)
+    commits = {"1": [both, started, early], "2": [both]}
+    machines, agents = board.timelines(entries, {"1": "Task one", "2": "Task two"}, commits=commits)
+    assert [(lane.name, lane.code) for lane in machines] == [("m1", False), ("m2", False), (board.CODE_LANE, True)]
+    assert all(e["action"] != "code-commit" for lane in machines[:2] for e in lane.entries)
+    code = machines[-1]
+    assert [(e["when"], e["task"], e["commit"]) for e in code.entries] == [
+        ("2026-01-01T12:30:00.000Z", "2", "b" * 10),
+        ("2026-01-01T12:30:00.000Z", "1", "b" * 10),
+        ("2026-01-01T11:00:00Z", "1", "c" * 10),
+        ("2026-01-01T10:15:00Z", "1", "a" * 10),
+    ]  # newest first, the time as UTC; one entry per task the commit names
+    assert code.entries[0] == {"when": "2026-01-01T12:30:00.000Z", "action": "code-commit", "task": "2",
+                               "subject": "Task two", "what": "Tune the limiter", "machine": "", "commit": "b" * 10,
+                               "branch": "main", "author": "Ann"}  # fmt: skip
+    assert [(lane.name, [(e["action"], e["when"][11:16]) for e in lane.entries]) for lane in agents] == [
+        ("agent-x", [("code-commit", "12:30"), ("code-commit", "11:00"), ("start", "11:00")]),
+        ("agent-y", [("update", "13:00")]),
+    ]  # task 2 never had an owner: its commit is in the code lane only
+    assert board.timelines(entries, {}, commits={})[0] == board.timelines(entries, {})[0]  # no commit, no lane
+
+    many = {"1": [{**early, "commit": f"{n:040x}", "when": f"2026-01-02T{n // 60:02d}:{n % 60:02d}:00Z"}
+                  for n in range(65)]}  # fmt: skip
+    [*_, lane] = board.timelines(entries, {}, commits=many)[0]
+    assert lane.code and len(lane.entries) == board.TIMELINE_LIMIT and lane.more == 65 - board.TIMELINE_LIMIT
+    assert [e["commit"] for e in lane.entries] == [f"{n:040x}"[:10] for n in range(64, 4, -1)]  # the newest 60
+
+    tasks = [{"id": "1", "subject": "Task one", "status": "in_progress", "owner": "agent-y"},
+             {"id": "2", "subject": "Task two", "status": "pending"}]  # fmt: skip
+    hostile = {"2": [{**both, "subject": HOSTILE, "author": HOSTILE}]}
+    text = board.html(board.build(tasks, [], [], entries, NOW, commits=hostile))
+    [lane_html] = re.findall(r"<div class=\"lane\" data-code-lane>.*?</div>", text, re.S)
+    stamp = "2026-01-01T12:30:00.000Z"
+    assert f'<time class="local" datetime="{stamp}" title="{stamp} (UTC)">' in lane_html
+    assert "<img" not in lane_html and "&lt;img src=x" in lane_html and 'data-open="2"' in lane_html
 
 
 def test_bad_board_options_are_one_line_errors_that_change_nothing(
@@ -383,10 +444,12 @@ def panel_open(browser: chromium.Browser) -> bool:
 @pytest.mark.skipif(CHROMIUM is None, reason=NO_BROWSER)
 def test_the_page_in_a_real_browser(make_repo: MakeRepo, tmp_path: Path) -> None:
     """The page `gittasks board` writes: hostile text stays text, filters come from a link, a malformed or unknown
-    address does not stop the script, times are shown in the browser's zone with the UTC stamp on hover."""
+    address does not stop the script, times are shown in the browser's zone with the UTC stamp on hover, a code
+    commit naming a task is drawn in the timelines."""
     assert CHROMIUM is not None
     cli = init_repo(make_repo(), inline=False)
     ids = sample(cli)
+    git(cli.root, "commit", "-q", "--allow-empty", "-m", "Draft the schema", "--trailer", f"Task: {ids['design']}")
     out = tmp_path / "board.html"
     cli.ok("board", "--out", str(out))
     tasks = tasks_of(out.read_text(encoding="utf-8"))
@@ -405,6 +468,19 @@ def test_the_page_in_a_real_browser(make_repo: MakeRepo, tmp_path: Path) -> None
         local = datetime.fromisoformat(stamp.replace("Z", "+00:00")) + timedelta(hours=5, minutes=30)
         assert when == [local.strftime("%Y-%m-%d %H:%M"), f"{stamp} (UTC)"]
         assert "UTC+05:30)" in text_of(browser, "#help")  # the zone the page shows times in
+        # the timeline: the code commit in its own lane and in the lane of the task's owner, at local time
+        browser.click(".tab[data-view=timeline]")
+        [committed] = tasks[ids["design"]]["commits"]
+        local = datetime.fromisoformat(committed["when"].replace("Z", "+00:00")) + timedelta(hours=5, minutes=30)
+        lanes = "[data-code-lane] li.code, [data-agent-lane='Coding Agent'] li.code"
+        drawn = browser.run(
+            f"Array.from(document.querySelectorAll({json.dumps(lanes)}))"
+            ".map(li => [li.querySelector('time').textContent, li.querySelector('time').title, li.textContent])"
+        )
+        assert [d[:2] for d in drawn] == [[local.strftime("%Y-%m-%d %H:%M"), f"{committed['when']} (UTC)"]] * 2
+        assert all("Draft the schema" in d[2] and "Design schema" in d[2] for d in drawn)
+        shot(browser, tmp_path / "small-timeline.png")
+        browser.load("about:blank")
         # the filters, as a link carries them: owner alice leaves one card; a search; the archive toggle
         browser.load(out.as_uri() + "#owner=alice")
         assert text_of(browser, "#shown") == "1 of 4 tasks shown"

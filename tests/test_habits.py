@@ -14,7 +14,10 @@ from typing import Any
 
 import pytest
 from helpers import ACTIVE, Cli, MakeRepo, git, init_repo, run_gittasks
+from hypothesis import given
+from hypothesis import strategies as st
 
+from gittasks import fieldwise
 from gittasks.cli.app import GROUPS
 
 
@@ -594,6 +597,70 @@ def test_undo_is_refused_when_a_later_change_built_on_it(two: tuple[Cli, Cli]) -
     converge(a, b)
 
 
+def test_undo_of_a_note_takes_back_that_note_alone_whatever_notes_came_after_it(two: tuple[Cli, Cli]) -> None:
+    a, b = two
+    tid = a.create("Shared")
+    a.ok("note", tid, "an earlier note, kept")
+    a.ok("note", tid, "on the laptop, undone")
+    a.ok("sync")
+    b.ok("sync")
+    b.ok("note", tid, "on the desktop, after it")  # notes merge as a set: this one is no change built on it
+    b.ok("sync")
+    a.ok("sync")
+    a.ok("undo")
+    texts = [n["text"] for n in a.task(tid)["context"]["notes"]]
+    assert texts == ["an earlier note, kept", "on the desktop, after it"], texts
+    converge(a, b)
+    # a note another machine changed after it is built on: refused, nothing changed
+    a.ok("note", tid, "on the laptop again")
+    a.ok("sync")
+    b.ok("sync")
+    doc = b.doc()
+    task = next(t for t in doc["tasks"] if t["id"] == tid)
+    task["context"]["notes"][-1]["text"] = "on the laptop again, corrected on the desktop"
+    (b.root / ACTIVE).write_text(json.dumps(doc), encoding="utf-8")
+    b.ok("sync")
+    a.ok("sync")
+    head = task_commits(a)
+    err = a.fail("undo")
+    assert "a later change built on it" in err and "context.notes" in err and len(err.strip().splitlines()) == 1
+    assert task_commits(a) == head
+
+
+NOTE_MACHINES = st.sampled_from(["laptop", "desktop", "ci"])
+NOTES = st.lists(st.tuples(st.integers(0, 59), NOTE_MACHINES), unique=True, max_size=6)
+
+
+@given(NOTES, NOTES, st.integers(0, 63), NOTES, st.randoms(use_true_random=False))
+def test_a_list_that_merges_as_a_set_is_taken_back_item_by_item(
+    base: list[tuple[int, str]], mine: list[tuple[int, str]], drop: int, others: list[tuple[int, str]], order: Any
+) -> None:
+    def note(at: int, machine: str) -> dict[str, str]:
+        return {"at": f"2026-01-01T00:00:{at:02d}.000Z", "machine": machine, "text": f"{machine} {at}"}
+
+    old = [note(*n) for n in base] or fieldwise.MISSING
+    dropped = [note(*n) for i, n in enumerate(base) if drop >> i & 1]  # the change removed these
+    added = [note(*n) for n in mine if n not in base]
+    new = [note(*n) for n in base if note(*n) not in dropped] + added
+    listed = fieldwise.list_change("context.notes", old, new)
+    if not added and not dropped:
+        assert listed is None, "no item added or removed: the value is taken back whole, as before"
+        return
+    assert listed is not None
+    later = [note(*n) for n in others if n not in base and n not in mine]  # other machines' notes since
+    now = new + later
+    order.shuffle(now)  # (the merge puts another machine's notes anywhere among the new ones)
+    assert listed.holds(now)
+    back = listed.taken_back(now, old)
+    expected = [n for n in now if n not in added] + dropped
+    assert back == (expected if expected or old is not fieldwise.MISSING else fieldwise.MISSING)
+    if added:
+        assert not listed.holds([{**n, "text": "changed"} if n == added[0] else n for n in now]), "changed since"
+        assert not listed.holds([n for n in now if n != added[-1]]), "an item it added, removed since"
+    if dropped:
+        assert not listed.holds([*now, dropped[0]]), "an item it removed, back since"
+
+
 # ---- help: whole sentences ------------------------------------------------------------------------------------
 
 
@@ -618,3 +685,48 @@ def test_every_command_has_a_whole_sentence_in_help(tmp_path: Path, columns: str
         assert text and not text.endswith("..."), f"{name}: cut mid-sentence: {text!r}"
         assert text.endswith((".", "?", "!")), f"{name}: not a whole sentence: {text!r}"
     assert not wrapped, f"short help longer than a line: {sorted(wrapped)}"
+
+
+def test_every_argument_and_option_has_a_whole_sentence_of_help_shown_uncut_at_80_columns(tmp_path: Path) -> None:
+    import re
+
+    import click
+    import typer.main
+
+    from gittasks.cli.app import build
+
+    def walk(command: click.Command, path: tuple[str, ...]) -> Any:
+        yield path, command
+        if isinstance(command, click.Group):
+            for name, sub in command.commands.items():
+                yield from walk(sub, (*path, name))
+
+    commands = list(walk(typer.main.get_command(build([])), ()))
+    paths = {path for path, _ in commands}
+    assert {path[0] for path in paths if path} == {name for names in GROUPS.values() for name in names}
+    assert ("hook", "prepare-commit-msg") in paths, "the walk reaches the hook group's commands"
+
+    def flat(text: str) -> str:  # as wrapped: one space for any run, and a word broken after its hyphen joined
+        return re.sub(r"-\s+", "-", " ".join(text.split()))
+
+    cli = Cli(tmp_path)
+    checked = 0
+    for path, command in commands:
+        shown = cli.ok(*path, "--help", env={"COLUMNS": "80"})
+        where = f"gittasks {' '.join(path)} --help"
+        for line in shown.splitlines():
+            assert len(line) <= 80, f"{where}: wider than 80 columns: {line!r}"
+            # click cuts a help that does not fit with "..." straight after a letter; a metavar's "ARGS..." is
+            # upper case
+            assert not re.search(r"[a-z]\.\.\.", line), f"{where}: cut mid-word: {line!r}"
+        for param in command.params:
+            if getattr(param, "hidden", False):
+                continue
+            help_text = " ".join((getattr(param, "help", None) or "").split())
+            name = "/".join(param.opts)
+            assert re.match(r"[A-Z`]", help_text), f"{where} {name}: no help, or not a sentence: {help_text!r}"
+            assert help_text.endswith(".") and not help_text.endswith(".."), f"{where} {name}: {help_text!r}"
+            shown_times = flat(shown).count(flat(help_text))
+            assert shown_times == 1, f"{where} {name}: its help is shown {shown_times} times, not once and whole"
+            checked += 1
+    assert checked > 150, "every command's parameters were checked"

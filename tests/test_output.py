@@ -96,7 +96,7 @@ def test_help_is_plain_text_piped_and_in_a_terminal(tmp_path: Path) -> None:
         for name in names:
             if name != "merge-driver":  # git's entry point, dispatched before the CLI: no help of its own
                 assert "\\" not in cli.ok(name, "--help"), name
-    assert "SUBJECT  [required]" in cli.ok("create", "--help")
+    assert re.search(r"SUBJECT Imperative title, .*\[required\]", " ".join(cli.ok("create", "--help").split()))
     assert "[default: month]" in cli.ok("report", "--help")
     assert "[x>=1]" in cli.ok("log", "--help")
     assert "\\" not in cli.ok("--help") + cli.ok("hook", "--help")
@@ -122,7 +122,8 @@ def test_help_is_plain_text_piped_and_in_a_terminal(tmp_path: Path) -> None:
     os.close(leader)
     assert proc.returncode == 0, proc.stderr
     text = out.decode()
-    assert "SUBJECT  [required]" in text and "\\[" not in text, text
+    assert "SUBJECT  Imperative title, e.g. 'Design authentication schema'.  [required]" in text, text
+    assert "\\[" not in text, text
 
 
 def test_log_says_when_it_stops_short(make_repo: MakeRepo, inline: bool) -> None:

@@ -10,18 +10,19 @@ by the board command.
 
 from __future__ import annotations
 
+import heapq
 import json
 import shlex
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
 import orjson
 
-from gittasks import render, rules
+from gittasks import handover, render, rules
 from gittasks.board.graph import Graph, layout, longest_open_chain
 
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -41,6 +42,8 @@ FILTERS: tuple[tuple[str, str], ...] = (
     ("machine", "Machine"),
 )
 TIMELINE_LIMIT = 60  # entries shown per machine and per agent (the newest); the page says how many more there were
+# the lane of the code commits naming tasks, after the machines' (a code commit has a branch and an author, no machine)
+CODE_LANE = "Code commits"
 HISTORY_LIMIT = 100  # entries of a task's own history in its panel (the newest); the panel says how many more
 
 
@@ -103,6 +106,7 @@ class Lane:
     name: str
     entries: list[dict[str, str]]
     more: int
+    code: bool = False  # the code commits' lane (`CODE_LANE`), not a machine's
 
 
 @dataclass
@@ -219,21 +223,71 @@ def _item(entry: dict[str, Any], subjects: dict[str, str]) -> dict[str, str]:
     }
 
 
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+
+
+def _moment(item: Mapping[str, str]) -> datetime:
+    return rules.parse_stamp(item["when"]) or _EARLIEST
+
+
+def _commit_moment(item: Mapping[str, str]) -> datetime:
+    """A code commit's place among the changes: its date is to the second, so it goes after the changes made in
+    that second (the start of the task it names, most often)."""
+    moment = _moment(item)
+    return moment.replace(microsecond=999_999) if moment.microsecond == 0 else moment
+
+
+def code_items(commits: Mapping[str, Iterable[Mapping[str, str]]], subjects: dict[str, str]) -> list[dict[str, str]]:
+    """The code commits naming tasks ({task id: [commit]}, `task_data`'s) as timeline entries, oldest first: one
+    per commit and task it names, with its branch and author (and no machine)."""
+    made = [
+        {
+            "when": _stamp(commit.get("when")),
+            "action": handover.CODE_COMMIT,
+            "task": _text(task),
+            "subject": subjects.get(task, ""),
+            "what": _text(commit.get("subject")),
+            "machine": "",
+            "commit": _text(commit.get("commit"))[:10],
+            "branch": _text(commit.get("branch")),
+            "author": _text(commit.get("author")),
+        }
+        for task, listed in commits.items()
+        for commit in listed
+    ]
+    return sorted(made, key=_commit_moment)
+
+
 def timelines(
-    entries: Sequence[dict[str, Any]], subjects: dict[str, str], items: Sequence[dict[str, str]] | None = None
+    entries: Sequence[dict[str, Any]],
+    subjects: dict[str, str],
+    items: Sequence[dict[str, str]] | None = None,
+    commits: Mapping[str, Iterable[Mapping[str, str]]] | None = None,
 ) -> tuple[list[Lane], list[Lane]]:
     """Per machine and per agent (the task's owner at that change), the newest changes first. `items`: the
-    entries' `_item`s, when made already."""
+    entries' `_item`s, when made already. `commits`: the code commits naming tasks (`code_items`): in the lane of
+    the task's owner at the commit's time, and all of them in the code lane after the machines' (`CODE_LANE`)."""
     machines: dict[str, list[dict[str, str]]] = defaultdict(list)
     agents: dict[str, list[dict[str, str]]] = defaultdict(list)
     owner: dict[str, str] = {}
     made = items if items is not None else [_item(entry, subjects) for entry in entries]
-    for entry, item in zip(entries, made, strict=True):  # oldest first
-        task = str(entry.get("task"))
-        changes = entry.get("changes") or {}
-        if "owner" in changes:
-            owner[task] = _text(changes["owner"].get("to"))
-        machines[_text(entry.get("machine")) or "-"].append(item)
+    code = code_items(commits or {}, subjects)
+    changes_of: Iterable[tuple[dict[str, Any] | None, dict[str, str]]] = zip(entries, made, strict=True)
+    if code:  # each commit where its time falls among the changes (their order kept: a skewed clock moves nothing)
+        changes_of = heapq.merge(
+            changes_of,
+            ((None, item) for item in code),
+            key=lambda pair: _moment(pair[1]) if pair[0] is not None else _commit_moment(pair[1]),
+        )
+    for entry, item in changes_of:  # oldest first
+        if entry is None:  # a code commit: no machine, and it changes no owner
+            task = item["task"]
+        else:
+            task = str(entry.get("task"))
+            changes = entry.get("changes") or {}
+            if "owner" in changes:
+                owner[task] = _text(changes["owner"].get("to"))
+            machines[_text(entry.get("machine")) or "-"].append(item)
         if owner.get(task):
             agents[owner[task]].append(item)
 
@@ -243,7 +297,8 @@ def timelines(
             for name, items in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
         ]
 
-    return lanes(machines), lanes(agents)
+    code_lane = [Lane(CODE_LANE, code[::-1][:TIMELINE_LIMIT], max(0, len(code) - TIMELINE_LIMIT), code=True)]
+    return lanes(machines) + (code_lane if code else []), lanes(agents)
 
 
 def histories(
@@ -363,7 +418,7 @@ def build(
     graph = layout(cards, edges, chain)
     subjects = {i: c.subject for i, c in {**old, **cards}.items()}
     items = [_item(entry, subjects) for entry in entries]
-    machines, agents = timelines(entries, subjects, items)
+    machines, agents = timelines(entries, subjects, items, commits or {})
     own = histories(entries, items)
     relations = _relations(everything)
     shown = {**old, **cards}

@@ -25,12 +25,24 @@ def log(
     project: Annotated[str | None, typer.Option("--project", help="Only tasks of this project (as now).")] = None,
     task_type: Annotated[str | None, typer.Option("--type", help="Only tasks of this type (as now).")] = None,
     action: Annotated[
-        list[str], typer.Option("--action", help="Only these actions: create, start, complete, ... (or created, ...).")
+        list[str],
+        typer.Option(
+            "--action",
+            help="Only changes with this action (a comma list or the option repeated; created, done and the like "
+            f"read as the action). One of: {', '.join(journal.ACTIONS)}.",
+        ),
     ] = [],  # noqa: B006
     since: Annotated[
-        str | None, typer.Option("--since", help="From this date (inclusive): YYYY-MM-DD, a stamp, 7d, '3 days ago'.")
+        str | None,
+        typer.Option(
+            "--since",
+            help="Only changes from this moment on: YYYY-MM-DD, a stamp, a time ago (30m, 12h, 7d, 2w, '3 days ago'), "
+            "today or yesterday.",
+        ),
     ] = None,
-    until: Annotated[str | None, typer.Option("--until", help="Before this date (exclusive), as --since.")] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Only changes before this moment, written as for --since.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """History from git: when, which machine, which action, what changed. Without an id, the journal of all tasks,
@@ -65,7 +77,12 @@ def log(
 
 
 def archive_cmd(
-    older_than: Annotated[str | None, typer.Option("--older-than", help="e.g. 7d: only tasks ended before.")] = None,
+    older_than: Annotated[
+        str | None,
+        typer.Option(
+            "--older-than", metavar="DURATION", help="Only tasks ended longer ago than this: 30m, 12h, 7d or 2w."
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Move completed and cancelled tasks to .claude/tasks/archive/ (one commit)."""
@@ -96,13 +113,17 @@ def restore(
 
 
 def report(
-    client: Annotated[str | None, typer.Option("--client")] = None,
-    project: Annotated[str | None, typer.Option("--project")] = None,
-    since: Annotated[str | None, typer.Option("--since", help="YYYY-MM-DD (inclusive).")] = None,
-    until: Annotated[str | None, typer.Option("--until", help="YYYY-MM-DD (exclusive).")] = None,
-    by: Annotated[str, typer.Option("--by", help="week or month.")] = "month",
-    as_csv: Annotated[bool, typer.Option("--csv", help="CSV for export.")] = False,
-    items: Annotated[bool, typer.Option("--items", help="The work items as invoice lines.")] = False,
+    client: Annotated[
+        str | None, typer.Option("--client", help='Only this client\'s work ("" selects the work of no client).')
+    ] = None,
+    project: Annotated[str | None, typer.Option("--project", help="Only this project's work.")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Only work from this day on (YYYY-MM-DD).")] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Only work before this day (YYYY-MM-DD, not included).")
+    ] = None,
+    by: Annotated[str, typer.Option("--by", help="The period of a row. One of: week, month.")] = "month",
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV, for a spreadsheet.")] = False,
+    items: Annotated[bool, typer.Option("--items", help="List the work items as invoice lines.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Work done: tasks completed, time spent, billable and active minutes per client and project; --items: the work
@@ -154,25 +175,34 @@ def report(
 
 def stats_cmd(
     since: Annotated[
-        str | None, typer.Option("--since", help="YYYY-MM-DD: tasks ended since, and open tasks changed since.")
+        str | None,
+        typer.Option(
+            "--since", help="Only tasks ended on or after this day (YYYY-MM-DD) and open tasks changed since."
+        ),
     ] = None,
-    client: Annotated[str | None, typer.Option("--client", help="Only tasks whose metadata.client is NAME.")] = None,
+    client: Annotated[str | None, typer.Option("--client", help="Only this client's tasks (metadata.client).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Insights from the task history (active and archived tasks, one read of the task branch's log), in minutes.
 
     \b
-    cycle time      started_at (else created_at) to completed_at of completed tasks, per type ("-": none);
-                    median and p90 (nearest rank)
-    time in status  each task's statuses from its history (commit Timestamp, status after), summed per open
-                    status; a task still open counts up to now
-    bottlenecks     per task in others' blockedBy: how long they waited on it (from the later creation of the
-                    two to its completion or now, ended when the waiting task started or ended); time blocked
-    estimates       per complexity (metadata/context.complexity): completed tasks with a number in
-                    metadata/context.estimated_minutes; mean estimate, mean actual (cycle time), ratio
-    reviews         completed type=review tasks that pass: none of their blockedBy reopened after the review
-    throughput      completed tasks per agent (owner at completion, agents of closed context.assigned_agents
-                    entries) and per machine (Machine: of the completing commit)
+    cycle time      started_at (else created_at) to completed_at of completed
+                    tasks, per type ("-": none); median and p90 (nearest rank)
+    time in status  each task's statuses from its history (commit Timestamp,
+                    status after), summed per open status; a task still open
+                    counts up to now
+    bottlenecks     per task in others' blockedBy: how long they waited on it
+                    (from the later creation of the two to its completion or
+                    now, ended when the waiting task started or ended); time
+                    blocked
+    estimates       per complexity (metadata/context.complexity): completed
+                    tasks with a number in metadata/context.estimated_minutes;
+                    mean estimate, mean actual (cycle time), ratio
+    reviews         completed type=review tasks that pass: none of their
+                    blockedBy reopened after the review
+    throughput      completed tasks per agent (owner at completion, agents of
+                    closed context.assigned_agents entries) and per machine
+                    (Machine: of the completing commit)
     """
     ws = output.workspace()
     data = operations.task_stats(ws, since, client)

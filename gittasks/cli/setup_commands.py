@@ -88,7 +88,11 @@ def demo(keep: Annotated[bool, typer.Option("--keep", help="Keep the temporary f
     demo_module.run(keep=keep, echo=output.echo)
 
 
-def merge_driver(args: Annotated[list[str], typer.Argument(help="%O %A %B %P as git passes them.")]) -> None:
+def merge_driver(
+    args: Annotated[
+        list[str], typer.Argument(help="The files git passes its merge driver: %O %A %B %P (base, ours, theirs, path).")
+    ],
+) -> None:
     """What git runs to merge task files (registered by `init`)."""
     raise typer.Exit(driver_main(args))
 

@@ -19,7 +19,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 
 def sync(
     remote: Annotated[
-        str | None, typer.Option("--remote", help="Remote name (default: upstream, else origin).")
+        str | None, typer.Option("--remote", help="The remote to sync with (default: upstream, else origin).")
     ] = None,
     as_json: JsonOpt = False,
     tasks_only: Annotated[
@@ -118,7 +118,7 @@ def resolve(
     field_name: Annotated[
         str | None, typer.Argument(metavar="[FIELD]", help="The field, e.g. owner or metadata.client (or --all).")
     ] = None,
-    every: Annotated[bool, typer.Option("--all", help="Every conflict recorded for the task, at once.")] = False,
+    every: Annotated[bool, typer.Option("--all", help="Settle every conflict recorded for the task at once.")] = False,
     keep: Annotated[bool, typer.Option("--keep", help="Keep the value the merge kept.")] = False,
     ours: Annotated[bool, typer.Option("--ours", help="Keep this machine's value.")] = False,
     theirs: Annotated[bool, typer.Option("--theirs", help="Keep the other machine's value.")] = False,

@@ -24,25 +24,62 @@ ForceOpt = Annotated[
 
 
 ContextOpt = Annotated[
-    list[str], typer.Option("--context", help="KEY=JSON into the task's context (dotted keys; KEY= removes).")
+    list[str],
+    typer.Option(
+        "--context",
+        metavar="KEY=VALUE",
+        help="Set KEY in the task's context to VALUE, read as JSON when it is JSON (a dotted KEY reaches inside; "
+        "KEY= removes it).",
+    ),
 ]
 FileOpt = Annotated[list[str], typer.Option("--file", help="A file the work touched (context.files_modified).")]
-RequirementOpt = Annotated[list[str], typer.Option("--requirement", help="Appended to context.requirements.")]
-ConstraintOpt = Annotated[list[str], typer.Option("--constraint", help="Appended to context.constraints.")]
-DependencyOpt = Annotated[list[str], typer.Option("--dependency", help="Appended to context.dependencies_added.")]
+RequirementOpt = Annotated[
+    list[str], typer.Option("--requirement", help="A requirement, appended to context.requirements.")
+]
+ConstraintOpt = Annotated[
+    list[str], typer.Option("--constraint", help="A constraint, appended to context.constraints.")
+]
+DependencyOpt = Annotated[
+    list[str], typer.Option("--dependency", help="A dependency the work added, appended to context.dependencies_added.")
+]
 PriorityOpt = Annotated[
     str | None,
     typer.Option(
         "--priority",
         metavar="0-4|H|M|L",
-        help='0 critical, 1 high, 2 medium, 3 low, 4 backlog; H, M, L as in Taskwarrior ("" removes it).',
+        help='The priority: 0 critical, 1 high, 2 medium, 3 low, 4 backlog, or H, M, L as in Taskwarrior ("" '
+        "removes it).",
     ),
 ]
 DueOpt = Annotated[
     str | None,
-    typer.Option("--due", metavar="DATE", help='YYYY-MM-DD, today, tomorrow, a weekday, +3d or +2w ("" removes it).'),
+    typer.Option(
+        "--due",
+        metavar="DATE",
+        help='The due date: YYYY-MM-DD, today, tomorrow, a weekday, +3d or +2w ("" removes it).',
+    ),
 ]
-OwnerOpt = Annotated[str | None, typer.Option("--owner", autocompletion=completion.owners)]
+OwnerOpt = Annotated[
+    str | None,
+    typer.Option("--owner", help="The agent or person who owns the task.", autocompletion=completion.owners),
+]
+DescriptionOpt = Annotated[
+    str | None, typer.Option("-d", "--description", help="What the task is about, in more words than the subject.")
+]
+ActiveFormOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--active-form", help="What the assistant shows while the task is in progress, e.g. 'Designing the schema'."
+    ),
+]
+TypeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--type",
+        help=f"The kind of work. One of: {', '.join(rules.TASK_TYPES)}.",
+        autocompletion=completion.task_types,
+    ),
+]
 
 
 def _ids(name: str, help: str | None = None) -> Any:
@@ -50,7 +87,12 @@ def _ids(name: str, help: str | None = None) -> Any:
     return typer.Option(name, help=help, autocompletion=completion.task_ids)
 
 
-ClientOpt = Annotated[str | None, typer.Option("--client", autocompletion=completion.clients)]
+ClientOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--client", help="The client the work is billed to (metadata.client).", autocompletion=completion.clients
+    ),
+]
 MinutesOpt = Annotated[
     int | None, typer.Option("--minutes", min=0, help="Billable minutes (context.billable_minutes).")
 ]
@@ -58,18 +100,20 @@ MinutesOpt = Annotated[
 
 def create(
     subject: Annotated[str, typer.Argument(help="Imperative title, e.g. 'Design authentication schema'.")],
-    description: Annotated[str | None, typer.Option("-d", "--description")] = None,
-    active_form: Annotated[str | None, typer.Option("--active-form")] = None,
+    description: DescriptionOpt = None,
+    active_form: ActiveFormOpt = None,
     owner: OwnerOpt = None,
     blocked_by: Annotated[list[str], _ids("--blocked-by", "Id of a task this one waits for.")] = [],  # noqa: B006
     blocks: Annotated[list[str], _ids("--blocks", "Id of a task that waits for this one.")] = [],  # noqa: B006
-    parent: Annotated[str | None, _ids("--parent")] = None,
-    task_type: Annotated[
-        str | None, typer.Option("--type", help=", ".join(rules.TASK_TYPES), autocompletion=completion.task_types)
-    ] = None,
+    parent: Annotated[str | None, _ids("--parent", "Id of the task this one is a subtask of.")] = None,
+    task_type: TypeOpt = None,
     client: ClientOpt = None,
-    project: Annotated[str | None, typer.Option("--project")] = None,
-    meta: Annotated[list[str], typer.Option("--meta", help="KEY=VALUE metadata.")] = [],  # noqa: B006
+    project: Annotated[
+        str | None, typer.Option("--project", help="The project the task belongs to (metadata.project).")
+    ] = None,
+    meta: Annotated[
+        list[str], typer.Option("--meta", metavar="KEY=VALUE", help="Set the metadata key KEY to VALUE.")
+    ] = [],  # noqa: B006
     minutes: MinutesOpt = None,
     context: ContextOpt = [],  # noqa: B006
     file: FileOpt = [],  # noqa: B006
@@ -110,20 +154,34 @@ def create(
 def update(
     task_id: IdArg,
     status: Annotated[
-        str | None, typer.Option("--status", help=", ".join(rules.STATUSES), autocompletion=completion.statuses)
+        str | None,
+        typer.Option(
+            "--status",
+            help=f"The new status. One of: {', '.join(rules.STATUSES)}.",
+            autocompletion=completion.statuses,
+        ),
     ] = None,
-    subject: Annotated[str | None, typer.Option("--subject")] = None,
-    description: Annotated[str | None, typer.Option("-d", "--description")] = None,
-    active_form: Annotated[str | None, typer.Option("--active-form")] = None,
+    subject: Annotated[str | None, typer.Option("--subject", help="The new subject.")] = None,
+    description: DescriptionOpt = None,
+    active_form: ActiveFormOpt = None,
     owner: OwnerOpt = None,
-    add_blocked_by: Annotated[list[str], _ids("--add-blocked-by")] = [],  # noqa: B006
-    remove_blocked_by: Annotated[list[str], _ids("--remove-blocked-by")] = [],  # noqa: B006
-    add_blocks: Annotated[list[str], _ids("--add-blocks")] = [],  # noqa: B006
-    remove_blocks: Annotated[list[str], _ids("--remove-blocks")] = [],  # noqa: B006
-    reason: Annotated[str | None, typer.Option("--reason", help="Why it is blocked.")] = None,
-    task_type: Annotated[str | None, typer.Option("--type", autocompletion=completion.task_types)] = None,
-    parent: Annotated[str | None, _ids("--parent")] = None,
-    meta: Annotated[list[str], typer.Option("--meta", help="KEY=VALUE; KEY= removes the key.")] = [],  # noqa: B006
+    add_blocked_by: Annotated[list[str], _ids("--add-blocked-by", "Id of a task this one now waits for.")] = [],  # noqa: B006
+    remove_blocked_by: Annotated[
+        list[str], _ids("--remove-blocked-by", "Id of a task this one no longer waits for.")
+    ] = [],  # noqa: B006
+    add_blocks: Annotated[list[str], _ids("--add-blocks", "Id of a task that now waits for this one.")] = [],  # noqa: B006
+    remove_blocks: Annotated[
+        list[str], _ids("--remove-blocks", "Id of a task that no longer waits for this one.")
+    ] = [],  # noqa: B006
+    reason: Annotated[str | None, typer.Option("--reason", help="Why it is blocked (with --status blocked).")] = None,
+    task_type: TypeOpt = None,
+    parent: Annotated[
+        str | None, _ids("--parent", 'Id of the task this one becomes a subtask of ("" makes it a top-level task).')
+    ] = None,
+    meta: Annotated[
+        list[str],
+        typer.Option("--meta", metavar="KEY=VALUE", help="Set the metadata key KEY to VALUE (KEY= removes the key)."),
+    ] = [],  # noqa: B006
     client: Annotated[
         str | None,
         typer.Option("--client", help='The client billed ("" removes it).', autocompletion=completion.clients),
@@ -156,7 +214,10 @@ def update(
 
 def start(
     task_id: IdArg,
-    owner: Annotated[str | None, typer.Option("--owner")] = None,
+    owner: Annotated[
+        str | None,
+        typer.Option("--owner", help="Who takes the task, recorded as its owner.", autocompletion=completion.owners),
+    ] = None,
     force: ForceOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -183,7 +244,10 @@ def done(
     result: Annotated[
         str | None,
         typer.Option(
-            "--result", metavar="FILE|-", help="An agent's result object (JSON: status, outcome, files_created...)."
+            "--result",
+            metavar="FILE|-",
+            help="An agent's result object, a JSON file or - for standard input (status, outcome, files_created and "
+            "so on).",
         ),
     ] = None,
     file: FileOpt = [],  # noqa: B006
@@ -262,7 +326,12 @@ def delete(task_id: IdArg, as_json: JsonOpt = False) -> None:
 
 def list_tasks(
     status: Annotated[
-        list[str], typer.Option("--status", help="Only tasks with this status.", autocompletion=completion.statuses)
+        list[str],
+        typer.Option(
+            "--status",
+            help=f"Only tasks with this status (repeat it for several). One of: {', '.join(rules.STATUSES)}.",
+            autocompletion=completion.statuses,
+        ),
     ] = [],  # noqa: B006
     client: Annotated[
         str | None, typer.Option("--client", help="Only tasks of this client.", autocompletion=completion.clients)
@@ -274,7 +343,12 @@ def list_tasks(
         str | None, typer.Option("--owner", help="Only tasks with this owner.", autocompletion=completion.owners)
     ] = None,
     task_type: Annotated[
-        str | None, typer.Option("--type", help="Only tasks of this type.", autocompletion=completion.task_types)
+        str | None,
+        typer.Option(
+            "--type",
+            help=f"Only tasks of this type. One of: {', '.join(rules.TASK_TYPES)}.",
+            autocompletion=completion.task_types,
+        ),
     ] = None,
     parent: Annotated[str | None, _ids("--parent", "Only the subtasks of this task.")] = None,
     ready: Annotated[bool, typer.Option("--ready", help="Only tasks ready to start (as `ready`).")] = False,
@@ -286,11 +360,11 @@ def list_tasks(
         typer.Option(
             "--sort",
             metavar="status|updated|id|priority|due",
-            help="Order (default: as created).",
+            help=f"The order (default: as created). One of: {', '.join(rules.LIST_SORTS)}.",
             autocompletion=completion.sorts,
         ),
     ] = None,
-    include_archive: Annotated[bool, typer.Option("--all", help="Archived tasks too.")] = False,
+    include_archive: Annotated[bool, typer.Option("--all", help="Include the archived tasks too.")] = False,
     open_only: Annotated[
         bool, typer.Option("--open", help="Only open tasks (pending, in_progress, blocked), not completed/cancelled.")
     ] = False,
@@ -400,7 +474,8 @@ def checklist(
         str | None, typer.Argument(help="Only this task's subtasks (an id or a unique prefix of one).")
     ] = None,
     detailed: Annotated[
-        bool, typer.Option("--detailed", help="Overall status, sections by status, durations, who, blockers.")
+        bool,
+        typer.Option("--detailed", help="Add the overall status, sections by status, durations, who and blockers."),
     ] = False,
 ) -> None:
     """The progress checklist (of one task's subtasks with PARENT)."""

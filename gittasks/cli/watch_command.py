@@ -32,9 +32,11 @@ def watch(
             help="Seconds between syncs (longer when idle for a while or offline).",
         ),
     ] = watch_module.INTERVAL,
-    remote: Annotated[str | None, typer.Option("--remote", help="Remote name (default: as `sync` picks it).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line on stdout.")] = False,
-    once: Annotated[bool, typer.Option("--once", help="One round: sync, print what came in, exit.")] = False,
+    remote: Annotated[
+        str | None, typer.Option("--remote", help="The remote to sync with (default: as `sync` picks it).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object a line on stdout.")] = False,
+    once: Annotated[bool, typer.Option("--once", help="Run one round (sync, print what came in) and exit.")] = False,
     prefix: Annotated[str, typer.Option("--prefix", metavar="TEXT", help="Begin each printed change with TEXT.")] = "",
 ) -> None:
     """Sync every --interval seconds and print each change another machine made (who, what, which task)."""
