@@ -69,11 +69,28 @@ def edit(ws: Workspace, given: str, editor: Callable[[Path], None] = run_editor)
             saved = path.read_bytes()
         except OSError as exc:
             raise GittasksError(f"the edited file is gone ({exc.strerror or exc}); nothing was changed") from None
-    edited = read_edit(saved, tid)
-    paths = [p for p in fieldwise.changed_paths(task, edited) if p.partition(".")[0] != "id"]
-    if not paths:
-        return Outcome(None, [], ["nothing changed"], task)
-    return operations.change(ws, "edit", lambda doc, change: apply(doc, tid, task, edited, change))
+    try:
+        edited = read_edit(saved, tid)
+        paths = [p for p in fieldwise.changed_paths(task, edited) if p.partition(".")[0] != "id"]
+        if not paths:
+            return Outcome(None, [], ["nothing changed"], task)
+        return operations.change(ws, "edit", lambda doc, change: apply(doc, tid, task, edited, change))
+    except GittasksError as exc:
+        if saved == shown:
+            raise
+        kept = GittasksError(f"{exc}; {_keep(ws, tid, saved)}")
+        kept.exit_code = exc.exit_code
+        raise kept from None
+
+
+def _keep(ws: Workspace, tid: str, saved: bytes) -> str:
+    """What the user typed, kept in the git dir when its edit is refused (as git keeps COMMIT_EDITMSG): where."""
+    path = ws.repo.git_dir / f"gittasks-edit-{tid}.json"
+    try:
+        path.write_bytes(saved)
+    except OSError:
+        return "your edit could not be kept"
+    return f"your edit is kept in {path}"
 
 
 def read_edit(saved: bytes, tid: str) -> Task:

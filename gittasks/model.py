@@ -24,7 +24,8 @@ def check_relations(doc: Document, name: str, only: Collection[str] | None = Non
     touched), those that go through these tasks: a change makes no cycle that misses every task it changed."""
     tasks = doc["tasks"]
     by_id = {t["id"]: t for t in tasks}
-    checked = tasks if only is None else [by_id[tid] for tid in only if tid in by_id]
+    # (`only` may be a set: in order, so that the cycle named is the same whatever the process's hash seed)
+    checked = tasks if only is None else [by_id[tid] for tid in sorted(only) if tid in by_id]
     for task in checked:
         tid = task["id"]
         for dep in task.get("blockedBy") or ():

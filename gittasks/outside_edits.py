@@ -117,7 +117,6 @@ def take_in(
     changed."""
     change = model.Change(machine, rules.utc_now(), complete_parents=complete_parents)
     model.stamp_edit(before, after, change)
-    start = len(change.notes)  # (its notes on minutes written as text are the caller's to say)
     earlier = {t["id"]: t for t in (before or {}).get("tasks", [])}
     index = model.task_index(after)
     for tid in list(change.touched):
@@ -131,7 +130,7 @@ def take_in(
         if not kept:
             moved = edits.Edit(status=task.get("status"), reopen=was in rules.TERMINAL, warn_blockers=True)
             edits.check_move(after, tid, was, moved, change)
-    said = list(dict.fromkeys(change.notes[start:]))
+    said = list(dict.fromkeys(change.notes))  # (minutes that are no number among them: said here, for every door)
     if notes is not None:
         notes += [n for n in said if n not in notes]  # (a bring-in tried again says it once)
     return change.touched

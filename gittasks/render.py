@@ -553,7 +553,7 @@ def conflict_line(record: Any, *, with_task: bool = True) -> str:
     )
     task = f"{safe(record.get('task'))} " if with_task else ""
     kind = safe(record.get("kind", "field"))
-    return f"{task}{safe(record.get('field'))} [{kind}]: {values}; kept {_brief(record.get('kept'))}"
+    return f"{task}{safe(record.get('field'))} [{kind}]: {values}; kept {_brief(record.get('kept')) or '(none)'}"
 
 
 def _brief(value: Any, limit: int = 80) -> str:

@@ -106,13 +106,29 @@ class _Resolver:
             return None
 
 
+def naming(ws: Workspace, task_id: str) -> list[dict[str, Any]]:
+    """The code commits naming one task (`commits_for`). When there are none and sync does not bring the remote's
+    code branches (`gittasks.fetchCode` off in a clone with a remote), `ws.messages` gains how to see the commits
+    other machines pushed: found nothing may only mean not fetched."""
+    found = commits_for(ws, [task_id])[task_id]
+    if not found and ws.remote_task_branch() is not None:
+        from gittasks import sync  # (only here: `show` and `log ID` need it for this note alone)
+
+        if not sync.fetches_code(ws):
+            ws.messages.append(
+                "code commits other machines pushed show after `git fetch`; `git config gittasks.fetchCode true` "
+                "has sync fetch them"
+            )
+    return found
+
+
 def log_with_commits(
     ws: Workspace, given: str, entries: list[dict[str, Any]], limit: int | None, cut: int | None
 ) -> tuple[list[dict[str, Any]], int | None]:
     """`log ID`'s entries with the task's code commits among them (newest first, as `handover.merge_timeline`
     places them), cut to `limit`; and the limit that left entries out (None when nothing was left out)."""
     task_id = operations.history_id(ws, given)
-    commits = [handover.commit_entry(task_id, c) for c in commits_for(ws, [task_id])[task_id]]
+    commits = [handover.commit_entry(task_id, c) for c in naming(ws, task_id)]
     merged = handover.merge_timeline(entries, commits)
     if limit is not None and len(merged) > limit:
         return merged[:limit], limit
@@ -131,5 +147,5 @@ def export(ws: Workspace, given: list[str]) -> str:
             entries = operations.task_history(ws, one)  # a deleted task: its history, or UnknownId
             task = {"id": one, "subject": entries[0]["subject"] if entries else "", "status": "deleted"}
         task_id = str(task["id"])
-        parts.append(handover.markdown(task, entries, commits_for(ws, [task_id])[task_id]))
+        parts.append(handover.markdown(task, entries, naming(ws, task_id)))
     return "\n".join(parts)

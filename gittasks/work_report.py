@@ -231,8 +231,21 @@ def invoice_csv(data: dict[str, Any]) -> str:
         billed = work_items.is_billed(item)
         row = {**item, "linked_task_id": work_items.linked_task(item), "void": not billed,
                "hours": _hours_text(cents(_minutes(item))) if billed else ""}  # fmt: skip
-        writer.writerow(["" if row.get(k) is None else row.get(k) for k in keys])
+        writer.writerow([_csv_cell(row.get(k)) for k in keys])
     return buffer.getvalue().rstrip("\n")
+
+
+# a spreadsheet runs a cell starting with one of these as a formula (CSV injection): text gets a leading quote
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: Any) -> Any:
+    """A CSV cell: None empty, a number as it is, text that a spreadsheet would take for a formula quoted."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 def as_table(report: dict[str, Any]) -> str:
@@ -259,5 +272,5 @@ def as_csv(report: dict[str, Any]) -> str:
             "active_minutes"]  # fmt: skip
     writer.writerow(keys)
     for row in report["rows"]:
-        writer.writerow([_hours(row[k]) if k == "billable_hours" else row[k] for k in keys])
+        writer.writerow([_hours(row[k]) if k == "billable_hours" else _csv_cell(row[k]) for k in keys])
     return buffer.getvalue().rstrip("\n")

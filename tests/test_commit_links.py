@@ -776,3 +776,25 @@ def test_a_linked_worktree_without_the_task_file_reads_the_task_branch(make_repo
     assert not (other / ".claude" / "active-tasks.json").exists()
     commit(other, "from the linked worktree")
     assert named(other) == [tid]
+
+
+def test_a_clone_that_fetches_no_code_says_how_to_see_other_machines_commits(
+    make_repo: MakeRepo, bare_remote: Path, tmp_path: Path
+) -> None:
+    a, b = two_clones(make_repo, bare_remote, tmp_path, link=False)
+    tid = a.create("Reviewed on a third machine")
+    a.ok("sync")
+    git(a.root, "checkout", "-q", "-b", "feature-a")
+    on_a = commit(a.root, "work on A", "--trailer", f"Task: {tid}", env={"GITTASKS_MACHINE": "PC-A"})
+    git(a.root, "push", "-q", "origin", "feature-a")
+    b.ok("sync")
+    hint = "show after `git fetch`"
+    for args in (("show", tid), ("log", tid), ("export", tid)):
+        proc = b.run(*args)
+        assert proc.returncode == 0 and hint in proc.stderr, (args, proc.stderr)
+        assert len([line for line in proc.stderr.splitlines() if hint in line]) == 1
+    assert hint not in a.run("show", tid).stderr  # a clone that finds the commit says nothing
+    git(b.root, "config", "gittasks.fetchCode", "true")
+    b.ok("sync")
+    assert set(code_commits(b, tid)) == {on_a}
+    assert hint not in b.run("show", tid).stderr

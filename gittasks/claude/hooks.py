@@ -35,7 +35,6 @@ from gittasks import (
     rules,
     sync,
     taskbranch,
-    work_items,
 )
 from gittasks.document import Document
 from gittasks.edits import Edit, Editor
@@ -87,10 +86,9 @@ def capture_write(ws: Workspace, payload: dict[str, Any]) -> Outcome:
         ws.preflight()
     except GittasksError as exc:
         raise RefusedWrite(f"{rel} was not committed: {exc}") from None
-    # minutes written as text were taken as numbers ("45"); what is no number stays as written, and is said
-    problems = [p for task in ws.tasks() for p in work_items.task_numbers(dict(task))]
-    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-    return Outcome(None, [], [problems[0] + more] if problems else [])
+    # minutes written as text were taken as numbers ("45"); what is no number stays as written, and the preflight's
+    # taking in said so (`outside_edits.take_in`, in ws.messages)
+    return Outcome(None)
 
 
 SESSION_SYNC_TIMEOUT = 8.0  # seconds the session-start hook waits for its sync

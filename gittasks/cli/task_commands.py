@@ -446,7 +446,8 @@ def show(
             raise GittasksError(f"no task {task_id!r} at {at}")
     else:
         task, archived = operations.find_task(ws, task_id)
-    commits = task_commits.commits_for(ws, [str(task["id"])])[str(task["id"])]  # code commits naming it
+    commits = task_commits.naming(ws, str(task["id"]))
+    output.flush_messages(ws)
     if as_json:
         output.emit_json({**task, "code_commits": commits})
         return
