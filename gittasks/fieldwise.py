@@ -15,6 +15,7 @@ import orjson
 from gittasks import model, rules
 from gittasks.document import MISSING, Document, Task
 from gittasks.errors import GittasksError
+from gittasks.merge import values
 
 # what a change stamps by itself: never edited, never taken back
 IGNORED = frozenset({*rules.BOOKKEEPING_FIELDS})
@@ -74,7 +75,7 @@ class ListChange:
 
     def holds(self, now: Any) -> bool:
         """Does `now` still hold what the change did: each item it added, as it added it, and none it removed?"""
-        items = _by_identity([] if now is MISSING or now is None else now, self.keys)
+        items = values.by_identity([] if now is MISSING or now is None else now, self.keys)
         if items is None:
             return False
         return all(same(items.get(k, MISSING), v) for k, v in self.added.items()) and not self.removed.keys() & items
@@ -82,7 +83,7 @@ class ListChange:
     def taken_back(self, now: Any, before: Any) -> Any:
         """`now` (as `holds` found it) without the items the change added and with those it removed, at the end;
         `before` (the value before the change: absent, null) when nothing is left and that was no list."""
-        kept = {k: v for k, v in (_by_identity(now, self.keys) or {}).items() if k not in self.added}
+        kept = {k: v for k, v in (values.by_identity(now, self.keys) or {}).items() if k not in self.added}
         items = [*kept.values(), *(v for k, v in self.removed.items() if k not in kept)]
         return items if items or isinstance(before, list) else before
 
@@ -94,30 +95,14 @@ def list_change(path: str, old: Any, new: Any) -> ListChange | None:
     if "." not in path or not (old is MISSING or old is None or isinstance(old, list)):
         return None
     keys = rules.LIST_ITEM_KEYS.get(path.rsplit(".", 1)[-1], ())
-    before, after = _by_identity([] if old is MISSING or old is None else old, keys), _by_identity(new, keys)
+    before, after = (
+        values.by_identity([] if old is MISSING or old is None else old, keys),
+        values.by_identity(new, keys),
+    )
     if before is None or after is None or before.keys() == after.keys():
         return None
     return ListChange(keys, {k: v for k, v in after.items() if k not in before},
                       {k: v for k, v in before.items() if k not in after})  # fmt: skip
-
-
-def _by_identity(items: Any, keys: tuple[str, ...]) -> dict[bytes, Any] | None:
-    """A list's items by what tells them apart, as the merge tells them (a scalar by its bytes, an object by the
-    values of `keys`); None when `items` is no list or an item has nothing to tell it apart by."""
-    if not isinstance(items, list):
-        return None
-    out: dict[bytes, Any] = {}
-    for item in items:
-        if isinstance(item, dict):
-            if not keys or not all(k in item for k in keys):
-                return None
-            identity = value_bytes([item[k] for k in keys])
-        elif isinstance(item, list):
-            return None
-        else:
-            identity = value_bytes(item)
-        out.setdefault(identity, item)
-    return out
 
 
 def with_path(task: Task, path: str, value: Any) -> tuple[str, Any]:

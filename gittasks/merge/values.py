@@ -209,9 +209,11 @@ def merge_record_list(ctx: Context, path: str, bv: Any, ov: Any, tv: Any) -> Any
     return merged
 
 
-def _by_identity(items: list[Any], keys: tuple[str, ...] | None) -> dict[bytes, Any] | None:
-    """A list's items by what tells them apart (a scalar by its bytes, an object by its keys' values); None when an
-    item has nothing to tell it apart by."""
+def by_identity(items: Any, keys: tuple[str, ...] | None) -> dict[bytes, Any] | None:
+    """A list's items by what tells them apart (a scalar by its bytes, an object by its keys' values); None when
+    `items` is no list or an item has nothing to tell it apart by. The merge's rule, and `undo`'s for such lists."""
+    if type(items) is not list:
+        return None
     out: dict[bytes, Any] = {}
     for item in items:
         if type(item) is dict:
@@ -233,8 +235,8 @@ def merge_list(ctx: Context, path: str, bv: Any, ov: Any, tv: Any) -> Any:
     object both sides changed is merged field by field. A list whose items cannot be told apart (objects without the
     keys of `rules.LIST_ITEM_KEYS`) is one value, as before."""
     keys = rules.LIST_ITEM_KEYS.get(path.rsplit(".", 1)[-1])
-    base = _by_identity(bv if type(bv) is list else [], keys)
-    ours, theirs = _by_identity(ov, keys), _by_identity(tv, keys)
+    base = by_identity(bv if type(bv) is list else [], keys)
+    ours, theirs = by_identity(ov, keys), by_identity(tv, keys)
     if base is None or ours is None or theirs is None:
         return ctx.conflict(path, "field", bv, ov, tv)
     added = sorted((ours.keys() | theirs.keys()) - base.keys())
