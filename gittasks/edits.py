@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gittasks import document, ids, model, rules, taskcheck, work_items
+from gittasks import document, ids, model, rules, schedule, taskcheck, work_items
 from gittasks.document import Document, Task
 from gittasks.errors import GittasksError
 from gittasks.model import NewTask
@@ -266,6 +266,11 @@ def numbers(objects: dict[str, dict[str, Any]], who: str, change: model.Change, 
     if problems and not lenient:
         raise GittasksError(f"{problems[0]}; give a number, e.g. 45 (nothing was changed)")
     change.notes += [f"{who}: {p}; kept as given, it counts as none until it is a number" for p in problems]
+    if out.get("metadata"):
+        out["metadata"], found = schedule.with_schedule(out["metadata"])
+        if found and not lenient:
+            raise GittasksError(f"{found[0]} (nothing was changed)")
+        change.notes += [f"{who}: {p}; kept as given, the sorts ignore it" for p in found]
     return out
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date, timedelta
+from typing import Any
 
 from gittasks import rules
 from gittasks.errors import GittasksError
@@ -95,6 +96,28 @@ def is_overdue(task: Mapping[str, object], today: str) -> bool:
     """Open, and due before `today` (`YYYY-MM-DD`): a task due today is not overdue yet."""
     due = due_of(task)
     return due is not None and due < today and task.get("status", rules.PENDING) in rules.OPEN
+
+
+def with_schedule(metadata: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """`metadata` (a task's, or an edit of it) with a priority and a due day given as text in their stored forms
+    (`--meta priority=high` is 1, as `--priority high`; a due stamp is its day), and a line for each that names
+    none (None, a removal, passes): the rule `--meta`, MCP and the capture hook follow, as `--priority`/`--due` do."""
+    out, problems = metadata, []
+    rank = metadata.get(PRIORITY_KEY)
+    if rank is not None:
+        if isinstance(rank, str) and rank.strip().lower() in _PRIORITY_WORDS:
+            out = {**out, PRIORITY_KEY: _PRIORITY_WORDS[rank.strip().lower()]}
+        elif isinstance(rank, bool) or not (isinstance(rank, int) and 0 <= rank < len(PRIORITY_NAMES)):
+            words = ", ".join(f"{n} {name}" for n, name in enumerate(PRIORITY_NAMES))
+            problems.append(f"metadata.priority {str(rank)[:40]!r} is no priority; give 0-4 ({words}) or H, M, L")
+    due = metadata.get(DUE_KEY)
+    if due is not None:
+        day = due_day(due)
+        if day is None:
+            problems.append(f"metadata.due {str(due)[:40]!r} is no day; give YYYY-MM-DD (`--due` also takes +3d)")
+        elif day != due:
+            out = {**out, DUE_KEY: day}
+    return out, problems
 
 
 def order_key(sort: str) -> Callable[[Mapping[str, object]], tuple[int, object]]:

@@ -770,3 +770,38 @@ def test_a_month_of_mixed_work_adds_up_the_same_in_every_report(make_repo: MakeR
         assert next(i for i in invoice["items"] if i["linked_task_id"] == hooked)["active_minutes"] == 18  # travelled
         assert "(no client)" in cli.ok("report") and "(no client)" in cli.ok("report", "--items")
     assert a.json("report") == b.json("report") and a.json("report", "--items") == b.json("report", "--items")
+
+
+# -- priority and due through --meta, MCP and the hook: the stored forms of `--priority` and `--due` --------------
+
+
+def test_priority_and_due_given_as_metadata_are_stored_as_the_options_store_them(cli: Cli) -> None:
+    tid = cli.create("Patch", "--meta", "priority=high", "--meta", "due=2026-12-31T10:00:00Z")
+    assert {k: cli.task(tid)["metadata"][k] for k in ("priority", "due")} == {"priority": 1, "due": "2026-12-31"}
+    before = cli.doc()
+    for bad in ("priority=9999", "priority=soon", "priority=true", "due=garbage", "due=12"):
+        err = cli.fail("update", tid, "--meta", bad)
+        assert "(nothing was changed)" in err and len(err.strip().splitlines()) == 1, err
+        assert cli.fail("create", "Other", "--meta", bad)
+    assert cli.doc() == before
+    cli.ok("update", tid, "--meta", "priority=P0")
+    assert cli.task(tid)["metadata"]["priority"] == 0
+    assert next(t["id"] for t in cli.json("list", "--sort", "priority")) == tid
+
+
+def test_mcp_and_the_hook_take_priority_words_and_the_hook_keeps_what_names_none(cli: Cli) -> None:
+    from test_mcp import session, text
+
+    async def scenario(client: Any) -> str:
+        made = await client.call_tool("task_create", {"subject": "Renew", "metadata": {"priority": "urgent"}})
+        assert not made.is_error, text(made)
+        refused = await client.call_tool("task_create", {"subject": "No", "metadata": {"due": "someday"}})
+        assert refused.is_error and "metadata.due 'someday' is no day" in text(refused)
+        return str(json.loads(made.content[0].text)["id"])
+
+    made = session(cli.root, scenario)
+    assert cli.task(made)["metadata"]["priority"] == 0
+    tid, said = hook_create(cli, "1", "Fix the VPN", "S", metadata={"priority": "whenever", "due": "2027-01-05"})
+    lines = said.strip().splitlines()
+    assert len(lines) == 1 and "metadata.priority 'whenever' is no priority" in lines[0], said
+    assert cli.task(tid)["metadata"] == {"priority": "whenever", "due": "2027-01-05"}  # kept: the tool did it already

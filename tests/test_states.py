@@ -345,10 +345,10 @@ def test_resolve_all_settles_every_conflict_of_a_task_at_once(pair: tuple[Cli, C
     b.ok("sync")
     for cli, name in ((a, "alice"), (b, "bob")):
         for tid in (theirs, ours, kept):
-            cli.ok("update", tid, "--owner", name, "--subject", f"{name}'s subject", "--meta", f"priority={name}")
+            cli.ok("update", tid, "--owner", name, "--subject", f"{name}'s subject", "--meta", f"severity={name}")
     converge(a, b)
     fields = sorted(r["field"] for r in a.json("conflicts") if r["task"] == theirs)
-    assert fields == ["metadata.priority", "owner", "subject"]
+    assert fields == ["metadata.severity", "owner", "subject"]
     merged = a.task(kept)
     count = commits(a)
     assert "resolved every conflict of" in a.ok("resolve", theirs, "--all", "--theirs")
@@ -356,9 +356,9 @@ def test_resolve_all_settles_every_conflict_of_a_task_at_once(pair: tuple[Cli, C
     a.ok("resolve", kept, "--all", "--keep")
     assert commits(a) == count + 3, "one commit each"
     assert (a.task(theirs)["owner"], a.task(theirs)["subject"], a.task(theirs)["metadata"]) == (
-        "bob", "bob's subject", {"priority": "bob"})  # fmt: skip
+        "bob", "bob's subject", {"severity": "bob"})  # fmt: skip
     assert (a.task(ours)["owner"], a.task(ours)["subject"], a.task(ours)["metadata"]) == (
-        "alice", "alice's subject", {"priority": "alice"})  # fmt: skip
+        "alice", "alice's subject", {"severity": "alice"})  # fmt: skip
     assert {k: a.task(kept)[k] for k in ("owner", "subject", "metadata")} == {
         k: merged[k] for k in ("owner", "subject", "metadata")
     }
