@@ -39,6 +39,7 @@ from typing import Any
 import orjson
 
 from gittasks import gitfiles, ids, rules, store, trailers
+from gittasks.activity_spool import SESSION_VARIABLE  # (Claude Code sets it in its Bash tool's environment too)
 from gittasks.claude import installer
 from gittasks.claude.installer import LAUNCHER_SEARCH
 from gittasks.errors import GittasksError
@@ -50,7 +51,6 @@ LEGACY = f"{HOOK}.legacy"  # where the pre-commit framework moves a hook it repl
 MARK = "# gittasks link-commits hook"
 TIMEOUT_VARIABLE = "GITTASKS_COMMIT_HOOK_TIMEOUT"
 DEFAULT_TIMEOUT = 3.0
-SESSION_VARIABLE = "CLAUDE_CODE_SESSION_ID"  # set by Claude Code (2.1.132+) in its Bash tool's environment
 STALL_POINT = "commit-hook-stall"  # GITTASKS_FAILPOINT value that makes the hook hang (tests of its time bound)
 SKIPPED_OPERATIONS = frozenset({"merge", "rebase", "cherry-pick", "revert"})
 SKIPPED_SOURCES = frozenset({"merge"})

@@ -21,13 +21,13 @@ from gittasks import (
     archive,
     document,
     history,
+    journal,
     model,
     recover,
     rules,
     stats,
     taskset,
     work_items,
-    work_report,
 )
 from gittasks.document import Document
 from gittasks.edits import Edit, Editor
@@ -316,8 +316,8 @@ def stale_after(ws: Workspace) -> timedelta:
 
 def task_stats(ws: Workspace, since: str | None = None, client: str | None = None) -> dict[str, Any]:
     """`gittasks stats`: the active and archived tasks and the whole status history of the task branch, read in one
-    `git log` (`history.status_log`), given to `stats.build`. `since`: YYYY-MM-DD (or any stamp)."""
-    moment = work_report.parse_date(since, "--since")
+    `git log` (`history.status_log`), given to `stats.build`. `since`: as `log --since` takes it (a date, 7d, ...)."""
+    moment = journal.parse_moment(since, "--since", rules.utc_now())
     rev = ws.history_rev()
     entries = history.status_log(ws.repo, rev) if rev else []
     tasks = [*ws.tasks(), *archive.iter_archived(ws.repo.root)]

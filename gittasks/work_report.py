@@ -15,25 +15,17 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from gittasks import activity, document, rules, work_items
+from gittasks import activity, document, journal, rules, work_items
 from gittasks.document import Task
 from gittasks.errors import GittasksError
 from gittasks.render import plural, safe
 from gittasks.work_items import NO_CLIENT
 
 
-def parse_date(text: str | None, option: str) -> datetime | None:
-    if text is None:
-        return None
-    moment = rules.parse_stamp(text)
-    if moment is None:
-        raise GittasksError(f"{option} {text!r} is not a date; write YYYY-MM-DD")
-    return moment
-
-
-def period(since: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:
-    """`--since` and `--until` as moments; refused when the period they give is empty (since at or after until)."""
-    start, end = parse_date(since, "--since"), parse_date(until, "--until")
+def period(since: str | None, until: str | None, now: datetime) -> tuple[datetime | None, datetime | None]:
+    """`--since` and `--until` as moments, read as `log` reads them (`journal.parse_moment`: a date, a stamp, 7d,
+    today); refused when the period they give is empty (since at or after until)."""
+    start, end = journal.parse_moment(since, "--since", now), journal.parse_moment(until, "--until", now)
     if start is not None and end is not None and start >= end:
         raise GittasksError(f"--since {since!r} is not before --until {until!r}; the period would be empty")
     return start, end

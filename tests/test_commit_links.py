@@ -798,3 +798,21 @@ def test_a_clone_that_fetches_no_code_says_how_to_see_other_machines_commits(
     b.ok("sync")
     assert set(code_commits(b, tid)) == {on_a}
     assert hint not in b.run("show", tid).stderr
+
+
+def test_mcp_task_log_lists_the_code_commits_as_log_id_does(make_repo: MakeRepo) -> None:
+    from test_mcp import session
+
+    cli = code_repo(make_repo)
+    tid = cli.create("Seen from MCP")
+    sha = commit(cli.root, "work for it", "--trailer", f"Task: {tid}")
+
+    async def scenario(client: Any) -> list[dict[str, Any]]:
+        reply = await client.call_tool("task_log", {"taskId": tid})
+        assert not reply.is_error
+        return list(json.loads(reply.content[0].text))
+
+    entries = session(cli.root, scenario)
+    code = [e for e in entries if e.get("action") == "code-commit"]
+    assert [e["commit"] for e in code] == [sha] and code[0]["subject"] == "work for it"
+    assert [e["commit"] for e in cli.json("log", tid) if e["action"] == "code-commit"] == [sha]

@@ -335,5 +335,9 @@ def test_empty_repository_bad_date_and_json_keys(make_repo: MakeRepo) -> None:
     data = cli.json("stats")
     assert data["tasks"]["total"] == 0 and data["history"] == {"commits": 0, "changes": 0}
     assert list(data) == sorted(data)  # one object, keys in a stable order
-    err = cli.fail("stats", "--since", "yesterday")
-    assert err.strip().splitlines() == ["gittasks: --since 'yesterday' is not a date; write YYYY-MM-DD"]
+    err = cli.fail("stats", "--since", "someday")
+    assert err.strip().splitlines() == [
+        "gittasks: --since 'someday' is not a date; write YYYY-MM-DD, a stamp, a time ago (30m, 12h, 7d, 2w, "
+        "'3 days ago'), today or yesterday"
+    ]
+    assert cli.json("stats", "--since", "7d")["tasks"]["total"] == 0  # as `log --since` reads it

@@ -19,7 +19,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gittasks import activity_spool, claim, document, edits, next_read, next_work, operations, rules, schema_table, sync
+from gittasks import (
+    activity_spool,
+    claim,
+    document,
+    edits,
+    next_read,
+    next_work,
+    operations,
+    rules,
+    schema_table,
+    sync,
+    task_commits,
+)
 from gittasks.claude import mcp_listing
 from gittasks.edits import Edit
 from gittasks.errors import GittasksError, UnknownId
@@ -184,7 +196,10 @@ class TaskTools:
 
     def history(self, given: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
         ws = self.workspace()
-        entries, left = mcp_listing.bounded(operations.task_history(ws, given, limit))
+        found = operations.task_history(ws, given, limit)
+        if given is not None:  # a task's code commits among its changes, as `log ID` shows them
+            found, _cut = task_commits.log_with_commits(ws, given, found, limit, None)
+        entries, left = mcp_listing.bounded(found)
         self._finish(ws)
         if left:
             self.notes.append(f"{left} earlier entries not shown here; `gittasks log` has them all")

@@ -117,9 +117,14 @@ def report(
         str | None, typer.Option("--client", help='Only this client\'s work ("" selects the work of no client).')
     ] = None,
     project: Annotated[str | None, typer.Option("--project", help="Only this project's work.")] = None,
-    since: Annotated[str | None, typer.Option("--since", help="Only work from this day on (YYYY-MM-DD).")] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since", help="Only work from this moment on, written as for `log --since` (YYYY-MM-DD, 7d, today)."
+        ),
+    ] = None,
     until: Annotated[
-        str | None, typer.Option("--until", help="Only work before this day (YYYY-MM-DD, not included).")
+        str | None, typer.Option("--until", help="Only work before this moment (not included), written as for --since.")
     ] = None,
     by: Annotated[str, typer.Option("--by", help="The period of a row. One of: week, month.")] = "month",
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV, for a spreadsheet.")] = False,
@@ -132,7 +137,7 @@ def report(
     the same figures; minutes are exact. Minutes on a task with no client show under "(no client)" (--client ""
     selects them)."""
     ws = output.workspace()
-    start, end = work_report.period(since, until)
+    start, end = work_report.period(since, until, rules.utc_now())
     if items:
         known = {t["id"]: t for t in itertools.chain(ws.tasks(), archive.iter_archived(ws.repo.root))}
         lines = work_report.invoice(
@@ -177,7 +182,8 @@ def stats_cmd(
     since: Annotated[
         str | None,
         typer.Option(
-            "--since", help="Only tasks ended on or after this day (YYYY-MM-DD) and open tasks changed since."
+            "--since",
+            help="Only tasks ended on or after this moment (YYYY-MM-DD, 7d, today) and open tasks changed since.",
         ),
     ] = None,
     client: Annotated[str | None, typer.Option("--client", help="Only this client's tasks (metadata.client).")] = None,
