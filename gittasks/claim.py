@@ -190,6 +190,14 @@ def _starter(
     return run
 
 
+def update(ws: Workspace, given: str, edit: Edit, *, force_hint: str = "`gittasks start {id} --force`") -> Outcome:
+    """Task `given` changed by `edit`, whichever door: a start (status in_progress, not a reopen) is claimed as
+    `start` claims it; every other edit is a plain change."""
+    if edit.status == rules.IN_PROGRESS and not edit.reopen:
+        return start(ws, given, edit, force_hint=force_hint)
+    return operations.update(ws, given, edit)
+
+
 def start(
     ws: Workspace,
     given: str,

@@ -211,3 +211,17 @@ def test_the_capture_hook_tells_the_model_when_another_machine_holds_the_task(pa
     quiet = hook(b, "posttooluse-taskupdate", "S-B", {"taskId": "2", "status": "in_progress"}, {"success": True})
     assert quiet.returncode == 0 and quiet.stdout == "", quiet.stderr
     assert b.task(other)["claimed_by"] == {"machine": "PC-B", "session": "S-B", "since": b.task(other)["started_at"]}
+
+
+def test_update_to_in_progress_is_claimed_as_start_is(bare_remote: Path, pair: tuple[Cli, Cli]) -> None:
+    a, b = pair
+    tid = new_task(a, "Write the lexer")
+    a.ok("update", tid, "--status", "in_progress", "--owner", "alice")
+    assert remote_task(bare_remote, tid)["claimed_by"]["machine"] == "PC-A"  # claimed, as a start is
+    err = b.fail("update", tid, "--status", "in_progress", "--owner", "bob")
+    assert err.count("\n") == 1 and "on PC-A (owner alice) since " in err
+    assert b.task(tid)["owner"] == "alice"
+    b.ok("update", tid, "--subject", "Write the lexer and the parser")  # other edits are plain changes
+    b.ok("sync")
+    a.ok("sync")
+    assert a.task(tid)["status"] == "in_progress" and a.task(tid)["subject"] == "Write the lexer and the parser"

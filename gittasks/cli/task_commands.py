@@ -295,7 +295,12 @@ def _edit(given: str, as_json: bool, edit: Edit) -> None:
     utf8_only("the id", given)
     utf8_edit(edit)
     ws = output.workspace()
-    outcome = operations.update(ws, given, edit)
+    if edit.status == rules.IN_PROGRESS:  # (a start is claimed: the claim module's cost only then)
+        from gittasks import claim
+
+        outcome = claim.update(ws, given, edit)
+    else:
+        outcome = operations.update(ws, given, edit)
     _report(ws, outcome, as_json, outcome.value)
 
 
