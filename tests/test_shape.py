@@ -158,3 +158,33 @@ def test_layers_import_downwards_only() -> None:
         if name != "gittasks" and _layer(dep) > _layer(name)
     ]
     assert wrong == []
+
+
+IO_MODULES = {"os", "subprocess", "shutil", "tempfile", "socket", "pathlib", "sys", "signal", "fcntl"}
+# the core modules that may touch one, and why: errors reads its debug switch from the environment; schema is also
+# a script that writes its generated table (`python -m gittasks.schema`)
+CORE_IO_EXCEPTIONS = {"gittasks.errors": {"os"}, "gittasks.schema": {"os", "sys", "pathlib"}}
+
+
+def test_the_core_does_no_io() -> None:
+    """The pure core (CORE) imports no module that reaches files, processes or the environment: what it needs of
+    them the shell hands it."""
+    found: dict[str, set[str]] = {}
+    seen = []
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        if _layer(name) != 0 or name == "gittasks":
+            continue
+        seen.append(name)
+        used = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                used |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                used.add(node.module.split(".")[0])
+        wrong = (used & IO_MODULES) - CORE_IO_EXCEPTIONS.get(name, set())
+        if wrong:
+            found[name] = wrong
+    assert found == {}
+    assert {"gittasks.edits", "gittasks.merge.values", "gittasks.errors"} <= set(seen)  # the walk saw the core
