@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple, cast
 
-from gittasks import autosync, board, gitfiles, history, render, rules, store, task_commits, taskbranch, taskset
+from gittasks import autosync, board, gitfiles, render, rules, status_log, store, task_commits, taskbranch, taskset
 from gittasks.errors import GittasksError
 from gittasks.workspace import Workspace
 
@@ -66,7 +66,7 @@ class Read(NamedTuple):
 
 def read(ws: Workspace) -> Read:
     """The task history's tip (`version`), its active and archived tasks and conflict records, the status log of
-    its whole history (`history.status_log`, two git processes), which gives the timelines and each task's own
+    its whole history (`status_log.status_log`, two git processes), which gives the timelines and each task's own
     history in its panel (every commit naming the task: `touched`), and the code commits naming the tasks shown
     (one `git log` for all, none while no code branch moved since the tasks were made)."""
     tip = version(ws)
@@ -78,7 +78,7 @@ def read(ws: Workspace) -> Read:
         for t in folded["tasks"]
         if t.get(taskset.LOCATION) == taskset.ARCHIVED
     ]
-    entries = history.status_log(ws.repo, rev, touched=True) if rev else []
+    entries = status_log.status_log(ws.repo, rev, touched=True) if rev else []
     shown = [*active, *archived]
     found = task_commits.commits_for(ws, [str(t["id"]) for t in shown], shown)
     commits = {task_id: [_commit_shown(c) for c in listed] for task_id, listed in found.items() if listed}

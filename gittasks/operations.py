@@ -26,6 +26,7 @@ from gittasks import (
     recover,
     rules,
     stats,
+    status_log,
     taskset,
     work_items,
 )
@@ -316,9 +317,9 @@ def stale_after(ws: Workspace) -> timedelta:
 
 def task_stats(ws: Workspace, since: str | None = None, client: str | None = None) -> dict[str, Any]:
     """`gittasks stats`: the active and archived tasks and the whole status history of the task branch, read in one
-    `git log` (`history.status_log`), given to `stats.build`. `since`: as `log --since` takes it (a date, 7d, ...)."""
+    `git log` (`status_log`), given to `stats.build`. `since`: as `log --since` takes it (a date, 7d, ...)."""
     moment = journal.parse_moment(since, "--since", rules.utc_now())
     rev = ws.history_rev()
-    entries = history.status_log(ws.repo, rev) if rev else []
+    entries = status_log.status_log(ws.repo, rev) if rev else []
     tasks = [*ws.tasks(), *archive.iter_archived(ws.repo.root)]
     return stats.build(tasks, entries, now=rules.utc_now(), since=moment, client=client)

@@ -1,7 +1,7 @@
 """Insights from the task history (`gittasks stats`): cycle time per type, time in each status, what held tasks up,
 estimate against actual by complexity, the review pass rate, throughput per agent and per machine.
 
-Pure: the tasks (active and archived) and the status log (`history.status_log`: one entry per commit and task with
+Pure: the tasks (active and archived) and the status log (`status_log.status_log`: one entry per commit and task with
 the status and owner before and after) in, one dict out; `as_table` prints it. All times are minutes.
 
 - **Cycle time**: `started_at` (else `created_at`, also for a task done straight from pending, whose `started_at`

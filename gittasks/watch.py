@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from gittasks import history, render, rules, sync, trailers
+from gittasks import render, rules, status_log, sync, trailers
 from gittasks.errors import GittasksError
 from gittasks.git import GitError, Repo
 from gittasks.trailers import one_line
@@ -212,7 +212,7 @@ def incoming_changes(repo: Repo, old: str, new: str, machine: str, local: str | 
         out = repo.log_blobs(f"{old}..{new}", fmt, rules.ACTIVE_PATH)
     except GitError:
         return []  # (`old` gone: a history rewritten under this clone) nothing to compare with
-    made = [c for c in history.blob_commits(out) if len(c[0]["parents"]) < 2]  # (not a merge)
+    made = [c for c in status_log.blob_commits(out) if len(c[0]["parents"]) < 2]  # (not a merge)
     commits = [c for c in made if _foreign(repo, c[0], machine, local)]
     if not commits:
         return []
@@ -274,7 +274,7 @@ def _actions(
     the first the one it is about; the others (linked: a blocker's list of what it blocks, a parent completed with
     its last subtask) are reported only when their status moved. A hand edit or a commit naming many is compared
     whole."""
-    few = 0 < len(commit["tasks"]) <= history.FEW_TASKS
+    few = 0 < len(commit["tasks"]) <= status_log.FEW_TASKS
     named: list[str] | None = commit["tasks"] if commit["action"] and few else None
     ids = named if named is not None else sorted({*before, *after}, key=str)
     found: list[tuple[str, str]] = []

@@ -335,7 +335,7 @@ NOW = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 def history_of(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A status log as `history.status_log` gives it for the data set's tasks: each created, started (taking an
+    """A status log as `status_log.status_log` gives it for the data set's tasks: each created, started (taking an
     owner) and ended on its machine, oldest first."""
     entries: list[dict[str, Any]] = []
     for t in tasks:

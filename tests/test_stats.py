@@ -22,7 +22,7 @@ def at(minutes: float) -> str:
 
 
 def entry(task_id: str, minutes: float, to: str | None, before: str | None = None, **extra: Any) -> dict[str, Any]:
-    """A status-log entry as `history.status_log` makes them."""
+    """A status-log entry as `status_log.status_log` makes them."""
     kind = extra.pop("kind", "added" if before is None else "changed")
     changes: dict[str, Any] = {"status": {"from": before, "to": to}}
     if "owner" in extra:
