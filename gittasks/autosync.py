@@ -213,7 +213,12 @@ def _until_done(
     delay = FIRST_DELAY
     while True:
         record_start(common)
-        result = attempt(ws)
+        try:
+            result = attempt(ws)
+        except BaseException:  # (SIGTERM's SystemExit mid-attempt: the record must not say one is still under way)
+            with contextlib.suppress(Exception):
+                record_end(common)
+            raise
         record(common, result, last_sync(ws))
         if result.ok or result.kind not in RETRIED or not common.is_dir():
             return result  # (a repository deleted meanwhile, a file to fix: trying again would not help)
@@ -247,6 +252,13 @@ def record_start(common: Path) -> None:
     state = load_state(common)
     state["attempt_started"] = rules.format_stamp(rules.utc_now())
     _save(common, state)
+
+
+def record_end(common: Path) -> None:
+    """An attempt that ended without a result (the runner stopped mid-way): no longer under way."""
+    state = load_state(common)
+    if state.pop("attempt_started", None) is not None:
+        _save(common, state)
 
 
 def record(common: Path, result: Attempt, synced: str | None = None) -> None:

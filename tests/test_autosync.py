@@ -430,3 +430,17 @@ def test_a_session_that_only_reads_follows_the_other_machines(pair: tuple[Cli, C
     active = b.root / ".claude" / "active-tasks.json"
     wait_for(lambda: "made while B only reads" in active.read_text(encoding="utf-8"), 15, "the pull into B's files")
     _stop_runner(b)
+
+
+def test_a_runner_stopped_mid_attempt_leaves_no_attempt_under_way(pair: tuple[Cli, Cli]) -> None:
+    _, b = pair
+    ws = Workspace.open(b.root)
+    common = common_dir(b)
+
+    def stopped(_ws: Workspace) -> autosync.Attempt:
+        assert "attempt_started" in autosync.load_state(common)  # the record says one is under way
+        raise SystemExit(0)  # what SIGTERM raises in the runner (`processes.stop_on_term`)
+
+    with pytest.raises(SystemExit):
+        autosync.run(ws, stopped)
+    assert "attempt_started" not in autosync.load_state(common)
