@@ -30,7 +30,7 @@ from gittasks.edits import Edit, Editor
 from gittasks.errors import GittasksError
 from gittasks.gitwords import Transfer
 from gittasks.layout import CAS_ATTEMPTS, commit_files
-from gittasks.workspace import FALSE_WORDS, Outcome, Workspace
+from gittasks.workspace import Outcome, Workspace, yes_no
 
 FIELD = "claimed_by"  # the task field that records who started it: {machine, owner?, session?, since}
 TOOK_OVER = "took_over_from"  # inside it: whom a forced start took the task from
@@ -77,7 +77,7 @@ class ClaimRefused(GittasksError):
 
 def enabled(ws: Workspace) -> bool:
     """Are claims on (`gittasks.claims`, on by default; `GITTASKS_CLAIMS=0` turns them off too)?"""
-    if os.environ.get(ENV, "").strip().lower() in FALSE_WORDS:
+    if not yes_no(os.environ.get(ENV), True):
         return False
     return ws.flag("claims", True)
 

@@ -23,7 +23,7 @@ names a task already, and gittasks' own commits of its task files.
 
 The install also sets this clone's `gittasks.fetchCode` (unless set already, by hand or globally): `gittasks sync`
 then updates the remote-tracking refs of the remote's code branches in its fetch, so the commits other machines
-pushed show in `log ID` after a sync (`sync.fetches_code`); `--remove` unsets it.
+pushed show in `log ID` after a sync (`Workspace.fetches_code`); `--remove` unsets it.
 """
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ def _record_program(repo: Repo, result: Result) -> None:
 
 
 def _fetch_setting() -> str:
-    from gittasks.sync import FETCH_CODE  # (the network's module: loaded here only, never by the hook itself)
+    from gittasks.workspace import FETCH_CODE  # (loaded here only, never by the hook itself)
 
     return FETCH_CODE
 
@@ -224,10 +224,10 @@ def state(repo: Repo) -> tuple[str, str]:
                     "note",
                     f"the commit hook {_shown(repo, place)} is an older version; `gittasks link-commits` updates it",
                 )
-            from gittasks.workspace import TRUE_WORDS  # (how a yes/no setting reads)
+            from gittasks.workspace import yes_no
 
             name = _fetch_setting()
-            if (repo.gittasks_setting(name) or "").strip().lower() not in TRUE_WORDS:
+            if not yes_no(repo.gittasks_setting(name), False):
                 return (
                     "note",
                     f"code commits name the tasks in progress here (commit hook {_shown(repo, place)}), but "

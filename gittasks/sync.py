@@ -41,11 +41,10 @@ from gittasks.layout import MOVE_HINT, MoveRefused, commit_files
 from gittasks.merge import incoming, merge_task_files
 from gittasks.sync_status import pick_remote
 from gittasks.trailers import one_line
-from gittasks.workspace import Workspace
+from gittasks.workspace import FETCH_CODE, Workspace
 
 MAX_ATTEMPTS = 10
 END_GRACE = 2.0  # seconds a bounded sync that ran out of time has to end its git steps before it is killed
-FETCH_CODE = "fetchCode"  # `gittasks.fetchCode`: sync's fetch also brings the remote's code branches (link-commits)
 CODE_SHARE = 0.5  # of what is left of the deadline, the most the fetch that also carries the code branches may take
 
 
@@ -347,12 +346,6 @@ RENAMED_TO = "Renamed-To"
 # -- the whole sync -----------------------------------------------------------------------------------------------
 
 
-def fetches_code(ws: Workspace) -> bool:
-    """Does sync's fetch also update the remote-tracking refs of the remote's code branches (`gittasks.fetchCode`,
-    which `link-commits` sets; off by default), so that the code commits other machines pushed show in `log ID`?"""
-    return ws.flag(FETCH_CODE, False)
-
-
 def _fetch(ws: Workspace, deadline: Deadline, name: str, branch: str, tracking: str, *, code: bool) -> Transfer:
     """Fetch the remote's `branch` into `tracking`. With `code`, the same fetch (one network step) also updates the
     remote-tracking refs of the remote's code branches, within CODE_SHARE of what is left of the deadline. When it
@@ -408,7 +401,7 @@ def sync(
     only_task_commits: bool = False,
 ) -> SyncResult:
     """Commit what is pending, fetch, merge, push. The network is used only outside the repository lock, all its
-    steps within one deadline; the first fetch also brings the remote's code branches when `fetches_code`, except
+    steps within one deadline; the first fetch also brings the remote's code branches when `ws.fetches_code`, except
     for `only_task_commits`. `only_task_commits` (the session-start hook, inline layout) refuses to push or merge a
     commit that is not a gittasks change."""
 
@@ -428,7 +421,7 @@ def sync(
     result.remote, result.branch = name, branch
     label = f"{name}/{branch}"
     tracking = f"refs/remotes/{name}/{branch}"
-    code = fetches_code(ws) and not only_task_commits  # (the session start's bounded sync: the task list alone)
+    code = ws.fetches_code and not only_task_commits  # (the session start's bounded sync: the task list alone)
     delay = 0.05
     for attempt in range(1, MAX_ATTEMPTS + 1):
         result.attempts = attempt

@@ -111,14 +111,11 @@ def naming(ws: Workspace, task_id: str) -> list[dict[str, Any]]:
     code branches (`gittasks.fetchCode` off in a clone with a remote), `ws.messages` gains how to see the commits
     other machines pushed: found nothing may only mean not fetched."""
     found = commits_for(ws, [task_id])[task_id]
-    if not found and ws.remote_task_branch() is not None:
-        from gittasks import sync  # (only here: `show` and `log ID` need it for this note alone)
-
-        if not sync.fetches_code(ws):
-            ws.messages.append(
-                "code commits other machines pushed show after `git fetch`; `git config gittasks.fetchCode true` "
-                "has sync fetch them"
-            )
+    if not found and not ws.fetches_code and ws.remote_task_branch() is not None:
+        ws.messages.append(
+            "code commits other machines pushed show after `git fetch`; `git config gittasks.fetchCode true` "
+            "has sync fetch them"
+        )
     return found
 
 

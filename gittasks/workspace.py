@@ -46,9 +46,16 @@ T = TypeVar("T")
 
 TRUE_WORDS = ("true", "yes", "on", "1")
 FALSE_WORDS = ("false", "no", "off", "0")
+FETCH_CODE = "fetchCode"  # `gittasks.fetchCode`: sync's fetch also brings the remote's code branches (link-commits)
 _DATE_WORDS = re.compile(
     r"\d|\b(ago|yesterday|today|now|noon|midnight|tea|last|week|day|month|year|hour|minute|second)s?\b", re.I
 )
+
+
+def yes_no(value: str | None, default: bool) -> bool:
+    """How a yes/no setting reads: true/yes/on/1 or false/no/off/0, any case; `default` when unset or neither."""
+    word = (value or "").strip().lower()
+    return True if word in TRUE_WORDS else False if word in FALSE_WORDS else default
 
 
 @dataclass
@@ -96,9 +103,14 @@ class Workspace:
         return self.flag("autoCompleteParents", True)
 
     def flag(self, key: str, default: bool) -> bool:
-        """A yes/no setting (`gittasks.KEY`: true/yes/on/1 or false/no/off/0); `default` when unset or neither."""
-        value = (self.setting(key) or "").strip().lower()
-        return True if value in TRUE_WORDS else False if value in FALSE_WORDS else default
+        """A yes/no setting (`gittasks.KEY`); `default` when unset or neither (`yes_no`)."""
+        return yes_no(self.setting(key), default)
+
+    @property
+    def fetches_code(self) -> bool:
+        """Does sync's fetch also update the remote-tracking refs of the remote's code branches (`gittasks.fetchCode`,
+        which `link-commits` sets; off by default), so that the code commits other machines pushed show in `log ID`?"""
+        return self.flag(FETCH_CODE, False)
 
     @property
     def sync_timeout(self) -> float:
