@@ -274,6 +274,13 @@ def numbers(objects: dict[str, dict[str, Any]], who: str, change: model.Change, 
     return out
 
 
+def _billed(minutes: int) -> dict[str, Any]:
+    """What `--minutes` sets in a task's context; refused below zero."""
+    if minutes < 0:
+        raise GittasksError("--minutes must be zero or more")
+    return {"billable_minutes": minutes}
+
+
 def apply_edit(
     doc: Document, tid: str, edit: Edit, change: model.Change, resolve: Callable[[str], str], *, lenient: bool = False
 ) -> None:
@@ -311,9 +318,7 @@ def apply_edit(
     if edit.context_paths or edit.context_lists:
         set_context(doc, tid, edit.context_paths, edit.context_lists, change)
     if edit.minutes is not None:  # (`update --minutes`, or with the completion: where `done --minutes` puts them)
-        if edit.minutes < 0:
-            raise GittasksError("--minutes must be zero or more")
-        set_context(doc, tid, {"billable_minutes": edit.minutes}, {}, change)
+        set_context(doc, tid, _billed(edit.minutes), {}, change)
     for other in edit.add_blocked_by:
         model.add_dependency(doc, resolve(other), tid, change)
     for other in edit.remove_blocked_by:
@@ -388,7 +393,7 @@ def _apply_status(doc: Document, tid: str, edit: Edit, change: model.Change) -> 
         return
     steps = status_path(old, edit.status, implicit_reopen=edit.implicit_reopen) if edit.walk else None
     if not steps:  # not walking, already there, or no legal path: the model decides (and names what is allowed)
-        model.set_status(doc, tid, edit.status, change, reason=edit.reason, outcome=edit.outcome, minutes=edit.minutes)
+        model.set_status(doc, tid, edit.status, change, reason=edit.reason, outcome=edit.outcome)
         return
     for step, reopen in steps:
         reason = edit.reason if step == rules.BLOCKED else None
@@ -403,7 +408,6 @@ def _apply_status(doc: Document, tid: str, edit: Edit, change: model.Change) -> 
             reason=reason,
             reopen=reopen,
             outcome=edit.outcome if last else None,
-            minutes=edit.minutes if last else None,
         )
 
 
@@ -458,9 +462,7 @@ class Editor:
         parent = self.id_of(new.parent) if new.parent else None
         context = {k: v for k, v in new.context.items() if v is not None}
         if new.minutes is not None:
-            if new.minutes < 0:
-                raise GittasksError("--minutes must be zero or more")
-            context["billable_minutes"] = new.minutes
+            context.update(_billed(new.minutes))
         given = numbers({"metadata": new.metadata, "context": context}, f"new task {new.subject!r}", self.change,
                         self.lenient)  # fmt: skip
         metadata = {k: v for k, v in given["metadata"].items() if v is not None}

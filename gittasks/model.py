@@ -270,7 +270,6 @@ def set_status(
     reopen: bool = False,
     owner: str | None = None,
     outcome: str | None = None,
-    minutes: int | None = None,
     settle: bool = False,
     index: dict[str, Task] | None = None,
     subtasks: dict[str, list[Task]] | None = None,
@@ -318,15 +317,8 @@ def set_status(
     elif status in rules.TERMINAL:
         task["completed_at"] = now
         task["blocked_reason"] = None
-        context = document.as_object(task.get("context"))
         if outcome is not None:
-            context = {**context, "outcome": outcome}
-        if minutes is not None:
-            if minutes < 0:
-                raise GittasksError("--minutes must be zero or more")
-            context = {**context, "billable_minutes": minutes}
-        if outcome is not None or minutes is not None:
-            task["context"] = context
+            task["context"] = {**document.as_object(task.get("context")), "outcome": outcome}
     if owner is not None:
         task["owner"] = owner
     track_work(task, old, old_owner, change)
