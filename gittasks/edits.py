@@ -274,6 +274,13 @@ def numbers(objects: dict[str, dict[str, Any]], who: str, change: model.Change, 
     return out
 
 
+def billing(client: str | None, project: str | None, *, update: bool = False) -> dict[str, Any]:
+    """The metadata `--client` and `--project` (MCP `client`, `project`) set: each given one; on an update an empty
+    one removes the key (None)."""
+    given = {"client": client, "project": project}
+    return {key: (value or None) if update else value for key, value in given.items() if value is not None}
+
+
 def _billed(minutes: int) -> dict[str, Any]:
     """What `--minutes` sets in a task's context; refused below zero."""
     if minutes < 0:

@@ -437,7 +437,7 @@ def _statuses(given: str | list[str] | None) -> tuple[str, ...]:
 
 def _create(tools: TaskTools, a: dict[str, Any]) -> Any:
     metadata = dict(a.get("metadata") or {})
-    metadata.update((k, a[k]) for k in _BILLING if a.get(k) is not None)  # as `create --client/--project`
+    metadata.update(edits.billing(a.get("client"), a.get("project")))
     fields = _given(a, _NEW_NAMES, leave=(*_BILLING, "metadata"))  # minutes: context.billable_minutes, as the CLI
     return tools.create_task(NewTask(**fields, metadata=metadata))
 
@@ -448,7 +448,7 @@ def _update(tools: TaskTools, a: dict[str, Any]) -> Any:
         return tools.delete_task(given)
     if status == rules.BLOCKED and not reopen and not (a.get("blockedReason") or "").strip():
         raise GittasksError("status 'blocked' needs a blockedReason saying why")
-    billing = {k: a[k] or None for k in _BILLING if a.get(k) is not None}  # "" removes, as `update --client ""`
+    billing = edits.billing(a.get("client"), a.get("project"), update=True)
     if billing:
         a = {**a, "metadata": {**(a.get("metadata") or {}), **billing}}
     edit = edits.edit_of(walk=not reopen, **_given(a, _EDIT_NAMES, leave=(*_ID, *_BILLING, "result")))

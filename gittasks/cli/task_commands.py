@@ -133,11 +133,7 @@ def create(
         utf8_only(name, value)
     rich = edits.context_of(parse_context(context), context_lists(file, requirement, constraint, dependency))
     ws = output.workspace()
-    metadata = {k: v for k, v in parse_meta(meta).items() if v is not None}
-    if client is not None:
-        metadata["client"] = client
-    if project is not None:
-        metadata["project"] = project
+    metadata = {k: v for k, v in parse_meta(meta).items() if v is not None} | edits.billing(client, project)
     metadata.update({k: v for k, v in schedule_meta(priority, due).items() if v is not None})
     new = NewTask(
         subject, description=description, active_form=active_form, owner=owner, task_type=task_type, parent=parent,
@@ -198,10 +194,7 @@ def update(
     as_json: JsonOpt = False,
 ) -> None:
     """Change fields of a task."""
-    metadata = {**parse_meta(meta), **schedule_meta(priority, due)}
-    for key, value in (("client", client), ("project", project)):
-        if value is not None:
-            metadata[key] = value or None
+    metadata = {**parse_meta(meta), **schedule_meta(priority, due), **edits.billing(client, project, update=True)}
     lists = context_lists(file, requirement, constraint, dependency)
     edit = edits.edit_of(
         subject=subject, description=description, active_form=active_form, owner=owner, task_type=task_type,
