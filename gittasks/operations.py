@@ -10,7 +10,7 @@ here: moving ended tasks to the archive and back (`archive_ended`, `restore`), f
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,6 +29,7 @@ from gittasks import (
     status_log,
     taskset,
     work_items,
+    work_report,
 )
 from gittasks.document import Document
 from gittasks.edits import Edit, Editor
@@ -321,5 +322,29 @@ def task_stats(ws: Workspace, since: str | None = None, client: str | None = Non
     moment = journal.parse_moment(since, "--since", rules.utc_now())
     rev = ws.history_rev()
     entries = status_log.status_log(ws.repo, rev) if rev else []
-    tasks = [*ws.tasks(), *archive.iter_archived(ws.repo.root)]
-    return stats.build(tasks, entries, now=rules.utc_now(), since=moment, client=client)
+    return stats.build(list(every_task(ws)), entries, now=rules.utc_now(), since=moment, client=client)
+
+
+def every_task(ws: Workspace) -> Iterator[dict[str, Any]]:
+    """The active tasks, then the archived ones (streamed)."""
+    yield from ws.tasks()
+    yield from archive.iter_archived(ws.repo.root)
+
+
+def report(
+    ws: Workspace, *, client: str | None, project: str | None, since: str | None, until: str | None, by: str
+) -> dict[str, Any]:
+    """`gittasks report`: the work of the active and archived tasks per period, client and project."""
+    start, end = work_report.period(since, until, rules.utc_now())
+    return work_report.build(every_task(ws), client=client, project=project, since=start, until=end, by=by)
+
+
+def invoice(
+    ws: Workspace, *, client: str | None, project: str | None, since: str | None, until: str | None
+) -> dict[str, Any]:
+    """`gittasks report --items`: the work items, each with its task's active minutes."""
+    start, end = work_report.period(since, until, rules.utc_now())
+    known = {t["id"]: t for t in every_task(ws)}
+    return work_report.invoice(
+        ws.work_item_files(), tasks=known, client=client, project=project, since=start, until=end
+    )

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import itertools
 from typing import Annotated
 
 import typer
 
-from gittasks import archive, handover, journal, operations, render, rules, stats, task_commits, work_report
+from gittasks import handover, journal, operations, render, rules, stats, task_commits, work_report
 from gittasks.cli import output
 from gittasks.cli.values import utf8_only
 
@@ -137,17 +136,8 @@ def report(
     the same figures; minutes are exact. Minutes on a task with no client show under "(no client)" (--client ""
     selects them)."""
     ws = output.workspace()
-    start, end = work_report.period(since, until, rules.utc_now())
     if items:
-        known = {t["id"]: t for t in itertools.chain(ws.tasks(), archive.iter_archived(ws.repo.root))}
-        lines = work_report.invoice(
-            ws.work_item_files(),
-            tasks=known,
-            client=client,
-            project=project,
-            since=start,
-            until=end,
-        )
+        lines = operations.invoice(ws, client=client, project=project, since=since, until=until)
         output.flush_messages(ws)
         if as_json:
             output.emit_json(lines)
@@ -158,15 +148,7 @@ def report(
         else:
             output.echo(work_report.invoice_table(lines))
         return
-    tasks = itertools.chain(ws.tasks(), archive.iter_archived(ws.repo.root))
-    data = work_report.build(
-        tasks,
-        client=client,
-        project=project,
-        since=start,
-        until=end,
-        by=by,
-    )
+    data = operations.report(ws, client=client, project=project, since=since, until=until, by=by)
     output.flush_messages(ws)
     for line in data["problems"]:
         output.note(line)
